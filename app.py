@@ -1,0 +1,17 @@
+"""Space entry: build the workbench from settings (WORKBENCH_* env) and launch the app."""
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from workbench.config import Settings  # noqa: E402
+from workbench.engine import Workbench  # noqa: E402
+from workbench.ui import build_app  # noqa: E402
+
+if __name__ == "__main__":
+    settings = Settings.from_env()
+    if os.environ.get("SPACE_ID"):  # on a Hugging Face Space, listen on all interfaces
+        settings.server_name = "0.0.0.0"
+    workbench = Workbench.load(settings)
+    build_app(settings, workbench).queue().launch(server_name=settings.server_name, server_port=settings.server_port)

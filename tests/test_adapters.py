@@ -1,0 +1,88 @@
+"""Adapter validation: pickle refused unopened, shapes, unknown modules, missing files, foreign base."""
+
+import json
+
+import pytest
+import torch
+from conftest import make_tiny_model, save_random_adapter
+from safetensors.torch import load_file, save_file
+
+from workbench.adapters import AdapterError, list_adapters, validate
+from workbench.engine import linear_shapes
+
+
+@pytest.fixture()
+def shapes(tiny_model):
+    return linear_shapes(tiny_model)
+
+
+@pytest.fixture()
+def adapter(tiny_model, tmp_path):
+    return save_random_adapter(tiny_model, tmp_path / "good")
+
+
+def test_valid_adapter(adapter, shapes):
+    info = validate(adapter, "tiny-llama", shapes)
+    assert info.rank == 4 and sorted(info.target_modules) == ["q_proj", "v_proj"]
+
+
+def test_pickle_adapter_is_refused_without_being_opened(adapter, shapes):
+    (adapter / "adapter_model.safetensors").unlink()
+    (adapter / "adapter_model.bin").write_bytes(b"not even a pickle: it must never be opened")
+    with pytest.raises(AdapterError, match="adapter_model.bin is a pickle file, which can run arbitrary code"):
+        validate(adapter, "tiny-llama", shapes)
+
+
+def test_missing_files(adapter, shapes):
+    (adapter / "adapter_config.json").unlink()
+    with pytest.raises(AdapterError, match="adapter_config.json is missing"):
+        validate(adapter, "tiny-llama", shapes)
+
+
+def test_wrong_shapes_are_refused(tiny_tokenizer, tmp_path, shapes):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    wider = LlamaForCausalLM(LlamaConfig(vocab_size=len(tiny_tokenizer), hidden_size=96, intermediate_size=128,
+                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2))
+    folder = save_random_adapter(wider, tmp_path / "wide")
+    with pytest.raises(AdapterError, match=r"has shape \[4, 96\], the base needs \[4, 64\]"):
+        validate(folder, "tiny-llama", shapes)
+
+
+def test_tensor_for_unknown_module_is_refused(adapter, shapes):
+    weights = load_file(str(adapter / "adapter_model.safetensors"))
+    weights["base_model.model.model.layers.7.self_attn.q_proj.lora_A.weight"] = torch.zeros(4, 64)
+    save_file(weights, str(adapter / "adapter_model.safetensors"))
+    with pytest.raises(AdapterError, match="layers.7.self_attn.q_proj.lora_A.weight maps to no module"):
+        validate(adapter, "tiny-llama", shapes)
+
+
+def test_unknown_target_module_is_refused(adapter, shapes):
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config["target_modules"] = ["q_proj", "attn_qkv"]
+    (adapter / "adapter_config.json").write_text(json.dumps(config))
+    with pytest.raises(AdapterError, match=r"target modules \['attn_qkv'\] do not exist"):
+        validate(adapter, "tiny-llama", shapes)
+
+
+def test_broken_safetensors_is_refused(adapter, shapes):
+    (adapter / "adapter_model.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(AdapterError, match="not a readable safetensors file"):
+        validate(adapter, "tiny-llama", shapes)
+
+
+def test_foreign_base(adapter, shapes):
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = "google/gemma-3-270m"
+    (adapter / "adapter_config.json").write_text(json.dumps(config))
+    with pytest.raises(AdapterError, match="trained for google/gemma-3-270m"):
+        validate(adapter, "HuggingFaceTB/SmolLM2-135M-Instruct", shapes)
+    assert validate(adapter, "HuggingFaceTB/SmolLM2-135M-Instruct", shapes, allow_foreign=True)
+
+
+def test_list_adapters_user_dir_overrides_shipped(tiny_model, tmp_path):
+    save_random_adapter(tiny_model, tmp_path / "shipped" / "x")
+    save_random_adapter(tiny_model, tmp_path / "user" / "x")
+    save_random_adapter(tiny_model, tmp_path / "user" / "y")
+    assert list_adapters([tmp_path / "shipped", tmp_path / "user", tmp_path / "absent"]) == {
+        "x": tmp_path / "user" / "x", "y": tmp_path / "user" / "y"}

@@ -1,0 +1,45 @@
+"""Arms as data, the prompt builder, and settings with environment overrides."""
+
+import pytest
+
+from workbench.arms import ARMS, build_prompt, parse_arms
+from workbench.config import Settings
+from workbench.results import Passage
+
+
+def test_parse_arms():
+    assert [a.name for a in parse_arms("rag, base")] == ["rag", "base"]
+    assert [a.name for a in parse_arms(None)] == ["base", "rag", "lora", "raft"]
+    with pytest.raises(ValueError, match="unknown arm bogus; choose from base, rag, lora, raft"):
+        parse_arms("base,bogus")
+
+
+def test_arm_table():
+    assert [(a.name, a.retrieval, a.adapter_setting) for a in ARMS.values()] == [
+        ("base", False, None), ("rag", True, None), ("lora", False, "lora_adapter"), ("raft", True, "raft_adapter")]
+
+
+def test_prompt_with_chat_template_and_passages(tiny_tokenizer):
+    passages = [Passage("Hotels are capped at 140 euro.", "travel.md", 0.9, "c1")]
+    prompt = build_prompt(tiny_tokenizer, "Hotel cap?", passages, "Be brief.")
+    assert prompt.startswith("<|im_start|>system\nBe brief.<|im_end|>")
+    assert "[1] (source: travel.md)\nHotels are capped at 140 euro." in prompt
+    assert prompt.endswith("Question: Hotel cap?<|im_end|>\n<|im_start|>assistant\n")
+    closed = build_prompt(tiny_tokenizer, "Hotel cap?", None, "Be brief.")
+    assert "Context" not in closed and "<|im_start|>user\nHotel cap?<|im_end|>" in closed
+
+
+def test_prompt_without_chat_template_is_plain_text(tiny_tokenizer):
+    import copy
+
+    plain = copy.deepcopy(tiny_tokenizer)
+    plain.chat_template = None
+    assert build_prompt(plain, "Hotel cap?", None, "Be brief.") == "Be brief.\n\nQuestion: Hotel cap?\nAnswer:"
+
+
+def test_settings_env_overrides():
+    s = Settings.from_env({"WORKBENCH_MODEL": "/models/x", "WORKBENCH_TOP_K": "5", "WORKBENCH_DATA_DIR": "/tmp/d"})
+    assert (s.model, s.top_k, s.data_dir) == ("/models/x", 5, "/tmp/d")
+    assert Settings.from_env({}, top_k=7).top_k == 7
+    with pytest.raises(ValueError, match="WORKBENCH_TOP_K='many' is not a valid int"):
+        Settings.from_env({"WORKBENCH_TOP_K": "many"})

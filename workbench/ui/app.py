@@ -1,0 +1,21 @@
+"""build_app(settings, workbench) -> gr.Blocks: the factory the Space, the CLI and the tests share."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .compare import build_compare_tab
+
+INTRO = """# RAG vs fine-tuning workbench
+One question, four arms of **{model}**: **base** (the model alone), **rag** (with retrieved passages),
+**lora** (a LoRA fine-tune), **raft** (a LoRA trained with retrieval, plus retrieval). Each column shows its answer,
+the passages it was given, the exact prompt, latency and memory."""
+
+
+def build_app(settings, wb) -> gr.Blocks:
+    """The whole app; `settings` carries app-level options, `wb` does the work (a tiny one in tests)."""
+    with gr.Blocks(title="RAG vs fine-tuning workbench") as demo:
+        gr.Markdown(INTRO.format(model=wb.model_id))
+        with gr.Tab("Compare"):
+            build_compare_tab(wb)
+    return demo
