@@ -124,3 +124,79 @@ def validate(folder: Path, base_model_id: str, module_shapes: dict[str, tuple[in
                 "(the adapter was trained for a model of another size)"
             )
     return AdapterInfo(folder.name, folder, base, rank, targets)
+
+
+# --- installing uploaded adapters ---------------------------------------------------------------------
+ADAPTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+ACCEPTED = (CONFIG_FILE, WEIGHTS_FILE, "README.md")
+MAX_ADAPTER_BYTES = 2 * 2**30
+SETTINGS_FILE = "workbench.json"
+"""Written beside an adapter the user chose to 'load anyway' for a foreign base."""
+
+
+def check_adapter_name(name: str) -> str:
+    if not ADAPTER_NAME.match(name or "") or ".." in name:
+        raise AdapterError(f"invalid adapter name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+    return name
+
+
+def _copy_upload(files: list[Path], into: Path) -> None:
+    """Copy the accepted files of an upload (loose files or one zip) into `into`, refusing pickles."""
+    import shutil
+    import zipfile
+
+    for f in map(Path, files):
+        if f.suffix.lower() == ".zip":
+            try:
+                with zipfile.ZipFile(f) as z:
+                    for info in z.infolist():
+                        base = Path(info.filename).name
+                        if info.is_dir() or base not in ACCEPTED:
+                            if Path(base).suffix.lower() in PICKLE_SUFFIXES:
+                                raise AdapterError(f"{base} is a pickle file, which can run arbitrary code when loaded; "
+                                                   f"only {WEIGHTS_FILE} is accepted")
+                            continue
+                        if info.file_size > MAX_ADAPTER_BYTES:
+                            raise AdapterError(f"{base} is larger than {MAX_ADAPTER_BYTES // 2**30} GiB uncompressed")
+                        with z.open(info) as src, open(into / base, "wb") as dst:
+                            shutil.copyfileobj(src, dst)
+            except zipfile.BadZipFile:
+                raise AdapterError(f"{f.name} is not a valid zip archive") from None
+        elif f.name.endswith(ACCEPTED) or f.suffix.lower() in PICKLE_SUFFIXES:
+            target = next((a for a in ACCEPTED if f.name.endswith(a)), f.name)  # Gradio may prefix temp names
+            shutil.copyfile(f, into / target)
+        else:
+            raise AdapterError(f"{f.name}: expected {CONFIG_FILE}, {WEIGHTS_FILE} or a .zip holding them")
+
+
+def install_adapter(files: list[Path], name: str, root: Path, base_model_id: str,
+                    module_shapes: dict[str, tuple[int, int]], allow_foreign: bool = False) -> Path:
+    """Validate an uploaded adapter and store it as root/name. A failed upload leaves nothing behind."""
+    import shutil
+    import tempfile
+
+    check_adapter_name(name)
+    target = Path(root) / name
+    if target.exists():
+        raise AdapterError(f"an adapter named {name!r} already exists; choose another name")
+    if not files:
+        raise AdapterError("no files were uploaded")
+    Path(root).mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=root))
+    try:
+        _copy_upload(files, staging)
+        validate(staging, base_model_id, module_shapes, allow_foreign)
+        if allow_foreign:
+            (staging / SETTINGS_FILE).write_text(json.dumps({"allow_foreign": True}))
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def allows_foreign(folder: Path) -> bool:
+    """True when the user chose 'load anyway' for this adapter when uploading it."""
+    try:
+        return bool(json.loads((Path(folder) / SETTINGS_FILE).read_text()).get("allow_foreign"))
+    except (OSError, ValueError):
+        return False

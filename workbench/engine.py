@@ -29,8 +29,10 @@ def linear_shapes(model) -> dict[str, tuple[int, int]]:
 
 
 class Workbench:
-    def __init__(self, settings: Settings, model, tokenizer, store, model_id: str, device: str = "cpu"):
+    def __init__(self, settings: Settings, model, tokenizer, store, model_id: str, device: str = "cpu", source=None):
         self.settings = settings
+        self.source = source
+        """models.ModelSource the base was loaded from (None for models built in memory, as in tests)."""
         self.model = model
         self.tokenizer = tokenizer
         self.store = store
@@ -51,7 +53,7 @@ class Workbench:
         model, tokenizer, source, device = load_llm(settings.model, settings.device)
         store = VectorStore.open(settings, Embedder.load(settings.embedder, device))
         ensure_shipped(store, settings, progress)
-        return cls(settings, model, tokenizer, store, source.model_id, device)
+        return cls(settings, model, tokenizer, store, source.model_id, device, source)
 
     # --- adapters ----------------------------------------------------------------------------------
     def adapter_names(self) -> list[str]:
@@ -65,7 +67,8 @@ class Workbench:
         key = str(folder)
         if key in self.loaded_adapters:
             return self.loaded_adapters[key]
-        adapter_lib.validate(folder, self.model_id, self.module_shapes, allow_foreign)
+        adapter_lib.validate(folder, self.model_id, self.module_shapes,
+                             allow_foreign or adapter_lib.allows_foreign(folder))
         name = f"a{len(self.loaded_adapters)}_" + "".join(ch if ch.isalnum() else "_" for ch in folder.name)
         if isinstance(self.model, PeftModel):
             self.model.load_adapter(str(folder), adapter_name=name)

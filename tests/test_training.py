@@ -1,0 +1,134 @@
+"""Training data, the RAFT builder and LoRA training, on the tiny model and a small corpus."""
+
+import json
+import math
+
+import pytest
+
+from workbench.adapters import validate
+from workbench.training.data import DataError, chat_example, load_chat, load_qa, tokenize
+from workbench.training.jobs import train_adapter
+from workbench.training.raft import QAPair, build_raft, evidence_quote, find_oracle
+from workbench.training.trainer import TrainConfig
+
+FACTS = [
+    ("What is the per diem for Lisbon?", "62 euro", "travel.md"),
+    ("How much may a hotel cost per night?", "140 euro", "travel.md"),
+    ("What is the helpdesk extension?", "4455", "it.txt"),
+    ("How many characters must a password have?", "14 characters", "it.txt"),
+]
+
+
+@pytest.fixture()
+def qa_file(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps({"question": q, "answer": a, "source": s}) + "\n" for q, a, s in FACTS))
+    return path
+
+
+def test_lora_training_lowers_the_loss_and_saves_a_valid_adapter(workbench, qa_file, tmp_path):
+    config = TrainConfig(method="lora", epochs=8, batch_size=2, learning_rate=3e-2, r=4, alpha=8)
+    out = tmp_path / "adapters" / "qa-lora"
+    result = train_adapter(workbench, qa_file, config, out)
+    assert result.steps == 16 and len(result.losses) == 16
+    assert result.train_loss < 0.7 * result.first_loss
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "adapter_config.json", "adapter_model.safetensors",
+                                                    "training.json"]
+    card = (out / "README.md").read_text()
+    assert "base_model: tiny-llama" in card and "Method: **lora**" in card and "python -m workbench train" in card
+    assert validate(out, "tiny-llama", workbench.module_shapes).rank == 4
+    # the app's own model was not touched: no adapter is attached until asked for
+    assert not hasattr(workbench.model, "peft_config")
+
+
+def test_raft_training_runs_and_the_adapter_serves_the_raft_arm(workbench, qa_file, tmp_path):
+    out = tmp_path / "raft-adapter"
+    result = train_adapter(workbench, qa_file, TrainConfig(method="raft", epochs=1, batch_size=2, raft_k=2), out,
+                           corpus="handbook")
+    assert result.steps == 2 and math.isfinite(result.train_loss) and result.tokens_per_s > 0
+    assert "--corpus handbook" in (out / "README.md").read_text()
+    answer = workbench.compare("What is the per diem for Lisbon?", "raft", raft_adapter=str(out)).arms[0]
+    assert answer.error is None and answer.answer
+
+
+def test_raft_oracle_rate_distractors_and_prompt_match_inference(workbench, monkeypatch):
+    pairs = [QAPair(q, a, s) for q, a, s in FACTS] * 50
+    examples = build_raft(pairs, workbench.store, "handbook", workbench.tokenizer, "Be brief.", k=2, p_oracle=0.8)
+    with_oracle = [e for e in examples if e.oracle is not None]
+    assert 0.7 <= len(with_oracle) / len(examples) <= 0.9
+    for e in with_oracle:
+        assert e.pair.answer.lower() in e.oracle.text.lower() and e.oracle.source == e.pair.source
+        others = [p for p in e.passages if p is not e.oracle]
+        assert len(e.passages) == 2 and all(p.chunk_id != e.oracle.chunk_id for p in others)
+        assert e.target.endswith(f"Answer: {e.pair.answer}") and "The context says:" in e.target
+    for e in examples:
+        if e.oracle is None:
+            assert e.target == f"Answer: {e.pair.answer}"
+            assert all(e.pair.answer.lower() not in p.text.lower() or p.source != e.pair.source for p in e.passages)
+
+    # the training prompt is byte for byte what the rag arm sends for the same passages
+    e = with_oracle[0]
+    monkeypatch.setattr(workbench, "retrieve", lambda q, corpus, k: (e.passages, 1.0))
+    rag = workbench.compare(e.pair.question, "rag", system_prompt="Be brief.", max_new_tokens=1).arms[0]
+    assert rag.prompt == e.prompt
+
+
+def test_find_oracle_prefers_source_chunk_containing_answer(workbench):
+    chunks = workbench.store.chunks("handbook")
+    ranked = workbench.store.query("handbook", "hotel per night", 5)
+    oracle = find_oracle(QAPair("q", "140 euro", "travel.md"), ranked, chunks)
+    assert oracle.source == "travel.md" and "140 euro" in oracle.text
+    assert find_oracle(QAPair("q", "not there", "nowhere.md"), ranked, chunks) is None
+
+
+def test_evidence_quote_is_the_sentence_with_the_answer():
+    text = "# Hotels\nFirst sentence. Hotels are capped at **140 euro** per night. Last one."
+    assert evidence_quote(text, "140 euro") == "Hotels are capped at 140 euro per night."
+
+
+def test_chat_loss_only_on_assistant_turns(tiny_tokenizer, tmp_path):
+    path = tmp_path / "chat.jsonl"
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hotel cap?"},
+                {"role": "assistant", "content": "140 euro"}, {"role": "user", "content": "lisbon?"},
+                {"role": "assistant", "content": "62 euro"}]
+    path.write_text(json.dumps({"messages": messages}) + "\n")
+    example = chat_example(tiny_tokenizer, load_chat(path)[0])
+    assert [t for t, trained in example.segments if trained] == ["140 euro<|im_end|>\n", "62 euro<|im_end|>\n"]
+    assert "".join(t for t, _ in example.segments) == tiny_tokenizer.apply_chat_template(messages, tokenize=False)
+    tokens = tokenize(tiny_tokenizer, example, 512)
+    trained = [i for i, label in zip(tokens["input_ids"], tokens["labels"]) if label != -100]
+    assert tiny_tokenizer.decode(trained) == "140 euro<|im_end|>\n62 euro<|im_end|>\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "the file is empty"),
+    ('{"question": "q", "answer": "a"}\n{bad json\n', "line 2: not valid JSON"),
+    ('{"question": "q"}\n', "line 1: missing 'answer'"),
+])
+def test_bad_qa_files_name_the_line(tmp_path, content, message):
+    path = tmp_path / "bad.jsonl"
+    path.write_text(content)
+    with pytest.raises(DataError, match=message):
+        load_qa(path)
+
+
+def test_bad_chat_file(tmp_path):
+    path = tmp_path / "chat.jsonl"
+    path.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
+    with pytest.raises(DataError, match="line 1: no assistant message"):
+        load_chat(path)
+
+
+def test_qa_csv(tmp_path):
+    path = tmp_path / "qa.csv"
+    path.write_text("question,answer,source\nWhat is the cap?,140 euro,travel.md\n,x,y\n")
+    with pytest.raises(DataError, match="qa.csv line 3: missing 'question'"):
+        load_qa(path)
+
+
+def test_raft_refuses_chat_data(workbench, tmp_path):
+    path = tmp_path / "chat.jsonl"
+    path.write_text(json.dumps({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}))
+    with pytest.raises(DataError, match="raft needs Q/A data"):
+        train_adapter(workbench, path, TrainConfig(method="raft"), tmp_path / "x")
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,73 @@
+"""The Train tab and adapter upload, through gradio_client on the tiny workbench."""
+
+import json
+import shutil
+
+import pytest
+from conftest import save_random_adapter
+
+from workbench.ui import build_app
+
+pytestmark = pytest.mark.ui
+
+
+@pytest.fixture()
+def client(workbench):
+    from gradio_client import Client
+
+    demo = build_app(workbench.settings, workbench).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        demo.close()
+
+
+def test_train_in_the_app_then_use_the_adapter(client, workbench, tmp_path):
+    from gradio_client import handle_file
+
+    data = tmp_path / "qa.jsonl"
+    data.write_text(json.dumps({"question": "What is the per diem for Lisbon?", "answer": "62 euro",
+                                "source": "travel.md"}) + "\n")
+    status, plot, archive = client.predict(
+        "(uploaded file)", handle_file(str(data)), "raft", "handbook", "ui-raft", 2, 1e-3, 1, 512, 4, 8, 0.0, 2, 0.8,
+        api_name="/train")
+    assert "Saved adapter **ui-raft**: 2 steps" in status
+    assert plot["columns"] == ["step", "loss"] and [row[0] for row in plot["data"]] == [1, 2]  # the live loss plot
+    assert archive.endswith("ui-raft.zip")
+    assert (workbench.settings.data_path / "adapters" / "ui-raft" / "adapter_model.safetensors").is_file()
+    out = client.predict("What is the per diem for Lisbon?", "raft", "", 0, 4, 0.0, "", "", "ui-raft",
+                         api_name="/compare")
+    assert out["arms"][0]["error"] is None and out["arms"][0]["adapter"] == "ui-raft"
+
+
+def test_train_refuses_an_existing_name(client, workbench):
+    save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "taken")
+    with pytest.raises(Exception, match="already exists"):
+        client.predict("handbook train split", None, "lora", "handbook", "taken", 1, 1e-3, 1, 512, 4, 8, 0.0, 2, 0.8,
+                       api_name="/train")
+
+
+def test_upload_zip_then_refusals(client, workbench, tmp_path):
+    from gradio_client import handle_file
+
+    folder = save_random_adapter(workbench.model, tmp_path / "src")
+    archive = shutil.make_archive(str(tmp_path / "adapter"), "zip", root_dir=folder)
+    assert "Installed adapter **team**" in client.predict([handle_file(archive)], "team", False, api_name="/upload_adapter")
+    assert (workbench.settings.data_path / "adapters" / "team" / "adapter_config.json").is_file()
+
+    pickle = tmp_path / "adapter_model.bin"
+    pickle.write_bytes(b"\x80\x04 never unpickled")
+    with pytest.raises(Exception, match="pickle file, which can run arbitrary code"):
+        client.predict([handle_file(str(folder / "adapter_config.json")), handle_file(str(pickle))], "evil", False,
+                       api_name="/upload_adapter")
+    foreign = save_random_adapter(workbench.model, tmp_path / "foreign", base_model_id="google/gemma-3-270m")
+    files = [handle_file(str(foreign / n)) for n in ("adapter_config.json", "adapter_model.safetensors")]
+    with pytest.raises(Exception, match="trained for google/gemma-3-270m"):
+        client.predict(files, "gem", False, api_name="/upload_adapter")
+    assert "Installed adapter **gem**" in client.predict(files, "gem", True, api_name="/upload_adapter")
+    # 'load anyway' is remembered: the lora column can use it
+    out = client.predict("q?", "lora", "", 0, 2, 0.0, "", "gem", "", api_name="/compare")
+    assert out["arms"][0]["error"] is None
+    names = sorted(p.name for p in (workbench.settings.data_path / "adapters").iterdir())
+    assert names == ["gem", "team"]  # refused uploads left nothing behind

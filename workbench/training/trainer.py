@@ -1,0 +1,184 @@
+"""LoRA training through transformers' Trainer, on a copy of the loaded base (the app's model is untouched).
+
+train() returns a TrainResult and writes an adapter folder: adapter_model.safetensors, adapter_config.json
+and a README.md model card. QLoRA (4-bit base via bitsandbytes) is used when CUDA is present and asked for.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .data import Example, tokenize
+
+
+@dataclass
+class TrainConfig:
+    method: str = "lora"
+    """'lora' (closed-book Q/A or chat data) or 'raft' (Q/A with retrieved passages in the prompt)."""
+    epochs: float = 3.0
+    """Passes over the training data."""
+    learning_rate: float = 1e-3
+    """Peak learning rate (linear decay). LoRA on a small model tolerates a high rate."""
+    batch_size: int = 4
+    """Examples per optimiser step (padded to the longest in the batch)."""
+    max_length: int = 1024
+    """Longest example in tokens; longer ones lose the start of their prompt."""
+    r: int = 16
+    """LoRA rank."""
+    alpha: int = 32
+    """LoRA scaling numerator (scale = alpha / r)."""
+    dropout: float = 0.05
+    """Dropout on the LoRA input."""
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+                                                               "gate_proj", "up_proj", "down_proj"])
+    """Linear layers that get LoRA matrices."""
+    raft_k: int = 3
+    """raft: passages per prompt (oracle + distractors); match the top-k used at inference."""
+    raft_p: float = 0.8
+    """raft: probability that the oracle passage is among them."""
+    seed: int = 0
+    """Seed for shuffling, RAFT sampling and LoRA initialisation."""
+    qlora: bool = True
+    """On CUDA, load the frozen base in 4-bit (bitsandbytes) when it is installed."""
+
+
+@dataclass
+class TrainResult:
+    adapter_dir: str
+    steps: int
+    train_loss: float
+    """Mean training loss over the last epoch's steps."""
+    seconds: float
+    tokens_per_s: float
+    """Trained-on tokens (prompt + target) per second of training."""
+    losses: list[float] = field(default_factory=list)
+    """Loss at each logged step."""
+    first_loss: float = 0.0
+
+
+class TrainingCancelled(RuntimeError):
+    pass
+
+
+def _collate(pad_id: int):
+    def collate(batch: list[dict]) -> dict:
+        width = max(len(b["input_ids"]) for b in batch)
+        ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(batch), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for i, b in enumerate(batch):  # right padding for training
+            n = len(b["input_ids"])
+            ids[i, :n], labels[i, :n], mask[i, :n] = torch.tensor(b["input_ids"]), torch.tensor(b["labels"]), 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+    return collate
+
+
+def fresh_base(model):
+    """A trainable copy of the bare base: other adapters the app attached are removed from the copy."""
+    from peft import PeftModel
+
+    base = copy.deepcopy(model)
+    base = base.unload() if isinstance(base, PeftModel) else base
+    quantizer = getattr(base, "hf_quantizer", None)
+    if quantizer is not None and quantizer.quantization_config.quant_method == "gguf":
+        # GGUF weights were dequantized to plain tensors at load; only the marker blocks Trainer.
+        base.hf_quantizer, base.is_quantized = None, False
+        base.config.__dict__.pop("quantization_config", None)
+    return base
+
+
+def _qlora_base(model_source, device: str):
+    """Reload the base in 4-bit for QLoRA; None when CUDA or bitsandbytes is missing."""
+    if device != "cuda" or model_source is None:
+        return None
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        return None
+    from peft import prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    quant = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
+    kwargs = {"gguf_file": model_source.gguf_file} if model_source.gguf_file else {}
+    model = AutoModelForCausalLM.from_pretrained(model_source.path, quantization_config=quant, **kwargs)
+    return prepare_model_for_kbit_training(model)
+
+
+def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_dir: Path, base_model_id: str,
+          progress: Callable[[dict], None] | None = None, cancel: threading.Event | None = None,
+          model_source=None, device: str = "cpu") -> TrainResult:
+    """Train a LoRA adapter on `examples` and save it to out_dir. progress receives {step, total, loss, eta_s}."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
+
+    if not examples:
+        raise ValueError("no training examples")
+    set_seed(config.seed)
+    data = [tokenize(tokenizer, ex, config.max_length) for ex in examples]
+    data = [d for d in data if any(label != -100 for label in d["labels"])]
+    if not data:
+        raise ValueError(f"every example lost its target to max_length={config.max_length}; raise it")
+    trained_tokens = sum(len(d["input_ids"]) for d in data) * config.epochs
+
+    base = (config.qlora and _qlora_base(model_source, device)) or fresh_base(model)
+    base.train()
+    lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
+                      target_modules=list(config.target_modules), task_type="CAUSAL_LM")
+    peft_model = get_peft_model(base, lora)
+    steps_per_epoch = math.ceil(len(data) / config.batch_size)
+    total = math.ceil(steps_per_epoch * config.epochs)
+    losses: list[float] = []
+    started = time.perf_counter()
+
+    class Report(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kw):
+            if logs and "loss" in logs:
+                losses.append(float(logs["loss"]))
+                elapsed = time.perf_counter() - started
+                if progress:
+                    progress({"step": state.global_step, "total": total, "loss": losses[-1],
+                              "eta_s": elapsed / max(state.global_step, 1) * (total - state.global_step)})
+
+        def on_step_end(self, args, state, control, **kw):
+            if cancel is not None and cancel.is_set():
+                control.should_training_stop = True
+
+    args = TrainingArguments(
+        output_dir=str(Path(out_dir) / ".trainer"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
+        per_device_train_batch_size=config.batch_size, lr_scheduler_type="linear", warmup_steps=min(10, total // 10),
+        logging_steps=1, save_strategy="no", report_to=[], seed=config.seed, use_cpu=device != "cuda",
+        bf16=device == "cuda" and torch.cuda.is_bf16_supported(), dataloader_num_workers=0,
+        remove_unused_columns=False, disable_tqdm=True,
+    )
+    trainer = Trainer(model=peft_model, args=args, train_dataset=data, data_collator=_collate(tokenizer.pad_token_id),
+                      callbacks=[Report()])
+    trainer.remove_callback(PrinterCallback)  # progress goes through `progress`, not stdout
+    try:
+        trainer.train()
+    finally:
+        shutil.rmtree(Path(out_dir) / ".trainer", ignore_errors=True)
+    if cancel is not None and cancel.is_set():
+        raise TrainingCancelled("training was cancelled; no adapter was saved")
+    seconds = time.perf_counter() - started
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    peft_model.peft_config["default"].base_model_name_or_path = base_model_id
+    peft_model.save_pretrained(str(out_dir), safe_serialization=True)
+    last_epoch = losses[-steps_per_epoch:] or [float("nan")]
+    result = TrainResult(str(out_dir), total, round(sum(last_epoch) / len(last_epoch), 4), round(seconds, 1),
+                         round(trained_tokens / seconds, 1), [round(x, 4) for x in losses],
+                         round(losses[0], 4) if losses else float("nan"))
+    (out_dir / "training.json").write_text(json.dumps({"config": asdict(config), "result": asdict(result)}, indent=2))
+    return result
