@@ -71,7 +71,8 @@ def make_tiny_model(tokenizer, seed: int = 0):
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
                          eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                         bos_token_id=tokenizer.bos_token_id)
+                         bos_token_id=tokenizer.bos_token_id,
+                         initializer_range=0.2)  # larger than default so LoRA alone can move the logits
     model = LlamaForCausalLM(config).eval()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     return model

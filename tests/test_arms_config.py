@@ -43,3 +43,23 @@ def test_settings_env_overrides():
     assert Settings.from_env({}, top_k=7).top_k == 7
     with pytest.raises(ValueError, match="WORKBENCH_TOP_K='many' is not a valid int"):
         Settings.from_env({"WORKBENCH_TOP_K": "many"})
+
+
+def test_plain_prompt_gets_bos_when_the_tokenizer_adds_one(tiny_tokenizer):
+    import copy
+
+    from workbench.arms import cut_at_stop
+
+    plain = copy.deepcopy(tiny_tokenizer)
+    plain.chat_template = None
+    plain.add_bos_token = True
+    assert build_prompt(plain, "q?", None, "") == "<|im_start|>Question: q?\nAnswer:"
+    assert cut_at_stop(plain, " 62 euro\n\nQuestion: and then?") == " 62 euro\n"
+    assert cut_at_stop(tiny_tokenizer, "a\nQuestion: b") == "a\nQuestion: b"  # chat models are not cut
+
+
+def test_base_model_without_chat_template_runs_all_arms(workbench, monkeypatch):
+    monkeypatch.setattr(workbench.tokenizer, "chat_template", None)
+    result = workbench.compare("What is the per diem for Lisbon?", "base,rag", max_new_tokens=6)
+    assert all(a.answer is not None and a.error is None and a.metrics.output_tokens > 0 for a in result.arms)
+    assert result.arms[1].prompt.endswith("Question: What is the per diem for Lisbon?\nAnswer:")

@@ -132,3 +132,15 @@ def test_raft_refuses_chat_data(workbench, tmp_path):
     with pytest.raises(DataError, match="raft needs Q/A data"):
         train_adapter(workbench, path, TrainConfig(method="raft"), tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_target_only_loss_equals_the_full_causal_lm_loss(tiny_model, tiny_tokenizer):
+    from workbench.training.data import Example
+    from workbench.training.trainer import _collate, _target_loss_trainer
+
+    examples = [Example([("a long prompt about hotels in lisbon and the per diem", False), ("62 euro", True)]),
+                Example([("short", False), ("140 euro per night", True)])]
+    batch = _collate(tiny_tokenizer.pad_token_id)([tokenize(tiny_tokenizer, e, 128) for e in examples])
+    full = tiny_model(**batch).loss  # transformers' own shifted loss over every position
+    trainer = _target_loss_trainer().__new__(_target_loss_trainer())  # compute_loss needs no trainer state
+    assert abs(float(trainer.compute_loss(tiny_model, batch)) - float(full)) < 1e-5

@@ -62,6 +62,17 @@ def build_prompt(tokenizer, question: str, passages: list[Passage] | None, syste
         messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
         messages.append({"role": "user", "content": user})
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    # Base models (e.g. Gemma-3-270M) need their BOS token, which generation does not add (the chat
+    # templates of chat models carry their own special tokens).
+    bos = tokenizer.bos_token if getattr(tokenizer, "add_bos_token", False) and tokenizer.bos_token else ""
     preamble = f"{system_prompt}\n\n" if system_prompt else ""
     body = user if passages is not None else f"Question: {user}"
-    return f"{preamble}{body}\nAnswer:"
+    return f"{bos}{preamble}{body}\nAnswer:"
+
+
+PLAIN_STOP = "\nQuestion:"
+"""A base model answering a plain-text prompt goes on to invent the next question; stop there."""
+
+
+def cut_at_stop(tokenizer, text: str) -> str:
+    return text.split(PLAIN_STOP)[0] if not getattr(tokenizer, "chat_template", None) else text

@@ -18,6 +18,8 @@ from typing import Iterator
 import torch
 from transformers.generation.streamers import BaseStreamer
 
+from .arms import PLAIN_STOP, cut_at_stop
+
 BASE_ADAPTER = "__base__"
 
 
@@ -76,8 +78,8 @@ class RowStreamer(BaseStreamer):
 def stop_token_ids(model, tokenizer) -> set[int]:
     ids = model.generation_config.eos_token_id
     ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
-    if tokenizer.eos_token_id is not None:
-        ids.add(tokenizer.eos_token_id)
+    # Finished rows are filled with the pad token: it ends a row like EOS does.
+    ids |= {t for t in (tokenizer.eos_token_id, tokenizer.pad_token_id) if t is not None}
     return ids
 
 
@@ -106,6 +108,8 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     kwargs = dict(**enc, max_new_tokens=max_new_tokens, streamer=streamer, pad_token_id=tokenizer.pad_token_id)
     kwargs.update(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else kwargs.update(
         do_sample=False, temperature=None, top_p=None, top_k=None)
+    if not getattr(tokenizer, "chat_template", None):
+        kwargs.update(stop_strings=[PLAIN_STOP], tokenizer=tokenizer)
     if any(r.adapter for r in requests) or hasattr(model, "peft_config"):
         kwargs["adapter_names"] = [r.adapter or BASE_ADAPTER for r in requests]
     errors: list[BaseException] = []
@@ -123,12 +127,12 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     worker.start()
     while streamer.ticks.get() != "end":
         for row in rows:
-            row.text = tokenizer.decode(row.tokens, skip_special_tokens=True)
+            row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True))
         yield rows, None
     worker.join()
     if errors:
         raise errors[0]
     for row in rows:
-        row.text = tokenizer.decode(row.tokens, skip_special_tokens=True).strip()
+        row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True)).strip()
         row.done = True
     yield rows, _peak_memory(device)

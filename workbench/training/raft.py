@@ -87,13 +87,17 @@ def build_raft(pairs: list[QAPair], store, corpus: str, tokenizer, system_prompt
     return out
 
 
+def _completion(tokenizer, target: str) -> str:
+    """The trained text: the target and EOS; plain-text prompts end in 'Answer:', so a space first."""
+    space = "" if getattr(tokenizer, "chat_template", None) else " "
+    return f"{space}{target}{tokenizer.eos_token or ''}"
+
+
 def lora_examples(pairs: list[QAPair], tokenizer, system_prompt: str) -> list[Example]:
     """Closed-book examples: the base arm's prompt, the answer as target."""
-    eos = tokenizer.eos_token or ""
-    return [Example([(build_prompt(tokenizer, p.question, None, system_prompt), False), (p.answer + eos, True)])
-            for p in pairs]
+    return [Example([(build_prompt(tokenizer, p.question, None, system_prompt), False),
+                     (_completion(tokenizer, p.answer), True)]) for p in pairs]
 
 
 def raft_examples(raft: list[RaftExample], tokenizer) -> list[Example]:
-    eos = tokenizer.eos_token or ""
-    return [Example([(r.prompt, False), (r.target + eos, True)]) for r in raft]
+    return [Example([(r.prompt, False), (_completion(tokenizer, r.target), True)]) for r in raft]

@@ -71,17 +71,46 @@ class TrainingCancelled(RuntimeError):
 
 
 def _collate(pad_id: int):
+    """Left padding, so every row's target ends at the last column (see TargetLossTrainer)."""
+
     def collate(batch: list[dict]) -> dict:
         width = max(len(b["input_ids"]) for b in batch)
         ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
         labels = torch.full((len(batch), width), -100, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for i, b in enumerate(batch):  # right padding for training
+        for i, b in enumerate(batch):
             n = len(b["input_ids"])
-            ids[i, :n], labels[i, :n], mask[i, :n] = torch.tensor(b["input_ids"]), torch.tensor(b["labels"]), 1
+            ids[i, width - n:], labels[i, width - n:], mask[i, width - n:] = (
+                torch.tensor(b["input_ids"]), torch.tensor(b["labels"]), 1)
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
     return collate
+
+
+def _target_loss_trainer():
+    from transformers import Trainer
+
+    class TargetLossTrainer(Trainer):
+        """Runs the LM head only over the last columns that hold targets.
+
+        RAFT prompts are ~700 tokens with ~30 target tokens: projecting every position onto the 49k-token
+        vocabulary would cost about a quarter of each step and most of its memory. With left padding the
+        targets of every row sit in the last `keep` columns. (RoPE is relative, so left padding does not
+        change attention scores.)
+        """
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            labels = inputs["labels"]
+            labelled = (labels != -100).any(dim=0).nonzero()
+            keep = labels.shape[1] - int(labelled[0]) + 1 if len(labelled) else 2
+            out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
+            logits = out.logits[:, :-1, :].float()  # position t predicts token t + 1
+            targets = labels[:, labels.shape[1] - keep + 1:]
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
+                                                     ignore_index=-100)
+            return (loss, out) if return_outputs else loss
+
+    return TargetLossTrainer
 
 
 def fresh_base(model):
@@ -120,7 +149,7 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
           model_source=None, device: str = "cpu") -> TrainResult:
     """Train a LoRA adapter on `examples` and save it to out_dir. progress receives {step, total, loss, eta_s}."""
     from peft import LoraConfig, get_peft_model
-    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers import PrinterCallback, TrainerCallback, TrainingArguments, set_seed
 
     if not examples:
         raise ValueError("no training examples")
@@ -161,7 +190,7 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
         bf16=device == "cuda" and torch.cuda.is_bf16_supported(), dataloader_num_workers=0,
         remove_unused_columns=False, disable_tqdm=True,
     )
-    trainer = Trainer(model=peft_model, args=args, train_dataset=data, data_collator=_collate(tokenizer.pad_token_id),
+    trainer = _target_loss_trainer()(model=peft_model, args=args, train_dataset=data, data_collator=_collate(tokenizer.pad_token_id),
                       callbacks=[Report()])
     trainer.remove_callback(PrinterCallback)  # progress goes through `progress`, not stdout
     try:
