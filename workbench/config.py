@@ -19,6 +19,16 @@ def _default_data_dir() -> str:
     return "/data/workbench" if Path("/data").is_dir() and os.access("/data", os.W_OK) else str(REPO_ROOT / "data")
 
 
+def _parse_bool(raw: str) -> bool:
+    # bool("false") is True, so booleans from the environment are spelled out.
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)
+
+
 @dataclass
 class Settings:
     model: str = "smollm2-135m-instruct"
@@ -63,6 +73,28 @@ class Settings:
     chroma_port: int = 8000
     """Port of the Chroma server (with chroma_host)."""
 
+    max_upload_size: str = "100mb"
+    """Largest file a browser may upload (Gradio's launch max_file_size): bytes, or e.g. '100mb'; '' for no limit."""
+
+    zip_max_files: int = 2000
+    """Most files one uploaded zip may hold (nested zips included)."""
+
+    zip_max_bytes: int = 512 * 2**20
+    """Most bytes one zip may unpack to (nested zips included)."""
+
+    zip_max_ratio: float = 200.0
+    """Highest uncompressed/compressed ratio of a zip or one of its entries (zip-bomb guard, judged above 1 MiB)."""
+
+    zip_max_depth: int = 1
+    """Levels of zip that are opened: 1 opens an uploaded zip but refuses zips inside it."""
+
+    session_corpus_ttl: float = 3600.0
+    """Seconds an uploaded corpus outlives its browser session before it is deleted (unless saved to the library)."""
+
+    shared_library: bool = True
+    """Let UI users save their corpora to the shared library (visible to all sessions, kept across restarts) and
+    delete shared corpora there. Switch off on a public Space; the CLI can always write shared corpora."""
+
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'."""
 
@@ -92,7 +124,7 @@ class Settings:
                 continue
             kind = type(f.default) if f.default is not dataclasses.MISSING else str
             try:
-                values[f.name] = kind(raw)
+                values[f.name] = _parse_bool(raw) if kind is bool else kind(raw)
             except ValueError:
                 raise ValueError(f"WORKBENCH_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -14,7 +14,8 @@ class Embedder:
         return self.model.encode(list(texts), normalize_embeddings=True, batch_size=32).tolist()
 
     def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer.encode(text, add_special_tokens=False))
+        # verbose=False: counting a long section is fine, it is never fed to the model whole
+        return len(self.model.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     @classmethod
     def load(cls, name: str, device: str = "auto") -> "Embedder":

@@ -1,14 +1,21 @@
-"""Ingestion: files -> sections -> chunks -> the store, one file at a time, failures listed not fatal."""
+"""Ingestion: files (folders and zips unpacked) -> sections -> chunks -> the store; failures listed, not fatal.
+
+Two stages, each reported to `progress`: reading and chunking the files one by one, then embedding the
+new chunks of all files in batches. Unchanged files (same hash and chunk settings) are skipped, changed
+ones replace their chunks, and a file that fails leaves whatever was stored for it untouched.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import REPO_ROOT
+from .archive import ArchiveError, ArchiveLimits, unpack_zip
 from .chunking import chunk_sections
 from .loaders import LoaderError, load_file
-from .store import Progress, VectorStore, check_corpus_name, file_sha
+from .store import DocumentUpdate, Progress, VectorStore, check_corpus_name, file_sha
 
 CORPORA_DIR = REPO_ROOT / "corpora"
 
@@ -30,35 +37,86 @@ def expand(paths: list[Path]) -> list[tuple[Path, str]]:
         if path.is_dir():
             for f in sorted(path.rglob("*")):
                 rel = f.relative_to(path)
-                if f.is_file() and not any(part.startswith(".") for part in rel.parts):
+                if (f.is_file() or f.is_symlink()) and not any(part.startswith(".") for part in rel.parts):
                     out.append((f, rel.as_posix()))
         else:
             out.append((path, path.name))
     return out
 
 
+def check_chunking(chunk_size: int, chunk_overlap: int) -> None:
+    """Refuse chunk settings before any file is read."""
+    if chunk_size < 1:
+        raise ValueError(f"chunk size must be at least 1 token, got {chunk_size}")
+    if not 0 <= chunk_overlap < chunk_size:
+        raise ValueError(f"chunk overlap ({chunk_overlap}) must be at least 0 and smaller than the chunk size "
+                         f"({chunk_size})")
+
+
+def collect(paths: list[Path], workdir: Path, limits: ArchiveLimits, report: IngestReport) -> list[tuple[Path, str]]:
+    """The files to read, zips unpacked under `workdir`; refused inputs go to report.files_failed."""
+    files, seen = [], set()
+    for number, (path, source) in enumerate(expand(paths)):
+        if path.is_symlink():
+            report.files_failed.append({"file": source, "error": "symbolic link; links are not followed"})
+        elif not path.is_file():
+            report.files_failed.append({"file": source, "error": "no such file"})
+        elif path.suffix.lower() == ".zip":
+            try:
+                unpacked = unpack_zip(path, workdir / f"{number}", source + "/", limits)
+            except ArchiveError as exc:
+                report.files_failed.append({"file": source, "error": str(exc)})
+                continue
+            report.files_failed += unpacked.failed
+            files += unpacked.files
+        else:
+            files.append((path, source))
+    unique = []
+    for path, source in files:
+        if source in seen:
+            report.files_failed.append({"file": source, "error": "another file in this upload has the same name; "
+                                                                 "rename one of them"})
+        else:
+            seen.add(source)
+            unique.append((path, source))
+    return unique
+
+
 def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int = 200, chunk_overlap: int = 30,
-           progress: Progress | None = None) -> IngestReport:
-    """Add files to a corpus idempotently: unchanged files are skipped, changed ones replace their chunks."""
+           progress: Progress | None = None, limits: ArchiveLimits | None = None) -> IngestReport:
+    """Add files, folders and zips to a corpus idempotently; see the module docstring."""
     check_corpus_name(corpus)
+    check_chunking(chunk_size, chunk_overlap)
     report = IngestReport(corpus)
-    files = expand(paths)
-    for i, (path, source) in enumerate(files):
-        if progress:
-            progress(i / max(len(files), 1), f"reading {source} ({i + 1}/{len(files)})")
-        try:
-            if not path.is_file():
-                raise LoaderError("no such file")
-            sha = f"{file_sha(path)}:{chunk_size}:{chunk_overlap}"  # new chunk settings re-chunk
-            if store.stored_sha(corpus, source) != sha:
+    with tempfile.TemporaryDirectory(prefix="workbench-ingest-") as workdir:
+        files = collect(paths, Path(workdir), limits or ArchiveLimits(), report)
+        stored = store.document_shas(corpus)
+        updates, unchanged = [], []
+        for number, (path, source) in enumerate(files):
+            if progress:
+                progress(number, len(files), "files", f"reading {source}")
+            try:
+                sha = f"{file_sha(path)}:{chunk_size}:{chunk_overlap}"  # new chunk settings re-chunk
+                if stored.get(source) == sha:
+                    unchanged.append(source)
+                    continue
                 chunks = chunk_sections(load_file(path), source, store.embedder.count_tokens, chunk_size, chunk_overlap)
-                report.chunks_added += store.replace_document(corpus, source, chunks, sha)
-            report.files_ok.append(source)
-        except (LoaderError, OSError) as exc:
-            report.files_failed.append({"file": source, "error": str(exc) or type(exc).__name__})
-    report.chunks_total = store.count(corpus) if corpus in store.corpora() else 0
-    if progress:
-        progress(1.0, f"{corpus}: {report.chunks_total} chunks")
+                updates.append(DocumentUpdate(source, chunks, sha))
+            except (LoaderError, OSError) as exc:
+                report.files_failed.append({"file": source, "error": str(exc) or type(exc).__name__})
+        if progress and files:
+            progress(len(files), len(files), "files", f"read {len(files)} files")
+    try:
+        report.chunks_added = store.write_documents(corpus, updates, progress) if updates else 0
+        written = [u.source for u in updates]
+    except Exception as exc:  # noqa: BLE001 - the store (maybe a remote server) can fail in many ways
+        detail = " ".join(str(exc).split())[:160]
+        reason = f"could not write to the vector store ({detail}); nothing stored was removed, try again"
+        report.files_failed += [{"file": u.source, "error": reason} for u in updates]
+        written = []
+    done = set(unchanged) | set(written)
+    report.files_ok = [source for _, source in files if source in done]
+    report.chunks_total = store.count(corpus) if store.exists(corpus) else 0
     return report
 
 

@@ -1,20 +1,31 @@
 """The Chroma vector store: one collection per corpus, chunks keyed by content-derived ids.
 
-Works on an on-disk store (PersistentClient) or a Chroma server (HttpClient) alike.
+Works on an on-disk store (PersistentClient) or a Chroma server (HttpClient) alike. A corpus whose
+collection metadata has an owner (a per-session corpus, see sessions.py) is private: it is reached by
+its name but never listed by `corpora()` nor named in error messages.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Protocol
 
 from ..results import Passage
 from .chunking import Chunk
 
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
-Progress = Callable[[float, str], None]
+OWNER = "owner"
+"""Collection metadata key of a private corpus: the id of the session that owns it."""
+ADD_BATCH = 128
+"""Chunks embedded and added per batch (and per progress step); never above Chroma's own maximum."""
+
+
+class Progress(Protocol):
+    def __call__(self, done: int, total: int, unit: str, desc: str) -> None:
+        """`done` of `total` `unit`s ("files", "batches") are finished; `desc` says what is happening."""
 
 
 class StoreError(ValueError):
@@ -31,7 +42,26 @@ def check_corpus_name(name: str) -> str:
 
 
 def file_sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class DocumentUpdate:
+    """The complete new chunk list of one document, and the file hash to record with it."""
+
+    source: str
+    chunks: list[Chunk]
+    sha: str = ""
+
+
+def _kept_metadata(collection, drop: tuple[str, ...]) -> dict:
+    # modify() replaces the whole metadata dict, and the hnsw:* keys may not be sent again (they moved
+    # into the collection's configuration at creation, where they stay).
+    return {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:") and k not in drop}
 
 
 class VectorStore:
@@ -54,19 +84,50 @@ class VectorStore:
         return cls(client, embedder)
 
     # --- corpora -------------------------------------------------------------------------------
-    def corpora(self) -> list[str]:
-        return sorted(c if isinstance(c, str) else c.name for c in self.client.list_collections())
+    def collections(self) -> dict[str, dict]:
+        """Every collection, private ones included: name -> metadata."""
+        return {c.name: dict(c.metadata or {}) for c in self.client.list_collections()}
 
-    def _collection(self, corpus: str, create: bool = False):
+    def corpora(self) -> list[str]:
+        """The shared corpora (private per-session ones are left out)."""
+        return sorted(name for name, meta in self.collections().items() if OWNER not in meta)
+
+    def exists(self, corpus: str) -> bool:
+        return corpus in self.collections()
+
+    def _collection(self, corpus: str, create: bool = False, **metadata):
+        from chromadb.errors import NotFoundError
+
         check_corpus_name(corpus)
         if create:
             return self.client.get_or_create_collection(
-                corpus, metadata={"hnsw:space": "cosine", "embedder": self.embedder.name}
+                corpus, metadata={"hnsw:space": "cosine", "embedder": self.embedder.name, **metadata}
             )
-        if corpus not in self.corpora():
+        try:
+            return self.client.get_collection(corpus)
+        except (NotFoundError, ValueError):  # older Chroma raised ValueError
             known = ", ".join(self.corpora()) or "none"
-            raise StoreError(f"unknown corpus {corpus!r} (known: {known})")
-        return self.client.get_collection(corpus)
+            raise StoreError(f"unknown corpus {corpus!r} (known: {known})") from None
+
+    def create(self, corpus: str, **metadata) -> None:
+        """Create an empty corpus with extra collection metadata (no-op when it exists)."""
+        self._collection(corpus, create=True, **metadata)
+
+    def metadata(self, corpus: str) -> dict:
+        return dict(self._collection(corpus).metadata or {})
+
+    def set_metadata(self, corpus: str, drop: tuple[str, ...] = (), **values) -> None:
+        """Update collection metadata: `values` set, `drop` keys removed, the rest kept."""
+        collection = self._collection(corpus)
+        collection.modify(metadata={**_kept_metadata(collection, drop), **values})
+
+    def rename(self, corpus: str, new_name: str, drop: tuple[str, ...] = ()) -> None:
+        """Rename a corpus, dropping metadata keys in the same call (so no half-renamed state exists)."""
+        check_corpus_name(new_name)
+        if self.exists(new_name):
+            raise StoreError(f"a corpus named {new_name!r} already exists; choose another name")
+        collection = self._collection(corpus)
+        collection.modify(name=new_name, metadata=_kept_metadata(collection, drop))
 
     def count(self, corpus: str) -> int:
         return self._collection(corpus).count()
@@ -93,38 +154,63 @@ class VectorStore:
 
     # --- writing ---------------------------------------------------------------------------------
     def stored_sha(self, corpus: str, source: str) -> str | None:
-        """The file hash recorded with a document's chunks, to skip unchanged files cheaply."""
-        got = self._collection(corpus, create=True).get(where={"source": source}, limit=1, include=["metadatas"])
-        return got["metadatas"][0].get("file_sha") if got["ids"] else None
+        """The file hash recorded with a document's chunks (None when absent or inconsistent)."""
+        got = self._collection(corpus, create=True).get(where={"source": source}, include=["metadatas"])
+        shas = {meta.get("file_sha") for meta in got["metadatas"] or []}
+        return shas.pop() if len(shas) == 1 else None
+
+    def document_shas(self, corpus: str) -> dict[str, str | None]:
+        """source -> recorded file hash, for every document (one query; None when its chunks disagree).
+
+        Chunks disagree when a replacement was interrupted after adding the new chunks; such a document
+        is then processed again, which finishes the job.
+        """
+        if not self.exists(corpus):
+            return {}
+        shas: dict[str, set] = {}
+        for meta in self._collection(corpus).get(include=["metadatas"])["metadatas"] or []:
+            shas.setdefault(meta["source"], set()).add(meta.get("file_sha"))
+        return {source: next(iter(s)) if len(s) == 1 else None for source, s in shas.items()}
+
+    def write_documents(self, corpus: str, updates: list[DocumentUpdate], progress: Progress | None = None) -> int:
+        """Make each document's stored chunks equal its update's chunks. Returns the number of chunks added.
+
+        New chunks of all documents are embedded and added in batches first; stale chunks are deleted
+        only afterwards, so a failure midway never leaves a document with fewer chunks than before.
+        """
+        collection = self._collection(corpus, create=True)
+        old_ids = {u.source: set(collection.get(where={"source": u.source}, include=[])["ids"]) for u in updates}
+        new = [(c, u.sha) for u in updates for c in u.chunks if c.chunk_id not in old_ids[u.source]]
+        size = max(1, min(ADD_BATCH, self.client.get_max_batch_size()))
+        batches = (len(new) + size - 1) // size
+        for number, start in enumerate(range(0, len(new), size), start=1):
+            part = new[start:start + size]
+            if progress:
+                progress(number - 1, batches, "batches", f"embedding batch {number}/{batches} ({len(part)} chunks)")
+            collection.add(
+                ids=[c.chunk_id for c, _ in part],
+                documents=[c.text for c, _ in part],
+                embeddings=self.embedder.embed([c.text for c, _ in part]),
+                metadatas=[{**c.metadata, "file_sha": sha} for c, sha in part],
+            )
+        if progress and batches:
+            progress(batches, batches, "batches", f"embedded {len(new)} chunks")
+        for u in updates:
+            wanted = {c.chunk_id for c in u.chunks}
+            if stale := old_ids[u.source] - wanted:
+                for start in range(0, len(stale), size):
+                    collection.delete(ids=sorted(stale)[start:start + size])
+            kept = [c for c in u.chunks if c.chunk_id in old_ids[u.source]]
+            for start in range(0, len(kept), size):  # positions may have moved and the file hash changed
+                part = kept[start:start + size]
+                collection.update(ids=[c.chunk_id for c in part],
+                                  metadatas=[{**c.metadata, "file_sha": u.sha} for c in part])
+        return len(new)
 
     def replace_document(self, corpus: str, source: str, chunks: list[Chunk], sha: str = "",
                          progress: Progress | None = None) -> int:
-        """Make the stored chunks of `source` equal `chunks`: add new ids, drop stale ones. Returns chunks added.
-
-        New chunks are embedded and added before stale ones are deleted, so a failure midway never
-        leaves the document with fewer chunks than before.
-        """
-        collection = self._collection(corpus, create=True)
-        old_ids = set(collection.get(where={"source": source}, include=[])["ids"])
-        new = [c for c in chunks if c.chunk_id not in old_ids]
-        batch = min(256, self.client.get_max_batch_size())
-        for start in range(0, len(new), batch):
-            part = new[start:start + batch]
-            collection.add(
-                ids=[c.chunk_id for c in part],
-                documents=[c.text for c in part],
-                embeddings=self.embedder.embed([c.text for c in part]),
-                metadatas=[{**c.metadata, "file_sha": sha} for c in part],
-            )
-            if progress:
-                progress((start + len(part)) / len(new), f"{source}: embedded {start + len(part)}/{len(new)} chunks")
-        stale = old_ids - {c.chunk_id for c in chunks}
-        if stale:
-            collection.delete(ids=sorted(stale))
-        kept = [c.chunk_id for c in chunks if c.chunk_id in old_ids]
-        if kept and sha:
-            collection.update(ids=kept, metadatas=[{**c.metadata, "file_sha": sha} for c in chunks if c.chunk_id in old_ids])
-        return len(new)
+        """Make the stored chunks of `source` equal `chunks` (see write_documents). Returns chunks added."""
+        return self.write_documents(corpus, [DocumentUpdate(source, chunks, sha)], progress)
 
     # --- reading ---------------------------------------------------------------------------------
     def query(self, corpus: str, question: str, k: int) -> list[Passage]:

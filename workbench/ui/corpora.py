@@ -1,0 +1,254 @@
+"""The Corpora tab: upload files or a zip into a private per-session corpus, inspect it, delete, save to the library.
+
+`corpus_session(demo, wb)` sets up the per-session state (a server-generated id in a gr.State) and its
+lifetime: a session's corpora are deleted `session_corpus_ttl` seconds after its browser disconnects.
+`CorpusSessions.follow(dropdown)` makes another tab's corpus dropdown (Compare's) offer the session's
+corpora next to the shared ones, and select the corpus chosen here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import gradio as gr
+import pandas as pd
+
+from ..retrieval.archive import ArchiveLimits
+from ..retrieval.ingest import IngestReport, shipped_corpora
+from ..retrieval.loaders import supported_suffixes
+from ..retrieval.sessions import CorpusInfo, CorpusSession, SessionCorpora
+from ..retrieval.store import StoreError
+
+SCOPE_LABELS = {"session": "this session", "shared": "shared library", "shipped": "demo"}
+FAILURE_COLUMNS = ["file", "error"]
+
+
+@contextmanager
+def user_errors():
+    """Bad input and store refusals reach the user as one-line messages, not stack traces."""
+    try:
+        yield
+    except (StoreError, ValueError) as exc:
+        raise gr.Error(str(exc)) from None
+
+
+def corpus_label(info: CorpusInfo) -> str:
+    return f"{info.name} ({SCOPE_LABELS[info.scope]})"
+
+
+@dataclass
+class CorpusSessions:
+    """The per-session corpus state of the app, shared by the tabs that need it."""
+
+    manager: SessionCorpora
+    state: gr.State
+    demo: gr.Blocks
+    default: str
+    """Corpus the retrieval arms use when the session has chosen none."""
+    followers: list = field(default_factory=list)
+    """Dropdowns in other tabs that offer this session's corpora (values are collection names)."""
+    hashes: dict[str, str] = field(default_factory=dict)
+    """Gradio session hash -> our session id; only used to learn which session's browser went away."""
+
+    def enter(self, value, request: gr.Request | None) -> CorpusSession:
+        """The session's state at the start of an event (created on first use), marked active."""
+        value = value if isinstance(value, CorpusSession) else CorpusSession.new()
+        if request is not None and request.session_hash:
+            self.hashes[request.session_hash] = value.id
+        self.manager.touch(value.id)
+        return value
+
+    def on_unload(self, request: gr.Request) -> None:
+        sid = self.hashes.pop(request.session_hash, None) if request is not None else None
+        if sid:
+            self.manager.end(sid)
+
+    def follower_update(self, value: CorpusSession | None, infos: list[CorpusInfo], reset: bool = False) -> dict:
+        """Choices (label, collection) for a follower; with `reset`, also its value (the chosen corpus)."""
+        collections = [info.collection for info in infos]
+        update = {"choices": [(corpus_label(info), info.collection) for info in infos]}
+        if reset:
+            chosen = value.selected if value and value.selected in collections else self.default
+            update["value"] = chosen if chosen in collections else None
+        return gr.update(**update)
+
+    def follow(self, dropdown: gr.Dropdown) -> None:
+        """Keep `dropdown` offering this session's corpora plus the shared ones (on load and on every change)."""
+        self.followers.append(dropdown)
+
+        def refresh(value):
+            infos = self.manager.list(value.id if isinstance(value, CorpusSession) else None)
+            return self.follower_update(value, infos, reset=bool(value and value.selected))
+
+        gr.on(None, refresh, inputs=[self.state], outputs=[dropdown], queue=False, show_progress="hidden",
+              api_visibility="private")
+
+
+def corpus_session(demo: gr.Blocks, wb) -> CorpusSessions:
+    """Create the per-session corpus state and hook its lifetime to the browser session."""
+    s = wb.settings
+    manager = SessionCorpora(wb.store, s.session_corpus_ttl, s.shared_library, tuple(shipped_corpora()))
+    if not s.chroma_host:
+        manager.expire_orphans()  # sessions of a previous run are gone; their corpora now count down
+    manager.sweep()
+    # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
+    state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)
+    sessions = CorpusSessions(manager, state, demo, s.corpus)
+    demo.unload(sessions.on_unload)
+    return sessions
+
+
+def report_markdown(report: IngestReport) -> str:
+    ok, failed = len(report.files_ok), len(report.files_failed)
+    if not ok:
+        return f"**Nothing was ingested into {report.corpus}**: all {failed} files failed (reasons below)."
+    text = (f"**{report.corpus}**: {ok} file{'s' * (ok != 1)} ingested, {report.chunks_added} new chunks, "
+            f"{report.chunks_total} in the corpus. It is now selected in the Compare tab.")
+    return text + (f" {failed} file{'s' * (failed != 1)} failed (reasons below)." if failed else "")
+
+
+def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
+    s = wb.settings
+    manager = sessions.manager
+    limit = f" Up to {s.max_upload_size} per file." if s.max_upload_size else ""
+    gr.Markdown(
+        "Upload your own documents to compare the arms on them. Formats: "
+        f"{', '.join(supported_suffixes())} (a zip may hold any of the others).{limit} "
+        "Uploads are private to this browser session and deleted after it ends"
+        + (", unless you save them to the shared library." if s.shared_library else ".")
+    )
+    with gr.Row():
+        with gr.Column(scale=3):
+            # No file_types filter: Gradio would refuse the whole batch for one odd file, while ingestion
+            # lists that file with its reason and takes the rest.
+            files = gr.File(label="Files or a .zip", file_count="multiple", elem_id="upload-files")
+        with gr.Column(scale=2):
+            name = gr.Textbox("my-docs", label="Corpus name", elem_id="upload-corpus",
+                              info="3-64 letters, digits, '.', '_' or '-'; uploading again adds to it")
+            with gr.Row():
+                chunk_size = gr.Number(s.chunk_size, label="Chunk size (tokens)", precision=0, minimum=8, maximum=4096)
+                chunk_overlap = gr.Number(s.chunk_overlap, label="Overlap (tokens)", precision=0, minimum=0)
+            ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest")
+    summary = gr.Markdown(elem_id="ingest-summary")
+    failures = gr.Dataframe(pd.DataFrame(columns=FAILURE_COLUMNS), label="Files that failed", wrap=True,
+                            interactive=False, elem_id="ingest-failures")
+    with gr.Accordion("Ingest report (JSON)", open=False):
+        report_json = gr.JSON(elem_id="ingest-report")
+
+    gr.Markdown("### Corpora")
+    with gr.Row():
+        # Custom values are allowed because access is checked by the server (SessionCorpora.find), and API
+        # clients may name a corpus before this session's choices were ever sent.
+        corpus = gr.Dropdown([], label="Corpus", elem_id="manage-corpus", scale=3, allow_custom_value=True)
+        refresh_button = gr.Button("Refresh", scale=1)
+    listing = gr.Dataframe(pd.DataFrame(columns=["corpus", "where", "chunks"]), label="Corpora you can use",
+                           interactive=False, elem_id="corpus-list")
+    documents = gr.Dataframe(pd.DataFrame(columns=["document", "chunks"]), label="Documents of the chosen corpus",
+                             interactive=False, elem_id="corpus-documents")
+    with gr.Row():
+        document = gr.Dropdown([], label="Document", elem_id="manage-document", scale=3, allow_custom_value=True)
+        delete_document_button = gr.Button("Delete document", variant="stop", scale=1)
+    with gr.Row():
+        use_button = gr.Button("Use in Compare", elem_id="use-corpus")
+        delete_corpus_button = gr.Button("Delete corpus", variant="stop", elem_id="delete-corpus")
+    with gr.Row(visible=s.shared_library):
+        save_name = gr.Textbox(label="Name in the shared library (empty: keep the name)", scale=3)
+        save_button = gr.Button("Save to shared library", scale=1, elem_id="save-corpus")
+    status = gr.Markdown(elem_id="corpora-status")
+
+    followers = list(sessions.followers)  # dropdowns of tabs built before this one get direct updates
+    view_outputs = [sessions.state, corpus, listing, documents, document, *followers]
+
+    def docs_view(value: CorpusSession, name: str | None) -> tuple[pd.DataFrame, dict]:
+        try:
+            docs = manager.store.documents(manager.find(value.id, name).collection) if name else {}
+        except StoreError:
+            docs = {}
+        table = pd.DataFrame(list(docs.items()), columns=["document", "chunks"])
+        return table, gr.update(choices=list(docs), value=None)
+
+    def view(value: CorpusSession, name: str | None, select: str | None = None, reset: bool = False) -> list:
+        """The tab after a change: state, corpus picker, listing, documents, and the followers in other tabs."""
+        infos = manager.list(value.id)
+        chosen = next((i.collection for i in infos if i.name == select), None)
+        still_there = value.selected in {i.collection for i in infos}
+        value = dataclasses.replace(value, corpora=manager.names(value.id),
+                                    selected=chosen or (value.selected if still_there else ""))
+        names = [info.name for info in infos]
+        name = select if select in names else name if name in names else (names[0] if names else None)
+        table = pd.DataFrame([[i.name, SCOPE_LABELS[i.scope], i.chunks] for i in infos],
+                             columns=["corpus", "where", "chunks"])
+        follower = sessions.follower_update(value, infos, reset or bool(chosen))
+        return [value, gr.update(choices=[(corpus_label(i), i.name) for i in infos], value=name), table,
+                *docs_view(value, name), *[follower] * len(followers)]
+
+    def ingest_files(paths, name_, size, overlap, value, request: gr.Request, progress=gr.Progress()):
+        """Ingest uploaded files (or zips) into this session's corpus; returns the report first."""
+        value = sessions.enter(value, request)
+        with user_errors():
+            if not paths:
+                raise ValueError("choose some files (or a .zip) to upload first")
+            report = manager.ingest(
+                value.id, (name_ or "").strip(), list(paths), int(s.chunk_size if size is None else size),
+                int(s.chunk_overlap if overlap is None else overlap), ArchiveLimits.from_settings(s),
+                lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
+            )
+        table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
+        selected = report.corpus if report.files_ok else None
+        return [dataclasses.asdict(report), report_markdown(report), table,
+                *view(value, report.corpus, select=selected)]
+
+    def refresh(name_, value, request: gr.Request):
+        return view(sessions.enter(value, request), name_)
+
+    def show(name_, value, request: gr.Request):
+        value = sessions.enter(value, request)
+        with user_errors():
+            manager.find(value.id, name_ or "")  # an unknown name is an error here, not an empty table
+        return list(docs_view(value, name_))
+
+    def delete_document(name_, source, value, request: gr.Request):
+        value = sessions.enter(value, request)
+        with user_errors():
+            if not name_ or not source:
+                raise ValueError("choose a corpus and one of its documents first")
+            removed = manager.delete_document(value.id, name_, source)
+        return [f"Deleted **{source}** ({removed} chunks) from {name_}.", *view(value, name_, reset=True)]
+
+    def delete_corpus(name_, value, request: gr.Request):
+        value = sessions.enter(value, request)
+        with user_errors():
+            if not name_:
+                raise ValueError("choose a corpus first")
+            manager.delete_corpus(value.id, name_)
+        return [f"Deleted corpus **{name_}**.", *view(value, None, reset=True)]
+
+    def save(name_, new_name, value, request: gr.Request):
+        value = sessions.enter(value, request)
+        with user_errors():
+            if not name_:
+                raise ValueError("choose one of your corpora first")
+            saved = manager.save(value.id, name_, new_name or "")
+        return [f"Saved **{name_}** to the shared library as **{saved}**: every session sees it and it survives "
+                "restarts.", *view(value, saved, select=saved)]
+
+    def use(name_, value, request: gr.Request):
+        value = sessions.enter(value, request)
+        with user_errors():
+            info = manager.find(value.id, name_ or "")
+        return [f"The rag and raft arms now use **{info.name}** in the Compare tab.",
+                *view(value, info.name, select=info.name)]
+
+    state = sessions.state
+    ingest_button.click(ingest_files, [files, name, chunk_size, chunk_overlap, state],
+                        [report_json, summary, failures, *view_outputs], api_name="ingest", concurrency_id="ingest")
+    refresh_button.click(refresh, [corpus, state], view_outputs, api_name="corpora")
+    corpus.input(show, [corpus, state], [documents, document], api_name="documents")
+    delete_document_button.click(delete_document, [corpus, document, state], [status, *view_outputs],
+                                 api_name="delete_document")
+    delete_corpus_button.click(delete_corpus, [corpus, state], [status, *view_outputs], api_name="delete_corpus")
+    save_button.click(save, [corpus, save_name, state], [status, *view_outputs], api_name="save_corpus")
+    use_button.click(use, [corpus, state], [status, *view_outputs], api_name="use_corpus")
+    sessions.demo.load(refresh, [corpus, state], view_outputs, api_visibility="private")
