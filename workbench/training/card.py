@@ -20,6 +20,8 @@ def write_card(out_dir: Path, *, name: str, base_model_id: str, data: str, metho
                n_examples: int, config, result, command: str, evaluation: dict | None = None) -> Path:
     """Write README.md beside the adapter. `evaluation` maps arm -> {metric: value} when known."""
     hyper = {k: v for k, v in asdict(config).items() if k not in ("method",)}
+    if not torch.cuda.is_available():
+        hyper.pop("qlora")  # QLoRA applies on CUDA only
     if method != "raft":
         hyper = {k: v for k, v in hyper.items() if not k.startswith("raft_")}
     lines = [

@@ -5,6 +5,9 @@ from __future__ import annotations
 import gradio as gr
 
 from .compare import build_compare_tab
+from .corpora import build_corpora_tab, corpus_session
+from .evaluate import build_evaluate_tab
+from .train import build_train_tab
 
 INTRO = """# RAG vs fine-tuning workbench
 One question, four arms of **{model}**: **base** (the model alone), **rag** (with retrieved passages),
@@ -16,6 +19,13 @@ def build_app(settings, wb) -> gr.Blocks:
     """The whole app; `settings` carries app-level options, `wb` does the work (a tiny one in tests)."""
     with gr.Blocks(title="RAG vs fine-tuning workbench") as demo:
         gr.Markdown(INTRO.format(model=wb.model_id))
+        corpora = corpus_session(demo, wb)  # per-session uploaded corpora, shared by the tabs
         with gr.Tab("Compare"):
-            build_compare_tab(wb)
+            adapter_dropdowns = build_compare_tab(wb, corpora)
+        with gr.Tab("Corpora"):
+            build_corpora_tab(wb, corpora)
+        with gr.Tab("Evaluate"):
+            build_evaluate_tab(wb)
+        with gr.Tab("Train"):
+            build_train_tab(wb, adapter_dropdowns)
     return demo

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 
 from ..arms import ARMS
 from ..config import REPO_ROOT
+from ..votes import ALL_BAD, VoteStore
 from .format import PASSAGE_COLUMNS, metrics_markdown, passages_frame
 
 NO_ADAPTER = "(none)"
@@ -23,7 +25,34 @@ def example_questions(corpus: str = "handbook", n: int = 8) -> list[str]:
     return [r["question"] for r in rows[:: max(1, len(rows) // n)]][:n]
 
 
-def build_compare_tab(wb) -> None:
+def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
+    """An "all bad" button and the tally beside the per-arm "best" buttons; each vote is stored with the answers."""
+    votes = VoteStore.in_data_dir(wb.settings)
+
+    def tally(session: str | None) -> pd.DataFrame:
+        return pd.DataFrame([(r.choice, r.session, r.all_time) for r in votes.tally(session)],
+                            columns=["vote", "this session", "all time"])
+
+    with gr.Row():
+        all_bad = gr.Button("All bad", size="sm", elem_id="vote-all-bad", scale=0)
+        table = gr.Dataframe(lambda: tally(None), label="Votes", elem_id="vote-tally", scale=3)
+
+    def voter(choice: str):
+        def vote(request: gr.Request, question_: str, *answers_: str):  # gradio fills a leading Request argument
+            session = getattr(request, "session_hash", None) or ""
+            try:
+                votes.add(choice, question_, dict(zip(ARMS, answers_)), wb.model_id, session)
+            except ValueError as exc:
+                raise gr.Error(str(exc)) from None
+            return tally(session)
+        return vote
+
+    for choice, button in [*vote_buttons, (ALL_BAD, all_bad)]:
+        button.click(voter(choice), [question, *answers], table, api_name=f"vote_{choice.replace(' ', '_')}")
+
+
+def build_compare_tab(wb, corpora=None) -> list:
+    """Build the tab; returns the adapter dropdowns so other tabs can refresh their choices."""
     s = wb.settings
     with gr.Row():
         question = gr.Textbox(label="Question", placeholder="Ask something about the corpus…", scale=5,
@@ -40,13 +69,15 @@ def build_compare_tab(wb) -> None:
         system_prompt = gr.Textbox(s.system_prompt, label="System prompt", lines=2)
         with gr.Row():
             corpus = gr.Dropdown(wb.store.corpora(), value=s.corpus, label="Corpus (rag, raft)", elem_id="corpus")
+            if corpora is not None:
+                corpora.follow(corpus)  # also offer this session's uploaded corpora (see ui/corpora.py)
             adapters = [NO_ADAPTER] + wb.adapter_names()
             lora = gr.Dropdown(adapters, value=s.lora_adapter if s.lora_adapter in adapters else NO_ADAPTER,
                                label="Adapter of the lora column", allow_custom_value=True, elem_id="lora-adapter")
             raft = gr.Dropdown(adapters, value=s.raft_adapter if s.raft_adapter in adapters else NO_ADAPTER,
                                label="Adapter of the raft column", allow_custom_value=True, elem_id="raft-adapter")
 
-    outputs = []
+    outputs, vote_buttons = [], []
     with gr.Row(equal_height=False):
         for arm in ARMS.values():
             with gr.Column(min_width=240):
@@ -58,6 +89,8 @@ def build_compare_tab(wb) -> None:
                 with gr.Accordion("Exact prompt", open=False):
                     prompt = gr.Textbox(show_label=False, lines=8, max_lines=30, elem_id=f"prompt-{arm.name}")
                 outputs += [answer, metrics, passages, prompt]
+                vote_buttons.append((arm.name, gr.Button(f"Best: {arm.name}", size="sm", elem_id=f"vote-{arm.name}")))
+    build_votes(wb, question, outputs[0::4], vote_buttons)
 
     def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_):
         return dict(corpus=corpus_ or None, top_k=int(top_k_), max_new_tokens=int(max_new_), temperature=float(temp_),
@@ -98,3 +131,4 @@ def build_compare_tab(wb) -> None:
         return result.to_dict()
 
     gr.api(compare, api_name="compare", concurrency_id="model", concurrency_limit=1)
+    return [lora, raft]

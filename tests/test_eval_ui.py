@@ -1,0 +1,88 @@
+"""The Evaluate tab and the Compare tab's votes, driven through their HTTP API with gradio_client."""
+
+import csv
+import json
+
+import pytest
+from test_ui import client  # noqa: F401  (the app on the tiny workbench, through gradio_client)
+
+pytestmark = pytest.mark.ui
+
+
+def evaluate(client, set_name="handbook/test", upload=None, arms=("base", "rag"), limit=2, corpus="(the set's own corpus)"):
+    return client.predict(set_name, upload, list(arms), limit, corpus, 3, 8, 0.0, "(none)", "(none)", True,
+                          api_name="/evaluate")
+
+
+def test_evaluate_a_shipped_set(client):
+    status, summary, *rest = evaluate(client, arms=("base", "rag", "raft"))
+    plots, latency, show, questions, export = rest[:9], rest[9], rest[10], rest[11], rest[12]
+    assert "**handbook/test**: 2/2 questions on corpus `handbook`" in status and "raft: skipped" in status
+    assert [row[0] for row in summary["data"]] == ["base", "rag"] and "hit_at_k" in summary["headers"]
+    assert "accuracy" not in summary["headers"]  # a short-answer set
+    assert len(questions["data"]) == 2 and questions["headers"] == ["id", "question", "reference", "base", "rag"]
+    visible = {p["value"]["columns"][1]: p["visible"] for p in plots}  # a bar chart per metric, hidden where n/a
+    assert visible == {"em": True, "f1": True, "contains": True, "rouge_l": True, "accuracy": False, "macro_f1": False,
+                       "hit_at_k": True, "mrr": True, "grounded": True}
+    assert next(p for p in plots if p["value"]["columns"][1] == "hit_at_k")["value"]["data"][0][0] == "rag"
+    assert {tuple(point[:2]) for point in latency["data"]} == {(a, m) for a in ("base", "rag") for m in ("ttft", "total")}
+    assert [c[0] for c in show["choices"]][-2:] == ["base right and rag wrong", "rag right and base wrong"]
+    assert sorted(p.rsplit("/", 1)[-1] for p in export) == ["per_question.csv", "per_question.json", "run.json",
+                                                            "summary.csv", "summary.json"]
+    summary_json = json.loads(open(next(p for p in export if p.endswith("summary.json"))).read())
+    with open(next(p for p in export if p.endswith("per_question.csv")), newline="") as f:
+        assert len(list(csv.DictReader(f))) == 4 and summary_json["rag"]["n"] == 2
+
+    filtered = client.predict("all arms right", api_name="/eval_filter")
+    assert filtered["headers"] == ["id", "question", "reference", "base", "rag"]
+
+
+def test_evaluate_an_uploaded_set_and_refuse_a_malformed_one(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    good = tmp_path / "mine.csv"
+    good.write_text('question,answer,source\nWhat is the helpdesk extension?,4455,it.txt\n')
+    status, summary, *_ = evaluate(client, set_name=None, upload=handle_file(str(good)), arms=("rag",), limit=0)
+    assert "**mine.csv**: 1/1 questions" in status and summary["data"][0][0] == "rag"
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "a?", "answer": "b"}\nnot json\n')
+    with pytest.raises(AppError, match="bad.jsonl line 2: not valid JSON"):
+        evaluate(client, upload=handle_file(str(bad)))
+
+
+def test_votes_from_the_compare_tab(client):
+    from gradio_client.exceptions import AppError
+
+    tally = client.predict("Probation?", "12 months", "six months", "", "", api_name="/vote_rag")
+    assert tally["headers"] == ["vote", "this session", "all time"]
+    assert {row[0]: row[1:] for row in tally["data"]}["rag"] == [1, 1]
+    tally = client.predict("Probation?", "12 months", "six months", "", "", api_name="/vote_all_bad")
+    assert {row[0]: row[1:] for row in tally["data"]}["all bad"] == [1, 1]
+    with pytest.raises(AppError, match="ask a question first"):
+        client.predict("", "", "", "", "", api_name="/vote_base")
+
+
+def test_cancel_keeps_what_was_computed_for_the_next_run(client, workbench):
+    import time
+
+    from workbench.evaluation.runner import ResultCache
+
+    cache = ResultCache.in_data_dir(workbench.settings)
+    job = client.submit("handbook/test", None, ["base", "rag"], 0, "(the set's own corpus)", 3, 8, 0.0, "(none)",
+                        "(none)", True, api_name="/evaluate")
+    deadline = time.time() + 60
+    while cache.count() < 4 and time.time() < deadline:  # two questions answered
+        time.sleep(0.05)
+    assert job.cancel()
+    time.sleep(1.5)
+    done = cache.count()
+    assert job.status().code.name == "CANCELLED" and 4 <= done < 130
+    time.sleep(1)
+    assert cache.count() == done  # the run stopped
+    assert "/65 questions" in job.outputs()[-1][0]  # the partial results stay on screen
+
+    _, summary, *_ = evaluate(client, limit=done // 2 + 1)
+    cached = {row[0]: row[summary["headers"].index("cached")] for row in summary["data"]}
+    assert cached == {"base": done // 2, "rag": done // 2}

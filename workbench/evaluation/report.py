@@ -1,0 +1,274 @@
+"""Scoring and reports: records -> one Row per question x arm -> an ArmSummary per arm -> CSV, JSON, tables.
+
+`summary.csv`, `summary.json` (and the CLI's `--json`) hold the same numbers; `per_question.csv` holds the rows
+they are computed from. Fractions are in 0..1, times in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+
+from ..arms import ARMS
+from . import metrics as M
+from .datasets import label_classes
+from .runner import EvalRecord
+
+PERCENT_DIGITS = 4
+MS_DIGITS = 1
+
+
+@dataclass
+class Row:
+    """The scores of one arm on one question (a line of per_question.csv)."""
+
+    id: str
+    question: str
+    arm: str
+    answer: str
+    reference: str
+    """The first acceptable answer; all of them are in `references`."""
+    em: float
+    f1: float
+    contains: float
+    rouge_l: float
+    hit: float | None
+    """1.0 when a passage from the reference `source` was among the top-k retrieved (retrieval arms only)."""
+    rr: float | None
+    """Reciprocal rank of the first passage from `source` (0 when none; retrieval arms only)."""
+    grounded: float | None
+    ttft_ms: float
+    total_ms: float
+    output_tokens: int
+    type: str
+    predicted_label: str | None
+    """For `label` rows: the label the answer gives (see metrics.predicted_label)."""
+    correct: float
+    """The verdict the disagreement filters use: the label matches (label rows) or the answer contains a
+    reference (short rows)."""
+    retrieval_ms: float
+    tokens_per_s: float
+    peak_memory_mib: float
+    memory_kind: str
+    adapter: str | None
+    cached: bool
+    references: str
+    """All acceptable answers, as a JSON list."""
+    retrieved: str
+    """Sources of the passages the arm was given, in rank order, separated by ' | '."""
+
+
+COLUMNS = [f.name for f in fields(Row)]
+
+
+def score(record: EvalRecord, labels: list[str]) -> Row:
+    item, result, m = record.item, record.result, record.result.metrics
+    refs, answer = item.answers, result.answer
+    sources = [p.source for p in result.passages]
+    rr = M.reciprocal_rank(sources, item.source) if ARMS[result.arm].retrieval and item.source else None
+    label = M.predicted_label(answer, labels) if item.type == "label" else None
+    contains = M.contains_answer(answer, refs)
+    return Row(
+        id=item.id, question=item.question, arm=result.arm, answer=answer, reference=refs[0],
+        em=M.exact_match(answer, refs), f1=round(M.token_f1(answer, refs), PERCENT_DIGITS), contains=contains,
+        rouge_l=round(M.rouge_l(answer, refs), PERCENT_DIGITS),
+        hit=None if rr is None else float(rr > 0), rr=None if rr is None else round(rr, PERCENT_DIGITS),
+        grounded=_round(M.groundedness(answer, [p.text for p in record.evidence]), PERCENT_DIGITS),
+        ttft_ms=m.ttft_ms, total_ms=m.total_ms, output_tokens=m.output_tokens, type=item.type,
+        predicted_label=label, correct=float(label == refs[0].lower()) if item.type == "label" else contains,
+        retrieval_ms=m.retrieval_ms, tokens_per_s=m.tokens_per_s,
+        peak_memory_mib=round(m.peak_memory_bytes / 2**20, 1), memory_kind=m.memory_kind, adapter=result.adapter,
+        cached=record.cached, references=json.dumps(refs), retrieved=" | ".join(sources),
+    )
+
+
+@dataclass
+class ArmSummary:
+    """One arm over the eval set. Optional metrics are None where they do not apply."""
+
+    arm: str
+    n: int
+    em: float
+    f1: float
+    contains: float
+    rouge_l: float
+    accuracy: float | None
+    """Label rows only: share whose predicted label is right."""
+    macro_f1: float | None
+    hit_at_k: float | None
+    """Rows with a `source`, retrieval arms only: share whose top-k passages include that document."""
+    mrr: float | None
+    grounded: float | None
+    """Mean groundedness over the rows where it is defined (answers with content words)."""
+    ttft_p50_ms: float
+    ttft_p95_ms: float
+    total_p50_ms: float
+    total_p95_ms: float
+    tokens_per_s: float
+    """All output tokens / all generation seconds (retrieval excluded)."""
+    peak_memory_mib: float
+    cached: int
+    """Rows answered from the cache (their latency was measured when they were first generated)."""
+
+    def to_json(self) -> dict:
+        """The CLI's JSON per arm: the spec's keys, optional metrics left out when they do not apply."""
+        data = {k: v for k, v in asdict(self).items() if k != "arm"}
+        return {k: v for k, v in data.items() if v is not None or k == "grounded"}
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.fmean(values), PERCENT_DIGITS) if values else None
+
+
+def summarize_arm(arm: str, rows: list[Row]) -> ArmSummary:
+    labelled = [r for r in rows if r.type == "label"]
+    ttft, total = [r.ttft_ms for r in rows], [r.total_ms for r in rows]
+    gen_s = sum(max(r.total_ms - r.retrieval_ms, 0.0) for r in rows) / 1000
+    gold, predicted = [r.reference.lower() for r in labelled], [r.predicted_label for r in labelled]
+    return ArmSummary(
+        arm=arm, n=len(rows), em=_mean(r.em for r in rows), f1=_mean(r.f1 for r in rows),
+        contains=_mean(r.contains for r in rows), rouge_l=_mean(r.rouge_l for r in rows),
+        accuracy=_round(M.accuracy(gold, predicted), PERCENT_DIGITS) if labelled else None,
+        macro_f1=_round(M.macro_f1(gold, predicted), PERCENT_DIGITS) if labelled else None,
+        hit_at_k=_mean(r.hit for r in rows), mrr=_mean(r.rr for r in rows), grounded=_mean(r.grounded for r in rows),
+        ttft_p50_ms=round(M.percentile(ttft, 50), MS_DIGITS), ttft_p95_ms=round(M.percentile(ttft, 95), MS_DIGITS),
+        total_p50_ms=round(M.percentile(total, 50), MS_DIGITS), total_p95_ms=round(M.percentile(total, 95), MS_DIGITS),
+        tokens_per_s=round(sum(r.output_tokens for r in rows) / gen_s, 2) if gen_s > 0 else 0.0,
+        peak_memory_mib=max(r.peak_memory_mib for r in rows), cached=sum(r.cached for r in rows),
+    )
+
+
+@dataclass
+class EvalReport:
+    rows: list[Row]
+    summary: dict[str, ArmSummary]
+    notes: list[str]
+    """Arms skipped or questions an arm could not answer, in words."""
+
+    def summary_json(self) -> dict:
+        return {arm: s.to_json() for arm, s in self.summary.items()}
+
+    def summary_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(s) for s in self.summary.values()], columns=[f.name for f in fields(ArmSummary)])
+
+    def rows_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([asdict(r) for r in self.rows], columns=COLUMNS)
+
+
+def build_report(records: list[EvalRecord], labels: list[str] | None = None) -> EvalReport:
+    """Score the records; arms whose answers all failed are left out of the summary, with a note saying why."""
+    labels = labels if labels is not None else label_classes([r.item for r in records])
+    rows = [score(r, labels) for r in records if not r.result.error]  # question by question, arms in order
+    notes, summary = [], {}
+    for arm in dict.fromkeys(r.result.arm for r in records):
+        arm_rows = [r for r in rows if r.arm == arm]
+        failed = [r.result.error for r in records if r.result.arm == arm and r.result.error]
+        if failed:
+            notes.append(f"{arm}: skipped, {failed[0]}" if not arm_rows else
+                         f"{arm}: {len(failed)} of {len(failed) + len(arm_rows)} questions failed and are left out "
+                         f"({failed[0]})")
+        if arm_rows:
+            summary[arm] = summarize_arm(arm, arm_rows)
+    return EvalReport(rows, summary, notes)
+
+
+def write_report(report: EvalReport, out_dir: str | Path, meta: dict | None = None) -> list[Path]:
+    """summary.csv, per_question.csv, summary.json, per_question.json (and run.json with `meta` and the notes)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "summary.csv", out / "per_question.csv", out / "summary.json", out / "per_question.json"]
+    report.summary_frame().to_csv(paths[0], index=False)
+    report.rows_frame().to_csv(paths[1], index=False)
+    paths[2].write_text(json.dumps(report.summary_json(), indent=2) + "\n")
+    paths[3].write_text(json.dumps([asdict(r) for r in report.rows], indent=1) + "\n")
+    if meta is not None:
+        paths.append(out / "run.json")
+        paths[-1].write_text(json.dumps({**meta, "notes": report.notes}, indent=2) + "\n")
+    return paths
+
+
+# --- the per-question view: answers side by side, and filters on who was right ---------------------------
+ALL, DISAGREE, ALL_WRONG, ALL_RIGHT = "all questions", "arms disagree", "all arms wrong", "all arms right"
+
+
+def filter_choices(arms: list[str]) -> list[str]:
+    """'all questions', 'arms disagree', ..., then 'X right and Y wrong' for every ordered pair of arms."""
+    pairs = [f"{a} right and {b} wrong" for a in arms for b in arms if a != b]
+    return [ALL, DISAGREE, ALL_WRONG, ALL_RIGHT, *pairs]
+
+
+def _keep(verdicts: dict[str, bool], choice: str) -> bool:
+    if choice == DISAGREE:
+        return len(set(verdicts.values())) > 1
+    if choice == ALL_WRONG:
+        return not any(verdicts.values())
+    if choice == ALL_RIGHT:
+        return all(verdicts.values())
+    if " right and " in choice:
+        right, wrong = choice.removesuffix(" wrong").split(" right and ")
+        return verdicts.get(right) is True and verdicts.get(wrong) is False
+    return True
+
+
+def side_by_side(rows: list[Row], choice: str = ALL) -> pd.DataFrame:
+    """One line per question: the question, its reference, each arm's answer marked ✓ or ✗ (see Row.correct)."""
+    arms = list(dict.fromkeys(r.arm for r in rows))
+    by_question: dict[str, dict[str, Row]] = {}
+    for r in rows:
+        by_question.setdefault(r.id, {})[r.arm] = r
+    lines = []
+    for answers in by_question.values():
+        if not _keep({arm: bool(r.correct) for arm, r in answers.items()}, choice):
+            continue
+        first = next(iter(answers.values()))
+        marks = {arm: f"{'✓' if answers[arm].correct else '✗'} {answers[arm].answer}" if arm in answers else ""
+                 for arm in arms}
+        lines.append({"id": first.id, "question": first.question, "reference": first.reference, **marks})
+    return pd.DataFrame(lines, columns=["id", "question", "reference", *arms])
+
+
+def format_summary(report: EvalReport) -> str:
+    """A plain-text table for the terminal."""
+    frame = report.summary_frame().drop(columns=["cached"]).set_index("arm").dropna(axis=1, how="all")
+    text = frame.to_string(float_format=lambda v: f"{v:.3f}" if v <= 1 else f"{v:.1f}", na_rep="-",
+                           index_names=False) if len(frame) else "(no arm ran)"
+    return "\n".join([text, *(f"note: {n}" for n in report.notes)])
+
+
+def machine() -> str:
+    """The hardware the latencies were measured on, in words, for reports."""
+    import os
+    import platform
+
+    import torch
+
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda}), torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} CPUs, torch {torch.__version__} on CPU ({torch.get_num_threads()} threads)"
+
+
+def run_metadata(wb, eval_set, arms: list[str], questions: int, seconds: float, **overrides) -> dict:
+    """What a report was computed from: model, set, settings and machine (written as run.json)."""
+    import time
+
+    opts = wb.options(**overrides)
+    settings = {k: getattr(opts, k) for k in ("corpus", "top_k", "max_new_tokens", "temperature", "lora_adapter",
+                                               "raft_adapter", "system_prompt")}
+    return {"model": wb.model_id, "eval_set": eval_set.name, "questions": questions, "arms": arms, **settings,
+            "device": wb.device, "machine": machine(), "seconds": round(seconds, 1),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

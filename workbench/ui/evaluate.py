@@ -1,0 +1,140 @@
+"""The Evaluate tab: the arms over a whole question set, with a summary, plots, answers side by side and export.
+
+Thin: it loads the set, drives `evaluation.runner.iter_eval` (streaming progress, cancellable) and shows what
+`evaluation.report` computes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+import gradio as gr
+import pandas as pd
+
+from ..arms import ARMS
+from ..evaluation.datasets import EvalDataError, load_eval_set, shipped_eval_sets
+from ..evaluation.report import ALL, EvalReport, build_report, filter_choices, run_metadata, side_by_side, write_report
+from ..evaluation.runner import ResultCache, iter_eval
+from .compare import NO_ADAPTER
+
+SET_CORPUS = "(the set's own corpus)"
+PLOTTED = {"em": "Exact match", "f1": "Token F1", "contains": "Contains answer", "rouge_l": "ROUGE-L",
+           "accuracy": "Accuracy (label sets)", "macro_f1": "Macro-F1 (label sets)", "hit_at_k": "Retrieval hit@k",
+           "mrr": "Retrieval MRR", "grounded": "Groundedness"}
+HELP = """Runs every chosen arm over the set, the arms of each question batched in one generate call. Answers are
+cached per model, adapter, corpus, settings and question, so a re-run or a larger run only generates what is new
+(cached rows keep the latency measured when they were generated). **correct** (✓) means the answer contains a
+reference answer (short sets) or gives the right label (label sets). Metric definitions: `docs/evaluation.md`."""
+
+
+def summary_table(report: EvalReport) -> pd.DataFrame:
+    """The summary for display: metrics that apply to no arm are dropped, blanks where one does not apply."""
+    frame = report.summary_frame().dropna(axis=1, how="all")
+    return frame.astype(object).where(frame.notna(), "")
+
+
+def metric_frame(report: EvalReport, metric: str) -> pd.DataFrame:
+    values = [(arm, getattr(s, metric)) for arm, s in report.summary.items() if getattr(s, metric) is not None]
+    return pd.DataFrame(values, columns=["arm", metric]).astype({"arm": "str", metric: "float"})
+
+
+def latency_frame(report: EvalReport) -> pd.DataFrame:
+    """One point per question, arm and measure (time to first token, total): the latency distribution."""
+    points = [(r.arm, measure, getattr(r, f"{measure}_ms")) for r in report.rows for measure in ("ttft", "total")]
+    return pd.DataFrame(points, columns=["arm", "measure", "ms"]).astype({"arm": "str", "measure": "str", "ms": "float"})
+
+
+def build_evaluate_tab(wb) -> None:
+    s = wb.settings
+    sets = shipped_eval_sets()
+    gr.Markdown(HELP)
+    with gr.Row():
+        set_name = gr.Dropdown(list(sets), value=next(iter(sets), None), label="Eval set (shipped test splits)",
+                               elem_id="eval-set")
+        upload = gr.File(label="…or upload a set (JSONL or CSV: question, answer[, source, type])", type="filepath",
+                         file_types=[".jsonl", ".csv"], elem_id="eval-upload")
+    with gr.Row():
+        arms = gr.CheckboxGroup(list(ARMS), value=list(ARMS), label="Arms", elem_id="eval-arms")
+        limit = gr.Number(20, precision=0, minimum=0, label="Questions (first N; 0 = all)", elem_id="eval-limit")
+        corpus = gr.Dropdown([SET_CORPUS, *wb.store.corpora()], value=SET_CORPUS, label="Corpus (rag, raft)",
+                             elem_id="eval-corpus")
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            top_k = gr.Slider(1, 10, value=s.top_k, step=1, label="Top-k passages (rag, raft; hit@k)")
+            max_new_tokens = gr.Slider(8, 512, value=s.max_new_tokens, step=8, label="Max new tokens")
+            temperature = gr.Slider(0.0, 1.5, value=s.temperature, step=0.05, label="Temperature (0 = greedy)")
+        with gr.Row():
+            adapters = [NO_ADAPTER] + wb.adapter_names()
+            lora = gr.Dropdown(adapters, value=s.lora_adapter if s.lora_adapter in adapters else NO_ADAPTER,
+                               label="Adapter of the lora arm", allow_custom_value=True)
+            raft = gr.Dropdown(adapters, value=s.raft_adapter if s.raft_adapter in adapters else NO_ADAPTER,
+                               label="Adapter of the raft arm", allow_custom_value=True)
+            use_cache = gr.Checkbox(True, label="Reuse cached answers")
+    with gr.Row():
+        run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="eval-cancel")
+    status = gr.Markdown(elem_id="eval-status")
+    summary = gr.DataFrame(label="Summary per arm (fractions 0..1, times in ms)", elem_id="eval-summary")
+    with gr.Row():
+        plots = [gr.BarPlot(x="arm", y=metric, color="arm", title=title, y_lim=[0, 1], min_width=220, height=220,
+                            visible=False, elem_id=f"eval-plot-{metric}") for metric, title in PLOTTED.items()]
+    latency = gr.ScatterPlot(x="arm", y="ms", color="measure", title="Latency per question: time to first token and total",
+                             y_title="ms", elem_id="eval-latency")
+    with gr.Row():
+        show = gr.Dropdown(filter_choices(list(ARMS)), value=ALL, label="Show questions", elem_id="eval-filter")
+    questions = gr.DataFrame(label="Answers side by side (✓ correct, ✗ not)", wrap=True, max_height=500,
+                             elem_id="eval-questions")
+    export = gr.File(label="Export: summary and per-question results as CSV and JSON", file_count="multiple",
+                     elem_id="eval-export")
+    rows = gr.State([])
+
+    def evaluate(set_name_, upload_, arms_, limit_, corpus_, top_k_, max_new_, temp_, lora_, raft_, use_cache_,
+                 progress=gr.Progress()):
+        path = upload_ or sets.get(set_name_)  # an upload wins over the dropdown
+        if not path:
+            raise gr.Error("choose a shipped eval set or upload one")
+        try:
+            eval_set = load_eval_set(path)
+        except EvalDataError as exc:
+            raise gr.Error(f"{exc}. Nothing was run.") from None
+        if not arms_:
+            raise gr.Error("choose at least one arm")
+        overrides = dict(corpus=(eval_set.corpus or s.corpus) if corpus_ in (None, SET_CORPUS) else corpus_,
+                         top_k=int(top_k_), max_new_tokens=int(max_new_), temperature=float(temp_),
+                         lora_adapter="" if lora_ == NO_ADAPTER else lora_,
+                         raft_adapter="" if raft_ == NO_ADAPTER else raft_)
+        items = eval_set.items[: int(limit_)] if limit_ and int(limit_) > 0 else eval_set.items
+        cache = ResultCache.in_data_dir(s) if use_cache_ else None
+        started, records = time.perf_counter(), []
+        progress((0, len(items)), desc="starting")
+        try:
+            for done, question_records in enumerate(iter_eval(wb, items, arms_, cache, **overrides), 1):
+                records += question_records
+                report = build_report(records, eval_set.labels)
+                progress((done, len(items)), desc=f"question {done}/{len(items)}", unit="questions")
+                yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
+        except ValueError as exc:  # unknown corpus, bad arm: said plainly
+            raise gr.Error(str(exc)) from None
+
+    def outputs(report: EvalReport, done: int, total: int, eval_set, arms_, started, overrides):
+        line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`"
+        notes = "".join(f"\n- ⚠️ {n}" for n in report.notes)
+        table = side_by_side(report.rows)
+        if done < total:  # plots and files once, at the end; the tables grow question by question
+            return [line + " …" + notes, summary_table(report), *[gr.skip()] * len(plots), gr.skip(), gr.skip(), table,
+                    gr.skip(), report.rows]
+        meta = run_metadata(wb, eval_set, list(arms_), total, time.perf_counter() - started, **overrides)
+        files = write_report(report, tempfile.mkdtemp(prefix="workbench-eval-"), meta)
+        bars = [gr.BarPlot(metric_frame(report, m), visible=any(getattr(x, m) is not None for x in report.summary.values()))
+                for m in PLOTTED]
+        choices = filter_choices(list(report.summary))
+        return [line + f" in {meta['seconds']:.0f} s" + notes, summary_table(report), *bars, latency_frame(report),
+                gr.Dropdown(choices, value=ALL), table, [str(p) for p in files], report.rows]
+
+    event = run.click(evaluate, [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft,
+                                 use_cache], [status, summary, *plots, latency, show, questions, export, rows],
+                      api_name="evaluate", concurrency_id="model", concurrency_limit=1)
+    cancel.click(None, None, None, cancels=[event])
+    show.change(lambda rows_, choice: side_by_side(rows_, choice or ALL), [rows, show], questions, api_name="eval_filter",
+                queue=False)
