@@ -63,3 +63,16 @@ def test_foreign_adapter_refused_unless_allowed(workbench, tmp_path):
     with pytest.raises(AdapterError, match="trained for HuggingFaceTB/SmolLM2-360M, the loaded base is tiny-llama"):
         workbench.attach_adapter(str(folder))
     assert workbench.attach_adapter(str(folder), allow_foreign=True)
+
+
+def test_adapter_retrained_in_place_is_reloaded(workbench, tmp_path):
+    import os
+
+    folder = save_random_adapter(workbench.model, tmp_path / "again", seed=1)
+    first = workbench.compare("What is the per diem?", "lora", lora_adapter=str(folder), max_new_tokens=6).arms[0]
+    save_random_adapter(workbench.model, folder, seed=7)  # retrained under the same folder
+    weights = folder / "adapter_model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    second = workbench.compare("What is the per diem?", "lora", lora_adapter=str(folder), max_new_tokens=6).arms[0]
+    assert len(workbench.loaded_adapters) == 1 and list(workbench.model.peft_config) == list(workbench.loaded_adapters.values())
+    assert second.answer != first.answer

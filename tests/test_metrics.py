@@ -96,3 +96,13 @@ def test_percentile_interpolates_like_numpy():
     assert M.percentile(values, 50) == 25.0
     assert M.percentile(values, 95) == pytest.approx(38.5)
     assert M.percentile([7.0], 95) == 7.0 and math.isnan(M.percentile([], 50))
+
+
+def test_final_answer_is_scored_after_the_last_answer_marker():
+    from workbench.evaluation.metrics import final_answer
+
+    raft = 'The context says: "Probation lasts six months for all staff."\nAnswer: six months'
+    assert final_answer(raft) == "six months"
+    assert final_answer("It is 27 days.") == "It is 27 days."
+    assert final_answer("answer: 3 (the answer: is three)") == "is three)"
+    assert final_answer("Answer:") == "Answer:"  # nothing after the marker: keep the whole output

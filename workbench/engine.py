@@ -40,7 +40,8 @@ class Workbench:
         self.device = device
         self.module_shapes = linear_shapes(model)
         self.loaded_adapters: dict[str, str] = {}
-        """Resolved adapter folder -> peft adapter name on the model."""
+        """'<resolved adapter folder>@<weights mtime>' -> peft adapter name on the model."""
+        self._attached = 0
 
     @classmethod
     def load(cls, settings: Settings, progress=None) -> "Workbench":
@@ -60,20 +61,28 @@ class Workbench:
         return list(adapter_lib.list_adapters(self.settings.adapter_dirs))
 
     def attach_adapter(self, name_or_path: str, allow_foreign: bool = False) -> str:
-        """Validate and attach an adapter once; return its peft name. The base weights are shared."""
+        """Validate and attach an adapter once; return its peft name. The base weights are shared.
+
+        An adapter folder whose weights changed since it was attached (retrained in place) is attached
+        again and the stale copy removed.
+        """
         from peft import PeftModel
 
         folder = adapter_lib.find_adapter(name_or_path, self.settings.adapter_dirs).resolve()
-        key = str(folder)
+        weights = folder / adapter_lib.WEIGHTS_FILE
+        key = f"{folder}@{weights.stat().st_mtime_ns if weights.is_file() else 0}"
         if key in self.loaded_adapters:
             return self.loaded_adapters[key]
         adapter_lib.validate(folder, self.model_id, self.module_shapes,
                              allow_foreign or adapter_lib.allows_foreign(folder))
-        name = f"a{len(self.loaded_adapters)}_" + "".join(ch if ch.isalnum() else "_" for ch in folder.name)
+        self._attached += 1
+        name = f"a{self._attached}_" + "".join(ch if ch.isalnum() else "_" for ch in folder.name)
         if isinstance(self.model, PeftModel):
             self.model.load_adapter(str(folder), adapter_name=name)
         else:
             self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name)
+        for stale in [k for k in self.loaded_adapters if k.rsplit("@", 1)[0] == str(folder)]:
+            self.model.delete_adapter(self.loaded_adapters.pop(stale))
         self.model.eval()
         self.loaded_adapters[key] = name
         return name

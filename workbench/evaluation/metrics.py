@@ -28,6 +28,18 @@ per yes
 """.split())
 
 
+_ANSWER_MARK = re.compile(r"\banswer\s*:", re.IGNORECASE)
+
+
+def final_answer(text: str) -> str:
+    """The part of an output that is scored: the text after the last 'Answer:' marker when there is one, else
+    all of it. RAFT adapters quote their evidence first and end with 'Answer: ...' (as in the RAFT paper);
+    every arm is scored the same way."""
+    marks = list(_ANSWER_MARK.finditer(text))
+    tail = text[marks[-1].end():].strip() if marks else ""
+    return tail or text
+
+
 def normalize_answer(text: str) -> str:
     """SQuAD v1.1 normalisation: lower case, drop punctuation, drop the articles a/an/the, squeeze whitespace."""
     text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)

@@ -67,13 +67,13 @@ COLUMNS = [f.name for f in fields(Row)]
 
 def score(record: EvalRecord, labels: list[str]) -> Row:
     item, result, m = record.item, record.result, record.result.metrics
-    refs, answer = item.answers, result.answer
+    refs, answer = item.answers, M.final_answer(result.answer)
     sources = [p.source for p in result.passages]
     rr = M.reciprocal_rank(sources, item.source) if ARMS[result.arm].retrieval and item.source else None
     label = M.predicted_label(answer, labels) if item.type == "label" else None
     contains = M.contains_answer(answer, refs)
     return Row(
-        id=item.id, question=item.question, arm=result.arm, answer=answer, reference=refs[0],
+        id=item.id, question=item.question, arm=result.arm, answer=result.answer, reference=refs[0],
         em=M.exact_match(answer, refs), f1=round(M.token_f1(answer, refs), PERCENT_DIGITS), contains=contains,
         rouge_l=round(M.rouge_l(answer, refs), PERCENT_DIGITS),
         hit=None if rr is None else float(rr > 0), rr=None if rr is None else round(rr, PERCENT_DIGITS),
