@@ -85,7 +85,8 @@ def build_compare_tab(wb, corpora=None) -> list:
                 answer = gr.Textbox(label="Answer", lines=5, max_lines=12, elem_id=f"answer-{arm.name}")
                 metrics = gr.Markdown(elem_id=f"metrics-{arm.name}")
                 passages = gr.Dataframe(headers=PASSAGE_COLUMNS, label="Retrieved passages", visible=arm.retrieval,
-                                        wrap=True, max_height=300, elem_id=f"passages-{arm.name}")
+                                        wrap=True, max_height=300, elem_id=f"passages-{arm.name}",
+                                        column_widths=["14%", "22%", "16%", "48%"])
                 with gr.Accordion("Exact prompt", open=False):
                     prompt = gr.Textbox(show_label=False, lines=8, max_lines=30, elem_id=f"prompt-{arm.name}")
                 outputs += [answer, metrics, passages, prompt]
