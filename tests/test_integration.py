@@ -88,3 +88,17 @@ def test_cli_ask_json(real, tmp_path):
         assert arm["answer"] and set(arm["metrics"]) >= {"retrieval_ms", "ttft_ms", "total_ms", "prompt_tokens",
                                                          "output_tokens", "tokens_per_s", "peak_memory_bytes", "memory_kind"}
         assert (arm["passages"] == []) == (arm["arm"] in ("base", "lora"))
+
+
+def test_real_model_trains_two_steps(real, tmp_path):
+    from workbench.training.jobs import train_adapter
+    from workbench.training.trainer import TrainConfig
+
+    train = REPO_ROOT / "corpora" / "handbook" / "qa" / "train.jsonl"
+    data = tmp_path / "eight.jsonl"
+    data.write_text("".join(train.read_text().splitlines(keepends=True)[:8]))
+    result = train_adapter(real, data, TrainConfig(method="lora", epochs=1, batch_size=4), tmp_path / "two-steps")
+    assert result.steps == 2 and len(result.losses) == 2 and all(0 < x < 20 for x in result.losses)
+    answer = real.compare(handbook_test_questions()[0]["question"], "lora", lora_adapter=str(tmp_path / "two-steps"),
+                          max_new_tokens=8).arms[0]
+    assert answer.error is None and answer.answer
