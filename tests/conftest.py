@@ -144,6 +144,21 @@ def workbench(settings, tiny_model, tiny_tokenizer, store, docs):
     return Workbench(settings, tiny_model, tiny_tokenizer, store, model_id="tiny-llama")
 
 
+@pytest.fixture()
+def client(workbench):
+    """The real app on the tiny workbench, launched on a free port and driven through gradio_client."""
+    from gradio_client import Client
+
+    from workbench.ui import build_app
+
+    demo = build_app(workbench.settings, workbench).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        yield Client(url, verbose=False)
+    finally:
+        demo.close()
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: loads the real embedded model (tens of seconds)")
     config.addinivalue_line("markers", "ui: launches the Gradio app")

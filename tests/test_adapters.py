@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import make_tiny_model, save_random_adapter
+from conftest import save_random_adapter
 from safetensors.torch import load_file, save_file
 
 from workbench.adapters import AdapterError, list_adapters, validate

@@ -4,7 +4,6 @@ import csv
 import json
 
 import pytest
-from test_ui import client  # noqa: F401  (the app on the tiny workbench, through gradio_client)
 
 pytestmark = pytest.mark.ui
 

@@ -3,21 +3,7 @@
 import pytest
 from conftest import save_random_adapter
 
-from workbench.ui import build_app
-
 pytestmark = pytest.mark.ui
-
-
-@pytest.fixture()
-def client(workbench):
-    from gradio_client import Client
-
-    demo = build_app(workbench.settings, workbench).queue()
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=None, quiet=True)
-    try:
-        yield Client(url, verbose=False)
-    finally:
-        demo.close()
 
 
 def test_compare_endpoint_returns_the_four_arms(client, workbench, tmp_path):

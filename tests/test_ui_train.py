@@ -6,21 +6,7 @@ import shutil
 import pytest
 from conftest import save_random_adapter
 
-from workbench.ui import build_app
-
 pytestmark = pytest.mark.ui
-
-
-@pytest.fixture()
-def client(workbench):
-    from gradio_client import Client
-
-    demo = build_app(workbench.settings, workbench).queue()
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
-    try:
-        yield Client(url, verbose=False)
-    finally:
-        demo.close()
 
 
 def test_train_in_the_app_then_use_the_adapter(client, workbench, tmp_path):

@@ -153,12 +153,6 @@ class VectorStore:
         return len(ids)
 
     # --- writing ---------------------------------------------------------------------------------
-    def stored_sha(self, corpus: str, source: str) -> str | None:
-        """The file hash recorded with a document's chunks (None when absent or inconsistent)."""
-        got = self._collection(corpus, create=True).get(where={"source": source}, include=["metadatas"])
-        shas = {meta.get("file_sha") for meta in got["metadatas"] or []}
-        return shas.pop() if len(shas) == 1 else None
-
     def document_shas(self, corpus: str) -> dict[str, str | None]:
         """source -> recorded file hash, for every document (one query; None when its chunks disagree).
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import asdict
 from pathlib import Path
@@ -71,7 +70,3 @@ def _fmt(value) -> str:
         return "–"
     return f"{value:.3f}" if isinstance(value, float) and value <= 1 else f"{value:.0f}" if isinstance(value, float) else str(value)
 
-
-def read_training(out_dir: Path) -> dict:
-    path = Path(out_dir) / "training.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
