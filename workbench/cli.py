@@ -1,4 +1,4 @@
-"""Command line: `python -m workbench ask | ingest | train | eval | bench`, a subcommand -> function table."""
+"""Command line: `python -m workbench ask | ingest | train | eval | decide | bench`, a subcommand -> function table."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 import textwrap
 from dataclasses import asdict
+from pathlib import Path
 
 from .config import Settings
 
@@ -31,13 +32,17 @@ def load_for_arms(args, settings: Settings, corpus: str):
     from .adapters import find_adapter
     from .engine import Workbench
 
-    if args.adapter:
-        find_adapter(args.adapter, settings.adapter_dirs)  # before the slow load
+    # --adapter sets both adapter columns; --lora-adapter / --raft-adapter set one each (and win over --adapter)
+    per_arm = {"lora_adapter": getattr(args, "lora_adapter", None) or args.adapter,
+               "raft_adapter": getattr(args, "raft_adapter", None) or args.adapter}
+    per_arm = {k: v for k, v in per_arm.items() if v}
+    for name in per_arm.values():
+        find_adapter(name, settings.adapter_dirs)  # before the slow load
     wb = Workbench.load(settings)
     overrides = dict(corpus=corpus, top_k=args.top_k, max_new_tokens=args.max_new_tokens, temperature=args.temperature)
-    if args.adapter:
-        wb.attach_adapter(args.adapter)  # an invalid adapter is an error here, not a quiet column
-        overrides.update(lora_adapter=args.adapter, raft_adapter=args.adapter)
+    for name in per_arm.values():
+        wb.attach_adapter(name)  # an invalid adapter is an error here, not a quiet column
+    overrides.update(per_arm)
     return wb, overrides
 
 
@@ -153,8 +158,11 @@ def cmd_train(args) -> int:
     from .training.trainer import TrainConfig
 
     settings = _settings(args)
-    if args.method == "raft":
+    if args.method != "lora":
         check_corpus_exists(settings, args.corpus or settings.corpus)
+    if args.data is None and args.method != "docs":
+        raise ValueError(f"--method {args.method} needs --data (a Q/A or chat file); only --method docs trains "
+                         "on the corpus text alone")
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
                             if getattr(args, f.name, None) is not None})
     wb = Workbench.load(settings)
@@ -168,6 +176,34 @@ def cmd_train(args) -> int:
     print(json.dumps(summary, indent=2) if args.json else
           f"saved {result.adapter_dir}: {result.steps} steps, loss {result.first_loss} -> {result.train_loss}, "
           f"{result.seconds} s, {result.tokens_per_s} tokens/s")
+    return 0
+
+
+def cmd_decide(args) -> int:
+    from .decide import run_decide
+    from .engine import Workbench
+
+    settings = _settings(args)
+    corpus = args.corpus
+    check_corpus_exists(settings, corpus)  # before loading the model
+    if args.budget is not None and not 0 < args.budget <= 1440:
+        raise ValueError(f"--budget must be between 1 and 1440 minutes, got {args.budget:g}")
+    wb = Workbench.load(settings)
+    last = {"stage": None}
+
+    def progress(p):
+        if args.json or (p.stage == last["stage"] and p.fraction < 1.0 and int(p.fraction * 100) % 5):
+            return
+        last["stage"] = p.stage
+        eta = f", about {p.eta_s / 60:.1f} min left" if p.eta_s is not None else ""
+        print(f"decide: [{p.done_stages}/{p.total_stages}] {p.message} — {p.fraction * 100:.0f} % done{eta}",
+              file=sys.stderr)
+
+    result = run_decide(wb, corpus, args.out, args.budget, on_progress=progress)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print((Path(args.out) / "report.md").read_text())
     return 0
 
 
@@ -236,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--arms", default="base,rag,lora,raft", help="comma-separated subset of base,rag,lora,raft")
     ev.add_argument("--adapter", help="adapter name or folder for the lora and raft arms "
                                       "(default: handbook-lora and handbook-raft)")
+    ev.add_argument("--lora-adapter", help="adapter of the lora column only (wins over --adapter)")
+    ev.add_argument("--raft-adapter", help="adapter of the raft column only (wins over --adapter)")
     ev.add_argument("--limit", type=int, help="only the first N questions")
     ev.add_argument("--out", required=True, help="folder for summary.csv, per_question.csv, their .json twins and run.json")
     ev.add_argument("--top-k", type=int)
@@ -245,13 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ev)
     ev.set_defaults(func=cmd_eval)
 
+    from .training.jobs import METHODS
     from .training.trainer import TrainConfig
 
     defaults = TrainConfig()
-    train = sub.add_parser("train", help="train a LoRA adapter (lora or raft) and save it with a model card")
-    train.add_argument("--data", required=True, help="chat JSONL (messages) or Q/A JSONL/CSV (question, answer, source)")
-    train.add_argument("--method", choices=["lora", "raft"], default="lora")
-    train.add_argument("--corpus", help="corpus for RAFT distractors (default: handbook)")
+    train = sub.add_parser("train", help="train a LoRA adapter and save it with a model card")
+    train.add_argument("--data", help="chat JSONL (messages) or Q/A JSONL/CSV (question, answer, source); "
+                                      "optional for --method docs")
+    train.add_argument("--method", choices=list(METHODS), default="lora",
+                       help="lora: closed-book Q/A; raft: Q/A with retrieved passages; docs: the corpus text alone; "
+                            "knowledge: the corpus text plus every phrasing of the Q/A (learns facts best)")
+    train.add_argument("--corpus", help="corpus for raft distractors and for the docs/knowledge text (default: handbook)")
     train.add_argument("--out", required=True, help="adapter folder to write")
     for name, kind in [("epochs", float), ("learning_rate", float), ("batch_size", int), ("max_length", int),
                        ("r", int), ("alpha", int), ("dropout", float), ("raft_k", int), ("raft_p", float), ("seed", int)]:
@@ -259,6 +301,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--target-modules", type=lambda v: v.split(","), help="comma-separated module names")
     _common(train)
     train.set_defaults(func=cmd_train)
+
+    dec = sub.add_parser("decide", help="RAG or fine-tuning for a corpus: questions, two adapters, evaluation, verdict")
+    dec.add_argument("--corpus", required=True, help="an ingested (or shipped) corpus")
+    dec.add_argument("--budget", type=float, help="minutes for the whole run (default 20); sizes questions and epochs")
+    dec.add_argument("--out", required=True, help="run folder (report.md, report.json, qa/, adapters/, eval/); "
+                                                   "running again with the same folder resumes")
+    _common(dec)
+    dec.set_defaults(func=cmd_decide)
 
     bench = sub.add_parser("bench", help="time the arms batched vs one at a time, and retrieval hit rate")
     bench.add_argument("--data", default="corpora/handbook/qa/test.jsonl", help="QA set (question, source)")

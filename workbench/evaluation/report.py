@@ -43,6 +43,7 @@ class Row:
     grounded: float | None
     ttft_ms: float
     total_ms: float
+    prompt_tokens: int
     output_tokens: int
     type: str
     predicted_label: str | None
@@ -78,7 +79,8 @@ def score(record: EvalRecord, labels: list[str]) -> Row:
         rouge_l=round(M.rouge_l(answer, refs), PERCENT_DIGITS),
         hit=None if rr is None else float(rr > 0), rr=None if rr is None else round(rr, PERCENT_DIGITS),
         grounded=_round(M.groundedness(answer, [p.text for p in record.evidence]), PERCENT_DIGITS),
-        ttft_ms=m.ttft_ms, total_ms=m.total_ms, output_tokens=m.output_tokens, type=item.type,
+        ttft_ms=m.ttft_ms, total_ms=m.total_ms, prompt_tokens=m.prompt_tokens, output_tokens=m.output_tokens,
+        type=item.type,
         predicted_label=label, correct=float(label == refs[0].lower()) if item.type == "label" else contains,
         retrieval_ms=m.retrieval_ms, tokens_per_s=m.tokens_per_s,
         peak_memory_mib=round(m.peak_memory_bytes / 2**20, 1), memory_kind=m.memory_kind, adapter=result.adapter,

@@ -35,11 +35,7 @@ def write_card(out_dir: Path, *, name: str, base_model_id: str, data: str, metho
         "",
         "## Data and method",
         f"- Training data: `{data}` ({n_examples} examples)",
-        f"- Method: **{method}**" + (
-            f" — Retrieval-Augmented Fine-Tuning: each prompt is the rag arm's prompt with {config.raft_k} passages "
-            f"from corpus `{corpus}`; the oracle passage is among them with probability {config.raft_p}; "
-            "the target quotes the evidence, then gives the answer." if method == "raft" else
-            " — closed-book: the prompt is the base arm's prompt (no passages), the target is the answer."),
+        f"- Method: **{method}** — " + _method_text(method, config, corpus),
         "",
         "## Hyperparameters",
         "| parameter | value |", "|---|---|",
@@ -63,6 +59,19 @@ def write_card(out_dir: Path, *, name: str, base_model_id: str, data: str, metho
     path = Path(out_dir) / "README.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _method_text(method: str, config, corpus: str | None) -> str:
+    if method == "raft":
+        return (f"Retrieval-Augmented Fine-Tuning: each prompt is the rag arm's prompt with {config.raft_k} passages "
+                f"from corpus `{corpus}`; the oracle passage is among them with probability {config.raft_p}; the "
+                "target quotes the evidence, then gives the answer.")
+    if method == "docs":
+        return f"continued pre-training on the text of corpus `{corpus}` (every token trained), no Q/A."
+    if method == "knowledge":
+        return (f"knowledge injection: the text of corpus `{corpus}` (every token trained) mixed with several "
+                "phrasings of each question, closed book (the base arm's prompt, the short answer as target).")
+    return "closed-book: the prompt is the base arm's prompt (no passages), the target is the answer."
 
 
 def _fmt(value) -> str:

@@ -8,16 +8,27 @@ from pathlib import Path
 
 from .card import write_card
 from .data import DataError, chat_example, detect_format, load_chat, load_qa
+from .knowledge import items_from_pairs, knowledge_examples
 from .raft import build_raft, lora_examples, raft_examples
 from .trainer import TrainConfig, TrainResult, train
 
-METHODS = ("lora", "raft")
+METHODS = ("lora", "raft", "docs", "knowledge")
+"""lora: closed-book Q/A; raft: Q/A with retrieved passages; docs: the corpus text alone (no Q/A needed);
+knowledge: the corpus text plus every phrasing of the Q/A (the recipe that learns facts)."""
 
 
-def build_examples(wb, data: Path, config: TrainConfig, corpus: str):
+def build_examples(wb, data: Path | None, config: TrainConfig, corpus: str):
     """Examples for the method; RAFT needs Q/A data and a corpus to retrieve distractors from."""
-    fmt = detect_format(data)
     s = wb.settings
+    if config.method in ("docs", "knowledge"):
+        chunks = wb.store.chunks(corpus) if wb.store.count(corpus) else []
+        if not chunks:
+            raise DataError(f"corpus {corpus!r} has no documents to train on; ingest some first")
+        pairs = load_qa(data) if data is not None and config.method == "knowledge" else []
+        return knowledge_examples(wb.tokenizer, items_from_pairs(pairs), chunks, s.system_prompt)
+    if data is None:
+        raise DataError(f"method {config.method} needs a training file (--data)")
+    fmt = detect_format(data)
     if config.method == "raft":
         if fmt == "chat":
             raise DataError("raft needs Q/A data (question, answer, source); chat JSONL can only train the lora method")
@@ -33,8 +44,9 @@ def build_examples(wb, data: Path, config: TrainConfig, corpus: str):
 def command_line(data: Path, config: TrainConfig, corpus: str, out_dir: Path) -> str:
     """The CLI command that re-creates this adapter (for the model card)."""
     defaults = TrainConfig()
-    parts = ["python -m workbench train", f"--data {shlex.quote(str(data))}", f"--method {config.method}"]
-    if config.method == "raft":
+    parts = ["python -m workbench train"] + ([f"--data {shlex.quote(str(data))}"] if data else [])
+    parts.append(f"--method {config.method}")
+    if config.method != "lora":
         parts.append(f"--corpus {corpus}")
     for f in dataclasses.fields(TrainConfig):
         value = getattr(config, f.name)
@@ -49,14 +61,15 @@ def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: st
     """Train and save an adapter for the workbench's base model; it is selectable by its folder name at once."""
     if config.method not in METHODS:
         raise ValueError(f"unknown method {config.method!r}; choose lora or raft")
-    data, out_dir = Path(data), Path(out_dir)
+    data, out_dir = (Path(data) if data else None), Path(out_dir)
     corpus = corpus or wb.settings.corpus
     examples = build_examples(wb, data, config, corpus)
     result = train(wb.model, wb.tokenizer, examples, config, out_dir, wb.model_id, progress, cancel,
                    getattr(wb, "source", None), wb.device)
-    write_card(out_dir, name=out_dir.name, base_model_id=wb.model_id, data=_display(data), method=config.method,
-               corpus=corpus if config.method == "raft" else None, n_examples=len(examples), config=config,
-               result=result, command=command_line(_display(data), config, corpus, _display(out_dir)))
+    shown = _display(data) if data else None
+    write_card(out_dir, name=out_dir.name, base_model_id=wb.model_id, data=shown or f"corpus {corpus}",
+               method=config.method, corpus=corpus if config.method != "lora" else None, n_examples=len(examples),
+               config=config, result=result, command=command_line(shown, config, corpus, _display(out_dir)))
     return result
 
 

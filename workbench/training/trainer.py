@@ -50,6 +50,9 @@ class TrainConfig:
     """Seed for shuffling, RAFT sampling and LoRA initialisation."""
     qlora: bool = True
     """On CUDA, load the frozen base in 4-bit (bitsandbytes) when it is installed."""
+    max_seconds: float = 0.0
+    """Stop after this many seconds of training and save what was learned (0: no limit). Decide uses it to keep
+    its budget when a speed estimate was wrong."""
 
 
 @dataclass
@@ -182,6 +185,8 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
         def on_step_end(self, args, state, control, **kw):
             if cancel is not None and cancel.is_set():
                 control.should_training_stop = True
+            if config.max_seconds and time.perf_counter() - started > config.max_seconds:
+                control.should_training_stop = True
 
     args = TrainingArguments(
         output_dir=str(Path(out_dir) / ".trainer"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
@@ -206,7 +211,9 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
     peft_model.peft_config["default"].base_model_name_or_path = base_model_id
     peft_model.save_pretrained(str(out_dir), safe_serialization=True)
     last_epoch = losses[-steps_per_epoch:] or [float("nan")]
-    result = TrainResult(str(out_dir), total, round(sum(last_epoch) / len(last_epoch), 4), round(seconds, 1),
+    steps = trainer.state.global_step  # fewer than planned when max_seconds stopped the run
+    trained_tokens *= steps / max(total, 1)
+    result = TrainResult(str(out_dir), steps, round(sum(last_epoch) / len(last_epoch), 4), round(seconds, 1),
                          round(trained_tokens / seconds, 1), [round(x, 4) for x in losses],
                          round(losses[0], 4) if losses else float("nan"))
     (out_dir / "training.json").write_text(json.dumps({"config": asdict(config), "result": asdict(result)}, indent=2))

@@ -6,6 +6,7 @@ import gradio as gr
 
 from .compare import build_compare_tab
 from .corpora import build_corpora_tab, corpus_session
+from .decide import build_decide_tab
 from .evaluate import build_evaluate_tab
 from .train import build_train_tab
 
@@ -24,6 +25,8 @@ def build_app(settings, wb) -> gr.Blocks:
             adapter_dropdowns = build_compare_tab(wb, corpora)
         with gr.Tab("Corpora"):
             build_corpora_tab(wb, corpora)
+        with gr.Tab("Decide"):
+            build_decide_tab(wb, corpora)
         with gr.Tab("Evaluate"):
             build_evaluate_tab(wb)
         with gr.Tab("Train"):

@@ -1,0 +1,64 @@
+"""The numbers behind a Decide verdict: intervals, break-even, the verdict text, and the budget plan."""
+
+import pytest
+
+from workbench.decide.plan import BudgetError, Speed, make_plan
+from workbench.decide.verdict import (bootstrap_ci, break_even_queries, cost_curve, decide,
+                                      paired_difference_ci)
+
+
+def test_bootstrap_interval_contains_the_mean_and_narrows_with_more_questions():
+    few = {"rag": [1, 0] * 10}
+    many = {"rag": [1, 0] * 200}
+    lo_few, hi_few = bootstrap_ci(few)["rag"]
+    lo_many, hi_many = bootstrap_ci(many)["rag"]
+    assert lo_few < 0.5 < hi_few and lo_many < 0.5 < hi_many
+    assert hi_many - lo_many < (hi_few - lo_few) / 2
+
+
+def test_paired_difference_sees_a_consistent_lead_and_not_noise():
+    better = [1] * 30 + [0] * 10
+    worse = [1] * 10 + [0] * 30
+    assert paired_difference_ci(better, worse)[0] > 0
+    same = [1, 0] * 20
+    lo, hi = paired_difference_ci(same, list(reversed(same)))
+    assert lo < 0 < hi
+
+
+def test_break_even_is_training_time_over_per_query_saving():
+    assert break_even_queries(600, arm_query_ms=1000, rag_query_ms=3000) == 300  # 600 s / 2 s saved per query
+    assert break_even_queries(600, arm_query_ms=3000, rag_query_ms=2000) is None  # slower than rag: never
+    assert cost_curve(60, 500, [0, 10, 100]) == [60.0, 65.0, 110.0]
+
+
+def test_verdict_names_a_clear_winner_with_its_lead_and_cost():
+    scores = {"base": [0] * 40, "rag": [1] * 12 + [0] * 28, "lora": [1] * 4 + [0] * 36, "raft": [1] * 30 + [0] * 10}
+    v = decide(scores, {"lora": 5.0, "raft": 6.0}, {"base": 900, "rag": 2000, "lora": 800, "raft": 2500},
+               {"lora": 250, "raft": None})
+    assert v.winner == "raft" and not v.tied_with
+    assert "+45 points over rag" in v.text and "6 min of training" in v.text and "never pays back" in v.text
+
+
+def test_verdict_says_so_when_the_top_arms_are_within_their_intervals():
+    a = [1, 0, 1, 0, 1, 0, 0, 1, 1, 0] * 3
+    b = [0, 1, 1, 0, 1, 0, 1, 0, 1, 0] * 3
+    v = decide({"rag": a, "raft": b, "base": [0] * 30}, {"raft": 6.0}, {"rag": 2000, "raft": 2100, "base": 900}, {})
+    assert v.winner is None and "No clear winner" in v.text
+    assert "The cheapest of them is rag" in v.text  # no training beats training when tied
+
+
+def test_plan_fits_the_budget_and_reports_its_choices():
+    speed = Speed(train_tokens_per_s=400, eval_s_per_question=4.0)
+    plan = make_plan(20, elapsed_s=60, test_available=80, lora_tokens_per_epoch=30_000, raft_tokens_per_epoch=60_000,
+                     speed=speed)
+    spent = plan.lora_seconds + plan.raft_seconds + plan.eval_seconds + 60
+    assert spent <= 20 * 60 * 1.01
+    assert 12 <= plan.test_questions <= 80 and plan.lora_epochs >= 1 and plan.raft_epochs >= 0.5
+    assert any("epochs" in n for n in plan.notes)
+
+
+def test_plan_refuses_a_budget_too_small_and_says_how_much_is_needed():
+    speed = Speed(train_tokens_per_s=100, eval_s_per_question=8.0)
+    with pytest.raises(BudgetError, match=r"too small .* at least \d+ min"):
+        make_plan(2, elapsed_s=60, test_available=50, lora_tokens_per_epoch=50_000, raft_tokens_per_epoch=80_000,
+                  speed=speed)

@@ -1,0 +1,138 @@
+"""Run the Decide stages in order over one run folder; a restart resumes after the last finished stage.
+
+run.json holds the request (corpus, budget, seed), the state each finished stage added, and when each finished.
+Writing it is atomic (a temp file renamed over it), so a kill at any moment leaves the last good record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .stages import STAGES, DecideError
+
+DEFAULT_BUDGET_MINUTES = 20.0
+
+
+@dataclass
+class Progress:
+    stage: str
+    done_stages: int
+    total_stages: int
+    fraction: float
+    """Of the whole run, 0..1."""
+    eta_s: float | None
+    message: str
+
+
+@dataclass
+class DecideRun:
+    path: Path
+    corpus: str
+    budget_minutes: float = DEFAULT_BUDGET_MINUTES
+    seed: int = 0
+    state: dict = field(default_factory=dict)
+    done: dict = field(default_factory=dict)
+    """stage -> seconds it took (finished stages only)."""
+    cancel: threading.Event | None = None
+    on_progress: Callable[[Progress], None] | None = None
+    _stage_started: float = 0.0
+    _stage: str = ""
+
+    # --- the record ------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, corpus: str, budget_minutes: float | None = None, **kw) -> "DecideRun":
+        """A new run in `path`, or the one recorded there (same corpus) to resume."""
+        path = Path(path)
+        record = path / "run.json"
+        if record.is_file():
+            data = json.loads(record.read_text())
+            if data["corpus"] != corpus:
+                raise DecideError(f"{path} holds a Decide run for corpus {data['corpus']!r}, not {corpus!r}; "
+                                  "choose another --out folder")
+            return cls(path, corpus, data["budget_minutes"], data.get("seed", 0), data.get("state", {}),
+                       data.get("done", {}), **kw)
+        return cls(path, corpus, budget_minutes or DEFAULT_BUDGET_MINUTES, **kw)
+
+    def save(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / "run.json.tmp"
+        tmp.write_text(json.dumps({"corpus": self.corpus, "budget_minutes": self.budget_minutes, "seed": self.seed,
+                                   "done": self.done, "state": self.state,
+                                   "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, indent=2))
+        os.replace(tmp, self.path / "run.json")
+
+    def adapter_dir(self, method: str) -> Path:
+        return self.path / "adapters" / method
+
+    def elapsed(self) -> float:
+        """Seconds spent on finished stages plus the current one."""
+        current = time.perf_counter() - self._stage_started if self._stage else 0.0
+        return sum(self.done.values()) + current
+
+    @property
+    def finished(self) -> bool:
+        return all(name in self.done for name, _ in STAGES)
+
+    # --- progress ---------------------------------------------------------------------------------------
+    def _estimates(self) -> dict[str, float]:
+        """Expected seconds per stage (from the plan once it exists)."""
+        plan = self.state.get("plan") or {}
+        return {"qa": 30.0, "plan": 40.0, "lora": plan.get("lora_seconds", 0.0),
+                "raft": plan.get("raft_seconds", 0.0), "eval": plan.get("eval_seconds", 0.0), "report": 5.0}
+
+    def report_progress(self, stage: str, stage_fraction: float, stage_eta_s: float | None) -> None:
+        if self.on_progress is None:
+            return
+        est = self._estimates()
+        if not self.state.get("plan"):  # before the plan, the budget is the best guess of the whole
+            total = self.budget_minutes * 60
+        else:
+            total = sum(self.done.get(name, est[name]) for name, _ in STAGES)
+        spent = sum(self.done.values()) + est.get(stage, 0.0) * stage_fraction
+        eta = max(0.0, total - spent) if stage_eta_s is None else stage_eta_s + sum(
+            est[name] for name, _ in STAGES if name not in self.done and name != stage)
+        self.on_progress(Progress(stage, len(self.done), len(STAGES), min(1.0, spent / max(total, 1.0)), eta,
+                                  f"{stage}: {stage_fraction * 100:.0f} %"))
+
+
+def run_decide(wb, corpus: str, out_dir: str | Path, budget_minutes: float | None = None,
+               on_progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None) -> dict:
+    """Run (or resume) Decide for `corpus` in `out_dir`; return the summary (see `summary`)."""
+    if budget_minutes is not None and not (0 < budget_minutes <= 24 * 60):
+        raise DecideError(f"budget must be between 1 and 1440 minutes, got {budget_minutes:g}")
+    run = DecideRun.open(out_dir, corpus, budget_minutes, cancel=cancel, on_progress=on_progress)
+    run.save()
+    for name, stage in STAGES:
+        if name in run.done:
+            continue
+        if cancel is not None and cancel.is_set():
+            raise InterruptedError("Decide was cancelled; run it again to resume from the last finished stage")
+        run._stage, run._stage_started = name, time.perf_counter()
+        run.report_progress(name, 0.0, None)
+        run.state.update(stage(run, wb))
+        run.done[name] = round(time.perf_counter() - run._stage_started, 1)
+        run._stage = ""
+        run.save()
+        run.report_progress(name, 1.0, None)
+    return summary(run)
+
+
+def summary(run: DecideRun) -> dict:
+    """The `decide --json` object."""
+    s = run.state
+    report = s.get("report_summary") or {}
+    qa = s.get("qa", {})
+    return {
+        "corpus": run.corpus, "run_dir": str(run.path), "budget_minutes": run.budget_minutes,
+        "qa": {"train": qa.get("train"), "test": qa.get("test"),
+               "answer_in_source": (qa.get("quality") or {}).get("answer_in_source")},
+        "adapters": s.get("adapters", {}), "summary": report.get("summary", {}),
+        "training_minutes": s.get("training_minutes", {}), "break_even_queries": report.get("break_even_queries", {}),
+        "verdict": s.get("verdict"), "stage_seconds": run.done,
+    }

@@ -1,0 +1,96 @@
+"""The Decide report: per-arm accuracy with 95 % intervals, costs, break-even and the verdict.
+
+Reads the eval stage's per_question.json and the run state; writes report.json, report.md and break_even.csv
+(the chart's data) into the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from ..arms import ARMS
+from .verdict import ARM_MEANING, bootstrap_ci, break_even_queries, cost_curve, decide, mean
+
+CURVE_QUERIES = [0, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000]
+
+
+def _per_arm(rows: list[dict], key: str) -> dict[str, list[float]]:
+    """Scores by arm, in question order (every arm answered the same questions)."""
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        out.setdefault(r["arm"], []).append(float(r[key] or 0.0))
+    return {arm: out[arm] for arm in ARMS if arm in out}
+
+
+def _p50(values: list[float]) -> float:
+    return round(statistics.median(values), 1) if values else 0.0
+
+
+def build(run) -> dict:
+    rows = json.loads((run.path / "eval" / "per_question.json").read_text())
+    contains, f1 = _per_arm(rows, "contains"), _per_arm(rows, "f1")
+    if not contains:
+        raise ValueError("the evaluation produced no answers; see eval/run.json for the arms' errors")
+    ci_contains, ci_f1 = bootstrap_ci(contains), bootstrap_ci(f1)
+    total = {arm: _p50([r["total_ms"] for r in rows if r["arm"] == arm]) for arm in contains}
+    prompt_tokens = {arm: round(mean([r.get("prompt_tokens", 0) for r in rows if r["arm"] == arm]), 1) for arm in contains}
+    memory = {arm: max((r["peak_memory_mib"] for r in rows if r["arm"] == arm), default=0.0) for arm in contains}
+    train_min = run.state.get("training_minutes", {})
+    break_even = {arm: break_even_queries(train_min[arm] * 60, total[arm], total["rag"])
+                  for arm in ("lora", "raft") if arm in contains and arm in train_min and "rag" in total}
+    verdict = decide(contains, train_min, total, break_even)
+    summary = {arm: {"contains": round(mean(contains[arm]), 4), "f1": round(mean(f1[arm]), 4),
+                     "ci95": list(ci_contains[arm]), "f1_ci95": list(ci_f1[arm]), "total_p50_ms": total[arm],
+                     "prompt_tokens": prompt_tokens[arm], "peak_memory_mib": memory[arm],
+                     "training_minutes": train_min.get(arm, 0.0)} for arm in contains}
+    curves = {arm: cost_curve(train_min.get(arm, 0.0) * 60, total[arm], CURVE_QUERIES)
+              for arm in ("rag", "lora", "raft") if arm in total}
+    return {"corpus": run.corpus, "questions": len(contains[next(iter(contains))]), "summary": summary,
+            "break_even_queries": break_even, "cost_curve": {"queries": CURVE_QUERIES, **curves},
+            "verdict": verdict.text, "winner": verdict.winner, "tied_with": verdict.tied_with,
+            "reasons": verdict.reasons, "plan_notes": (run.state.get("plan") or {}).get("notes", []),
+            "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", "")}
+
+
+def markdown(report: dict) -> str:
+    s = report["summary"]
+    lines = [f"# Decide: corpus `{report['corpus']}`", "", f"**Verdict.** {report['verdict']}", "",
+             f"{report['questions']} held-out questions (facts no training question was written for), answered by "
+             "each arm. contains = the answer holds the reference; 95 % bootstrap intervals over questions.", "",
+             "| arm | what it is | contains (95 % CI) | F1 | total p50 ms | prompt tokens | training min | peak MiB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for arm, v in s.items():
+        lo, hi = v["ci95"]
+        lines.append(f"| {arm} | {ARM_MEANING[arm]} | {v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f}) | "
+                     f"{v['f1']:.2f} | {v['total_p50_ms']:.0f} | {v['prompt_tokens']:.0f} | "
+                     f"{v['training_minutes']:.1f} | {v['peak_memory_mib']:.0f} |")
+    lines += ["", "## Cost: upfront training vs per-query time", "",
+              "Cumulative compute seconds after N queries (training time + N × the arm's median time per query). "
+              "Fine-tuning costs upfront; retrieval costs on every query (a longer prompt).", "",
+              "| queries | " + " | ".join(a for a in report["cost_curve"] if a != "queries") + " |",
+              "|---" * len(report["cost_curve"]) + "|"]
+    curve = report["cost_curve"]
+    for i, n in enumerate(curve["queries"]):
+        lines.append(f"| {n:,} | " + " | ".join(f"{curve[a][i]:,.0f}" for a in curve if a != "queries") + " |")
+    for arm, n in report["break_even_queries"].items():
+        lines.append("")
+        lines.append(f"- {arm}: " + (f"training is repaid after ~{n:,} queries compared with rag" if n else
+                                     "never repaid: it is not faster per query than rag"))
+    lines += ["", "## How the budget was spent", "", *[f"- {n}" for n in report["plan_notes"]]]
+    q = report["qa"].get("quality") or {}
+    if q:
+        lines += ["", "## Generated questions", "",
+                  f"- {report['qa'].get('facts')} facts ({report['qa'].get('train')} train / {report['qa'].get('test')} "
+                  f"test), answer verbatim in its source: {q.get('answer_in_source', 0) * 100:.0f} %, question not "
+                  f"copying 6+ words of the source: {q.get('no_copy_6', 0) * 100:.0f} %"]
+    lines += ["", "Files: qa/ (questions), adapters/ (lora, raft), eval/ (per-question answers), report.json."]
+    return "\n".join(lines) + "\n"
+
+
+def write_decide_report(run) -> dict:
+    report = build(run)
+    (run.path / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (run.path / "report.md").write_text(markdown(report))
+    return report

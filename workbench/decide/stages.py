@@ -1,0 +1,198 @@
+"""The stages of a Decide run, each a small function over the run folder.
+
+    qa      questions from the corpus, split by fact        -> qa/facts.jsonl, qa/train.jsonl, qa/test.jsonl
+    plan    measure this machine, fit the budget            -> plan in run.json
+    lora    knowledge recipe: documents + question phrasings -> adapters/lora/
+    raft    RAFT on the training questions                  -> adapters/raft/
+    eval    four arms on the held-out questions             -> eval/ (summary.csv, per_question.csv, ...)
+    report  intervals, costs, break-even, verdict           -> report.json, report.md
+
+A stage reads what earlier stages wrote (files and `run.state`) and returns what it adds to the state; the
+pipeline records it in run.json, so a restarted run skips the stages already done.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from ..evaluation.datasets import EvalItem, EvalSet
+from ..training.data import QAPair
+from ..training.knowledge import KnowledgeItem, KnowledgeMix, knowledge_examples
+from ..training.raft import build_raft, raft_examples
+from ..training.trainer import TrainConfig, train
+from .plan import Speed, make_plan
+
+MIN_FACTS = 20
+"""Fewer facts than this cannot be split into a training set and a test set that says anything."""
+TEST_FRACTION = 0.25
+
+
+class DecideError(ValueError):
+    """A corpus or budget that Decide cannot work with; the message says what to do."""
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# --- qa --------------------------------------------------------------------------------------------------
+def stage_qa(run, wb) -> dict:
+    """Generate facts with several question phrasings each; hold out whole facts for the test set."""
+    from ..qa import generate_facts, qa_items, quality, split_by_fact
+
+    chunks = wb.store.chunks(run.corpus) if wb.store.exists(run.corpus) else []
+    if not chunks:
+        raise DecideError(f"corpus {run.corpus!r} has no documents; ingest some in the Corpora tab first")
+    facts = generate_facts(chunks, seed=run.seed)
+    if len(facts) < MIN_FACTS:
+        raise DecideError(
+            f"only {len(facts)} answerable facts found in corpus {run.corpus!r} (Decide needs at least {MIN_FACTS}): "
+            "add documents with concrete facts — numbers, names, dates, places — or more text")
+    train_facts, test_facts = split_by_fact(facts, TEST_FRACTION, seed=run.seed)
+    _write_jsonl(run.path / "qa" / "facts.jsonl", [asdict(f) for f in facts])
+    _write_jsonl(run.path / "qa" / "train.jsonl", qa_items(train_facts, "train", reword=False))
+    _write_jsonl(run.path / "qa" / "test.jsonl", qa_items(test_facts, "test", reword=True))
+    q = quality(facts, chunks)
+    words = sum(len(c.text.split()) for c in chunks)
+    return {"qa": {"facts": len(facts), "train": len(train_facts), "test": len(test_facts), "words": words,
+                   "quality": q}}
+
+
+def _train_facts(run) -> list[KnowledgeItem]:
+    """Training facts with all their phrasings (rows of qa/train.jsonl grouped by fact)."""
+    items: dict[str, KnowledgeItem] = {}
+    for row in _read_jsonl(run.path / "qa" / "train.jsonl"):
+        key = row.get("fact_id") or f"{row['answer']}|{row.get('source', '')}"
+        item = items.setdefault(key, KnowledgeItem(row["answer"], [], row.get("source", "")))
+        if row["question"] not in item.questions:
+            item.questions.append(row["question"])
+    return list(items.values())
+
+
+def _raft_pairs(run) -> list[QAPair]:
+    """One Q/A pair per training fact and phrasing, at most two phrasings a fact (RAFT prompts are long)."""
+    return [QAPair(q, item.answer, item.source) for item in _train_facts(run) for q in item.questions[:2]]
+
+
+def _lora_examples(run, wb):
+    chunks = wb.store.chunks(run.corpus)
+    return knowledge_examples(wb.tokenizer, _train_facts(run), chunks, wb.settings.system_prompt,
+                              KnowledgeMix(seed=run.seed))
+
+
+def _raft_examples(run, wb):
+    raft = build_raft(_raft_pairs(run), wb.store, run.corpus, wb.tokenizer, wb.settings.system_prompt,
+                      k=wb.settings.top_k, seed=run.seed)
+    return raft_examples(raft, wb.tokenizer)
+
+
+def _tokens(wb, examples) -> int:
+    from ..training.data import tokenize
+
+    return sum(len(tokenize(wb.tokenizer, ex, TrainConfig().max_length)["input_ids"]) for ex in examples)
+
+
+# --- plan ------------------------------------------------------------------------------------------------
+def measure_speed(wb, sample) -> Speed:
+    """Training tokens/s from a two-step run on real examples, and seconds for one four-arm comparison."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(wb.model, wb.tokenizer, sample[:8], TrainConfig(epochs=1, batch_size=4), Path(tmp) / "probe",
+                       wb.model_id,
+                       model_source=getattr(wb, "source", None), device=wb.device)
+    started = time.perf_counter()
+    wb.compare("What is this document about?", ["base", "rag"])
+    # lora and raft run in the same batch as base and rag; two more rows cost about as much again
+    eval_s = (time.perf_counter() - started) * 2
+    return Speed(train_tokens_per_s=result.tokens_per_s, eval_s_per_question=round(eval_s, 2))
+
+
+def stage_plan(run, wb) -> dict:
+    lora_examples, raft_examples_ = _lora_examples(run, wb), _raft_examples(run, wb)
+    speed = measure_speed(wb, lora_examples)
+    test_available = len(_read_jsonl(run.path / "qa" / "test.jsonl"))
+    plan = make_plan(run.budget_minutes, run.elapsed(), test_available, _tokens(wb, lora_examples),
+                     _tokens(wb, raft_examples_), speed)
+    return {"plan": asdict(plan)}
+
+
+# --- lora, raft --------------------------------------------------------------------------------------------
+def _train_stage(run, wb, method: str, examples, epochs: float, seconds: float) -> dict:
+    out = run.adapter_dir(method)
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    config = TrainConfig(method="knowledge" if method == "lora" else "raft", epochs=epochs, max_seconds=seconds,
+                         raft_k=wb.settings.top_k, seed=run.seed)
+    result = train(wb.model, wb.tokenizer, examples, config, partial, wb.model_id,
+                   progress=lambda p: run.report_progress(method, p["step"] / max(p["total"], 1), p.get("eta_s")),
+                   cancel=run.cancel, model_source=getattr(wb, "source", None), device=wb.device)
+    from ..training.card import write_card
+
+    write_card(partial, name=out.name, base_model_id=wb.model_id, data=f"Decide run {run.path.name}",
+               method=config.method, corpus=run.corpus, n_examples=len(examples), config=config, result=result,
+               command=f"python -m workbench decide --corpus {run.corpus} --budget {run.budget_minutes:g}")
+    shutil.rmtree(out, ignore_errors=True)
+    partial.rename(out)  # a killed run leaves only a .partial folder, which the next attempt clears
+    return {"adapters": {**run.state.get("adapters", {}), method: str(out)},
+            "training_minutes": {**run.state.get("training_minutes", {}), method: round(result.seconds / 60, 2)},
+            f"{method}_training": {"steps": result.steps, "loss": [result.first_loss, result.train_loss],
+                                   "tokens_per_s": result.tokens_per_s, "examples": len(examples)}}
+
+
+def stage_lora(run, wb) -> dict:
+    plan = run.state["plan"]
+    return _train_stage(run, wb, "lora", _lora_examples(run, wb), plan["lora_epochs"], plan["lora_seconds"])
+
+
+def stage_raft(run, wb) -> dict:
+    plan = run.state["plan"]
+    return _train_stage(run, wb, "raft", _raft_examples(run, wb), plan["raft_epochs"], plan["raft_seconds"])
+
+
+# --- eval --------------------------------------------------------------------------------------------------
+def test_set(run) -> EvalSet:
+    rows = _read_jsonl(run.path / "qa" / "test.jsonl")[: run.state["plan"]["test_questions"]]
+    items = [EvalItem(r["id"], r["question"], [r["answer"]], r.get("source")) for r in rows]
+    return EvalSet(f"decide-{run.path.name}", items, run.corpus)
+
+
+def stage_eval(run, wb) -> dict:
+    from ..evaluation.report import build_report, run_metadata, write_report
+    from ..evaluation.runner import ResultCache, iter_eval
+
+    eval_set = test_set(run)
+    adapters = run.state["adapters"]
+    overrides = dict(corpus=run.corpus, lora_adapter=adapters["lora"], raft_adapter=adapters["raft"])
+    records, started = [], time.perf_counter()
+    for done, question_records in enumerate(iter_eval(wb, eval_set.items, "base,rag,lora,raft",
+                                                      ResultCache.in_data_dir(wb.settings), **overrides), 1):
+        records += question_records
+        run.report_progress("eval", done / len(eval_set.items), None)
+        if run.cancel is not None and run.cancel.is_set():
+            raise InterruptedError("cancelled")
+    report = build_report(records)
+    meta = run_metadata(wb, eval_set, ["base", "rag", "lora", "raft"], len(eval_set.items),
+                        time.perf_counter() - started, **overrides)
+    write_report(report, run.path / "eval", meta)
+    return {"eval": {"questions": len(eval_set.items), "seconds": round(time.perf_counter() - started, 1)}}
+
+
+def stage_report(run, wb) -> dict:
+    from .report import write_decide_report
+
+    report = write_decide_report(run)
+    return {"verdict": report["verdict"], "report_summary": {k: report[k] for k in ("summary", "break_even_queries",
+                                                                                  "winner", "tied_with")}}
+
+
+STAGES = [("qa", stage_qa), ("plan", stage_plan), ("lora", stage_lora), ("raft", stage_raft), ("eval", stage_eval),
+          ("report", stage_report)]

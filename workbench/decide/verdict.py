@@ -1,0 +1,124 @@
+"""The numbers behind a Decide verdict: bootstrap intervals, break-even, and the verdict in words.
+
+Pure functions over per-question scores (1/0 contains-answer, or F1) and measured costs, so they are tested
+without a model. Intervals are percentile bootstraps over questions, paired across arms (every resample takes
+the same questions for every arm), as the arms answered the same questions.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+RESAMPLES = 2000
+"""Bootstrap resamples; the interval's ends move by well under a point between seeds at this count."""
+
+ARM_MEANING = {
+    "base": "the model alone",
+    "rag": "retrieval (RAG)",
+    "lora": "fine-tuning (LoRA, closed book)",
+    "raft": "fine-tuning and retrieval together (RAFT)",
+}
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def bootstrap_ci(scores: dict[str, list[float]], resamples: int = RESAMPLES, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95 % interval of each arm's mean score; `scores[arm][i]` is the arm's score on question i."""
+    n = len(next(iter(scores.values()), []))
+    rng = random.Random(seed)
+    means: dict[str, list[float]] = {arm: [] for arm in scores}
+    for _ in range(resamples if n else 0):
+        picks = [rng.randrange(n) for _ in range(n)]
+        for arm, values in scores.items():
+            means[arm].append(sum(values[i] for i in picks) / n)
+    return {arm: _interval(m) if m else (0.0, 0.0) for arm, m in means.items()}
+
+
+def paired_difference_ci(a: list[float], b: list[float], resamples: int = RESAMPLES, seed: int = 1) -> tuple[float, float]:
+    """95 % interval of mean(a) - mean(b) over the same questions."""
+    n = len(a)
+    if n == 0:
+        return (0.0, 0.0)
+    rng = random.Random(seed)
+    diffs = []
+    for _ in range(resamples):
+        picks = [rng.randrange(n) for _ in range(n)]
+        diffs.append(sum(a[i] - b[i] for i in picks) / n)
+    return _interval(diffs)
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    values = sorted(values)
+    lo, hi = values[int(0.025 * (len(values) - 1))], values[int(round(0.975 * (len(values) - 1)))]
+    return (round(lo, 4), round(hi, 4))
+
+
+def break_even_queries(train_seconds: float, arm_query_ms: float, rag_query_ms: float) -> int | None:
+    """Queries after which an adapter's training time is repaid by answering faster than rag; None if never."""
+    saving_ms = rag_query_ms - arm_query_ms
+    if saving_ms <= 0:
+        return None
+    return max(1, round(train_seconds * 1000 / saving_ms))
+
+
+def cost_curve(train_seconds: float, query_ms: float, queries: list[int]) -> list[float]:
+    """Cumulative compute seconds after each number of queries: upfront training plus per-query time."""
+    return [round(train_seconds + n * query_ms / 1000, 1) for n in queries]
+
+
+@dataclass
+class Verdict:
+    winner: str | None
+    """The arm that answers best, or None when the top arms are tied within their intervals."""
+    tied_with: list[str]
+    """Arms whose difference to the best is within the 95 % interval (empty when the winner is clear)."""
+    text: str
+    reasons: list[str]
+
+
+def _pts(x: float) -> str:
+    return f"{x * 100:+.0f}"
+
+
+def decide(scores: dict[str, list[float]], train_minutes: dict[str, float], total_p50_ms: dict[str, float],
+           break_even: dict[str, int | None]) -> Verdict:
+    """Which arm to use, and why, from per-question contains scores and the measured costs.
+
+    The best arm by mean score wins when the 95 % paired interval of its lead over every other arm excludes 0;
+    otherwise it is tied with the arms it cannot be told apart from, and the verdict says so and prefers the
+    cheapest of the tied arms (no training beats training; shorter answers beat longer ones).
+    """
+    means = {arm: mean(v) for arm, v in scores.items()}
+    ranked = sorted(means, key=lambda arm: -means[arm])
+    best = ranked[0]
+    tied = [arm for arm in ranked[1:] if paired_difference_ci(scores[best], scores[arm])[0] <= 0]
+    reasons = [f"{arm}: {means[arm] * 100:.0f} % of questions answered" for arm in ranked]
+
+    def cost(arm: str) -> str:
+        minutes = train_minutes.get(arm)
+        parts = [f"costs {minutes:.0f} min of training" if minutes else "needs no training"]
+        if arm in break_even:
+            n = break_even[arm]
+            parts.append(f"pays back after ~{n:,} queries" if n else "never pays back its training in query time "
+                         "(it is not faster per query than rag)")
+        return ", ".join(parts)
+
+    if not tied:
+        second = ranked[1] if len(ranked) > 1 else None
+        lead = ""
+        if second:
+            lo, hi = paired_difference_ci(scores[best], scores[second])
+            lead = (f": {_pts(means[best] - means[second])} points over {second} "
+                    f"(95 % CI {_pts(lo)} to {_pts(hi)})")
+        text = f"Use {best} — {ARM_MEANING.get(best, best)}{lead}; it {cost(best)}."
+        return Verdict(best, [], text, reasons)
+
+    group = [best, *tied]
+    cheapest = min(group, key=lambda arm: (train_minutes.get(arm) or 0.0, total_p50_ms.get(arm, 0.0)))
+    text = (f"No clear winner: {', '.join(group)} are within each other's 95 % intervals on these "
+            f"{len(next(iter(scores.values())))} questions. The cheapest of them is {cheapest} "
+            f"({ARM_MEANING.get(cheapest, cheapest)}; it {cost(cheapest)}). More questions would narrow the intervals.")
+    return Verdict(None, tied, text, reasons)

@@ -1,0 +1,158 @@
+"""The Decide tab: one click from a corpus to "RAG or fine-tuning?", measured.
+
+Thin: it starts `decide.run_decide` in a run folder under the data directory, streams its progress, and shows
+the report the pipeline wrote (verdict, per-arm table with intervals, break-even chart). Past runs are listed and
+reopened; an unfinished one resumes from its last finished stage.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
+from ..decide.verdict import ARM_MEANING
+
+HELP = """**Decide** answers *should I use RAG or fine-tuning for these documents?* on the corpus you choose: it
+writes questions from the documents (offline), holds out a quarter of the facts as a test set, trains a **lora**
+adapter with the knowledge recipe (the documents plus several phrasings of each training question) and a **raft**
+adapter, evaluates the four arms on the held-out questions, and reports accuracy with 95 % intervals, latency,
+prompt size, training time and when fine-tuning pays back its training. The budget sizes the run (questions and
+epochs); a run that stops (cancel, restart) resumes from its last finished stage."""
+
+
+def runs_root(settings) -> Path:
+    return settings.data_path / "decide"
+
+
+def list_runs(settings) -> list[tuple[str, str]]:
+    """(label, folder name) of past runs, newest first; the label says the corpus and whether it finished."""
+    root = runs_root(settings)
+    runs = []
+    for folder in sorted(root.glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            data = json.loads(folder.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        done = "report" in data.get("done", {})
+        runs.append((f"{folder.parent.name} — {data['corpus']}, {'finished' if done else 'unfinished'}",
+                     folder.parent.name))
+    return runs
+
+
+def summary_frame(report: dict) -> pd.DataFrame:
+    rows = []
+    for arm, v in report["summary"].items():
+        lo, hi = v["ci95"]
+        rows.append({"arm": arm, "what it is": ARM_MEANING.get(arm, arm),
+                     "contains": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
+                     "F1": round(v["f1"], 3), "total p50 ms": v["total_p50_ms"], "prompt tokens": v["prompt_tokens"],
+                     "training min": v["training_minutes"], "peak MiB": v["peak_memory_mib"]})
+    return pd.DataFrame(rows)
+
+
+def curve_frame(report: dict) -> pd.DataFrame:
+    curve = report["cost_curve"]
+    return pd.DataFrame([{"queries": n, "arm": arm, "seconds": curve[arm][i]}
+                         for arm in curve if arm != "queries" for i, n in enumerate(curve["queries"])])
+
+
+def progress_line(p: Progress) -> str:
+    eta = f" — about {p.eta_s / 60:.1f} min left" if p.eta_s is not None else ""
+    return f"**Stage {p.done_stages + 1} of {p.total_stages}: {p.message}** ({p.fraction * 100:.0f} % of the run){eta}"
+
+
+def build_decide_tab(wb, corpora=None) -> None:
+    s = wb.settings
+    gr.Markdown(HELP)
+    with gr.Row():
+        corpus = gr.Dropdown(wb.store.corpora(), value=s.corpus, label="Corpus", elem_id="decide-corpus")
+        if corpora is not None:
+            corpora.follow(corpus)  # this session's uploaded corpora too
+        budget = gr.Slider(5, 120, value=DEFAULT_BUDGET_MINUTES, step=1, label="Budget (minutes)",
+                           elem_id="decide-budget")
+    with gr.Row():
+        start = gr.Button("Decide", variant="primary", elem_id="decide-run")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="decide-cancel")
+    with gr.Row():
+        past = gr.Dropdown(list_runs(s), label="Past runs", elem_id="decide-runs", scale=3)
+        reopen = gr.Button("Open / resume", elem_id="decide-open", scale=1)
+    status = gr.Markdown(elem_id="decide-status")
+    verdict = gr.Markdown(elem_id="decide-verdict")
+    table = gr.DataFrame(label="Per arm on the held-out questions (contains with 95 % interval)", wrap=True,
+                         elem_id="decide-summary")
+    chart = gr.LinePlot(x="queries", y="seconds", color="arm", title="Cumulative compute: training + queries",
+                        x_title="queries answered", y_title="seconds", elem_id="decide-chart")
+    files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files")
+
+    def show(folder: Path):
+        report = json.loads((folder / "report.json").read_text())
+        return (f"Run `{folder.name}` finished.", f"### {report['verdict']}\n\n" + "\n".join(
+                    f"- {r}" for r in report["reasons"] + report["plan_notes"]),
+                summary_frame(report), curve_frame(report), [str(folder / "report.md"), str(folder / "report.json")],
+                gr.update(choices=list_runs(s), value=folder.name))
+
+    def drive(folder: Path, corpus_: str, budget_: float | None, progress: gr.Progress):
+        """Run or resume in a thread; yield status lines until it ends, then the report.
+
+        Cancel (or the browser going away) closes this generator; the `finally` then stops the run at its next
+        training step or question, and the finished stages stay recorded for a resume."""
+        cancel_event = threading.Event()
+        latest: dict = {}
+        outcome: dict = {}
+
+        def on_progress(p: Progress):
+            latest["p"] = p
+            progress(p.fraction, desc=p.message)
+
+        def work():
+            try:
+                outcome["summary"] = run_decide(wb, corpus_, folder, budget_, on_progress=on_progress, cancel=cancel_event)
+            except BaseException as exc:  # shown below; the run folder keeps what finished
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(1.0)
+                if "p" in latest:
+                    yield progress_line(latest["p"]), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        finally:
+            if worker.is_alive():
+                cancel_event.set()
+        if "error" in outcome:
+            exc = outcome["error"]
+            if isinstance(exc, (ValueError, InterruptedError)):
+                raise gr.Error(f"{exc}. Finished stages are kept: select the run under Past runs and press "
+                               "Open / resume to continue.") from None
+            raise exc
+        yield show(folder)
+
+    def decide(corpus_: str, budget_: float, progress=gr.Progress()):
+        if not corpus_:
+            raise gr.Error("choose a corpus (upload your documents in the Corpora tab first)")
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
+        yield from drive(runs_root(s) / name, corpus_, float(budget_), progress)
+
+    def open_run(name: str, progress=gr.Progress()):
+        folder = runs_root(s) / (name or "")
+        if not name or not (folder / "run.json").is_file():
+            raise gr.Error("choose a past run")
+        if (folder / "report.json").is_file():
+            yield show(folder)
+            return
+        data = json.loads((folder / "run.json").read_text())
+        yield from drive(folder, data["corpus"], None, progress)
+
+    outputs = [status, verdict, table, chart, files, past]
+    run_event = start.click(decide, [corpus, budget], outputs, api_name="decide", concurrency_id="model",
+                            concurrency_limit=1)
+    open_event = reopen.click(open_run, [past], outputs, api_name="decide_open", concurrency_id="model",
+                              concurrency_limit=1)
+    cancel.click(None, None, None, cancels=[run_event, open_event])
