@@ -4,7 +4,7 @@ Each run trains a LoRA adapter on the loaded base with one recipe, then asks the
 test question and prints one JSON line: recipe, training time and tokens, loss, contains and F1. The table in
 docs/fine-tuning-recipes.md was made with this script.
 
-    python scripts/knowledge_experiments.py --name qa-10ep --qa corpora/handbook/qa/train.jsonl --epochs 10
+    python scripts/knowledge_experiments.py --name qa-10ep --qa corpora/handbook/qa/train.jsonl --epochs 10 --per-conversation 1
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ def main() -> int:
     p.add_argument("--facts", nargs="*", help="generated facts JSONL with several questions each")
     p.add_argument("--docs", default="", help="corpus whose chunks are trained as documents ('' for none)")
     p.add_argument("--doc-repeats", type=int, default=1)
-    p.add_argument("--phrasings", type=int, default=4)
-    p.add_argument("--epochs", type=float, default=3)
+    p.add_argument("--qa-repeats", type=int, default=1, help="times each phrasing is seen (the run is one pass)")
+    p.add_argument("--phrasings", type=int, default=3)
+    p.add_argument("--per-conversation", type=int, default=8, help="Q/A turns packed into one chat (1: no packing)")
+    p.add_argument("--epochs", type=float, default=1, help="passes over the mixed data (repeats are in the data)")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--r", type=int, default=16)
     p.add_argument("--batch-size", type=int, default=4)
@@ -73,7 +75,8 @@ def main() -> int:
     items = load_items(args)
     chunks = wb.store.chunks(args.docs) if args.docs else []
     examples = knowledge_examples(wb.tokenizer, items, chunks, wb.settings.system_prompt,
-                                  KnowledgeMix(doc_repeats=args.doc_repeats, phrasings=args.phrasings))
+                                  KnowledgeMix(qa_repeats=args.qa_repeats, doc_repeats=args.doc_repeats,
+                                               phrasings=args.phrasings, per_conversation=args.per_conversation))
     config = TrainConfig(epochs=args.epochs, learning_rate=args.lr, r=args.r, alpha=2 * args.r,
                          batch_size=args.batch_size)
     out_dir = Path(args.out) / args.name
@@ -82,7 +85,8 @@ def main() -> int:
                    progress=lambda s: print(f"step {s['step']}/{s['total']} loss {s['loss']:.3f} eta {s['eta_s']:.0f}s",
                                             file=sys.stderr, flush=True) if s["step"] % 20 == 0 else None)
     row = {"name": args.name, "facts": len(items), "docs": len(chunks), "examples": len(examples),
-           "epochs": args.epochs, "lr": args.lr, "r": args.r, "phrasings": args.phrasings,
+           "epochs": args.epochs, "qa_repeats": args.qa_repeats, "doc_repeats": args.doc_repeats,
+           "per_conversation": args.per_conversation, "lr": args.lr, "r": args.r, "phrasings": args.phrasings,
            "train_s": round(time.perf_counter() - started), "tokens_per_s": result.tokens_per_s,
            "loss": [result.first_loss, result.train_loss]}
     for path in args.eval:

@@ -49,16 +49,16 @@ def test_verdict_says_so_when_the_top_arms_are_within_their_intervals():
 
 def test_plan_fits_the_budget_and_reports_its_choices():
     speed = Speed(train_tokens_per_s=400, eval_s_per_question=4.0)
-    plan = make_plan(20, elapsed_s=60, test_available=80, lora_tokens_per_epoch=30_000, raft_tokens_per_epoch=60_000,
-                     speed=speed)
+    plan = make_plan(20, elapsed_s=60, test_available=80, qa_tokens=8_000, doc_tokens=15_000,
+                     raft_tokens_per_epoch=60_000, speed=speed)
     spent = plan.lora_seconds + plan.raft_seconds + plan.eval_seconds + 60
     assert spent <= 20 * 60 * 1.01
-    assert 12 <= plan.test_questions <= 80 and plan.lora_epochs >= 1 and plan.raft_epochs >= 0.5
-    assert any("epochs" in n for n in plan.notes)
+    assert 12 <= plan.test_questions <= 80 and plan.lora_qa_repeats >= 2 and plan.raft_epochs >= 0.5
+    assert plan.lora_doc_repeats >= 1 and any("seen" in n for n in plan.notes)
 
 
 def test_plan_refuses_a_budget_too_small_and_says_how_much_is_needed():
     speed = Speed(train_tokens_per_s=100, eval_s_per_question=8.0)
     with pytest.raises(BudgetError, match=r"too small .* at least \d+ min"):
-        make_plan(2, elapsed_s=60, test_available=50, lora_tokens_per_epoch=50_000, raft_tokens_per_epoch=80_000,
-                  speed=speed)
+        make_plan(2, elapsed_s=60, test_available=50, qa_tokens=20_000, doc_tokens=30_000,
+                  raft_tokens_per_epoch=80_000, speed=speed)

@@ -296,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--corpus", help="corpus for raft distractors and for the docs/knowledge text (default: handbook)")
     train.add_argument("--out", required=True, help="adapter folder to write")
     for name, kind in [("epochs", float), ("learning_rate", float), ("batch_size", int), ("max_length", int),
-                       ("r", int), ("alpha", int), ("dropout", float), ("raft_k", int), ("raft_p", float), ("seed", int)]:
+                       ("r", int), ("alpha", int), ("dropout", float), ("raft_k", int), ("raft_p", float), ("seed", int),
+                       ("doc_repeats", int), ("max_seconds", float)]:
         train.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"default {getattr(defaults, name)}")
     train.add_argument("--target-modules", type=lambda v: v.split(","), help="comma-separated module names")
     _common(train)

@@ -55,8 +55,9 @@ class DecideRun:
             if data["corpus"] != corpus:
                 raise DecideError(f"{path} holds a Decide run for corpus {data['corpus']!r}, not {corpus!r}; "
                                   "choose another --out folder")
-            return cls(path, corpus, data["budget_minutes"], data.get("seed", 0), data.get("state", {}),
-                       data.get("done", {}), **kw)
+            # A budget given again (e.g. after "budget too small") applies to the stages still to run.
+            return cls(path, corpus, budget_minutes or data["budget_minutes"], data.get("seed", 0),
+                       data.get("state", {}), data.get("done", {}), **kw)
         return cls(path, corpus, budget_minutes or DEFAULT_BUDGET_MINUTES, **kw)
 
     def save(self) -> None:

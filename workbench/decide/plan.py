@@ -27,7 +27,10 @@ class Speed:
 class Plan:
     budget_minutes: float
     test_questions: int
-    lora_epochs: float
+    lora_qa_repeats: int
+    """Times the lora run sees each training question phrasing."""
+    lora_doc_repeats: int
+    """Times the lora run sees each document chunk."""
     raft_epochs: float
     lora_seconds: float
     """Hard limit of the lora training stage."""
@@ -45,43 +48,50 @@ EVAL_SHARE = 0.22
 LORA_SHARE_OF_TRAINING = 0.6
 MIN_TEST_QUESTIONS = 12
 MAX_TEST_QUESTIONS = 120
-MAX_LORA_EPOCHS = 12.0
-MIN_LORA_EPOCHS = 1.0
+MAX_QA_REPEATS = 12
+MAX_DOC_REPEATS = 2
 MAX_RAFT_EPOCHS = 3.0
 MIN_RAFT_EPOCHS = 0.5
 SAFETY = 0.9
 """Plans use 90 % of each stage's time: model loading, saving and the report take the rest."""
 
 
-def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, lora_tokens_per_epoch: int,
+def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_tokens: int, doc_tokens: int,
               raft_tokens_per_epoch: int, speed: Speed) -> Plan:
-    """Epochs and test size that fit in what is left of the budget; BudgetError when even the minimum does not."""
+    """Repeats, epochs and test size that fit in what is left of the budget; BudgetError when the minimum does not.
+
+    The minimum: lora sees the documents and the questions once, raft half its examples, 12 test questions.
+    """
     left = budget_minutes * 60 * SAFETY - elapsed_s
-    test = min(test_available, MAX_TEST_QUESTIONS, int(left * EVAL_SHARE / speed.eval_s_per_question))
-    lora_min_s = lora_tokens_per_epoch * MIN_LORA_EPOCHS / speed.train_tokens_per_s
+    affordable = int(left * EVAL_SHARE / speed.eval_s_per_question) if left > 0 else 0
+    test = min(test_available, MAX_TEST_QUESTIONS, affordable)
+    floor = min(MIN_TEST_QUESTIONS, test_available, MAX_TEST_QUESTIONS)
+    lora_min_s = (qa_tokens + doc_tokens) / speed.train_tokens_per_s
     raft_min_s = raft_tokens_per_epoch * MIN_RAFT_EPOCHS / speed.train_tokens_per_s
-    needed_s = elapsed_s + lora_min_s + raft_min_s + MIN_TEST_QUESTIONS * speed.eval_s_per_question
-    if test < min(MIN_TEST_QUESTIONS, test_available) or left - test * speed.eval_s_per_question < lora_min_s + raft_min_s:
+    needed_s = elapsed_s + lora_min_s + raft_min_s + floor * speed.eval_s_per_question
+    if test < floor or left - test * speed.eval_s_per_question < lora_min_s + raft_min_s:
         raise BudgetError(
             f"a budget of {budget_minutes:g} min is too small for this corpus on this machine: it needs at least "
-            f"{math.ceil(needed_s / 60 / SAFETY)} min (one pass over the documents and questions for lora, half a "
-            f"pass for raft, {MIN_TEST_QUESTIONS} test questions). Raise --budget or use fewer documents.")
+            f"{math.ceil(needed_s / 60 / SAFETY)} min (lora: one pass over the documents and questions; raft: half "
+            f"a pass; {MIN_TEST_QUESTIONS} test questions). Raise the budget or use fewer documents.")
     eval_s = test * speed.eval_s_per_question
     train_s = left - eval_s
     lora_s, raft_s = train_s * LORA_SHARE_OF_TRAINING, train_s * (1 - LORA_SHARE_OF_TRAINING)
-    lora_epochs = min(MAX_LORA_EPOCHS, lora_s * speed.train_tokens_per_s / lora_tokens_per_epoch)
     raft_epochs = min(MAX_RAFT_EPOCHS, raft_s * speed.train_tokens_per_s / max(raft_tokens_per_epoch, 1))
-    # Time the raft stage cannot use (capped epochs) goes to lora, and the other way round.
-    spare_raft = raft_s - raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s
-    if spare_raft > 0 and lora_epochs < MAX_LORA_EPOCHS:
-        lora_s += spare_raft
-        lora_epochs = min(MAX_LORA_EPOCHS, lora_s * speed.train_tokens_per_s / lora_tokens_per_epoch)
+    lora_s += raft_s - raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s  # what raft cannot use
+    # Documents once (twice when there is room); the rest of lora's time repeats the questions.
+    lora_tokens = lora_s * speed.train_tokens_per_s
+    doc_repeats = MAX_DOC_REPEATS if lora_tokens >= MAX_DOC_REPEATS * doc_tokens + 4 * qa_tokens else 1
+    qa_repeats = max(1, min(MAX_QA_REPEATS, int((lora_tokens - doc_repeats * doc_tokens) / max(qa_tokens, 1))))
+    lora_used_s = (doc_repeats * doc_tokens + qa_repeats * qa_tokens) / speed.train_tokens_per_s
     notes = [
         f"measured {speed.train_tokens_per_s:.0f} training tokens/s and {speed.eval_s_per_question:.1f} s per "
         f"question for four arms",
         f"{test} of {test_available} held-out questions evaluated (~{eval_s / 60:.1f} min)",
-        f"lora: {lora_epochs:.1f} epochs over {lora_tokens_per_epoch:,} tokens (documents + question phrasings)",
-        f"raft: {raft_epochs:.1f} epochs over {raft_tokens_per_epoch:,} tokens",
+        f"lora: documents ({doc_tokens:,} tokens) seen {doc_repeats}×, training questions ({qa_tokens:,} tokens) "
+        f"seen {qa_repeats}× (~{lora_used_s / 60:.1f} min)",
+        f"raft: {raft_epochs:.2f} epochs over {raft_tokens_per_epoch:,} tokens "
+        f"(~{raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s / 60:.1f} min)",
     ]
-    return Plan(budget_minutes, test, round(lora_epochs, 2), round(raft_epochs, 2), round(lora_s / SAFETY),
-                round(raft_s / SAFETY), round(eval_s), speed, notes)
+    return Plan(budget_minutes, test, qa_repeats, doc_repeats, round(raft_epochs, 2),
+                round(lora_used_s / SAFETY), round(raft_s / SAFETY), round(eval_s), speed, notes)

@@ -14,6 +14,7 @@ pipeline records it in run.json, so a restarted run skips the stages already don
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import tempfile
 import time
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from ..evaluation.datasets import EvalItem, EvalSet
 from ..training.data import QAPair
-from ..training.knowledge import KnowledgeItem, KnowledgeMix, knowledge_examples
+from ..training.knowledge import KnowledgeItem, KnowledgeMix, document_example, knowledge_examples
 from ..training.raft import build_raft, raft_examples
 from ..training.trainer import TrainConfig, train
 from .plan import Speed, make_plan
@@ -48,12 +49,16 @@ def _read_jsonl(path: Path) -> list[dict]:
 # --- qa --------------------------------------------------------------------------------------------------
 def stage_qa(run, wb) -> dict:
     """Generate facts with several question phrasings each; hold out whole facts for the test set."""
-    from ..qa import generate_facts, qa_items, quality, split_by_fact
+    from ..qa import QAError, generate_facts, qa_items, quality, split_by_fact
 
     chunks = wb.store.chunks(run.corpus) if wb.store.exists(run.corpus) else []
     if not chunks:
         raise DecideError(f"corpus {run.corpus!r} has no documents; ingest some in the Corpora tab first")
-    facts = generate_facts(chunks, seed=run.seed)
+    try:
+        facts = generate_facts(chunks, seed=run.seed,
+                               progress=lambda done, total: run.report_progress("qa", done / max(total, 1), None))
+    except QAError as exc:
+        raise DecideError(str(exc)) from None
     if len(facts) < MIN_FACTS:
         raise DecideError(
             f"only {len(facts)} answerable facts found in corpus {run.corpus!r} (Decide needs at least {MIN_FACTS}): "
@@ -84,10 +89,10 @@ def _raft_pairs(run) -> list[QAPair]:
     return [QAPair(q, item.answer, item.source) for item in _train_facts(run) for q in item.questions[:2]]
 
 
-def _lora_examples(run, wb):
-    chunks = wb.store.chunks(run.corpus)
+def _lora_examples(run, wb, qa_repeats: int = 1, doc_repeats: int = 1, documents: bool = True):
+    chunks = wb.store.chunks(run.corpus) if documents else []
     return knowledge_examples(wb.tokenizer, _train_facts(run), chunks, wb.settings.system_prompt,
-                              KnowledgeMix(seed=run.seed))
+                              KnowledgeMix(qa_repeats=qa_repeats, doc_repeats=doc_repeats, seed=run.seed))
 
 
 def _raft_examples(run, wb):
@@ -106,7 +111,8 @@ def _tokens(wb, examples) -> int:
 def measure_speed(wb, sample) -> Speed:
     """Training tokens/s from a two-step run on real examples, and seconds for one four-arm comparison."""
     with tempfile.TemporaryDirectory() as tmp:
-        result = train(wb.model, wb.tokenizer, sample[:8], TrainConfig(epochs=1, batch_size=4), Path(tmp) / "probe",
+        probe = random.Random(0).sample(sample, min(8, len(sample)))
+        result = train(wb.model, wb.tokenizer, probe, TrainConfig(epochs=1, batch_size=4), Path(tmp) / "probe",
                        wb.model_id,
                        model_source=getattr(wb, "source", None), device=wb.device)
     started = time.perf_counter()
@@ -117,11 +123,13 @@ def measure_speed(wb, sample) -> Speed:
 
 
 def stage_plan(run, wb) -> dict:
-    lora_examples, raft_examples_ = _lora_examples(run, wb), _raft_examples(run, wb)
-    speed = measure_speed(wb, lora_examples)
+    qa_examples = _lora_examples(run, wb, documents=False)
+    doc_examples = [document_example(wb.tokenizer, c) for c in wb.store.chunks(run.corpus)]
+    raft_examples_ = _raft_examples(run, wb)
+    speed = measure_speed(wb, qa_examples + doc_examples)
     test_available = len(_read_jsonl(run.path / "qa" / "test.jsonl"))
-    plan = make_plan(run.budget_minutes, run.elapsed(), test_available, _tokens(wb, lora_examples),
-                     _tokens(wb, raft_examples_), speed)
+    plan = make_plan(run.budget_minutes, run.elapsed(), test_available, _tokens(wb, qa_examples),
+                     _tokens(wb, doc_examples), _tokens(wb, raft_examples_), speed)
     return {"plan": asdict(plan)}
 
 
@@ -150,7 +158,8 @@ def _train_stage(run, wb, method: str, examples, epochs: float, seconds: float) 
 
 def stage_lora(run, wb) -> dict:
     plan = run.state["plan"]
-    return _train_stage(run, wb, "lora", _lora_examples(run, wb), plan["lora_epochs"], plan["lora_seconds"])
+    examples = _lora_examples(run, wb, plan["lora_qa_repeats"], plan["lora_doc_repeats"])
+    return _train_stage(run, wb, "lora", examples, 1.0, plan["lora_seconds"])  # repeats are in the examples
 
 
 def stage_raft(run, wb) -> dict:

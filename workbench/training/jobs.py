@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .card import write_card
 from .data import DataError, chat_example, detect_format, load_chat, load_qa
-from .knowledge import items_from_pairs, knowledge_examples
+from .knowledge import KnowledgeMix, items_from_pairs, knowledge_examples
 from .raft import build_raft, lora_examples, raft_examples
 from .trainer import TrainConfig, TrainResult, train
 
@@ -25,7 +25,11 @@ def build_examples(wb, data: Path | None, config: TrainConfig, corpus: str):
         if not chunks:
             raise DataError(f"corpus {corpus!r} has no documents to train on; ingest some first")
         pairs = load_qa(data) if data is not None and config.method == "knowledge" else []
-        return knowledge_examples(wb.tokenizer, items_from_pairs(pairs), chunks, s.system_prompt)
+        # The whole run is one pass over repeated data: Q/A phrasings `epochs` times, documents doc_repeats times
+        # (facts need repetition; re-reading every document as often would cost most of the time).
+        repeats = max(1, round(config.epochs))
+        mix = KnowledgeMix(qa_repeats=repeats, doc_repeats=config.doc_repeats if pairs else repeats, seed=config.seed)
+        return knowledge_examples(wb.tokenizer, items_from_pairs(pairs), chunks, s.system_prompt, mix)
     if data is None:
         raise DataError(f"method {config.method} needs a training file (--data)")
     fmt = detect_format(data)
@@ -64,7 +68,8 @@ def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: st
     data, out_dir = (Path(data) if data else None), Path(out_dir)
     corpus = corpus or wb.settings.corpus
     examples = build_examples(wb, data, config, corpus)
-    result = train(wb.model, wb.tokenizer, examples, config, out_dir, wb.model_id, progress, cancel,
+    run_config = dataclasses.replace(config, epochs=1.0) if config.method in ("docs", "knowledge") else config
+    result = train(wb.model, wb.tokenizer, examples, run_config, out_dir, wb.model_id, progress, cancel,
                    getattr(wb, "source", None), wb.device)
     shown = _display(data) if data else None
     write_card(out_dir, name=out_dir.name, base_model_id=wb.model_id, data=shown or f"corpus {corpus}",

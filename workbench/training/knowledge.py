@@ -34,16 +34,18 @@ class KnowledgeItem:
 
 @dataclass
 class KnowledgeMix:
-    """How the knowledge method mixes its data."""
+    """How the knowledge method mixes its data into one pass (train it with epochs=1)."""
 
+    qa_repeats: int = 6
+    """Times each question phrasing is seen. Facts need repetition to stick; documents less so."""
     doc_repeats: int = 1
-    """Copies of every document chunk per epoch (language-modelling loss on the whole chunk)."""
-    phrasings: int = 4
-    """At most this many phrasings of each question per epoch."""
-    answer_in_sentence: bool = False
-    """Target 'The answer is X.' style sentence instead of the bare answer (kept off: scored answers are short)."""
+    """Times each document chunk is seen (language-modelling loss on the whole chunk)."""
+    phrasings: int = 3
+    """At most this many phrasings of each question (a different subset each repeat when there are more)."""
+    per_conversation: int = 8
+    """Questions packed into one multi-turn conversation under one system prompt (chat models): the system prompt
+    and template are ~25 of a ~45-token single-turn example, so packing halves the tokens per fact."""
     seed: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def document_example(tokenizer, passage: Passage) -> Example:
@@ -70,15 +72,34 @@ def items_from_pairs(pairs: list[QAPair]) -> list[KnowledgeItem]:
     return list(by_fact.values())
 
 
+def conversation_example(tokenizer, turns: list[tuple[str, str]], system_prompt: str) -> Example:
+    """Several closed-book Q/A turns in one chat under one system prompt; every answer is trained."""
+    from .data import chat_example
+
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for question, answer in turns:
+        messages += [{"role": "user", "content": question.strip()}, {"role": "assistant", "content": answer}]
+    return chat_example(tokenizer, messages)
+
+
 def knowledge_examples(tokenizer, items: list[KnowledgeItem], chunks: list[Passage], system_prompt: str,
                        mix: KnowledgeMix | None = None) -> list[Example]:
-    """Documents and Q/A phrasings, shuffled together: one epoch of the knowledge method."""
+    """Documents and Q/A phrasings, repeated and shuffled together: the whole run (train it with epochs=1)."""
     mix = mix or KnowledgeMix()
     rng = random.Random(mix.seed)
     out = [document_example(tokenizer, c) for c in chunks for _ in range(mix.doc_repeats)]
-    for item in items:
-        questions = list(item.questions)
-        rng.shuffle(questions)
-        out += [qa_example(tokenizer, q, item.answer, system_prompt) for q in questions[: mix.phrasings]]
+    packed = bool(getattr(tokenizer, "chat_template", None)) and mix.per_conversation > 1
+    for _ in range(mix.qa_repeats):
+        turns = []
+        for item in items:
+            questions = list(item.questions)
+            rng.shuffle(questions)
+            turns += [(q, item.answer) for q in questions[: mix.phrasings]]
+        rng.shuffle(turns)
+        if packed:
+            out += [conversation_example(tokenizer, turns[i:i + mix.per_conversation], system_prompt)
+                    for i in range(0, len(turns), mix.per_conversation)]
+        else:
+            out += [qa_example(tokenizer, q, a, system_prompt) for q, a in turns]
     rng.shuffle(out)
     return out

@@ -50,6 +50,9 @@ class TrainConfig:
     """Seed for shuffling, RAFT sampling and LoRA initialisation."""
     qlora: bool = True
     """On CUDA, load the frozen base in 4-bit (bitsandbytes) when it is installed."""
+    doc_repeats: int = 1
+    """knowledge method: times the documents are seen in the whole run (the Q/A phrasings are seen `epochs`
+    times; the docs method sees the documents `epochs` times)."""
     max_seconds: float = 0.0
     """Stop after this many seconds of training and save what was learned (0: no limit). Decide uses it to keep
     its budget when a speed estimate was wrong."""
@@ -105,7 +108,9 @@ def _target_loss_trainer():
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             labels = inputs["labels"]
             labelled = (labels != -100).any(dim=0).nonzero()
-            keep = labels.shape[1] - int(labelled[0]) + 1 if len(labelled) else 2
+            # +1: the column before the first target predicts it. A target in column 0 (a document example) has
+            # no such column and cannot be predicted, so at most the whole width is kept.
+            keep = min(labels.shape[1] - int(labelled[0]) + 1, labels.shape[1]) if len(labelled) else 2
             out = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"], logits_to_keep=keep)
             logits = out.logits[:, :-1, :].float()  # position t predicts token t + 1
             targets = labels[:, labels.shape[1] - keep + 1:]

@@ -1,0 +1,136 @@
+"""Decide end to end on the tiny model: questions -> plan -> two adapters -> evaluation -> report, resume, bad input."""
+
+import json
+
+import pytest
+
+from workbench.decide import BudgetError, DecideError, run_decide
+from workbench.decide.pipeline import DecideRun
+from workbench.retrieval.ingest import ingest
+
+FACTS = [
+    "The Porto office opens at 08:00 and closes at 19:00 on weekdays.",
+    "The per diem for Madrid is 61 euro per day.",
+    "Hotels in Berlin are capped at 150 euro per night.",
+    "Maria Okafor manages the finance team in Leeds.",
+    "The helpdesk extension is 4455.",
+    "New laptops are replaced every 36 months.",
+    "The annual training budget is 1,500 pounds per employee.",
+    "Parking permits cost 12 pounds per month.",
+    "The fire assembly point is the car park on Mill Lane.",
+    "Passwords must contain at least 14 characters.",
+    "The company was founded in 2009 by Tomas Reyes.",
+    "Expense claims must be filed within 45 days.",
+    "The Glasgow warehouse has 120 parking spaces.",
+    "Jonas Berg is the head of security.",
+    "Visitors must be registered 24 hours in advance.",
+    "The summer party takes place in July at Harbour Hall.",
+    "Bike storage holds 80 bicycles.",
+    "The canteen serves lunch from 12:00 to 14:30.",
+    "Sick leave above 7 days needs a doctor's note.",
+    "The pension match is 6 percent of salary.",
+    "Staff receive 28 days of annual leave.",
+    "The VPN client is called Tunnelcraft.",
+    "Priya Natarajan leads the data science group.",
+    "Mobile phones are refreshed every 30 months.",
+    "The quiet room is on the fourth floor.",
+    "Taxi rides after 22:00 are reimbursed up to 40 pounds.",
+    "The gym discount is 25 percent.",
+    "Badge photos are taken at reception on Mondays.",
+    "The intranet is called Bobbinet.",
+    "Quarterly reviews happen in March, June, September and December.",
+]
+
+
+@pytest.fixture(autouse=True)
+def small_plan(monkeypatch):
+    """The tiny model trains in milliseconds, so any budget buys the plan's maximum; keep the maximum small."""
+    import workbench.decide.plan as plan
+
+    monkeypatch.setattr(plan, "MAX_QA_REPEATS", 2)
+    monkeypatch.setattr(plan, "MAX_RAFT_EPOCHS", 1.0)
+    monkeypatch.setattr(plan, "MAX_TEST_QUESTIONS", 8)
+
+
+@pytest.fixture()
+def facts_corpus(tmp_path, store, settings):
+    folder = tmp_path / "company"
+    folder.mkdir()
+    for i in range(0, len(FACTS), 5):
+        (folder / f"chapter{i // 5}.txt").write_text("\n\n".join(FACTS[i:i + 5]) + "\n")
+    ingest(store, "company", [folder], settings.chunk_size, settings.chunk_overlap)
+    return "company"
+
+
+def test_decide_runs_every_stage_and_reports_a_verdict(workbench, facts_corpus, tmp_path):
+    out = tmp_path / "run"
+    result = run_decide(workbench, facts_corpus, out, budget_minutes=30)
+    assert set(result["summary"]) == {"base", "rag", "lora", "raft"}
+    for arm, row in result["summary"].items():
+        assert set(row) >= {"contains", "f1", "ci95", "total_p50_ms", "prompt_tokens"}
+        lo, hi = row["ci95"]
+        assert 0 <= lo <= row["contains"] <= hi <= 1
+    assert result["qa"]["train"] > 0 and result["qa"]["test"] > 0 and result["qa"]["answer_in_source"] >= 0.95
+    assert set(result["training_minutes"]) == {"lora", "raft"}
+    assert set(result["break_even_queries"]) == {"lora", "raft"}
+    assert result["verdict"] and ("Use " in result["verdict"] or "No clear winner" in result["verdict"])
+    for method in ("lora", "raft"):
+        assert (out / "adapters" / method / "adapter_model.safetensors").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert report["plan_notes"] and "queries" in report["cost_curve"]
+    assert "Verdict" in (out / "report.md").read_text()
+    # Test questions are about facts no training question covers, and are never training text.
+    train = [json.loads(x) for x in (out / "qa" / "train.jsonl").read_text().splitlines()]
+    test = [json.loads(x) for x in (out / "qa" / "test.jsonl").read_text().splitlines()]
+    assert not {r["fact_id"] for r in train} & {r["fact_id"] for r in test}
+    assert not {r["question"] for r in train} & {r["question"] for r in test}
+
+
+def test_a_stopped_run_resumes_after_its_last_finished_stage(workbench, facts_corpus, tmp_path, monkeypatch):
+    import workbench.decide.pipeline as pipeline
+
+    out = tmp_path / "run"
+    stages = list(pipeline.STAGES)
+
+    def crash(run, wb):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(pipeline, "STAGES", [*stages[:3], ("raft", crash), *stages[4:]])
+    with pytest.raises(RuntimeError):
+        run_decide(workbench, facts_corpus, out, budget_minutes=30)
+    recorded = DecideRun.open(out, facts_corpus)
+    assert list(recorded.done) == ["qa", "plan", "lora"]
+    qa_written = (out / "qa" / "train.jsonl").stat().st_mtime_ns
+    lora_written = (out / "adapters" / "lora" / "adapter_model.safetensors").stat().st_mtime_ns
+
+    monkeypatch.setattr(pipeline, "STAGES", stages)
+    result = run_decide(workbench, facts_corpus, out)  # the budget comes from run.json
+    assert result["verdict"] and result["budget_minutes"] == 30
+    assert (out / "qa" / "train.jsonl").stat().st_mtime_ns == qa_written  # finished stages are not redone
+    assert (out / "adapters" / "lora" / "adapter_model.safetensors").stat().st_mtime_ns == lora_written
+
+
+def test_an_empty_corpus_or_one_without_facts_is_refused_with_what_to_do(workbench, store, settings, tmp_path):
+    with pytest.raises(DecideError, match="no documents"):
+        run_decide(workbench, "nothing-here", tmp_path / "a", budget_minutes=20)
+    folder = tmp_path / "vague"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("We like to work together. Good ideas are always welcome here.\n")
+    ingest(store, "vague", [folder], settings.chunk_size, settings.chunk_overlap)
+    with pytest.raises(DecideError, match="add such documents|add documents"):
+        run_decide(workbench, "vague", tmp_path / "b", budget_minutes=20)
+
+
+def test_a_budget_too_small_to_train_says_how_much_is_needed(workbench, facts_corpus, tmp_path):
+    with pytest.raises(BudgetError, match=r"at least \d+ min"):
+        run_decide(workbench, facts_corpus, tmp_path / "run", budget_minutes=0.05)
+    # what finished before the plan is kept for a later run with a larger budget
+    assert (tmp_path / "run" / "qa" / "train.jsonl").is_file()
+
+
+def test_a_run_folder_of_another_corpus_is_not_overwritten(workbench, facts_corpus, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps({"corpus": "handbook", "budget_minutes": 20, "done": {}, "state": {}}))
+    with pytest.raises(DecideError, match="holds a Decide run for corpus 'handbook'"):
+        run_decide(workbench, facts_corpus, out)
