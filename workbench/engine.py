@@ -156,9 +156,13 @@ def _fill(result: ArmResult, row, stats) -> None:
     m.output_tokens = len(row.tokens)
     if row.first_token_s is not None:
         m.ttft_ms = round(m.retrieval_ms + row.first_token_s * 1000, 2)
+    if getattr(row, "prefill_s", None) is not None:
+        m.prefill_ms = round(row.prefill_s * 1000, 2)
     if row.last_token_s is not None:
         m.total_ms = round(m.retrieval_ms + row.last_token_s * 1000, 2)
-        m.tokens_per_s = round(len(row.tokens) / row.last_token_s, 2) if row.last_token_s > 0 else 0.0
+        # decode rate after the first token (docs/evaluation.md): the shared prefill is not in it
+        span = row.last_token_s - row.first_token_s
+        m.tokens_per_s = round((len(row.tokens) - 1) / span, 2) if len(row.tokens) > 1 and span > 0 else 0.0
     if stats is not None:
         m.peak_memory_bytes, m.memory_kind = stats.peak_memory_bytes, stats.memory_kind
         result.done = True
