@@ -50,7 +50,8 @@ class Workbench:
         from .retrieval.ingest import ensure_shipped
         from .retrieval.store import VectorStore
 
-        model, tokenizer, source, device = load_llm(settings.model, settings.device)
+        model, tokenizer, source, device = load_llm(settings.model, settings.device, settings.dtype,
+                                                    settings.data_path / "models", settings.threads)
         store = VectorStore.open(settings, Embedder.load(settings.embedder, device))
         ensure_shipped(store, settings, progress)
         return cls(settings, model, tokenizer, store, source.model_id, device, source)
