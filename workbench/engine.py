@@ -53,7 +53,7 @@ class Workbench:
         model, tokenizer, source, device = load_llm(settings.model, settings.device, settings.dtype,
                                                     settings.data_path / "models", settings.threads)
         store = VectorStore.open(settings, Embedder.load(settings.embedder, device))
-        ensure_shipped(store, settings, progress)
+        ensure_shipped(store, settings, progress or _console_progress)
         return cls(settings, model, tokenizer, store, source.model_id, device, source)
 
     # --- adapters ----------------------------------------------------------------------------------
@@ -147,6 +147,14 @@ class Workbench:
         for comparison in self.compare_stream(question, arms, **overrides):
             pass
         return comparison
+
+
+def _console_progress(done: int, total: int, unit: str, desc: str) -> None:
+    """First start: say on stderr what indexing is doing (each embedding batch; files only once read)."""
+    import sys
+
+    if unit != "files" or done == total:
+        print(f"indexing: {desc} ({done}/{total} {unit})", file=sys.stderr, flush=True)
 
 
 def _fill(result: ArmResult, row, stats) -> None:
