@@ -82,3 +82,16 @@ def test_decode_rate_counts_tokens_after_the_first(tiny_model, tiny_tokenizer):
     if len(row.tokens) > 1:
         assert abs(row.decode_tokens_per_s - (len(row.tokens) - 1) / (row.last_token_s - row.first_token_s)) < 1e-9
     assert stats.decode_steps in (len(row.tokens) - 1, len(row.tokens))  # the last step may produce EOS
+
+
+def test_dequantized_weights_are_cached_per_gguf_content(tmp_path):
+    """The safetensors copy of a GGUF is keyed by the file's hash: a changed GGUF gets a new copy."""
+    from workbench.models import ModelSource, dequantized_cache
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"one")
+    source = ModelSource("m", str(tmp_path), "folder", "m", "m.gguf")
+    first = dequantized_cache(source, tmp_path / "cache")
+    gguf.write_bytes(b"two")
+    assert first.parent == tmp_path / "cache" and first != dequantized_cache(source, tmp_path / "cache")
+    assert dequantized_cache(ModelSource("m", str(tmp_path), "folder", "m"), tmp_path / "cache") is None

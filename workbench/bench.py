@@ -122,6 +122,8 @@ def worker_naive(args) -> dict:
     from .retrieval.store import VectorStore
 
     settings = Settings.from_env()
+    if settings.threads > 0:  # the same threads as the engine's
+        torch.set_num_threads(settings.threads)
     source = resolve(settings.model)
     cached = dequantized_cache(source, settings.data_path / "models")  # the same fp32 weights, read faster
     path, kwargs = (str(cached), {}) if cached and cached.is_dir() else (source.path, {"gguf_file": source.gguf_file})
