@@ -42,3 +42,56 @@ def test_streams_tokens_and_times_each_row(tiny_model, tiny_tokenizer):
         assert 0 < len(row.tokens) <= 5
         assert 0 < row.first_token_s <= row.last_token_s
         assert row.prompt_tokens == len(tiny_tokenizer(requests[rows.index(row)].prompt)["input_ids"])
+
+
+def test_greedy_rows_match_transformers_generate(tiny_model, tiny_tokenizer):
+    """Each row of a mixed-length batch says what transformers' own generate() says for its prompt alone."""
+    import torch
+
+    prompts = ["the per diem for lisbon is", "hotels are capped at 140 euro per night in lisbon . what is the", "bike"]
+    _, rows, _ = run(tiny_model, tiny_tokenizer, [Request(p) for p in prompts], max_new_tokens=8)
+    for prompt, row in zip(prompts, rows):
+        ids = tiny_tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        with torch.inference_mode():
+            out = tiny_model.generate(**ids, max_new_tokens=8, do_sample=False, pad_token_id=tiny_tokenizer.pad_token_id)
+        expected = [t for t in out[0, ids["input_ids"].shape[1]:].tolist() if t != tiny_tokenizer.eos_token_id]
+        assert row.tokens == expected[:len(row.tokens)] and len(row.tokens) == len(expected)
+
+
+def test_closing_the_stream_stops_generation_within_a_step(tiny_model, tiny_tokenizer):
+    """A consumer that stops (Gradio Stop, client gone) ends the model's work: no forward pass runs after close()."""
+    calls = []
+    handle = tiny_model.register_forward_hook(lambda *_: calls.append(1))
+    stream = generate_stream(tiny_model, tiny_tokenizer, [Request("the quick"), Request("lisbon hotels")], 50)
+    for step, _ in enumerate(stream):
+        if step == 3:  # two prefills, then two decode steps
+            break
+    stream.close()
+    seen = len(calls)
+    assert seen == 4
+    # the model is free: a new generation runs to its end, and the closed stream did nothing meanwhile
+    rows = list(generate_stream(tiny_model, tiny_tokenizer, [Request("the quick")], 3))[-1][0]
+    handle.remove()
+    assert rows[0].done and len(calls) > seen
+
+
+def test_decode_rate_counts_tokens_after_the_first(tiny_model, tiny_tokenizer):
+    _, rows, stats = run(tiny_model, tiny_tokenizer, [Request("the quick brown fox")], max_new_tokens=6)
+    row = rows[0]
+    assert row.prefill_s is not None and 0 < row.prefill_s <= row.first_token_s
+    if len(row.tokens) > 1:
+        assert abs(row.decode_tokens_per_s - (len(row.tokens) - 1) / (row.last_token_s - row.first_token_s)) < 1e-9
+    assert stats.decode_steps in (len(row.tokens) - 1, len(row.tokens))  # the last step may produce EOS
+
+
+def test_dequantized_weights_are_cached_per_gguf_content(tmp_path):
+    """The safetensors copy of a GGUF is keyed by the file's hash: a changed GGUF gets a new copy."""
+    from workbench.models import ModelSource, dequantized_cache
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"one")
+    source = ModelSource("m", str(tmp_path), "folder", "m", "m.gguf")
+    first = dequantized_cache(source, tmp_path / "cache")
+    gguf.write_bytes(b"two")
+    assert first.parent == tmp_path / "cache" and first != dequantized_cache(source, tmp_path / "cache")
+    assert dequantized_cache(ModelSource("m", str(tmp_path), "folder", "m"), tmp_path / "cache") is None

@@ -1,25 +1,51 @@
-"""Benchmark: the four arms batched in one generate call vs one arm at a time, measured in one run.
+"""Benchmark: the naive way (a model copy per adapter, one arm after another, plain fp32 `generate`) against the
+engine (one copy, four arms in one batch), measured in one run on the same questions. Prints figures; asserts nothing.
 
-Also reports the retrieval top-k source hit rate on a QA set. Prints figures; asserts nothing.
+Each side runs in its own subprocess (``python -m workbench.bench WORKER ...``), so each peak RSS is its own:
+  naive        base + a separate merged copy per adapter, fp32, `model.generate` one arm at a time
+  engine       Workbench: the four-arm comparison, and the rag arm alone, per question
+  engine-one   Workbench with only the rag arm (no adapter attached): the one-arm peak RSS
+  start        process start -> Workbench loaded and the app built (the store already indexed): warm start
+The parent measures the memory-read bandwidth, and turns all into figures with their ratio to the goal.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import platform
+import resource
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-import torch
-
-from .arms import parse_arms
+from .arms import ARMS, build_prompt, parse_arms
 from .evaluation.datasets import load_eval_set
+
+GOALS = {
+    # figure: (goal, 'min' when the figure must be at least the goal, 'max' when at most)
+    "decode_tokens_per_s_one_arm": (40.0, "min"),
+    "four_vs_one_arm_wall_ratio": (1.6, "max"),
+    "rag_ttft_s_in_four_arms": (0.8, "max"),
+    "warm_start_s": (8.0, "max"),
+    "peak_rss_four_vs_one_arm": (1.15, "max"),
+}
 
 
 def machine() -> str:
+    import torch
+
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} (CUDA)"
-    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads, torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
 
 def retrieval_hit_rate(wb, items, corpus: str, k: int) -> float:
@@ -28,39 +54,266 @@ def retrieval_hit_rate(wb, items, corpus: str, k: int) -> float:
     return hits / len(items)
 
 
-def run_bench(wb, qa_path: Path, n: int = 5, arms: str = "base,rag,lora,raft", max_new_tokens: int = 48,
-              corpus: str | None = None) -> dict:
-    """Time n questions both ways; greedy decoding with ignore of EOS is not forced, so outputs are real answers."""
-    eval_set = load_eval_set(qa_path)
-    rows = eval_set.items
-    corpus = corpus or eval_set.corpus or wb.settings.corpus
-    selected = [a.name for a in parse_arms(arms)]
-    opts = dict(max_new_tokens=max_new_tokens, corpus=corpus, temperature=0.0)
-    wb.compare(rows[0].question, selected, **opts)  # warm-up: attach adapters, first-call overheads
+def memory_bandwidth_gbs(mib: int = 1024, repeats: int = 5) -> float:
+    """Memory-read bandwidth: bytes of a large fp32 tensor over the best time torch takes to sum it."""
+    import torch
 
-    batched_s, sequential_s, batched_tokens, sequential_tokens = [], [], 0, 0
-    for row in rows[:n]:
+    x = torch.ones(mib * 2**20 // 4)
+    best = float("inf")
+    for _ in range(repeats):
         started = time.perf_counter()
-        result = wb.compare(row.question, selected, **opts)
-        batched_s.append(time.perf_counter() - started)
-        batched_tokens += sum(a.metrics.output_tokens for a in result.arms)
+        x.sum().item()
+        best = min(best, time.perf_counter() - started)
+    return x.numel() * 4 / best / 1e9
+
+
+def _peak_rss() -> int:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss if sys.platform == "darwin" else rss * 1024
+
+
+def _questions(data: str, n: int) -> tuple[list[str], str | None]:
+    eval_set = load_eval_set(Path(data))
+    return [item.question for item in eval_set.items[:n]], eval_set.corpus
+
+
+# --- workers (each in its own process) -------------------------------------------------------------------------
+def worker_engine(args, arms: list[str]) -> dict:
+    """The engine: per question the comparison of `arms`, then (with several arms) the rag arm alone."""
+    from .config import Settings
+    from .engine import Workbench
+
+    wb = Workbench.load(Settings.from_env(dtype=args.dtype))
+    questions, corpus = _questions(args.data, args.n)
+    opts = dict(max_new_tokens=args.max_new_tokens, corpus=args.corpus or corpus or wb.settings.corpus, temperature=0.0)
+    wb.compare(questions[0], arms, **opts)  # warm-up: attach adapters, first-call overheads
+    items = load_eval_set(Path(args.data)).items
+    out = {"dtype": str(next(wb.model.parameters()).dtype).removeprefix("torch."),
+           "retrieval_top3_source_hit_rate": round(retrieval_hit_rate(wb, [i for i in items if i.source], opts["corpus"], 3), 3),
+           "weight_bytes": sum(p.numel() * p.element_size() for p in {id(p): p for p in wb.model.parameters()}.values()),
+           "four": [], "one": []}
+    for question in questions:
         started = time.perf_counter()
-        for arm in selected:
-            sequential_tokens += wb.compare(row.question, [arm], **opts).arms[0].metrics.output_tokens
-        sequential_s.append(time.perf_counter() - started)
-    errors = {a.arm: a.error for a in result.arms if a.error}
-    return {
-        "machine": machine(),
-        "model": wb.model_id,
-        "arms": selected,
-        "arm_errors": errors,
-        "questions": len(batched_s),
-        "max_new_tokens": max_new_tokens,
-        "batched_wall_s_mean": round(statistics.mean(batched_s), 2),
-        "sequential_wall_s_mean": round(statistics.mean(sequential_s), 2),
-        "speedup_batched_vs_sequential": round(sum(sequential_s) / sum(batched_s), 2),
-        "batched_tokens_per_s": round(batched_tokens / sum(batched_s), 1),
-        "sequential_tokens_per_s": round(sequential_tokens / sum(sequential_s), 1),
-        "retrieval_top3_source_hit_rate": round(retrieval_hit_rate(wb, [r for r in rows if r.source], corpus, 3), 3),
-        "retrieval_questions": len(rows),
-    }
+        result = wb.compare(question, arms, **opts)
+        out["four"].append({"wall_s": time.perf_counter() - started, "arms": {
+            a.arm: {"answer": a.answer, "error": a.error, **{k: getattr(a.metrics, k) for k in (
+                "retrieval_ms", "ttft_ms", "prefill_ms", "total_ms", "output_tokens", "tokens_per_s")}}
+            for a in result.arms}})
+        if len(arms) > 1:
+            started = time.perf_counter()
+            alone = wb.compare(question, ["rag"], **opts).arms[0]
+            out["one"].append({"wall_s": time.perf_counter() - started, "tokens_per_s": alone.metrics.tokens_per_s,
+                               "ttft_ms": alone.metrics.ttft_ms})
+    out["peak_rss_bytes"] = _peak_rss()
+    return out
+
+
+def worker_naive(args) -> dict:
+    """What a plain transformers user writes: a model per adapter (merged), fp32, one arm after another."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.generation.streamers import BaseStreamer
+
+    from .adapters import find_adapter
+    from .config import Settings
+    from .models import dequantized_cache, resolve
+    from .retrieval.embedder import Embedder
+    from .retrieval.store import VectorStore
+
+    settings = Settings.from_env()
+    if settings.threads > 0:  # the same threads as the engine's
+        torch.set_num_threads(settings.threads)
+    source = resolve(settings.model)
+    cached = dequantized_cache(source, settings.data_path / "models")  # the same fp32 weights, read faster
+    path, kwargs = (str(cached), {}) if cached and cached.is_dir() else (source.path, {"gguf_file": source.gguf_file})
+    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+
+    def load(adapter: str | None):
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kwargs)
+        if adapter:
+            model = PeftModel.from_pretrained(model, str(find_adapter(adapter, settings.adapter_dirs))).merge_and_unload()
+        return model.eval()
+
+    copies = {None: load(None), "lora_adapter": load(settings.lora_adapter), "raft_adapter": load(settings.raft_adapter)}
+    store = VectorStore.open(settings, Embedder.load(settings.embedder, "cpu"))
+    questions, corpus = _questions(args.data, args.n)
+    corpus = args.corpus or corpus or settings.corpus
+
+    class Times(BaseStreamer):
+        def __init__(self):
+            self.times, self.started = [], time.perf_counter()
+
+        def put(self, value):
+            self.times.append(time.perf_counter() - self.started)
+
+        def end(self):
+            pass
+
+    def run_arm(question: str, arm) -> dict:
+        started = time.perf_counter()
+        passages = store.query(corpus, question, settings.top_k) if arm.retrieval else None
+        prompt = build_prompt(tokenizer, question, passages, settings.system_prompt)
+        enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+        streamer = Times()
+        with torch.inference_mode():
+            ids = copies[arm.adapter_setting].generate(**enc, max_new_tokens=args.max_new_tokens, do_sample=False,
+                                                       temperature=None, top_p=None, top_k=None, streamer=streamer,
+                                                       pad_token_id=tokenizer.pad_token_id)
+        new = ids[0, enc["input_ids"].shape[1]:]
+        times = streamer.times[1:]  # the first put() is the prompt
+        n = len(new)
+        return {"answer": tokenizer.decode(new, skip_special_tokens=True).strip(), "output_tokens": n,
+                "ttft_s": times[0] if times else 0.0, "wall_s": time.perf_counter() - started,
+                "tokens_per_s": (n - 1) / (times[-1] - times[0]) if n > 1 and times[-1] > times[0] else 0.0}
+
+    arms = [ARMS[name] for name in args.arms.split(",")]
+    run_arm(questions[0], arms[0])  # warm-up
+    out = {"questions": []}
+    for question in questions:
+        started = time.perf_counter()
+        per_arm = {arm.name: run_arm(question, arm) for arm in arms}
+        out["questions"].append({"wall_s": time.perf_counter() - started, "arms": per_arm})
+    out["peak_rss_bytes"] = _peak_rss()
+    return out
+
+
+def worker_start(args) -> dict:
+    """Load everything the app needs and build it: the parent times this process from start to exit."""
+    from .config import Settings
+    from .engine import Workbench
+    from .ui import build_app
+
+    settings = Settings.from_env(dtype=args.dtype)
+    build_app(settings, Workbench.load(settings))
+    return {"ready_after_imports_s": time.perf_counter() - STARTED}
+
+
+STARTED = time.perf_counter()
+
+
+def _spawn(worker: str, args, extra: list[str] | None = None) -> tuple[dict, float]:
+    cmd = [sys.executable, "-m", "workbench.bench", worker, "--data", args.data, "--n", str(args.n),
+           "--max-new-tokens", str(args.max_new_tokens), "--arms", args.arms, "--dtype", args.dtype,
+           *(["--corpus", args.corpus] if args.corpus else []), *(extra or [])]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "GRADIO_ANALYTICS_ENABLED": "False"}
+    if getattr(args, "data_dir", None):
+        env["WORKBENCH_DATA_DIR"] = args.data_dir
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench worker {worker} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1]), wall
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return round(statistics.fmean(values), 3) if values else 0.0
+
+
+def _ratios(figures: dict) -> dict:
+    out = {}
+    for key, (goal, kind) in GOALS.items():
+        value = figures.get(key)
+        if value:
+            out[key] = {"value": value, "goal": goal, "ratio_to_goal": round(value / goal, 2),
+                        "meets_goal": value >= goal if kind == "min" else value <= goal}
+    return out
+
+
+def run_bench(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
+    """All workers, then the figures."""
+    arms = [a.name for a in parse_arms(args.arms)]
+    figures: dict = {"machine": machine(), "questions": args.n, "max_new_tokens": args.max_new_tokens, "arms": arms}
+    log("measuring memory bandwidth")
+    figures["memory_read_gb_s"] = round(memory_bandwidth_gbs(), 1)
+
+    log("warm start (store already indexed)")
+    start, figures["warm_start_s"] = _spawn("start", args)
+    figures["warm_start_s"] = round(figures["warm_start_s"], 2)
+
+    log("engine: four arms and one arm per question")
+    engine, _ = _spawn("engine", args)
+    log("engine: one arm only (for its peak RSS)")
+    one, _ = _spawn("engine-one", args)
+    naive = None
+    if not args.skip_naive:
+        log("naive: a model copy per adapter, fp32 generate, one arm after another")
+        naive, _ = _spawn("naive", args)
+
+    figures["engine_dtype"] = engine["dtype"]
+    figures["retrieval_top3_source_hit_rate"] = engine["retrieval_top3_source_hit_rate"]
+    figures["weights_mib"] = round(engine["weight_bytes"] / 2**20, 1)
+    figures["bandwidth_bound_tokens_per_s"] = round(figures["memory_read_gb_s"] * 1e9 / engine["weight_bytes"], 1)
+    per_arm = {}
+    for arm in arms:
+        rows = [q["arms"][arm] for q in engine["four"] if not q["arms"][arm]["error"]]
+        per_arm[arm] = {"ttft_s": _mean(r["ttft_ms"] / 1000 for r in rows),
+                        "prefill_s": _mean(r["prefill_ms"] / 1000 for r in rows),
+                        "decode_tokens_per_s": _mean(r["tokens_per_s"] for r in rows if r["tokens_per_s"]),
+                        "output_tokens": _mean(r["output_tokens"] for r in rows)}
+    figures["engine_four_arms"] = per_arm
+    figures["engine_four_arms_wall_s"] = _mean(q["wall_s"] for q in engine["four"])
+    figures["engine_rag_alone_wall_s"] = _mean(q["wall_s"] for q in engine["one"])
+    figures["decode_tokens_per_s_one_arm"] = _mean(q["tokens_per_s"] for q in engine["one"] if q["tokens_per_s"])
+    figures["four_vs_one_arm_wall_ratio"] = round(figures["engine_four_arms_wall_s"] / figures["engine_rag_alone_wall_s"], 2) \
+        if engine["one"] else None
+    if "rag" in per_arm:
+        figures["rag_ttft_s_in_four_arms"] = per_arm["rag"]["ttft_s"]
+    figures["engine_peak_rss_mib"] = {"four_arms": round(engine["peak_rss_bytes"] / 2**20),
+                                      "one_arm": round(one["peak_rss_bytes"] / 2**20)}
+    figures["peak_rss_four_vs_one_arm"] = round(engine["peak_rss_bytes"] / one["peak_rss_bytes"], 3)
+    if naive:
+        figures["naive"] = {
+            "four_arms_wall_s": _mean(q["wall_s"] for q in naive["questions"]),
+            "per_arm": {arm: {"ttft_s": _mean(q["arms"][arm]["ttft_s"] for q in naive["questions"]),
+                              "decode_tokens_per_s": _mean(q["arms"][arm]["tokens_per_s"] for q in naive["questions"]),
+                              "wall_s": _mean(q["arms"][arm]["wall_s"] for q in naive["questions"])} for arm in arms},
+            "peak_rss_mib": round(naive["peak_rss_bytes"] / 2**20),
+        }
+        figures["speedup_four_arms_engine_vs_naive"] = round(
+            figures["naive"]["four_arms_wall_s"] / figures["engine_four_arms_wall_s"], 2)
+        # greedy answers of the engine (its dtype) against the fp32 reference, per arm
+        figures["answers_identical_to_fp32_reference"] = {arm: round(statistics.fmean(
+            e["arms"][arm]["answer"] == nq["arms"][arm]["answer"] for e, nq in zip(engine["four"], naive["questions"])), 2)
+            for arm in arms}
+    figures["goals"] = _ratios(figures)
+    return figures
+
+
+def parse_args(argv=None):
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m workbench.bench")
+    p.add_argument("worker", choices=["engine", "engine-one", "naive", "start"])
+    add_options(p)
+    return p.parse_args(argv)
+
+
+def add_options(p) -> None:
+    p.add_argument("--data", default="corpora/handbook/qa/test.jsonl", help="QA set whose questions are timed")
+    p.add_argument("--corpus", help="corpus of the QA set (default: the set's own, else handbook)")
+    p.add_argument("--n", type=int, default=5, help="questions to time")
+    p.add_argument("--arms", default="base,rag,lora,raft")
+    p.add_argument("--max-new-tokens", type=int, default=64)
+    p.add_argument("--dtype", default=os.environ.get("WORKBENCH_DTYPE", "auto"),
+                   help="the engine's weights dtype (auto, float32, bfloat16); the naive side is always float32")
+    p.add_argument("--skip-naive", action="store_true", help="leave out the naive side (it loads three model copies)")
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.worker == "engine":
+        out = worker_engine(args, [a.name for a in parse_arms(args.arms)])
+    elif args.worker == "engine-one":
+        out = worker_engine(args, ["rag"])
+    elif args.worker == "naive":
+        out = worker_naive(args)
+    else:
+        out = worker_start(args)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

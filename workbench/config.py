@@ -98,6 +98,13 @@ class Settings:
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'."""
 
+    dtype: str = "auto"
+    """Weights' dtype: 'auto' (float16 on CUDA, bfloat16 on a CPU with native bf16 instructions, else float32),
+    'float32', 'bfloat16' or 'float16'. bf16 halves the bytes read per decoded token (see docs/benchmarks.md)."""
+
+    threads: int = 0
+    """CPU threads torch uses (torch.set_num_threads); 0 keeps torch's default (one per core)."""
+
     server_name: str = "127.0.0.1"
     """Address the Gradio app listens on (0.0.0.0 on a Space)."""
 

@@ -50,9 +50,10 @@ class Workbench:
         from .retrieval.ingest import ensure_shipped
         from .retrieval.store import VectorStore
 
-        model, tokenizer, source, device = load_llm(settings.model, settings.device)
+        model, tokenizer, source, device = load_llm(settings.model, settings.device, settings.dtype,
+                                                    settings.data_path / "models", settings.threads)
         store = VectorStore.open(settings, Embedder.load(settings.embedder, device))
-        ensure_shipped(store, settings, progress)
+        ensure_shipped(store, settings, progress or _console_progress)
         return cls(settings, model, tokenizer, store, source.model_id, device, source)
 
     # --- adapters ----------------------------------------------------------------------------------
@@ -148,6 +149,14 @@ class Workbench:
         return comparison
 
 
+def _console_progress(done: int, total: int, unit: str, desc: str) -> None:
+    """First start: say on stderr what indexing is doing (each embedding batch; files only once read)."""
+    import sys
+
+    if unit != "files" or done == total:
+        print(f"indexing: {desc} ({done}/{total} {unit})", file=sys.stderr, flush=True)
+
+
 def _fill(result: ArmResult, row, stats) -> None:
     """Copy one generated row into its ArmResult; metrics are final once stats (end of run) arrive."""
     m: Metrics = result.metrics
@@ -156,9 +165,13 @@ def _fill(result: ArmResult, row, stats) -> None:
     m.output_tokens = len(row.tokens)
     if row.first_token_s is not None:
         m.ttft_ms = round(m.retrieval_ms + row.first_token_s * 1000, 2)
+    if getattr(row, "prefill_s", None) is not None:
+        m.prefill_ms = round(row.prefill_s * 1000, 2)
     if row.last_token_s is not None:
         m.total_ms = round(m.retrieval_ms + row.last_token_s * 1000, 2)
-        m.tokens_per_s = round(len(row.tokens) / row.last_token_s, 2) if row.last_token_s > 0 else 0.0
+        # decode rate after the first token (docs/evaluation.md): the shared prefill is not in it
+        span = row.last_token_s - row.first_token_s
+        m.tokens_per_s = round((len(row.tokens) - 1) / span, 2) if len(row.tokens) > 1 and span > 0 else 0.0
     if stats is not None:
         m.peak_memory_bytes, m.memory_kind = stats.peak_memory_bytes, stats.memory_kind
         result.done = True

@@ -1,22 +1,31 @@
-"""Batched streaming generation: several arms in one `generate` call, each row streamed as it grows.
+"""Batched streaming generation: several arms at once from one copy of the weights, each row streamed as it grows.
 
-One row per arm. Rows that use an adapter name it (peft's ``adapter_names``); base rows run as
-``"__base__"``. A small streamer records, per row, the tokens, the time of the first token and of the
-last one, so every arm gets its own time to first token, total time and tokens/s.
+One row per arm. Rows that use an adapter name it (peft's ``adapter_names``); base rows run as ``"__base__"``.
+
+How a run goes (and why):
+1. **Prefill each prompt alone, shortest first.** A closed-book prompt (~40 tokens) padded to a retrieval prompt's
+   length (~400) would cost ten times its own prefill; alone, it costs its own. Each row's first token is streamed
+   as soon as its own prefill ends, so the closed-book columns start at once and the rag column does not wait for
+   padding work.
+2. **Decode all rows in one batch.** Their KV caches are joined, left-padded to the longest, and every step
+   reads the weights once for all rows (on a CPU, decoding is bound by reading the weights from memory).
+   Finished rows leave the batch, so the last long answer does not drag the others' cost along.
+3. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
+   disconnects or presses Stop) stops the generation at once and frees the model for the next user.
+
+Per row it records the tokens, the time of the first and of the last token, so every arm gets its own prefill time
+(time to first token) and decode rate. Greedy outputs match one-row-at-a-time generation with transformers.
 """
 
 from __future__ import annotations
 
-import queue
 import resource
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import torch
-from transformers.generation.streamers import BaseStreamer
 
 from .arms import PLAIN_STOP, cut_at_stop
 
@@ -36,49 +45,34 @@ class RowState:
     tokens: list[int] = field(default_factory=list)
     prompt_tokens: int = 0
     first_token_s: float | None = None
-    """Seconds from the start of generation to this row's first new token."""
+    """Seconds from the start of generation to this row's first new token (its prefill, and the prefills before)."""
     last_token_s: float | None = None
+    """Seconds from the start of generation to this row's last new token."""
+    prefill_s: float | None = None
+    """Seconds this row's own prefill took (the forward pass over its prompt)."""
     done: bool = False
+
+    @property
+    def decode_tokens_per_s(self) -> float:
+        """(output tokens - 1) / (last token time - first token time): the decode rate after the first token."""
+        if self.first_token_s is None or self.last_token_s is None or len(self.tokens) < 2:
+            return 0.0
+        span = self.last_token_s - self.first_token_s
+        return (len(self.tokens) - 1) / span if span > 0 else 0.0
 
 
 @dataclass
 class GenerationStats:
     peak_memory_bytes: int
     memory_kind: str
-
-
-class RowStreamer(BaseStreamer):
-    """Receives one token per row at each step (shape (batch,)) and hands a tick to the consumer."""
-
-    def __init__(self, rows: list[RowState], stop_ids: set[int], started: float):
-        self.rows, self.stop_ids, self.started = rows, stop_ids, started
-        self.ticks: queue.Queue = queue.Queue()
-        self._prompt_seen = False
-
-    def put(self, value: torch.Tensor) -> None:
-        if not self._prompt_seen:  # generate() first passes the prompt ids
-            self._prompt_seen = True
-            return
-        now = time.perf_counter() - self.started
-        for row, token in zip(self.rows, value.reshape(len(self.rows), -1)[:, -1].tolist()):
-            if row.done:
-                continue
-            if token in self.stop_ids:
-                row.done = True
-                continue
-            row.tokens.append(token)
-            row.first_token_s = now if row.first_token_s is None else row.first_token_s
-            row.last_token_s = now
-        self.ticks.put("step")
-
-    def end(self) -> None:
-        self.ticks.put("end")
+    decode_steps: int = 0
+    """Batched decode steps run (each reads the weights once for every row still generating)."""
 
 
 def stop_token_ids(model, tokenizer) -> set[int]:
     ids = model.generation_config.eos_token_id
     ids = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
-    # Finished rows are filled with the pad token: it ends a row like EOS does.
+    # Rows batched by transformers' generate are padded with the pad token after they end: it ends a row like EOS.
     ids |= {t for t in (tokenizer.eos_token_id, tokenizer.pad_token_id) if t is not None}
     return ids
 
@@ -98,41 +92,152 @@ def _peak_memory(device: str) -> GenerationStats:
     return GenerationStats(rss if sys.platform == "darwin" else rss * 1024, "cpu_peak_rss")
 
 
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+class _Picker:
+    """Next token from the last position's logits: argmax (greedy) or a sample at `temperature`."""
+
+    def __init__(self, temperature: float):
+        self.temperature = temperature
+
+    def __call__(self, logits: torch.Tensor) -> list[int]:  # logits: (rows, vocab)
+        if self.temperature <= 0:
+            return logits.argmax(dim=-1).tolist()
+        probs = torch.softmax(logits.float() / self.temperature, dim=-1)
+        return torch.multinomial(probs, 1).squeeze(-1).tolist()
+
+
+def _join_caches(caches: list, lengths: list[int], config):
+    """One batched DynamicCache from per-row caches, each row left-padded (with zeros) to the longest."""
+    from transformers import DynamicCache
+
+    width = max(lengths)
+    layers = []
+    for per_row in zip(*[[(layer.keys, layer.values) for layer in cache.layers] for cache in caches]):
+        keys, values = [], []
+        for (k, v), n in zip(per_row, lengths):
+            pad = width - n  # k, v: (1, kv_heads, n, head_dim)
+            keys.append(torch.nn.functional.pad(k, (0, 0, pad, 0)) if pad else k)
+            values.append(torch.nn.functional.pad(v, (0, 0, pad, 0)) if pad else v)
+        layers.append((torch.cat(keys), torch.cat(values)))
+    return DynamicCache(ddp_cache_data=layers, config=config)
+
+
+def _plain_dynamic(cache) -> bool:
+    """Per-row caches can be joined by padding only when every layer is a plain growing (non-sliding) layer."""
+    from transformers.cache_utils import DynamicLayer
+
+    return all(type(layer) is DynamicLayer for layer in getattr(cache, "layers", [None]))
+
+
 def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: int = 64, temperature: float = 0.0,
                     device: str = "cpu") -> Iterator[tuple[list[RowState], GenerationStats | None]]:
-    """Yield (rows, None) after every step and (rows, stats) once at the end."""
-    enc = tokenizer([r.prompt for r in requests], return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-    started = time.perf_counter()
-    rows = [RowState(prompt_tokens=int(n)) for n in enc["attention_mask"].sum(dim=1).tolist()]
-    streamer = RowStreamer(rows, stop_token_ids(model, tokenizer), started)
-    kwargs = dict(**enc, max_new_tokens=max_new_tokens, streamer=streamer, pad_token_id=tokenizer.pad_token_id)
-    kwargs.update(do_sample=True, temperature=temperature, top_k=0, top_p=1.0) if temperature > 0 else kwargs.update(
-        do_sample=False, temperature=None, top_p=None, top_k=None)
-    if not getattr(tokenizer, "chat_template", None):
-        kwargs.update(stop_strings=[PLAIN_STOP], tokenizer=tokenizer)
-    if any(r.adapter for r in requests) or hasattr(model, "peft_config"):
-        kwargs["adapter_names"] = [r.adapter or BASE_ADAPTER for r in requests]
-    errors: list[BaseException] = []
+    """Yield (rows, None) after each prefill and each decode step, and (rows, stats) once at the end.
 
-    def run():
-        try:
-            with torch.inference_mode():
-                model.generate(**kwargs)
-        except BaseException as exc:  # surfaced in the consumer thread below
-            errors.append(exc)
-            streamer.end()
-
+    Closing the iterator early stops the generation before its next step.
+    """
+    peft = hasattr(model, "peft_config")
+    plain_text = not getattr(tokenizer, "chat_template", None)
+    stops = stop_token_ids(model, tokenizer)
+    pick = _Picker(temperature)
+    prompts = [tokenizer(r.prompt, add_special_tokens=False)["input_ids"] for r in requests]
+    rows = [RowState(prompt_tokens=len(ids)) for ids in prompts]
+    names = [r.adapter or BASE_ADAPTER for r in requests]
     _reset_memory(device)
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    while streamer.ticks.get() != "end":
-        for row in rows:
-            row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True))
+    _sync(device)
+    started = time.perf_counter()
+
+    def adapters(indices: list[int]) -> dict:
+        return {"adapter_names": [names[i] for i in indices]} if peft else {}
+
+    def accept(i: int, token: int, now: float) -> None:
+        row = rows[i]
+        if token in stops:
+            row.done = True
+            return
+        row.tokens.append(token)
+        row.first_token_s = now if row.first_token_s is None else row.first_token_s
+        row.last_token_s = now
+        row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True))
+        if len(row.tokens) >= max_new_tokens or (plain_text and PLAIN_STOP in tokenizer.decode(row.tokens[-8:])):
+            row.done = True
+
+    # 1. Prefill, shortest prompt first (ties: base rows first, so rag comes before raft).
+    order = sorted(range(len(rows)), key=lambda i: (len(prompts[i]), names[i] != BASE_ADAPTER, i))
+    caches: dict[int, object] = {}
+    last: dict[int, int] = {}
+    steps = 0
+    for i in order:
+        ids = torch.tensor([prompts[i]], device=device)
+        t0 = time.perf_counter()
+        with torch.inference_mode():
+            out = model(input_ids=ids, use_cache=True, logits_to_keep=1, **adapters([i]))
+        token = pick(out.logits[:, -1, :])[0]
+        _sync(device)
+        now = time.perf_counter()
+        rows[i].prefill_s = now - t0
+        accept(i, token, now - started)
+        caches[i], last[i] = out.past_key_values, token
         yield rows, None
-    worker.join()
-    if errors:
-        raise errors[0]
+
+    # 2. Decode the rows still going in one batch.
+    live = [i for i in range(len(rows)) if not rows[i].done]
+    if live and not all(_plain_dynamic(caches[i]) for i in live):
+        yield from _decode_one_by_one(model, rows, live, caches, last, adapters, accept, pick, device, started)
+        live = []
+    if live:
+        lengths = [len(prompts[i]) for i in live]
+        width = max(lengths)
+        cache = _join_caches([caches[i] for i in live], lengths, model.config)
+        caches.clear()
+        mask = torch.tensor([[0] * (width - n) + [1] * n for n in lengths], device=device)
+        positions = torch.tensor(lengths, device=device)  # position of the token fed next, per row
+    while live:
+        mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
+        with torch.inference_mode():
+            out = model(input_ids=torch.tensor([[last[i]] for i in live], device=device), attention_mask=mask,
+                        position_ids=positions[:, None], past_key_values=cache, use_cache=True, **adapters(live))
+        tokens = pick(out.logits[:, -1, :])
+        _sync(device)
+        now = time.perf_counter() - started
+        steps += 1
+        for i, token in zip(live, tokens):
+            accept(i, token, now)
+            last[i] = token
+        positions = positions + 1
+        keep = [j for j, i in enumerate(live) if not rows[i].done]
+        if len(keep) < len(live):  # finished rows leave the batch
+            cache, mask, positions = out.past_key_values, mask[keep], positions[keep]
+            if keep:
+                cache.batch_select_indices(torch.tensor(keep, device=device))
+            live = [live[j] for j in keep]
+        else:
+            cache = out.past_key_values
+        yield rows, None
+
     for row in rows:
         row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True)).strip()
         row.done = True
-    yield rows, _peak_memory(device)
+    stats = _peak_memory(device)
+    stats.decode_steps = steps
+    yield rows, stats
+
+
+def _decode_one_by_one(model, rows, live, caches, last, adapters, accept, pick, device, started):
+    """Models with sliding-window layers (e.g. Gemma 3): their caches cannot be joined by padding, so each row
+    decodes on its own cache, one step for every live row in turn."""
+    while live:
+        for i in list(live):
+            with torch.inference_mode():
+                out = model(input_ids=torch.tensor([[last[i]]], device=device), past_key_values=caches[i],
+                            use_cache=True, **adapters([i]))
+            token = pick(out.logits[:, -1, :])[0]
+            _sync(device)
+            accept(i, token, time.perf_counter() - started)
+            caches[i], last[i] = out.past_key_values, token
+            if rows[i].done:
+                live.remove(i)
+        yield rows, None

@@ -6,6 +6,7 @@ rows that need no adapter run as ``"__base__"``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -97,26 +98,95 @@ def _hub_error(source: ModelSource, exc: Exception) -> ModelError:
     )
 
 
-def load_llm(name: str, device: str = "auto"):
-    """Load the base model and its tokenizer once. Returns (model, tokenizer, source, device)."""
+def cpu_has_bf16() -> bool:
+    """True on a CPU with native bf16 instructions (AVX512-BF16 or AMX), where bf16 matmuls are fast."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_dtype(dtype: str, device: str):
+    """The weights' torch dtype for a Settings.dtype name on this device."""
+    import torch
+
+    if dtype == "auto":
+        if device == "cuda":
+            return torch.float16
+        return torch.bfloat16 if cpu_has_bf16() else torch.float32
+    names = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if dtype not in names:
+        raise ModelError(f"unknown dtype {dtype!r}; use auto, {', '.join(names)}")
+    return names[dtype]
+
+
+def _file_sha(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def dequantized_cache(source: ModelSource, cache_dir: Path | None) -> Path | None:
+    """Folder of the safetensors copy of a GGUF model's dequantized weights, keyed by the GGUF's hash (None for
+    models that are not GGUF, or without a cache directory). Loading it skips the ~3 s dequantization."""
+    if not source.gguf_file or cache_dir is None:
+        return None
+    gguf = Path(source.path) / source.gguf_file
+    return Path(cache_dir) / f"{gguf.stem}-{_file_sha(gguf)[:16]}"
+
+
+def _save_dequantized(model, tokenizer, folder: Path) -> None:
+    """Write the dequantized fp32 weights, config and tokenizer; a half-written folder is never used."""
+    import shutil
+    import tempfile
+
+    # GGUF weights are plain tensors after loading; only the quantizer marker would make the copy look quantized.
+    model.hf_quantizer, model.is_quantized = None, False
+    model.config.__dict__.pop("quantization_config", None)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
+    try:
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+        tmp.rename(folder)
+    except OSError as exc:  # a read-only or full data directory only costs the next start its dequantization
+        log.warning("could not cache the dequantized weights in %s: %s", folder, exc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_llm(name: str, device: str = "auto", dtype: str = "auto", cache_dir: Path | None = None, threads: int = 0):
+    """Load the base model and its tokenizer once. Returns (model, tokenizer, source, device).
+
+    A GGUF model is dequantized on its first load and cached as safetensors under `cache_dir`; later loads read
+    that copy (a memory-mapped read instead of the dequantization).
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = resolve(name)
     device = pick_device(device)
-    kwargs = {"gguf_file": source.gguf_file} if source.gguf_file else {}
-    dtype = torch.float16 if device == "cuda" else torch.float32
+    if threads > 0:
+        torch.set_num_threads(threads)
+    torch_dtype = pick_dtype(dtype, device)
+    cached = dequantized_cache(source, cache_dir)
+    from_cache = cached is not None and (cached / "config.json").is_file()
+    path = str(cached) if from_cache else source.path
+    kwargs = {"gguf_file": source.gguf_file} if source.gguf_file and not from_cache else {}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.path, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(source.path, dtype=dtype, **kwargs)
+        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        # GGUF is dequantized to fp32 first, so the cached copy holds exactly the reference weights.
+        load_dtype = torch.float32 if cached is not None and not from_cache else torch_dtype
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=load_dtype, **kwargs)
     except OSError as exc:
         if source.kind == "hub":
             raise _hub_error(source, exc) from exc
-        raise ModelError(f"could not load model from {source.path}: {exc}") from exc
+        raise ModelError(f"could not load model from {path}: {exc}") from exc
+    if cached is not None and not from_cache:
+        _save_dequantized(model, tokenizer, cached)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"  # decoder-only batch generation pads on the left
-    model.to(device).eval()
+    model.to(device=device, dtype=torch_dtype).eval()
     return model, tokenizer, source, device
 
 

@@ -25,13 +25,17 @@ class Metrics:
 
     retrieval_ms: float = 0.0
     ttft_ms: float = 0.0
-    """Retrieval plus the time from the start of generation to this arm's first new token."""
+    """Time to first token: retrieval plus the time from the start of generation to this arm's first new token
+    (the prefills of shorter prompts run before this arm's own)."""
+    prefill_ms: float = 0.0
+    """This arm's own prefill: the forward pass over its prompt that yields its first token."""
     total_ms: float = 0.0
     """Retrieval plus generation until this arm's last token."""
     prompt_tokens: int = 0
     output_tokens: int = 0
     tokens_per_s: float = 0.0
-    """output_tokens / generation seconds (from generation start to this arm's last token)."""
+    """Decode rate: (output_tokens - 1) / (time of the last token - time of the first token); 0 with < 2 tokens.
+    The prefill is not in it (see ttft_ms and prefill_ms)."""
     peak_memory_bytes: int = 0
     memory_kind: str = ""
     """'cuda_peak_allocated' (torch.cuda.max_memory_allocated) or 'cpu_peak_rss' (process peak RSS)."""

@@ -23,7 +23,7 @@ from ..results import ArmResult, Metrics, Passage
 from ..retrieval.store import StoreError, file_sha
 from .datasets import EvalItem, EvalSet
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 """Bump when prompts or generation change in a way the key does not see, to ignore older entries."""
 
 

@@ -20,10 +20,10 @@ def metrics_markdown(result: ArmResult) -> str:
     peak = f"{m.peak_memory_bytes / 2**20:,.0f} MiB" if m.peak_memory_bytes else "…"
     rows = [
         ("retrieval", f"{m.retrieval_ms:,.0f} ms"),
-        ("time to first token", f"{m.ttft_ms:,.0f} ms"),
+        ("time to first token", f"{m.ttft_ms:,.0f} ms (own prefill {m.prefill_ms:,.0f} ms)"),
         ("total", f"{m.total_ms:,.0f} ms"),
         ("prompt / output tokens", f"{m.prompt_tokens} / {m.output_tokens}"),
-        ("tokens/s", f"{m.tokens_per_s:.1f}"),
+        ("decode tokens/s (after the first)", f"{m.tokens_per_s:.1f}"),
         (f"peak memory, {memory}", peak),
     ]
     adapter = f"adapter **{result.adapter}**\n\n" if result.adapter else ""
