@@ -22,11 +22,15 @@ ROLE_NOUNS = {"director", "manager", "officer", "coordinator", "lead", "head", "
               "administrator", "advisor", "adviser", "owner", "secretary", "controller", "specialist", "engineer",
               "supervisor", "representative", "ceo", "cfo", "cto", "coo", "founder", "consultant", "chief",
               "treasurer", "analyst", "assistant", "champion", "steward", "counsel", "accountant", "nurse"}
+PLACE_NOUNS = {"observatory", "library", "hall", "centre", "center", "street", "road", "hill", "house", "society",
+               "company", "ltd", "inc", "bank", "university", "school", "hospital", "college", "institute", "museum",
+               "park", "station", "building", "office", "team", "department", "group", "committee", "board", "fund",
+               "scheme", "plan", "policy", "form", "portal", "system", "app", "service", "club", "association"}
 # e.g. KL-204, HR-7, A4, V2.1 (not plain words and not plain numbers)
 _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$")
 _TIME = re.compile(r"^\d{1,2}[:.]\d{2}$|^\d{1,2}(?:am|pm)$", re.I)
-_YEAR = re.compile(r"^(?:19|20)\d{2}$")
-_STATS = {"=", "<", ">", "±", "versus", "vs", "vs.", "p", "ci", "or", "hr", "rr", "sd", "se"}
+_YEAR = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
+_STATS = {"=", "<", ">", "±", "+", "/-", "+/-", "versus", "vs", "vs.", "p", "ci", "or", "hr", "rr", "sd", "se"}
 
 
 @dataclass
@@ -119,23 +123,27 @@ def _name_answer(tok, names: set[str] = frozenset()) -> Answer | None:
     doc, sent = tok.doc, tok.sent
     start = tok.i
     while start - 1 >= sent.start and doc[start - 1].dep_ in ("compound", "punct") and doc[start - 1].head.i in range(
-            start, tok.i + 1) and (doc[start - 1].pos_ == "PROPN" or doc[start - 1].text == "-"):
+            start, tok.i + 1) and (doc[start - 1].pos_ == "PROPN" or doc[start - 1].text[:1].isupper()
+                                   or doc[start - 1].text == "-"):
         start -= 1
     start = _glued(doc, start, -1, sent.start, sent.end)
     end = _glued(doc, tok.i, 1, sent.start, sent.end) + 1
-    if end < sent.end and doc[end].like_num and doc[end].head == tok:  # "Unit 7", "Room 12"
-        end += 1
+    while end < sent.end and doc[end].like_num and doc[end].head.i in range(start, end + 1):  # "Unit 7", "NIST 800-88"
+        end = _glued(doc, end, 1, sent.start, sent.end) + 1
     while doc[start].is_punct and start < tok.i:
         start += 1
     span = doc[start:end]
-    if span.text.lower().rstrip("s") in MONTHS | WEEKDAYS:
+    if span.text.lower().rstrip("s") in MONTHS | WEEKDAYS or any(t.lower_ in MONTHS for t in span):
         return Answer(start, end, tok.i, "date")
     if any(c in span.text for c in "<>=±") or (len(span) == 1 and tok.i == sent.start and not tok.ent_type_
                                                  and tok.text not in names):
         return None  # a statistic, or a common noun capitalised as the first word
+    if doc[end - 1].lower_ in PLACE_NOUNS:
+        return Answer(start, end, tok.i, "name")
     person = any(e.label_ == "PERSON" for e in span.ents) or any(
         c.dep_ == "appos" and c.lower_ in ROLE_NOUNS for c in tok.children) or tok.lower_ in ROLE_NOUNS
-    return Answer(start, end, tok.i, "person" if person and len(span) >= 2 else "name")
+    person = person and len(span) >= 2 and all(t.is_title for t in span)
+    return Answer(start, end, tok.i, "person" if person else "name")
 
 
 def _phrase_answer(chunk) -> Answer | None:
@@ -159,7 +167,8 @@ def _range_end(tok) -> bool:
     before = doc[tok.i - 1].lower_ if tok.i - 1 >= sent.start else ""
     after = doc[tok.i + 1].lower_ if tok.i + 1 < sent.end else ""
     return after in ("to", "-", "–", "and", "or", "through") and tok.i + 2 < sent.end and (
-        doc[tok.i + 2].like_num or doc[tok.i + 2].pos_ == "PROPN") or before in ("to", "–", "through")
+        doc[tok.i + 2].like_num or doc[tok.i + 2].pos_ == "PROPN") or before in ("to", "–", "through", "-") and (
+        tok.i - 2 >= sent.start and (doc[tok.i - 2].like_num or doc[tok.i - 2].pos_ == "PROPN"))
 
 
 def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:

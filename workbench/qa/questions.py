@@ -9,6 +9,7 @@ ambiguous, or when the result would be too short or too long to be a good questi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer
@@ -30,18 +31,33 @@ DISCOURSE = {"however", "therefore", "also", "thus", "moreover", "furthermore", 
 FILLER = {"standard", "normal", "usual", "general", "typical", "current", "overall", "regular", "relevant",
           "specific", "particular", "certain", "various", "actual", "official", "usually", "normally", "generally",
           "typically", "currently", "also", "always", "just", "simply", "really", "very", "main", "own"}
-SYNONYMS = {
-    "employees": "staff members", "employee": "staff member", "colleagues": "staff members",
-    "approximately": "about", "purchase": "buy", "purchased": "bought",
-    "purchases": "buys", "obtain": "get", "obtained": "got", "receive": "get", "receives": "gets",
-    "commence": "start", "commences": "starts", "begin": "start", "begins": "starts", "assist": "help",
-    "additional": "extra", "prior": "before", "regarding": "about", "request": "ask for", "requests": "asks for",
-    "provide": "give", "provides": "gives", "provided": "given", "permitted": "allowed", "permit": "allow",
-    "submit": "hand in", "submitted": "handed in", "require": "need", "requires": "needs", "utilise": "use",
-    "utilize": "use", "individuals": "people", "patients": "subjects", "participants": "subjects",
+VERB_SYNONYMS = {
+    "purchase": "buy", "purchased": "bought", "purchases": "buys", "obtain": "get", "obtained": "got",
+    "receive": "get", "receives": "get", "commence": "start", "commences": "starts", "begin": "start",
+    "begins": "starts", "assist": "help", "request": "ask for", "requests": "asks for", "provide": "give",
+    "provides": "gives", "provided": "given", "permitted": "allowed", "permit": "allow", "submit": "hand in",
+    "submitted": "handed in", "require": "need", "requires": "needs", "utilise": "use", "utilize": "use",
     "performed": "carried out", "perform": "carry out", "examined": "studied", "investigated": "studied",
-    "evaluate": "assess", "evaluated": "assessed", "trip": "journey", "trips": "journeys", "booked": "reserved",
+    "evaluate": "assess", "evaluated": "assessed", "booked": "reserved",
 }
+OTHER_SYNONYMS = {
+    "employees": "staff members", "employee": "staff member", "colleagues": "staff members", "individuals": "people",
+    "patients": "subjects", "participants": "subjects", "trip": "journey", "trips": "journeys",
+    "additional": "extra", "approximately": "about", "regarding": "about",
+}
+"""Simple synonyms, one swap a question: verbs only where the word is a verb ("the permit" stays)."""
+PEOPLE_NOUNS = {"colleague", "employee", "staff", "member", "patient", "people", "person", "starter", "user",
+                "engineer", "manager", "student", "child", "adult", "visitor", "volunteer", "participant", "subject",
+                "worker", "customer", "client", "contractor", "team", "department", "committee", "group", "nurse", "doctor", "physician", "surgeon",
+                "woman", "man", "parent", "teacher", "researcher", "officer", "director", "holder", "traveller"}
+PLACE_HEADS = {"room", "office", "building", "floor", "site", "area", "space", "queue", "portal", "system", "channel",
+               "app", "module", "store", "folder", "drive", "workspace", "kitchen", "park", "desk", "reception",
+               "bay", "hall", "centre", "center", "city", "country", "hospital", "clinic", "department", "ward",
+               "unit", "school", "lab", "laboratory", "website", "page", "intranet", "tool", "library", "shop",
+               "warehouse", "car", "locker", "cabinet", "box", "basement", "garden", "yard", "street", "town"}
+FRONTABLE = {"in", "at", "on", "during", "after", "before", "since", "until", "within", "for", "across", "throughout",
+             "outside", "inside", "under", "from"}
+"""Prepositions of adjunct phrases that can open a question ("At Kestrel Loom, how long ...")."""
 WH_WORDS = {"what", "which", "who", "whom", "when", "where", "how"}
 
 
@@ -92,8 +108,7 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
         return [(f"{p} what percentage".strip(), ""), (f"{p} what share".strip(), "")]
     if kind in ("date", "year", "time"):
         noun = {"date": "date", "year": "year", "time": "time"}[kind]
-        if doc[answer.start:answer.end].text.lower() in {"monday", "tuesday", "wednesday", "thursday", "friday",
-                                                         "saturday", "sunday", "mondays", "fridays"}:
+        if doc[answer.start:answer.end].text.lower().rstrip("s") in WEEKDAYS:
             noun = "day"
         if p in ("on", "at", "in", "during", ""):
             first = f"on what {noun}" if noun in ("date", "day") else f"in what {noun}" if noun == "year" else f"at what {noun}"
@@ -103,9 +118,16 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
         if p:
             return [(f"{p} whom", ""), ("who", p)]
         return [("who", ""), ("which person", "")]
+    if kind == "phrase" and doc[answer.head].lemma_.lower() in PEOPLE_NOUNS:
+        group = "which team" if doc[answer.head].lemma_.lower() in ("team", "department", "committee", "group") else \
+            "which people" if doc[answer.head].tag_ == "NNS" else "which person"
+        return [(f"{p} whom".strip(), ""), ("who", p)] if p else [("who", ""), (group, "")]
     if kind in ("name", "phrase"):
-        if p in ("in", "at", "on", "inside", "into"):
+        place = kind == "name" or doc[answer.head].lemma_.lower() in PLACE_HEADS
+        if p in ("in", "at", "on", "inside", "into") and place:
             return [("where", ""), ("what", p)]
+        if p in ("in", "at", "on", "inside", "into"):
+            return [("what", p), (f"{p} what", "")]
         if p == "from":
             return [("where", "from"), ("from what", "")]
         if p == "by":
@@ -113,11 +135,16 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
         if p:
             return [("what", p), (f"{p} what", "")]
         return [("what", ""), ("what exactly", "")]
+    if kind == "number" and role != "attr":
+        return []  # a bare number is only clear as the value of something ("the average age was 24.9")
     if kind in ("code", "number"):
         if role not in ("attr", "dobj", "pobj", "nsubj", "nsubjpass"):
             return []
         return [(f"{p} what".strip(), ""), ("what", p)] if p else [("what", ""), ("what exactly", "")]
     return []
+
+
+_YEAR_LIKE = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
 
 
 class _Lowered:
@@ -140,6 +167,7 @@ def _render(tokens) -> str:
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         glued = nxt is not None and not isinstance(nxt, str) and nxt.i == tok.i + 1
         if tok.text in (",", "–", "—") and not glued:
+            out.append(" ")
             continue  # a comma or dash left behind by removed material
         out.append(tok.text + (tok.whitespace_ if glued else " "))
     text = " ".join("".join(out).split())
@@ -155,9 +183,11 @@ def _lower_first(tokens) -> list:
         t = tokens[0]
         nxt = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
         name = nxt is not None and nxt.text[:1].isupper() and nxt.pos_ == "PROPN"  # "People Operations"
-        positional = t.i == t.sent.start and not t.ent_type_ and not name  # capitalised only as first word
-        if (positional or t.pos_ in ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PART") or (
-                t.pos_ in ("NOUN", "ADJ", "VERB") and not t.ent_type_)) and not (t.text.isupper() and len(t.text) > 1):
+        positional = t.i == t.sent.start and t.pos_ != "PROPN" and t.ent_type_ in ("", "DATE", "CARDINAL", "ORDINAL",
+                                                                                   "QUANTITY") and not name
+        acronym = sum(c.isupper() for c in t.text) >= 2  # "DVDs", "EUR"
+        if not acronym and (positional or t.pos_ in ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PART") or (
+                t.pos_ in ("NOUN", "ADJ", "VERB") and not t.ent_type_)):
             return [_Lowered(t)] + list(tokens[1:])
     return list(tokens)
 
@@ -188,19 +218,33 @@ class Frame:
 def _clause_ok(sent) -> bool:
     n = sum(1 for t in sent if not t.is_punct)
     if ", not " in sent.text or "|" in sent.text or any(t.text == ":" for t in sent):
-        return False  # contrasts ("on your keyring, not in your bag"), table rows, clauses joined by a colon
+        return False
+    if sent.text.count("(") != sent.text.count(")") or sent.text.count("[") != sent.text.count("]"):
+        return False  # cut inside a parenthesis  # contrasts ("on your keyring, not in your bag"), table rows, clauses joined by a colon
     if not sent.text.rstrip(" \"')”’").endswith((".", "!", ";")):
         return False  # cut off by the chunk boundary, a heading, or a list item continuing an earlier sentence
     return 4 <= n <= 45 and sent.root.pos_ in ("VERB", "AUX") and not sent.text.rstrip().endswith("?")
 
 
-def frame(sent, answer: Answer) -> Frame | None:
-    """Take `sent` apart around `answer`, or None when it cannot be asked about."""
-    if not _clause_ok(sent):
+def _clause_root(tok):
+    """The verb of the clause holding `tok`: the sentence's, or a coordinated clause's with its own subject."""
+    while tok.dep_ != "ROOT":
+        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and any(c.dep_ in SUBJECTS for c in tok.children):
+            return tok
+        tok = tok.head
+    return tok
+
+
+def frame(whole, answer: Answer) -> Frame | None:
+    """Take sentence `whole` apart around `answer`, or None when it cannot be asked about."""
+    if not _clause_ok(whole):
         return None
-    doc, root = sent.doc, sent.root
+    doc = whole.doc
     span = doc[answer.start:answer.end]
     head = span.root
+    root = _clause_root(head)
+    # "The loan period is three weeks, and DVDs must be returned within 7 days": ask within the clause.
+    sent = whole if root == whole.root else doc[root.left_edge.i:root.right_edge.i + 1]
     chain = {root} | {t for t in root.subtree if t.dep_ in ("xcomp", "acomp") and t.head.i in {root.i} | {
         c.i for c in root.subtree if c.dep_ == "xcomp"}}
     subj = next((c for c in root.children if c.dep_ in SUBJECTS), None)
@@ -213,7 +257,10 @@ def frame(sent, answer: Answer) -> Frame | None:
     if root.i in range(answer.start, answer.end):
         return None
     prep, role = "", head.dep_
-    if head.dep_ == "pobj" and head.head.dep_ in ("prep", "agent", "dative"):
+    if head.dep_ == "npadvmod" and head.head.dep_ in ("prep", "advmod") and head.head.head in chain \
+            and answer.kind == "count":
+        top = head.head  # "sits 410 metres above sea level" -> "how many metres above sea level"
+    elif head.dep_ == "pobj" and head.head.dep_ in ("prep", "agent", "dative"):
         top = head.head
         prep = "by" if top.dep_ == "agent" else top.text
         if top.head not in chain:
@@ -227,13 +274,15 @@ def frame(sent, answer: Answer) -> Frame | None:
     else:
         return None
     phrase = _subtree(top)
-    if any(t.dep_ == "conj" and t.head.i == head.i for t in doc[phrase.start:phrase.stop]):
+    if any(t.dep_ == "conj" and (t.head.i in range(answer.start, answer.end) or t.head == top)
+           for t in doc[phrase.start:phrase.stop]) or head.dep_ == "conj":
         return None  # one item of a list is not "the" answer
     before = [t for t in doc[phrase.start:answer.start] if t.i != top.i or not prep]
     if any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") for t in before):
         return None
     compound = [t for t in before if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")]
-    appos = {t.i for c in doc[phrase.start:phrase.stop] if c.dep_ == "appos" for t in c.subtree}
+    appos = {t.i for c in doc[phrase.start:phrase.stop] if c.dep_ == "appos" or c.dep_ == "relcl" and c.left_edge.i > 0
+             and doc[c.left_edge.i - 1].text == "," for t in c.subtree}  # asides: ", Finance Director", ", which ..."
     tail = [t for t in doc[answer.end:phrase.stop] if (not t.is_punct or t.text in ("-", "/")) and t.i not in appos]
     cut = next((k for k, t in enumerate(tail) if t.dep_ in ("cc", "conj")), len(tail))
     tail = tail[:cut]  # "days of annual leave plus public holidays" -> "days of annual leave"
@@ -243,6 +292,8 @@ def frame(sent, answer: Answer) -> Frame | None:
         return None  # "fixed-term contracts of less than twelve months": the tail cannot move without the answer
     after: list = []
     copula = root.lemma_ == "be" and not any(c.dep_ in ("aux", "auxpass") for c in root.children)
+    if copula and prep and any(c.dep_ == "attr" for c in root.children) and answer.kind in ("phrase", "name"):
+        return None  # "What is the standard method Microsoft Authenticator with?"
     wh = wh_phrases(answer, doc, prep, role if not prep else "pobj", copula, tail)
     if compound and answer.kind in ("code", "number", "name") and wh:
         noun = " ".join(t.text for t in compound)
@@ -328,7 +379,7 @@ def _vague(t) -> bool:
     if isinstance(t, str):
         return False
     w = t.lower_
-    return w in VAGUE or w in ("above", "below", "such") or w in VAGUE_DET and (
+    return w in VAGUE or w == "such" or w in ("above", "below") and t.dep_ != "prep" or w in VAGUE_DET and (
         t.dep_ == "det" or t.pos_ == "PRON" and w != "that")
 
 
@@ -345,9 +396,11 @@ def _checked(fr: Frame) -> Frame | None:
     if any(_vague(t) for t in early + late):
         return None
     real = [t for t in fr.verb + fr.moved if not isinstance(t, str)]
+    if any(t.like_num and t.dep_ == "pobj" and not _YEAR_LIKE.match(t.text) for t in real):
+        return None  # "included transitory DI in 13": a bare count left without its noun
     if any(t.dep_ in SUBJECTS and (t.head.dep_ in ("ROOT", "conj")) for t in real):
         return None  # a second clause survived ("... and Lisbon employees claim in EUR")
-    if real and real[-1].pos_ in ("ADP", "SCONJ", "CCONJ", "DET") and real[-1].dep_ != "prt":
+    if real and (real[-1].pos_ in ("ADP", "SCONJ", "CCONJ", "DET") and real[-1].dep_ != "prt" or real[-1].dep_ == "neg"):
         return None  # the clause ends in mid-air ("What picks up after?")
     return fr
 
@@ -358,9 +411,11 @@ def _apply(tokens: list, style: Style, used: dict) -> list:
         text = t if isinstance(t, str) else t.text
         if style.plain and text.lower() in FILLER and (isinstance(t, str) or t.dep_ in ("amod", "advmod")):
             continue
-        if style.synonyms and text.lower() in SYNONYMS and not used.get("done") and (
-                isinstance(t, str) or t.pos_ != "PROPN" and t.dep_ != "compound"):
-            swap = SYNONYMS[text.lower()]
+        real = not isinstance(t, str)
+        table = VERB_SYNONYMS if real and t.pos_ in ("VERB", "AUX") else OTHER_SYNONYMS if real else {}
+        if style.synonyms and text.lower() in table and not used.get("done") and t.pos_ != "PROPN" \
+                and t.dep_ != "compound":
+            swap = table[text.lower()]
             out.append(swap.capitalize() if text[:1].isupper() else swap)
             used["done"] = True  # one swap a question: more drifts from the text
             continue
@@ -372,8 +427,9 @@ def _trailing_pp(tokens: list) -> int | None:
     """Index in `tokens` where a final prepositional phrase starts (its whole subtree at the end)."""
     real = [(k, t) for k, t in enumerate(tokens) if not isinstance(t, str)]
     for k, t in real:
-        if t.dep_ == "prep" and t.lower_ != "of" and (t.head.dep_ in ("ROOT", "xcomp") or t.head.dep_ in SUBJECTS) \
+        if t.dep_ == "prep" and t.lower_ in FRONTABLE and not any(x.dep_ in ("conj", "cc") for x in t.subtree) and (t.head.dep_ in ("ROOT", "xcomp") or t.head.dep_ in SUBJECTS) \
                 and any(c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN") and not c.like_num
+                        and not any(d.lower_ in ("a", "an") for d in c.children)  # "at a time" is an idiom
                         and c.lower_.rstrip("s") not in WEEKDAYS | MONTHS for c in t.children):
             rest = tokens[k:]
             if all(not isinstance(x, str) and x.i in _subtree(t) for x in rest) and len(rest) >= 2:
@@ -422,7 +478,7 @@ def _good(question: str, fr: Frame) -> bool:
         return False
     content = [x for x in w if x not in WH_WORDS and len(x) > 2 and x not in (
         "does", "did", "the", "and", "are", "was", "were", "should", "you", "many", "exactly", "know", "much")]
-    return len(content) >= 3
+    return len(content) >= 2
 
 
 def answer_leaks(question: str, answer: str) -> bool:

@@ -62,4 +62,6 @@ def plain_units(text: str) -> list[str]:
             paragraph.append(line)
     flush()
     # Clauses joined by a semicolon are separate statements; parse them as separate sentences.
-    return [part.strip() for u in units for part in re.split(r"(?<=;)\s+", " ".join(u.split())) if part.strip()]
+    parts = [part.strip() for u in units for part in re.split(r"(?<=;)\s+", " ".join(u.split())) if part.strip()]
+    # The parser reads a clause that starts in lower case as a fragment; the capital helps it.
+    return [p[:1].upper() + p[1:] for p in parts]
