@@ -310,7 +310,7 @@ def frame(whole, answer: Answer) -> Frame | None:
     for c in root.children:  # coordinated clauses and trailing discourse belong to another question
         if c.dep_ in ("conj", "cc") and c.i > root.i or c.dep_ == "parataxis":
             drop.update(_subtree(c))
-    depth, first_content = 0, None
+    depth = 0
     dash_open, aside = False, set()
     for t in sent:  # parentheses and dashes: asides, statistics and abbreviations
         if t.text in ("(", "["):

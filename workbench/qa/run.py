@@ -9,7 +9,7 @@ from typing import Callable
 from ..results import Passage
 from .facts import QAError, generate_facts
 from .quality import quality
-from .split import qa_items, split_by_fact, test_path, write_jsonl
+from .split import heldout_path, qa_items, split_by_fact, write_jsonl
 
 
 def corpus_chunks(store, corpus: str, settings=None) -> list[Passage]:
@@ -51,6 +51,6 @@ def make_qa_files(chunks: list[Passage], out: str | Path, max_facts: int | None 
     train, test = split_by_fact(facts, test_fraction, seed)
     train_rows, test_rows = qa_items(train, "train", reword=True), qa_items(test, "test", reword=True)
     train_path = write_jsonl(train_rows, out)
-    test_file = write_jsonl(test_rows, test_path(out))
+    test_file = write_jsonl(test_rows, heldout_path(out))
     return {**quality(facts, chunks, reference), "train": len(train_rows), "test": len(test_rows),
             "train_facts": len(train), "test_facts": len(test), "out": str(train_path), "test_out": str(test_file)}

@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .facts import Fact
-from .text import copies_run, normalise, words
+from .text import words
 
 
 def _group_key(f: Fact) -> tuple[str, str]:
@@ -57,7 +57,7 @@ def split_by_fact(facts: list[Fact], test_fraction: float = 0.2, seed: int = 0) 
     return train, test
 
 
-def test_phrasing(f: Fact) -> str:
+def heldout_phrasing(f: Fact) -> str:
     """The phrasing of a test fact that differs most from its first (most natural) one."""
     if len(f.questions) == 1:
         return f.questions[0]
@@ -78,7 +78,7 @@ def qa_items(facts: list[Fact], split: str, reword: bool) -> list[dict]:
         if split == "train":
             phrasings = f.questions if reword else f.questions[:1]
         else:
-            phrasings = [test_phrasing(f) if reword else f.questions[0]]
+            phrasings = [heldout_phrasing(f) if reword else f.questions[0]]
         for k, q in enumerate(phrasings):
             rows.append({"id": f"{f.fact_id}-{k}" if len(phrasings) > 1 else f.fact_id, "question": q,
                          "answer": f.answer, "source": f.source, "chunk_id": f.chunk_id, "fact_id": f.fact_id})
@@ -94,14 +94,7 @@ def write_jsonl(rows: list[dict], path: str | Path) -> Path:
     return path
 
 
-def test_path(out: str | Path) -> Path:
+def heldout_path(out: str | Path) -> Path:
     """The test file beside a train file: qa.jsonl -> qa.test.jsonl."""
     out = Path(out)
     return out.with_name(f"{out.stem}.test{out.suffix or '.jsonl'}")
-
-
-def leaks(train_rows: list[dict], test_rows: list[dict], chunk_text: dict[str, str]) -> list[str]:
-    """Test questions that appear in training rows or copy 6 words of their chunk (should be none)."""
-    seen = {normalise(r["question"]) for r in train_rows}
-    return [r["question"] for r in test_rows
-            if normalise(r["question"]) in seen or copies_run(r["question"], chunk_text.get(r["chunk_id"], ""))]
