@@ -1,4 +1,4 @@
-"""Command line: `python -m workbench ask | ingest | train | eval | decide | bench`, a subcommand -> function table."""
+"""Command line: `python -m workbench ask | ingest | qa | train | eval | decide | bench`, a subcommand -> function table."""
 
 from __future__ import annotations
 
@@ -217,6 +217,23 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_qa(args) -> int:
+    from .qa.run import corpus_chunks, make_qa_files, read_reference
+    from .retrieval.store import VectorStore
+
+    settings = _settings(args)
+    check_corpus_exists(settings, args.corpus)
+    reference = read_reference(args.reference) if args.reference else None  # a bad file fails before the work
+    chunks = corpus_chunks(VectorStore.open(settings, embedder=None), args.corpus, settings)
+    figures = make_qa_files(chunks, args.out, args.max_facts, args.test_fraction, args.seed, reference)
+    print(json.dumps(figures, indent=2) if args.json else
+          f"{figures['facts']} facts, {figures['questions']} questions: {figures['train']} train rows in "
+          f"{figures['out']}, {figures['test']} test rows in {figures['test_out']}; answer in source "
+          f"{figures['answer_in_source']:.0%}, no 6-word copy {figures['no_copy_6']:.0%}"
+          + (f", recall {figures['recall']:.0%}" if "recall" in figures else ""))
+    return 0
+
+
 def format_comparison(result) -> str:
     """Readable text: one block per arm, answer first, then passages and metrics."""
     lines = [f"Q: {result.question}   (model: {result.model})", ""]
@@ -318,6 +335,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench_options(bench)
     _common(bench)
     bench.set_defaults(func=cmd_bench)
+
+    qa = sub.add_parser("qa", help="generate Q/A from a corpus offline: train JSONL at --out, test beside it (.test)")
+    qa.add_argument("--corpus", required=True, help="corpus to generate questions from")
+    qa.add_argument("--out", required=True, help="train JSONL (every phrasing); the test file is OUT with .test "
+                                                 "before the suffix (one reworded question per held-out fact)")
+    qa.add_argument("--max-facts", type=int, help="at most N facts, spread over all documents (default: all)")
+    qa.add_argument("--test-fraction", type=float, default=0.2, help="share of facts held out for test (default 0.2)")
+    qa.add_argument("--seed", type=int, default=0)
+    qa.add_argument("--reference", action="append", help="hand-written Q/A JSONL to report recall against "
+                                                         "(repeatable)")
+    _common(qa)
+    qa.set_defaults(func=cmd_qa)
     return parser
 
 

@@ -157,6 +157,13 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
         save_name = gr.Textbox(label="Name in the shared library (empty: keep the name)", scale=3)
         save_button = gr.Button("Save to shared library", scale=1, elem_id="save-corpus")
     status = gr.Markdown(elem_id="corpora-status")
+    with gr.Accordion("Generate questions (offline Q/A for training and evaluation)", open=False):
+        with gr.Row():
+            qa_max = gr.Number(0, label="At most N facts (0: all)", precision=0, minimum=0, elem_id="qa-max-facts")
+            qa_test = gr.Slider(0.0, 0.5, value=0.2, step=0.05, label="Held-out test share", elem_id="qa-test-share")
+            qa_button = gr.Button("Generate questions", elem_id="generate-qa")
+        qa_summary = gr.Markdown(elem_id="qa-summary")
+        qa_files = gr.File(label="train / test JSONL", file_count="multiple", interactive=False, elem_id="qa-files")
 
     followers = list(sessions.followers)  # dropdowns of tabs built before this one get direct updates
     view_outputs = [sessions.state, corpus, listing, documents, document, *followers]
@@ -241,7 +248,31 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
         return [f"The rag and raft arms now use **{info.name}** in the Compare tab.",
                 *view(value, info.name, select=info.name)]
 
+    def generate_qa(name_, max_facts, test_share, value, request: gr.Request, progress=gr.Progress()):
+        """Q/A from the chosen corpus (workbench/qa): quality figures first, then the train and test files."""
+        import tempfile
+        from pathlib import Path
+
+        from ..qa.run import make_qa_files
+
+        value = sessions.enter(value, request)
+        with user_errors():
+            info = manager.find(value.id, name_ or "")
+            chunks = manager.store.chunks(info.collection)
+            if not chunks:
+                raise ValueError(f"corpus {info.name} is empty: ingest some documents first")
+            out = Path(tempfile.mkdtemp(prefix="workbench-qa-")) / f"{info.name}-qa.jsonl"
+            q = make_qa_files(chunks, out, int(max_facts) or None, float(test_share),
+                              progress=lambda done, total: progress((done, total), desc="parsing", unit="passages"))
+        text = (f"**{info.name}**: {q['facts']} facts, {q['questions']} questions; {q['train']} train rows "
+                f"({q['train_facts']} facts, every phrasing), {q['test']} test rows ({q['test_facts']} held-out facts, "
+                f"reworded). Answer verbatim in its passage: **{q['answer_in_source']:.0%}**; questions copying no "
+                f"6-word run: **{q['no_copy_6']:.0%}**; duplicates removed: {q['duplicates_removed']}.")
+        return text, [q["out"], q["test_out"]]
+
     state = sessions.state
+    qa_button.click(generate_qa, [corpus, qa_max, qa_test, state], [qa_summary, qa_files], api_name="generate_qa",
+                    concurrency_id="generate_qa")
     ingest_button.click(ingest_files, [files, name, chunk_size, chunk_overlap, state],
                         [report_json, summary, failures, *view_outputs], api_name="ingest", concurrency_id="ingest")
     refresh_button.click(refresh, [corpus, state], view_outputs, api_name="corpora")

@@ -1,0 +1,211 @@
+"""Answer candidates in a parsed sentence: numbers with units, money, percentages, dates, names, codes.
+
+Spans come from the parse (part-of-speech tags and dependencies) first, because the small pipeline's
+entity labels are often wrong (it calls people organisations and extension numbers dates); entity
+labels only help to tell a person from other names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MONTHS = {m.lower() for m in ("January February March April May June July August September October November "
+                              "December Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec").split()}
+WEEKDAYS = {d.lower() for d in "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()}
+TIME_UNITS = {"second", "minute", "hour", "day", "week", "fortnight", "month", "year", "night", "decade",
+              "working day", "business day"}
+CURRENCY_WORDS = {"euro", "euros", "pound", "pounds", "dollar", "dollars", "eur", "gbp", "usd", "chf", "franc",
+                  "francs", "yen", "rupee", "rupees", "cent", "cents", "pence", "p"}
+CURRENCY_SYMBOLS = {"£", "€", "$", "¥", "₹"}
+ROLE_NOUNS = {"director", "manager", "officer", "coordinator", "lead", "head", "chair", "president", "partner",
+              "administrator", "advisor", "adviser", "owner", "secretary", "controller", "specialist", "engineer",
+              "supervisor", "representative", "ceo", "cfo", "cto", "coo", "founder", "consultant", "chief",
+              "treasurer", "analyst", "assistant", "champion", "steward", "counsel", "accountant", "nurse"}
+PLACE_NOUNS = {"observatory", "library", "hall", "centre", "center", "street", "road", "hill", "house", "society",
+               "company", "ltd", "inc", "bank", "university", "school", "hospital", "college", "institute", "museum",
+               "park", "station", "building", "office", "team", "department", "group", "committee", "board", "fund",
+               "scheme", "plan", "policy", "form", "portal", "system", "app", "service", "club", "association"}
+# e.g. KL-204, HR-7, A4, V2.1 (not plain words and not plain numbers)
+_CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$")
+_TIME = re.compile(r"^\d{1,2}[:.]\d{2}$|^\d{1,2}(?:am|pm)$", re.I)
+_YEAR = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
+_STATS = {"=", "<", ">", "±", "+", "/-", "+/-", "versus", "vs", "vs.", "p", "ci", "or", "hr", "rr", "sd", "se"}
+
+
+@dataclass
+class Answer:
+    """A candidate answer: tokens [start, end) of the doc, the head token, and its kind."""
+
+    start: int
+    end: int
+    head: int
+    kind: str
+    """count, money, percent, date, year, time, number, person, name, code or phrase (a short noun phrase)"""
+    unit: str = ""
+    """For counts: the unit noun as written ("days")."""
+
+    def text(self, doc) -> str:
+        return doc[self.start:self.end].text
+
+
+def mid_sentence_capitals(docs) -> set[str]:
+    """Words written capitalised somewhere other than at the start of a sentence: likely names."""
+    return {t.text for doc in docs for t in doc if not t.is_sent_start and t.text[:1].isupper() and t.is_alpha}
+
+
+def _in_parentheses(tok) -> bool:
+    sent = tok.sent
+    depth = 0
+    for t in sent:
+        if t.i >= tok.i:
+            break
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(t.text, 0)
+    return depth > 0
+
+
+def _statistic(tok) -> bool:
+    """A number that is a statistic in a comparison (P=0.01, 2.3 versus 0.7) or a range end."""
+    near = [t.text.lower() for t in tok.doc[max(tok.sent.start, tok.i - 2):min(tok.sent.end, tok.i + 3)]]
+    return bool(_STATS & set(near)) or any(c.dep_ == "conj" for c in tok.children) or tok.dep_ == "conj"
+
+
+def _number_answer(tok) -> Answer | None:
+    doc = tok.doc
+    start = end = tok.i
+    while end + 1 < tok.sent.end and doc[end + 1].like_num and doc[end + 1].head == tok.head and doc[end + 1].i != tok.head.i:
+        end += 1  # "1 200", "two hundred"
+    end += 1
+    if start > tok.sent.start and doc[start - 1].text in CURRENCY_SYMBOLS:
+        return Answer(start - 1, end, tok.i if tok.head.i >= end or tok.head.i < start - 1 else tok.head.i, "money")
+    after = doc[end] if end < tok.sent.end else None
+    if after is not None and after.text == "%":
+        return Answer(start, end + 1, tok.i, "percent")
+    if after is not None and after.lower_ in ("per", "percent") and (after.lower_ == "percent" or (
+            end + 1 < tok.sent.end and doc[end + 1].lower_ == "cent")):
+        return Answer(start, end + (1 if after.lower_ == "percent" else 2), tok.i, "percent")
+    if _TIME.match(tok.text):
+        last = end + 1 if after is not None and after.lower_ in ("am", "pm", "a.m.", "p.m.") else end
+        return Answer(start, last, tok.i, "time")
+    head = tok.head
+    if head.lower_ in MONTHS or (after is not None and after.lower_ in MONTHS):  # 30 June (2024)
+        month = head if head.lower_ in MONTHS else after
+        stop = max(end, month.i + 1)
+        if stop < tok.sent.end and _YEAR.match(doc[stop].text):
+            stop += 1
+        return Answer(min(start, month.i), stop, month.i, "date")
+    between = doc[end:head.i] if head.i >= end else None
+    if tok.dep_ in ("nummod", "quantmod") and head.pos_ in ("NOUN", "PROPN") and between is not None and len(between) <= 3 \
+            and all(t.head == head and t.dep_ in ("amod", "compound", "punct") or t.text == "-" for t in between):
+        unit = head.lower_  # "10 working days", "64 bike spaces"
+        if unit in CURRENCY_WORDS:
+            return Answer(start, head.i + 1, head.i, "money")
+        if unit in ("percent",):
+            return Answer(start, head.i + 1, head.i, "percent")
+        return Answer(start, head.i + 1, head.i, "count", unit=doc[end:head.i + 1].text)
+    if _YEAR.match(tok.text) and end - start == 1:
+        return Answer(start, end, tok.i, "year")
+    return Answer(start, end, tok.i, "number")
+
+
+def _glued(doc, i: int, step: int, lo: int, hi: int) -> int:
+    """Extend index i over tokens written without spaces between them ("KL-Staff", "Wi-Fi")."""
+    while lo <= i + step < hi:
+        a, b = (doc[i + step], doc[i]) if step < 0 else (doc[i], doc[i + step])
+        if a.whitespace_ or b.tag_ == "POS" or b.is_punct and b.text not in "-/" or a.is_punct and a.text not in "-/":
+            break
+        i += step
+    return i
+
+
+def _name_answer(tok, names: set[str] = frozenset()) -> Answer | None:
+    """A proper-noun chain ending at `tok` (its compound children before it), words glued by hyphens included."""
+    doc, sent = tok.doc, tok.sent
+    start = tok.i
+    while start - 1 >= sent.start and doc[start - 1].dep_ in ("compound", "punct") and doc[start - 1].head.i in range(
+            start, tok.i + 1) and (doc[start - 1].pos_ == "PROPN" or doc[start - 1].text[:1].isupper()
+                                   or doc[start - 1].text == "-"):
+        start -= 1
+    start = _glued(doc, start, -1, sent.start, sent.end)
+    end = _glued(doc, tok.i, 1, sent.start, sent.end) + 1
+    while end < sent.end and doc[end].like_num and doc[end].head.i in range(start, end + 1):  # "Unit 7", "NIST 800-88"
+        end = _glued(doc, end, 1, sent.start, sent.end) + 1
+    while doc[start].is_punct and start < tok.i:
+        start += 1
+    span = doc[start:end]
+    if span.text.lower().rstrip("s") in MONTHS | WEEKDAYS or any(t.lower_ in MONTHS for t in span):
+        return Answer(start, end, tok.i, "date")
+    if any(c in span.text for c in "<>=±") or (len(span) == 1 and tok.i == sent.start and not tok.ent_type_
+                                                 and tok.text not in names):
+        return None  # a statistic, or a common noun capitalised as the first word
+    if doc[end - 1].lower_ in PLACE_NOUNS:
+        return Answer(start, end, tok.i, "name")
+    person = any(e.label_ == "PERSON" for e in span.ents) or any(
+        c.dep_ == "appos" and c.lower_ in ROLE_NOUNS for c in tok.children) or tok.lower_ in ROLE_NOUNS
+    person = person and len(span) >= 2 and all(t.is_title for t in span)
+    return Answer(start, end, tok.i, "person" if person else "name")
+
+
+def _phrase_answer(chunk) -> Answer | None:
+    """A short informative noun phrase ("the Facilities queue", "a video call"): modified, no pronouns."""
+    toks = [t for t in chunk if t.dep_ not in ("det", "poss")]
+    if not 2 <= len(toks) <= 4 or chunk.root.pos_ != "NOUN" or chunk.root.dep_ not in (
+            "nsubj", "nsubjpass", "dobj", "pobj") or any(t.pos_ in ("PRON", "NUM", "DET") for t in toks):
+        return None
+    if any(t.is_punct and t.text != "-" for t in toks) or toks[0].is_punct:
+        return None
+    # A noun or name modifier makes a term ("Jacquard room", "Security team"); adjectives alone rarely do.
+    if not any(t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN") for t in toks):
+        return None
+    first = toks[0].i
+    return Answer(first, chunk.end, chunk.root.i, "phrase")
+
+
+def _range_end(tok) -> bool:
+    """One end of a range ("Monday to Friday", "10:00 to 16:00", "L1 to L3")."""
+    doc, sent = tok.doc, tok.sent
+    before = doc[tok.i - 1].lower_ if tok.i - 1 >= sent.start else ""
+    after = doc[tok.i + 1].lower_ if tok.i + 1 < sent.end else ""
+    return after in ("to", "-", "–", "and", "or", "through") and tok.i + 2 < sent.end and (
+        doc[tok.i + 2].like_num or doc[tok.i + 2].pos_ == "PROPN") or before in ("to", "–", "through", "-") and (
+        tok.i - 2 >= sent.start and (doc[tok.i - 2].like_num or doc[tok.i - 2].pos_ == "PROPN"))
+
+
+def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
+    """Answer candidates of one sentence, left to right, without overlaps.
+
+    `names`: words seen capitalised in mid-sentence nearby, so a sentence's first word can be told a name.
+    """
+    found: list[Answer] = []
+    taken: set[int] = set()
+
+    def add(answer: Answer | None):
+        if answer is None or any(i in taken for i in range(answer.start, answer.end)):
+            return
+        found.append(answer)
+        taken.update(range(answer.start, answer.end))
+
+    for tok in sent:
+        if tok.i in taken or _in_parentheses(tok) or _range_end(tok):
+            continue
+        if tok.like_email or tok.like_url:
+            add(Answer(tok.i, tok.i + 1, tok.i, "code"))
+        elif tok.text.startswith("#") and len(tok.text) > 2:
+            add(Answer(tok.i, tok.i + 1, tok.i, "code"))
+        elif _CODE.match(tok.text) and not tok.like_num and not _TIME.match(tok.text):
+            doc = tok.doc  # "HR-G1" is three tokens
+            add(Answer(_glued(doc, tok.i, -1, sent.start, sent.end), _glued(doc, tok.i, 1, sent.start, sent.end) + 1,
+                       tok.i, "code"))
+        elif _TIME.match(tok.text):
+            add(Answer(tok.i, tok.i + 1, tok.i, "time"))
+        elif tok.like_num and tok.pos_ == "NUM" and not _statistic(tok) and tok.lower_ not in ("one",) and not (
+                tok.i > sent.start and tok.doc[tok.i - 1].pos_ in ("NOUN", "PROPN")):  # "type 2", "Year 10"
+            add(_number_answer(tok))
+        elif tok.pos_ == "PROPN" and tok.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj", "attr") and not any(
+                c.dep_ == "prep" and c.lower_ == "of" for c in tok.children):
+            add(_name_answer(tok, names))
+        elif tok.lower_.rstrip("s") in WEEKDAYS:
+            add(Answer(tok.i, tok.i + 1, tok.i, "date"))
+    for chunk in sent.noun_chunks:
+        add(_phrase_answer(chunk))
+    return sorted(found, key=lambda a: a.start)
