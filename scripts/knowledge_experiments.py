@@ -21,20 +21,21 @@ from workbench.config import Settings  # noqa: E402
 from workbench.engine import Workbench  # noqa: E402
 from workbench.evaluation.datasets import load_eval_set  # noqa: E402
 from workbench.evaluation.metrics import contains_answer, final_answer, token_f1  # noqa: E402
-from workbench.training.data import load_qa  # noqa: E402
-from workbench.training.knowledge import KnowledgeItem, KnowledgeMix, items_from_pairs, knowledge_examples  # noqa: E402
+from workbench.training.data import QAPair, load_qa  # noqa: E402
+from workbench.training.knowledge import KnowledgeItem, KnowledgeMix, items_from_pairs, knowledge_examples  # noqa: E402,F401
 from workbench.training.trainer import TrainConfig, train  # noqa: E402
 
 
 def load_items(args) -> list[KnowledgeItem]:
-    items = []
+    """Hand-written Q/A and generated facts; phrasings of the same answer in the same source become one item."""
+    pairs = []
     for path in args.qa or []:
-        items += items_from_pairs(load_qa(Path(path)))
+        pairs += load_qa(Path(path))
     for path in args.facts or []:  # generated facts: {"answer", "source", "questions": [...]}
         for line in Path(path).read_text().splitlines():
             row = json.loads(line)
-            items.append(KnowledgeItem(row["answer"], row["questions"], row.get("source", "")))
-    return items
+            pairs += [QAPair(q, row["answer"], row.get("source", "")) for q in row["questions"]]
+    return items_from_pairs(pairs)
 
 
 def score(wb, adapter_dir: Path, eval_path: Path, limit: int | None, max_new_tokens: int) -> dict:
