@@ -273,6 +273,8 @@ def _copy_upload(files: list[Path], into: Path, max_bytes: int) -> list[str]:
                         if target:  # zipfile never reads past the declared size (and checks the CRC)
                             with z.open(info) as src, open(into / target, "wb") as dst:
                                 shutil.copyfileobj(src, dst)
+            except AdapterError:
+                raise
             except ArchiveError as exc:
                 raise AdapterError(f"{f.name}: {exc}") from None
             except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, ValueError):

@@ -54,7 +54,7 @@ def check_number(value, what: str, low: float, high: float, integer: bool = Fals
             raise ValueError(f"{what} must be a whole number, got {value}")
         value = int(value)
     if not low <= value <= high:
-        bound = f"{int(low)} to {int(high)}" if integer else f"{low:g} to {high:g}"
+        bound = f"{int(low)} and {int(high)}" if integer else f"{low:g} and {high:g}"
         raise ValueError(f"{what} must be between {bound}, got {value}")
     return value
 
