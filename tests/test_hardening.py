@@ -75,7 +75,7 @@ def ingest(c, files, name="mine"):
 
 
 # --- hostile input: the compare API ------------------------------------------------------------------------
-@pytest.mark.parametrize("data, message", [
+BAD_COMPARE_REQUESTS = [  # raw JSON of the /compare arguments, and what the refusal must say
     ('["q?", "base", "", 0, 100000, -1, "", "", ""]', "max_new_tokens must be between 1 and 512, got 100000"),
     ('["q?", "base", "", 0, 8, 99, "", "", ""]', "temperature must be between 0 and 2, got 99"),
     ('["q?", "rag", "", 1e400, 8, -1, "", "", ""]', "top_k must be a finite number"),
@@ -88,11 +88,14 @@ def ingest(c, files, name="mine"):
     ('["q?", ["base"], "", 0, 8, -1, "", "", ""]', "arms must be text, got list"),
     ('["q?", "base", "", "3", 8, -1, "", "", ""]', "top_k must be a number, got str"),
     ('["q?", "base", "", 0, 8, -1, "", "/root", ""]', "no adapter named '/root'"),
-])
-def test_compare_refuses_what_the_sliders_would_not_allow_with_a_message(workbench, data, message):
+]
+
+
+def test_compare_refuses_what_the_sliders_would_not_allow_with_a_message(workbench):
     with launched(workbench) as url:
-        event, detail = raw_call(url, "compare", '{"data": %s}' % data)
-        assert event == "error" and detail and message in detail, (event, detail)
+        for data, message in BAD_COMPARE_REQUESTS:
+            event, detail = raw_call(url, "compare", '{"data": %s}' % data)
+            assert event == "error" and detail and message in detail, (data, event, detail)
         assert raw_call(url, "compare", '{"data": ["q?", "base", "", 0, 4, 0, "", "", ""]}')[0] == "complete"
 
 
@@ -136,7 +139,8 @@ def write_adapter(workbench, folder: Path, **config_changes) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("changes, message", [
+HOSTILE_CONFIGS = [  # changes to a valid adapter_config.json, and what the refusal must say
+
     ({"target_modules": "(.|.|.)*z"}, "target_modules is a string, which peft treats as a regular expression"),
     ({"target_modules": ["q_proj", "(.|.|.)*z"]}, "target_modules must be a list of module names"),
     ({"rank_pattern": {"q_proj": 1000000}}, "rank_pattern['q_proj'] is 1000000; ranks from 1 to 256"),
@@ -146,17 +150,19 @@ def write_adapter(workbench, folder: Path, **config_changes) -> Path:
     ({"layers_pattern": "(a+)+$", "layers_to_transform": [0]}, "layers_pattern is not supported"),
     ({"layer_replication": [[0, 2], [0, 2]]}, "layer_replication is not supported"),
     ({"init_lora_weights": "pissa"}, "would change the base weights"),
-])
-def test_adapter_configs_that_hang_or_bloat_the_model_are_refused_at_upload(client, workbench, tmp_path, changes,
-                                                                            message):
+]
+
+
+def test_adapter_configs_that_hang_or_bloat_the_model_are_refused_at_upload(client, workbench, tmp_path):
     from gradio_client import handle_file
 
-    folder = write_adapter(workbench, tmp_path / "evil", **changes)
-    files = [handle_file(str(folder / n)) for n in ("adapter_config.json", "adapter_model.safetensors")]
-    started = time.perf_counter()
-    with pytest.raises(Exception, match=re.escape(message)):
-        client.predict(files, "evil", False, api_name="/upload_adapter")
-    assert time.perf_counter() - started < 20
+    for number, (changes, message) in enumerate(HOSTILE_CONFIGS):
+        folder = write_adapter(workbench, tmp_path / f"evil{number}", **changes)
+        files = [handle_file(str(folder / n)) for n in ("adapter_config.json", "adapter_model.safetensors")]
+        started = time.perf_counter()
+        with pytest.raises(Exception, match=re.escape(message)):
+            client.predict(files, "evil", False, api_name="/upload_adapter")
+        assert time.perf_counter() - started < 20
     assert not (workbench.settings.data_path / "adapters" / "evil").exists()
 
 

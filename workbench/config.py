@@ -119,8 +119,9 @@ class Settings:
     parse_memory_bytes: int = 2 * 2**30
     """Address-space limit of the parsing worker process (a file that needs more is refused)."""
 
-    max_document_chars: int = 4_000_000
-    """Most characters of text one uploaded file may yield (about 1,500 pages); split larger files."""
+    max_document_chars: int = 2_000_000
+    """Most characters of text one uploaded file may yield (about 800 pages, ~2,200 chunks of 200 tokens, a few
+    minutes of embedding on 2 CPU cores); larger files are refused with a message to split them."""
 
     upload_cache_ttl: int = 3600
     """Seconds Gradio keeps an uploaded file in its cache before deleting it (checked as often)."""

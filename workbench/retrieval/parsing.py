@@ -23,7 +23,7 @@ class ParseLimits:
     """Seconds one file may take to parse."""
     memory_bytes: int = 2 * 2**30
     """How much the worker's address space may grow while parsing."""
-    max_chars: int = 4_000_000
+    max_chars: int = 2_000_000
     """Most characters of text one file may yield."""
 
     @classmethod
@@ -86,8 +86,9 @@ class ParseWorker:
 
     def _start(self) -> None:
         context = multiprocessing.get_context("forkserver")
-        # The forkserver imports the parsers once; each worker forked from it starts in milliseconds.
-        context.set_forkserver_preload(["__main__", __name__])
+        # The forkserver imports the parsers once, so a worker forked from it starts in well under a second
+        # (it still imports the main module, as multiprocessing does: app.py keeps its imports in main()).
+        context.set_forkserver_preload([__name__])
         self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.limits.memory_bytes,))
 
     def load(self, path: Path) -> list[Section]:
