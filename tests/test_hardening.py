@@ -99,6 +99,28 @@ def test_compare_refuses_what_the_sliders_would_not_allow_with_a_message(workben
         assert raw_call(url, "compare", '{"data": ["q?", "base", "", 0, 4, 0, "", "", ""]}')[0] == "complete"
 
 
+CHECKED_ENDPOINTS = ["compare", "compare_stream", "ingest", "corpora", "documents", "delete_document",
+                     "delete_corpus", "save_corpus", "use_corpus", "evaluate", "train", "upload_adapter"]
+
+
+def test_wrong_types_on_every_endpoint_get_a_message(workbench):
+    """Lists, objects, numbers and lone surrogates where text or numbers belong: each refusal says something.
+
+    Only parameters that reach our handlers as they come get the bad values (Textbox, Dropdown, gr.api); the
+    others get their example value, since Gradio's own preprocessing of Number, Slider, File, Checkbox... payloads
+    runs before any handler (and answers a malformed one without a message unless show_error is on).
+    """
+    with launched(workbench) as url:
+        info = httpx.get(f"{url}/gradio_api/info").json()["named_endpoints"]
+        for name in CHECKED_ENDPOINTS:
+            params = info[f"/{name}"]["parameters"]
+            for bad in ([1, 2], {"a": 1}, 3.5, "\ud800"):
+                data = [bad if p["component"] in ("Textbox", "Dropdown", "Api") else
+                        None if p["component"] == "File" else p["example_input"] for p in params]
+                event, detail = raw_call(url, name, json.dumps({"data": data}))
+                assert event == "complete" or (isinstance(detail, str) and detail.strip()), (name, bad, event, detail)
+
+
 def test_a_long_question_is_refused_before_it_reaches_the_model(workbench):
     workbench.settings.max_question_tokens = 16
     with launched(workbench) as url:
