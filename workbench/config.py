@@ -101,11 +101,9 @@ class Settings:
     max_top_k: int = 20
     """Most passages any request may retrieve (top_k is refused above this)."""
 
-    max_question_chars: int = 4000
-    """Longest question, in characters, any endpoint accepts (checked before tokenising)."""
-
     max_question_tokens: int = 512
-    """Longest question, in tokens of the base model's tokenizer."""
+    """Longest question, in tokens of the base model's tokenizer (16 characters per token are allowed before
+    tokenising, so a huge question is refused without being tokenised)."""
 
     queue_max_size: int = 64
     """Most requests waiting in the app's queue; beyond it a user is told the app is busy and to try again."""
