@@ -171,7 +171,8 @@ class VectorStore:
             counts[meta["source"]] = counts.get(meta["source"], 0) + 1
         out = {}
         for source, seen in shas.items():
-            (sha, expected), = seen if len(seen) == 1 else ((None, None),)
+            sha, expected = next(iter(seen)) if len(seen) == 1 else (None, None)
+            # chunks stored before counts were recorded (expected None) are trusted as they were then
             out[source] = sha if expected is None or expected == counts[source] else None
         return out
 
