@@ -272,6 +272,9 @@ def test_an_upload_is_removed_from_gradios_cache_once_ingested(workbench, tmp_pa
         cached = upload_raw(url, secret)
         assert httpx.get(f"{url}/gradio_api/file={cached}").status_code == 200  # what the issue saw, before
         a = client(url)
+        with pytest.raises(Exception, match="invalid corpus name"):
+            ingest(a, [file_data(cached)], "x!")  # a refused name leaves the upload for the retry
+        assert Path(cached).exists()
         report, _ = ingest(a, [file_data(cached)], "diary")
         assert report["files_ok"] == ["diary.txt"]
         assert httpx.get(f"{url}/gradio_api/file={cached}").status_code in (403, 404)

@@ -16,10 +16,10 @@ import gradio as gr
 import pandas as pd
 
 from ..retrieval.archive import ArchiveLimits
-from ..retrieval.ingest import IngestReport, shipped_corpora
+from ..retrieval.ingest import IngestReport, check_chunking, shipped_corpora
 from ..retrieval.loaders import supported_suffixes
-from ..retrieval.sessions import CorpusInfo, CorpusSession, SessionCorpora
 from ..retrieval.parsing import ParseLimits
+from ..retrieval.sessions import CorpusInfo, CorpusSession, SessionCorpora, check_shared_name
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
 from .uploads import remove_uploads
@@ -194,20 +194,20 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
     def ingest_files(paths, name_, size, overlap, value, request: gr.Request, progress=gr.Progress()):
         """Ingest uploaded files (or zips) into this session's corpus; returns the report first."""
         value = sessions.enter(value, request)
-        try:
-            with user_errors():
-                if not paths:
-                    raise ValueError("choose some files (or a .zip) to upload first")
-                report = manager.ingest(
-                    value.id, check_text(name_, "the corpus name", 200).strip(), list(paths),
-                    check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True),
-                    check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True),
-                    ArchiveLimits.from_settings(s),
-                    lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
-                    ParseLimits.from_settings(s),
-                )
-        finally:
-            remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
+        with user_errors():
+            if not paths:
+                raise ValueError("choose some files (or a .zip) to upload first")
+            # Checked before the upload is used, so the user can fix them and click Ingest again.
+            name_ = check_shared_name(check_text(name_, "the corpus name", 200).strip())
+            size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
+            overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
+            check_chunking(size, overlap)
+            try:
+                report = manager.ingest(value.id, name_, list(paths), size, overlap, ArchiveLimits.from_settings(s),
+                                        lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
+                                        ParseLimits.from_settings(s))
+            finally:
+                remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
         table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
         selected = report.corpus if report.files_ok else None
         return [dataclasses.asdict(report), report_markdown(report), table,
