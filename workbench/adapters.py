@@ -2,7 +2,9 @@
 
 Only ``adapter_model.safetensors`` is accepted. Pickle files (``.bin``, ``.pt``) are refused and never
 opened, and no model is ever built from an uploaded config: the adapter is checked tensor by tensor
-against the base model that is already loaded.
+against the base model that is already loaded. The config is checked before peft sees it: target modules
+must be a list of module names of the base (a string would be a regular expression to peft), ranks are
+capped (``r``, ``rank_pattern``), and options that make peft run regexes or change the base are refused.
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ from .models import ModelError
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+MAX_CONFIG_BYTES = 64 * 1024
+"""adapter_config.json is a few KiB; a larger one is refused unread."""
+REFUSED_OPTIONS = ("layer_replication", "layers_pattern", "target_parameters", "trainable_token_indices",
+                   "megatron_config", "use_qalora", "arrow_config", "alora_invocation_tokens")
+"""Config options that build new layers, run an uploaded regex, or need code paths the app never uses."""
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*$")
 _TENSOR_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+?)\.(?P<part>lora_[AB]|lora_embedding_[AB])(?:\.[^.]+)?\.weight$")
 
 
@@ -38,21 +46,28 @@ def list_adapters(dirs: list[Path]) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for root in dirs:
         if root.is_dir():
-            for folder in sorted(p for p in root.iterdir() if (p / CONFIG_FILE).is_file()):
+            # Hidden folders are uploads and trainings still in progress (see install_adapter, training.jobs).
+            for folder in sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / CONFIG_FILE).is_file()):
                 found[folder.name] = folder
     return found
 
 
-def find_adapter(name_or_path: str, dirs: list[Path]) -> Path:
-    """A folder path, or the name of an adapter in one of the adapter directories."""
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return path
+def find_adapter(name_or_path: str, dirs: list[Path], allow_paths: bool = True) -> Path:
+    """The adapter of that name in the adapter directories, else (when `allow_paths`, e.g. the CLI) a folder path.
+
+    Without `allow_paths` (requests from the UI and API) the file system is never consulted with the value,
+    and the message is the same for every unknown value, so it tells nothing about the server's folders.
+    """
     known = list_adapters(dirs)
     if name_or_path in known:
         return known[name_or_path]
+    if allow_paths:
+        path = Path(name_or_path).expanduser()
+        if path.is_dir():
+            return path
     names = ", ".join(known) or "none yet"
-    raise AdapterError(f"no adapter {name_or_path!r}: not a folder and not a known adapter (known: {names})")
+    what = "not a folder and not a known adapter" if allow_paths else "not an installed adapter"
+    raise AdapterError(f"no adapter {str(name_or_path)[:64]!r}: {what} (known: {names})")
 
 
 def same_model(a: str, b: str) -> bool:
@@ -72,6 +87,9 @@ def read_config(folder: Path) -> dict:
             )
         raise AdapterError(f"{folder.name}: {WEIGHTS_FILE} is missing")
     try:
+        if (folder / CONFIG_FILE).stat().st_size > MAX_CONFIG_BYTES:
+            raise AdapterError(f"{folder.name}: {CONFIG_FILE} is larger than {MAX_CONFIG_BYTES // 1024} KiB; "
+                               "a LoRA config is a few KiB")
         config = json.loads((folder / CONFIG_FILE).read_text())
     except FileNotFoundError:
         raise AdapterError(f"{folder.name}: {CONFIG_FILE} is missing") from None
@@ -82,8 +100,64 @@ def read_config(folder: Path) -> dict:
     return config
 
 
+def _plain_names(value, what: str, folder: Path) -> list[str]:
+    """A list of plain module names; a string (a regex to peft) or names with regex syntax are refused."""
+    if isinstance(value, str):
+        raise AdapterError(f"{folder.name}: {what} is a string, which peft treats as a regular expression; "
+                           'list the module names instead, e.g. ["q_proj", "v_proj"]')
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and _PLAIN_NAME.match(v) for v in value):
+        raise AdapterError(f"{folder.name}: {what} must be a list of module names such as \"q_proj\"")
+    return list(value)
+
+
+def _rank(value, what: str, folder: Path, max_rank: int, integer: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+        raise AdapterError(f"{folder.name}: {what} must be a number, got {value!r}")
+    if integer and (value != int(value) or not 1 <= value <= max_rank):
+        raise AdapterError(f"{folder.name}: {what} is {value}; ranks from 1 to {max_rank} are accepted")
+    if not integer and abs(value) > 1e6:
+        raise AdapterError(f"{folder.name}: {what} is {value}; use a value below 1e6")
+    return value
+
+
+def check_config(config: dict, folder: Path, suffixes: set[str], max_rank: int) -> dict[str, int]:
+    """Refuse what would make peft run an uploaded regex, allocate unbounded memory or change the base.
+
+    Returns rank_pattern (module name -> rank) after checking it.
+    """
+    _rank(config.get("r", 8), "r", folder, max_rank)
+    _rank(config.get("lora_alpha", 8), "lora_alpha", folder, max_rank, integer=False)
+    patterns = {}
+    for key in ("rank_pattern", "alpha_pattern"):
+        value = config.get(key) or {}
+        if not isinstance(value, dict):
+            raise AdapterError(f"{folder.name}: {key} must be an object of module name -> number")
+        _plain_names(list(value), f"the keys of {key}", folder)
+        for name, number in value.items():
+            _rank(number, f"{key}[{name!r}]", folder, max_rank, integer=key == "rank_pattern")
+        if key == "rank_pattern":
+            patterns = {name: int(number) for name, number in value.items()}
+    if config.get("exclude_modules"):
+        _plain_names(config["exclude_modules"], "exclude_modules", folder)
+    for key in REFUSED_OPTIONS:
+        if config.get(key) not in (None, [], {}, False):
+            raise AdapterError(f"{folder.name}: {key} is not supported for uploaded adapters; retrain without it")
+    if config.get("init_lora_weights", True) not in (True, False, "gaussian"):
+        raise AdapterError(f"{folder.name}: init_lora_weights={config['init_lora_weights']!r} would change the base "
+                           "weights when loaded; only true, false or \"gaussian\" are accepted")
+    return patterns
+
+
+def _rank_for(module: str, rank: int, patterns: dict[str, int]) -> int:
+    """The rank peft gives `module`: its rank_pattern entry (matched as a name suffix), else r."""
+    for key, value in patterns.items():
+        if module == key or module.endswith("." + key):
+            return value
+    return rank
+
+
 def validate(folder: Path, base_model_id: str, module_shapes: dict[str, tuple[int, int]],
-             allow_foreign: bool = False) -> AdapterInfo:
+             allow_foreign: bool = False, max_rank: int = 256) -> AdapterInfo:
     """Check an adapter against the loaded base without loading it into the model.
 
     module_shapes maps each nn.Linear of the base to (in_features, out_features).
@@ -97,12 +171,12 @@ def validate(folder: Path, base_model_id: str, module_shapes: dict[str, tuple[in
             f"{folder.name} was trained for {base}, the loaded base is {base_model_id}; "
             "choose 'load anyway' to try it (shapes must still match)"
         )
-    targets = config.get("target_modules") or []
-    targets = [targets] if isinstance(targets, str) else list(targets)
     suffixes = {name.rsplit(".", 1)[-1] for name in module_shapes}
-    missing = [t for t in targets if t not in suffixes and not any(n.endswith("." + t) for n in module_shapes)]
-    if missing and not isinstance(config.get("target_modules"), str):
+    targets = _plain_names(config.get("target_modules") or [], "target_modules", folder)
+    missing = [t for t in targets if t not in suffixes and t not in module_shapes]
+    if missing:
         raise AdapterError(f"{folder.name}: target modules {missing} do not exist in {base_model_id}")
+    patterns = check_config(config, folder, suffixes, max_rank)
     try:
         with safe_open(str(folder / WEIGHTS_FILE), framework="pt") as f:
             shapes = {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}
@@ -110,14 +184,15 @@ def validate(folder: Path, base_model_id: str, module_shapes: dict[str, tuple[in
         raise AdapterError(f"{folder.name}: {WEIGHTS_FILE} is not a readable safetensors file ({exc})") from None
     if not shapes:
         raise AdapterError(f"{folder.name}: {WEIGHTS_FILE} holds no tensors")
-    rank = int(config.get("r", 0))
+    rank = int(config.get("r", 8))
     for key, shape in shapes.items():
         match = _TENSOR_KEY.match(key)
         module = match and match["module"]
         if module not in module_shapes:
             raise AdapterError(f"{folder.name}: tensor {key} maps to no module of {base_model_id}")
         in_f, out_f = module_shapes[module]
-        expected = (rank, in_f) if match["part"] == "lora_A" else (out_f, rank)
+        module_rank = _rank_for(module, rank, patterns)
+        expected = (module_rank, in_f) if match["part"] == "lora_A" else (out_f, module_rank)
         if match["part"].startswith("lora_") and "embedding" not in match["part"] and tuple(shape) != expected:
             raise AdapterError(
                 f"{folder.name}: tensor {key} has shape {list(shape)}, the base needs {list(expected)} "
@@ -140,37 +215,87 @@ def check_adapter_name(name: str) -> str:
     return name
 
 
-def _copy_upload(files: list[Path], into: Path) -> None:
-    """Copy the accepted files of an upload (loose files or one zip) into `into`, refusing pickles."""
+@dataclass
+class Installed:
+    """An installed upload: its folder, and the uploaded files that were not installed (with why)."""
+
+    path: Path
+    dropped: list[str]
+
+
+def _accepted(name: str) -> str | None:
+    """The accepted file an uploaded name stands for (Gradio may prefix temp names), or None."""
+    return next((a for a in ACCEPTED if name == a or name.endswith(a)), None)
+
+
+def _drop_reason(name: str) -> str:
+    if Path(name).suffix.lower() in PICKLE_SUFFIXES:
+        return f"{name} (pickle, never opened)"
+    return f"{name} (not part of a LoRA adapter)"
+
+
+def _copy_upload(files: list[Path], into: Path, max_bytes: int) -> list[str]:
+    """Copy the adapter files of an upload (loose files or zips) into `into`; returns what was dropped.
+
+    Only adapter_config.json, adapter_model.safetensors and README.md are written; zips are size- and
+    ratio-checked from their directory (like corpus zips) before anything is unpacked.
+    """
     import shutil
     import zipfile
+
+    from .retrieval.archive import ArchiveError, ArchiveLimits, check_sizes
+
+    dropped: list[str] = []
+    budget = max_bytes
+
+    def take(name: str, size: int) -> str | None:
+        nonlocal budget
+        target = _accepted(name)
+        if target is None:
+            dropped.append(_drop_reason(name))
+            return None
+        if (into / target).exists():
+            raise AdapterError(f"the upload holds {target} twice; upload one adapter at a time")
+        limit = MAX_CONFIG_BYTES if target == CONFIG_FILE else budget
+        if size > limit:
+            raise AdapterError(f"{name} is {size / 2**20:.1f} MB; the limit is {limit / 2**20:.2f} MB")
+        budget -= size
+        return target
 
     for f in map(Path, files):
         if f.suffix.lower() == ".zip":
             try:
                 with zipfile.ZipFile(f) as z:
-                    for info in z.infolist():
-                        base = Path(info.filename).name
-                        if info.is_dir() or base not in ACCEPTED:
-                            if Path(base).suffix.lower() in PICKLE_SUFFIXES:
-                                raise AdapterError(f"{base} is a pickle file, which can run arbitrary code when loaded; "
-                                                   f"only {WEIGHTS_FILE} is accepted")
-                            continue
-                        if info.file_size > MAX_ADAPTER_BYTES:
-                            raise AdapterError(f"{base} is larger than {MAX_ADAPTER_BYTES // 2**30} GiB uncompressed")
-                        with z.open(info) as src, open(into / base, "wb") as dst:
-                            shutil.copyfileobj(src, dst)
-            except zipfile.BadZipFile:
+                    infos = [i for i in z.infolist() if not i.is_dir()]
+                    check_sizes(infos, ArchiveLimits(max_files=50, max_bytes=max_bytes))
+                    for info in infos:
+                        target = take(Path(info.filename).name, info.file_size)
+                        if target:  # zipfile never reads past the declared size (and checks the CRC)
+                            with z.open(info) as src, open(into / target, "wb") as dst:
+                                shutil.copyfileobj(src, dst)
+            except AdapterError:
+                raise
+            except ArchiveError as exc:
+                raise AdapterError(f"{f.name}: {exc}") from None
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError, ValueError):
                 raise AdapterError(f"{f.name} is not a valid zip archive") from None
-        elif f.name.endswith(ACCEPTED) or f.suffix.lower() in PICKLE_SUFFIXES:
-            target = next((a for a in ACCEPTED if f.name.endswith(a)), f.name)  # Gradio may prefix temp names
-            shutil.copyfile(f, into / target)
         else:
-            raise AdapterError(f"{f.name}: expected {CONFIG_FILE}, {WEIGHTS_FILE} or a .zip holding them")
+            target = take(f.name, f.stat().st_size)
+            if target:
+                shutil.copyfile(f, into / target)
+    if not (into / WEIGHTS_FILE).is_file():
+        pickles = [d for d in dropped if "pickle" in d]
+        if pickles:
+            raise AdapterError(f"{pickles[0].split(' (')[0]} is a pickle file, which can run arbitrary code when "
+                               f"loaded; only {WEIGHTS_FILE} is accepted")
+        raise AdapterError(f"expected {CONFIG_FILE} and {WEIGHTS_FILE} (loose or in a .zip); "
+                           f"got {', '.join(Path(f).name for f in files)}")
+    return dropped
 
 
 def install_adapter(files: list[Path], name: str, root: Path, base_model_id: str,
-                    module_shapes: dict[str, tuple[int, int]], allow_foreign: bool = False) -> Path:
+                    module_shapes: dict[str, tuple[int, int]], allow_foreign: bool = False,
+                    max_rank: int = 256, max_bytes: int = MAX_ADAPTER_BYTES) -> Installed:
     """Validate an uploaded adapter and store it as root/name. A failed upload leaves nothing behind."""
     import shutil
     import tempfile
@@ -184,14 +309,14 @@ def install_adapter(files: list[Path], name: str, root: Path, base_model_id: str
     Path(root).mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=root))
     try:
-        _copy_upload(files, staging)
-        validate(staging, base_model_id, module_shapes, allow_foreign)
+        dropped = _copy_upload(files, staging, max_bytes)
+        validate(staging, base_model_id, module_shapes, allow_foreign, max_rank)
         if allow_foreign:
             (staging / SETTINGS_FILE).write_text(json.dumps({"allow_foreign": True}))
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return Installed(target, dropped)
 
 
 def allows_foreign(folder: Path) -> bool:

@@ -192,7 +192,7 @@ def cmd_decide(args) -> int:
     last = {"stage": None}
 
     def progress(p):
-        if args.json or (p.stage == last["stage"] and p.fraction < 1.0 and int(p.fraction * 100) % 5):
+        if p.stage == last["stage"] and p.fraction < 1.0 and int(p.fraction * 100) % 5:  # stderr, also with --json
             return
         last["stage"] = p.stage
         eta = f", about {p.eta_s / 60:.1f} min left" if p.eta_s is not None else ""

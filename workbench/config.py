@@ -95,6 +95,41 @@ class Settings:
     """Let UI users save their corpora to the shared library (visible to all sessions, kept across restarts) and
     delete shared corpora there. Switch off on a public Space; the CLI can always write shared corpora."""
 
+    max_new_tokens_cap: int = 512
+    """Largest max_new_tokens any request (UI, API, evaluation) may ask for."""
+
+    max_top_k: int = 20
+    """Most passages any request may retrieve (top_k is refused above this)."""
+
+    max_question_tokens: int = 512
+    """Longest question, in tokens of the base model's tokenizer (16 characters per token are allowed before
+    tokenising, so a huge question is refused without being tokenised)."""
+
+    queue_max_size: int = 64
+    """Most requests waiting in the app's queue; beyond it a user is told the app is busy and to try again."""
+
+    ingest_concurrency: int = 2
+    """Uploads ingested at the same time (each parses its files in its own worker process)."""
+
+    parse_timeout_s: float = 60.0
+    """Seconds one uploaded file may take to parse before it is refused (the worker is killed)."""
+
+    parse_memory_bytes: int = 2 * 2**30
+    """Address-space limit of the parsing worker process (a file that needs more is refused)."""
+
+    max_document_chars: int = 2_000_000
+    """Most characters of text one uploaded file may yield (about 800 pages, ~2,200 chunks of 200 tokens, a few
+    minutes of embedding on 2 CPU cores); larger files are refused with a message to split them."""
+
+    upload_cache_ttl: int = 3600
+    """Seconds Gradio keeps an uploaded file in its cache before deleting it (checked as often)."""
+
+    adapter_max_rank: int = 256
+    """Highest LoRA rank (r, and every rank_pattern value) an adapter may use."""
+
+    adapter_max_bytes: int = 1 * 2**30
+    """Most bytes an uploaded adapter may unpack to (config, weights and model card together)."""
+
     device: str = "auto"
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'."""
 

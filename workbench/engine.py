@@ -16,6 +16,7 @@ from .arms import Arm, build_prompt, parse_arms
 from .config import Settings
 from .generation import Request, generate_stream
 from .results import ArmResult, Comparison, Metrics, Passage
+from .validation import check_options, check_question
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class Workbench:
         if key in self.loaded_adapters:
             return self.loaded_adapters[key]
         adapter_lib.validate(folder, self.model_id, self.module_shapes,
-                             allow_foreign or adapter_lib.allows_foreign(folder))
+                             allow_foreign or adapter_lib.allows_foreign(folder), self.settings.adapter_max_rank)
         self._attached += 1
         name = f"a{self._attached}_" + "".join(ch if ch.isalnum() else "_" for ch in folder.name)
         if isinstance(self.model, PeftModel):
@@ -100,10 +101,9 @@ class Workbench:
 
     def compare_stream(self, question: str, arms: str | list[str] | None = None, **overrides) -> Iterator[Comparison]:
         """Yield a growing Comparison while the arms generate; the last one is complete."""
-        question = (question or "").strip()
-        if not question:
-            raise ValueError("the question is empty")
         opts = self.options(**overrides)
+        question = check_question(self.tokenizer, question, opts.max_question_tokens)
+        check_options(opts)  # the UI's slider bounds, for every caller
         selected = parse_arms(arms)
         results = {arm.name: ArmResult(arm.name) for arm in selected}
         comparison = Comparison(question, self.model_id, list(results.values()))

@@ -8,6 +8,7 @@ ones replace their chunks, and a file that fails leaves whatever was stored for 
 from __future__ import annotations
 
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ..config import REPO_ROOT
 from .archive import ArchiveError, ArchiveLimits, unpack_zip
 from .chunking import chunk_sections
 from .loaders import LoaderError, load_file
+from .parsing import ParseLimits, ParseWorker
 from .store import DocumentUpdate, Progress, VectorStore, check_corpus_name, file_sha
 
 CORPORA_DIR = REPO_ROOT / "corpora"
@@ -83,12 +85,19 @@ def collect(paths: list[Path], workdir: Path, limits: ArchiveLimits, report: Ing
 
 
 def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int = 200, chunk_overlap: int = 30,
-           progress: Progress | None = None, limits: ArchiveLimits | None = None) -> IngestReport:
-    """Add files, folders and zips to a corpus idempotently; see the module docstring."""
+           progress: Progress | None = None, limits: ArchiveLimits | None = None,
+           parse: ParseLimits | None = None) -> IngestReport:
+    """Add files, folders and zips to a corpus idempotently; see the module docstring.
+
+    With `parse` (uploads), files are parsed in a worker process under those limits; without it (the
+    CLI and the shipped corpora, trusted files) in this process.
+    """
     check_corpus_name(corpus)
     check_chunking(chunk_size, chunk_overlap)
     report = IngestReport(corpus)
-    with tempfile.TemporaryDirectory(prefix="workbench-ingest-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="workbench-ingest-") as workdir, \
+            (ParseWorker(parse) if parse else nullcontext()) as worker:
+        load = worker.load if worker else load_file
         files = collect(paths, Path(workdir), limits or ArchiveLimits(), report)
         stored = store.document_shas(corpus)
         updates, unchanged = [], []
@@ -100,7 +109,7 @@ def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int =
                 if stored.get(source) == sha:
                     unchanged.append(source)
                     continue
-                chunks = chunk_sections(load_file(path), source, store.embedder.count_tokens, chunk_size, chunk_overlap)
+                chunks = chunk_sections(load(path), source, store.embedder.count_tokens, chunk_size, chunk_overlap)
                 updates.append(DocumentUpdate(source, chunks, sha))
             except (LoaderError, OSError) as exc:
                 report.files_failed.append({"file": source, "error": str(exc) or type(exc).__name__})

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .archive import ArchiveLimits
 from .ingest import IngestReport, check_chunking, ingest
+from .parsing import ParseLimits
 from .store import OWNER, Progress, StoreError, VectorStore, check_corpus_name
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,31 @@ def check_shared_name(name: str) -> str:
     return name
 
 
+def session_id(session) -> str | None:
+    """The session id of a CorpusSession, an id string, or None (a session that has no corpora yet)."""
+    if isinstance(session, CorpusSession):
+        return session.id
+    return session if isinstance(session, str) and session else None
+
+
+def check_access(session, corpus) -> str:
+    """The collection `corpus` if the requesting session may use it, else StoreError (one line).
+
+    Every endpoint that takes a corpus calls this with the session it runs in (its gr.State value, or the
+    id): shared and shipped corpora are open to all; a session corpus (``session--<id>--<name>``) only to
+    the session whose id it carries. Another session's corpus gets the same message as a missing one, so
+    names cannot be probed.
+    """
+    if corpus is None or corpus == "":
+        return ""
+    if not isinstance(corpus, str):
+        raise StoreError(f"corpus must be a name, got {type(corpus).__name__}")
+    sid = session_id(session)
+    if corpus.startswith(SESSION_PREFIX) and not (sid and corpus.startswith(f"{SESSION_PREFIX}{sid}--")):
+        raise StoreError(f"no corpus {corpus[:80]!r} in this session; choose one from the corpus list")
+    return corpus
+
+
 class SessionCorpora:
     """Naming, visibility, permissions and expiry of per-session corpora on top of the shared store."""
 
@@ -108,7 +134,8 @@ class SessionCorpora:
 
     # --- changes ------------------------------------------------------------------------------------
     def ingest(self, sid: str, name: str, paths: list[Path], chunk_size: int, chunk_overlap: int,
-               limits: ArchiveLimits | None = None, progress: Progress | None = None) -> IngestReport:
+               limits: ArchiveLimits | None = None, progress: Progress | None = None,
+               parse: ParseLimits | None = None) -> IngestReport:
         """Add files to the session's corpus `name` (created on first use). report.corpus is `name`."""
         collection = self.collection(sid, name)
         check_chunking(chunk_size, chunk_overlap)
@@ -117,7 +144,8 @@ class SessionCorpora:
                              "(uploads are private to your session)")
         existed = self.store.exists(collection)
         self.store.create(collection, **{OWNER: sid, "display": name, "expires_at": 0.0})
-        report = ingest(self.store, collection, paths, chunk_size, chunk_overlap, progress, limits)
+        report = ingest(self.store, collection, paths, chunk_size, chunk_overlap, progress, limits,
+                        parse or ParseLimits())  # uploads are untrusted: always parsed in a worker
         report.corpus = name
         if not existed and report.chunks_total == 0:
             self.store.delete_corpus(collection)  # nothing usable came in: leave no empty corpus behind

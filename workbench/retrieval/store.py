@@ -19,6 +19,8 @@ from .chunking import Chunk
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
 OWNER = "owner"
 """Collection metadata key of a private corpus: the id of the session that owns it."""
+DOC_CHUNKS = "doc_chunks"
+"""Chunk metadata key: how many chunks the document has in all (a document counts as stored only when complete)."""
 ADD_BATCH = 128
 """Chunks embedded and added per batch (and per progress step); never above Chroma's own maximum."""
 
@@ -154,17 +156,25 @@ class VectorStore:
 
     # --- writing ---------------------------------------------------------------------------------
     def document_shas(self, corpus: str) -> dict[str, str | None]:
-        """source -> recorded file hash, for every document (one query; None when its chunks disagree).
+        """source -> recorded file hash, for every document (one query; None when it is not complete).
 
-        Chunks disagree when a replacement was interrupted after adding the new chunks; such a document
-        is then processed again, which finishes the job.
+        A document is complete when all its chunks carry the same hash and as many chunks are stored as
+        each of them records (DOC_CHUNKS). It is not after a replacement or a first ingest was killed
+        midway (some batches added, others not); such a document is processed again, which finishes the job.
         """
         if not self.exists(corpus):
             return {}
         shas: dict[str, set] = {}
+        counts: dict[str, int] = {}
         for meta in self._collection(corpus).get(include=["metadatas"])["metadatas"] or []:
-            shas.setdefault(meta["source"], set()).add(meta.get("file_sha"))
-        return {source: next(iter(s)) if len(s) == 1 else None for source, s in shas.items()}
+            shas.setdefault(meta["source"], set()).add((meta.get("file_sha"), meta.get(DOC_CHUNKS)))
+            counts[meta["source"]] = counts.get(meta["source"], 0) + 1
+        out = {}
+        for source, seen in shas.items():
+            sha, expected = next(iter(seen)) if len(seen) == 1 else (None, None)
+            # chunks stored before counts were recorded (expected None) are trusted as they were then
+            out[source] = sha if expected is None or expected == counts[source] else None
+        return out
 
     def write_documents(self, corpus: str, updates: list[DocumentUpdate], progress: Progress | None = None) -> int:
         """Make each document's stored chunks equal its update's chunks. Returns the number of chunks added.
@@ -174,7 +184,7 @@ class VectorStore:
         """
         collection = self._collection(corpus, create=True)
         old_ids = {u.source: set(collection.get(where={"source": u.source}, include=[])["ids"]) for u in updates}
-        new = [(c, u.sha) for u in updates for c in u.chunks if c.chunk_id not in old_ids[u.source]]
+        new = [(c, u.sha, len(u.chunks)) for u in updates for c in u.chunks if c.chunk_id not in old_ids[u.source]]
         size = max(1, min(ADD_BATCH, self.client.get_max_batch_size()))
         batches = (len(new) + size - 1) // size
         for number, start in enumerate(range(0, len(new), size), start=1):
@@ -182,10 +192,10 @@ class VectorStore:
             if progress:
                 progress(number - 1, batches, "batches", f"embedding batch {number}/{batches} ({len(part)} chunks)")
             collection.add(
-                ids=[c.chunk_id for c, _ in part],
-                documents=[c.text for c, _ in part],
-                embeddings=self.embedder.embed([c.text for c, _ in part]),
-                metadatas=[{**c.metadata, "file_sha": sha} for c, sha in part],
+                ids=[c.chunk_id for c, _, _ in part],
+                documents=[c.text for c, _, _ in part],
+                embeddings=self.embedder.embed([c.text for c, _, _ in part]),
+                metadatas=[{**c.metadata, "file_sha": sha, DOC_CHUNKS: n} for c, sha, n in part],
             )
         if progress and batches:
             progress(batches, batches, "batches", f"embedded {len(new)} chunks")
@@ -198,7 +208,8 @@ class VectorStore:
             for start in range(0, len(kept), size):  # positions may have moved and the file hash changed
                 part = kept[start:start + size]
                 collection.update(ids=[c.chunk_id for c in part],
-                                  metadatas=[{**c.metadata, "file_sha": u.sha} for c in part])
+                                  metadatas=[{**c.metadata, "file_sha": u.sha, DOC_CHUNKS: len(u.chunks)}
+                                             for c in part])
         return len(new)
 
     def replace_document(self, corpus: str, source: str, chunks: list[Chunk], sha: str = "",

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import shlex
+import shutil
+import tempfile
 from pathlib import Path
 
 from .card import write_card
@@ -60,22 +64,72 @@ def command_line(data: Path, config: TrainConfig, corpus: str, out_dir: Path) ->
     return " ".join(parts)
 
 
+PARTIAL_PREFIX = ".train-"
+"""Hidden folder a training writes into; renamed to the adapter's name only when everything is saved."""
+
+
 def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: str | None = None,
                   progress=None, cancel=None) -> TrainResult:
-    """Train and save an adapter for the workbench's base model; it is selectable by its folder name at once."""
+    """Train and save an adapter for the workbench's base model; it is selectable by its folder name at once.
+
+    The adapter is written into a hidden folder beside `out_dir` and moved into place only once complete,
+    so a killed or failed run never leaves a half-written adapter under the name (nor blocks it).
+    """
     if config.method not in METHODS:
-        raise ValueError(f"unknown method {config.method!r}; choose lora or raft")
+        raise ValueError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
     data, out_dir = (Path(data) if data else None), Path(out_dir)
     corpus = corpus or wb.settings.corpus
     examples = build_examples(wb, data, config, corpus)
     run_config = dataclasses.replace(config, epochs=1.0) if config.method in ("docs", "knowledge") else config
-    result = train(wb.model, wb.tokenizer, examples, run_config, out_dir, wb.model_id, progress, cancel,
-                   getattr(wb, "source", None), wb.device)
     shown = _display(data) if data else None
-    write_card(out_dir, name=out_dir.name, base_model_id=wb.model_id, data=shown or f"corpus {corpus}",
-               method=config.method, corpus=corpus if config.method != "lora" else None, n_examples=len(examples),
-               config=config, result=result, command=command_line(shown, config, corpus, _display(out_dir)))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{out_dir.name[:40]}-", dir=out_dir.parent))
+    try:
+        result = train(wb.model, wb.tokenizer, examples, run_config, partial, wb.model_id, progress, cancel,
+                       getattr(wb, "source", None), wb.device)
+        result.adapter_dir = str(out_dir)
+        record = partial / "training.json"
+        if record.is_file():  # written by train() with the temporary folder's path
+            saved = json.loads(record.read_text())
+            saved["result"]["adapter_dir"] = str(out_dir)
+            record.write_text(json.dumps(saved, indent=2))
+        write_card(partial, name=out_dir.name, base_model_id=wb.model_id, data=shown or f"corpus {corpus}",
+                   method=config.method, corpus=corpus if config.method != "lora" else None,
+                   n_examples=len(examples), config=config, result=result,
+                   command=command_line(shown, config, corpus, _display(out_dir)))
+        _move_into_place(partial, out_dir)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
     return result
+
+
+def _move_into_place(partial: Path, out_dir: Path) -> None:
+    """Rename the finished folder to `out_dir`; an existing one (the CLI retraining in place) is replaced."""
+    if not out_dir.exists():
+        partial.rename(out_dir)
+        return
+    old = out_dir.with_name(f"{PARTIAL_PREFIX}old-{out_dir.name[:40]}-{os.getpid()}")
+    out_dir.rename(old)
+    partial.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def clear_partial(root: Path) -> list[str]:
+    """At start-up: delete what killed trainings and uploads left in an adapter directory; returns the names.
+
+    Hidden work folders (``.train-*``, ``.upload-*``) and folders that hold only a trainer's scratch space
+    (``.trainer/``, from runs before trainings wrote into a hidden folder) are removed.
+    """
+    from ..adapters import WEIGHTS_FILE
+
+    removed = []
+    for folder in sorted(Path(root).iterdir()) if Path(root).is_dir() else []:
+        partial = folder.name.startswith((PARTIAL_PREFIX, ".upload-"))
+        scratch_only = (folder / ".trainer").is_dir() and not (folder / WEIGHTS_FILE).is_file()
+        if folder.is_dir() and not folder.is_symlink() and (partial or scratch_only):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
 
 
 def _display(path: Path) -> Path:

@@ -18,7 +18,8 @@ the passages it was given, the exact prompt, latency and memory."""
 
 def build_app(settings, wb) -> gr.Blocks:
     """The whole app; `settings` carries app-level options, `wb` does the work (a tiny one in tests)."""
-    with gr.Blocks(title="RAG vs fine-tuning workbench") as demo:
+    ttl = max(1, int(settings.upload_cache_ttl))  # uploads never used (or never cleaned) leave Gradio's cache
+    with gr.Blocks(title="RAG vs fine-tuning workbench", delete_cache=(ttl, ttl)) as demo:
         gr.Markdown(INTRO.format(model=wb.model_id))
         corpora = corpus_session(demo, wb)  # per-session uploaded corpora, shared by the tabs
         with gr.Tab("Compare"):
@@ -28,7 +29,9 @@ def build_app(settings, wb) -> gr.Blocks:
         with gr.Tab("Decide"):
             build_decide_tab(wb, corpora)
         with gr.Tab("Evaluate"):
-            build_evaluate_tab(wb)
+            build_evaluate_tab(wb, corpora)
         with gr.Tab("Train"):
-            build_train_tab(wb, adapter_dropdowns)
-    return demo
+            build_train_tab(wb, adapter_dropdowns, corpora)
+    # A bounded queue: beyond it a user is told the app is busy and to try again (Gradio's queue_full), and
+    # everyone queued sees their position. Calling .queue() again (tests) replaces these settings.
+    return demo.queue(max_size=max(1, int(settings.queue_max_size)))

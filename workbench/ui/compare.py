@@ -9,6 +9,9 @@ import pandas as pd
 
 from ..arms import ARMS
 from ..config import REPO_ROOT
+from ..retrieval.sessions import check_access
+from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_text,
+                          optional_number)
 from ..votes import ALL_BAD, VoteStore
 from .format import PASSAGE_COLUMNS, metrics_markdown, passages_frame
 
@@ -93,12 +96,19 @@ def build_compare_tab(wb, corpora=None) -> list:
     build_votes(wb, question, outputs[0::4], vote_buttons)
 
     def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_):
-        return dict(corpus=corpus_ or None, top_k=int(top_k_), max_new_tokens=int(max_new_), temperature=float(temp_),
-                    system_prompt=system_, lora_adapter="" if lora_ == NO_ADAPTER else lora_,
-                    raft_adapter="" if raft_ == NO_ADAPTER else raft_)
+        known = wb.adapter_names()  # adapters by name only: a request never names a server folder
+        return dict(corpus=corpus_ or None, top_k=check_number(top_k_, "top_k", 1, s.max_top_k, integer=True),
+                    max_new_tokens=check_number(max_new_, "max_new_tokens", 1, s.max_new_tokens_cap, integer=True),
+                    temperature=check_number(temp_, "temperature", 0.0, TEMPERATURE_MAX),
+                    system_prompt=check_text(system_, "the system prompt", SYSTEM_PROMPT_MAX_CHARS),
+                    lora_adapter="" if lora_ == NO_ADAPTER else check_adapter_choice(lora_, known),
+                    raft_adapter="" if raft_ == NO_ADAPTER else check_adapter_choice(raft_, known))
 
     def stream(question_, *settings):
+        *settings, state_ = settings if corpora is not None else (*settings, None)
         try:
+            if corpora is not None:
+                check_access(state_, settings[0])
             for comparison in wb.compare_stream(question_, **overrides(*settings)):
                 values = []
                 for result in comparison.arms:
@@ -108,11 +118,13 @@ def build_compare_tab(wb, corpora=None) -> list:
             raise gr.Error(str(exc)) from None
 
     inputs = [question, corpus, top_k, max_new_tokens, temperature, system_prompt, lora, raft]
+    if corpora is not None:
+        inputs.append(corpora.state)  # not part of the API: the session the corpus is checked against
     for trigger in (ask.click, question.submit):
         trigger(stream, inputs, outputs, api_name="compare_stream" if trigger == ask.click else False,
                 concurrency_id="model", concurrency_limit=1)
 
-    def compare(question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
+    def compare(request: gr.Request, question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
                 max_new_tokens: int = 0, temperature: float = -1.0, system_prompt: str = "",
                 lora_adapter: str = "", raft_adapter: str = "") -> dict:
         """One question to the chosen arms; returns {question, model, arms: [{arm, answer, passages, prompt, metrics}]}.
@@ -120,11 +132,17 @@ def build_compare_tab(wb, corpora=None) -> list:
         Empty or non-positive settings mean the app's defaults.
         """
         try:
+            known = wb.adapter_names()
+            check_text(arms, "arms", 200)
+            if corpora is not None:
+                check_access(corpora.session_of(request), corpus)
             result = wb.compare(
-                question, arms, corpus=corpus or None, top_k=top_k if top_k > 0 else None,
-                max_new_tokens=max_new_tokens if max_new_tokens > 0 else None,
-                temperature=temperature if temperature >= 0 else None, system_prompt=system_prompt or None,
-                lora_adapter=lora_adapter or None, raft_adapter=raft_adapter or None,
+                question, arms, corpus=check_text(corpus, "corpus", 600) or None,
+                top_k=optional_number(top_k, "top_k"), max_new_tokens=optional_number(max_new_tokens, "max_new_tokens"),
+                temperature=optional_number(temperature, "temperature", default_below=-1e-9),
+                system_prompt=check_text(system_prompt, "the system prompt", SYSTEM_PROMPT_MAX_CHARS) or None,
+                lora_adapter=check_adapter_choice(lora_adapter, known) or None,
+                raft_adapter=check_adapter_choice(raft_adapter, known) or None,
             )
         except ValueError as exc:
             raise gr.Error(str(exc)) from None

@@ -16,10 +16,13 @@ import gradio as gr
 import pandas as pd
 
 from ..retrieval.archive import ArchiveLimits
-from ..retrieval.ingest import IngestReport, shipped_corpora
+from ..retrieval.ingest import IngestReport, check_chunking, shipped_corpora
 from ..retrieval.loaders import supported_suffixes
-from ..retrieval.sessions import CorpusInfo, CorpusSession, SessionCorpora
+from ..retrieval.parsing import ParseLimits
+from ..retrieval.sessions import CorpusInfo, CorpusSession, SessionCorpora, check_shared_name
 from ..retrieval.store import StoreError
+from ..validation import check_number, check_text
+from .uploads import remove_uploads
 
 SCOPE_LABELS = {"session": "this session", "shared": "shared library", "shipped": "demo"}
 FAILURE_COLUMNS = ["file", "error"]
@@ -59,6 +62,10 @@ class CorpusSessions:
             self.hashes[request.session_hash] = value.id
         self.manager.touch(value.id)
         return value
+
+    def session_of(self, request: gr.Request | None) -> str | None:
+        """Our session id for a request that carries no gr.State (a gr.api endpoint), or None."""
+        return self.hashes.get(request.session_hash) if request is not None and request.session_hash else None
 
     def on_unload(self, request: gr.Request) -> None:
         sid = self.hashes.pop(request.session_hash, None) if request is not None else None
@@ -197,11 +204,17 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
         with user_errors():
             if not paths:
                 raise ValueError("choose some files (or a .zip) to upload first")
-            report = manager.ingest(
-                value.id, (name_ or "").strip(), list(paths), int(s.chunk_size if size is None else size),
-                int(s.chunk_overlap if overlap is None else overlap), ArchiveLimits.from_settings(s),
-                lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
-            )
+            # Checked before the upload is used, so the user can fix them and click Ingest again.
+            name_ = check_shared_name(check_text(name_, "the corpus name", 200).strip())
+            size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
+            overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
+            check_chunking(size, overlap)
+            try:
+                report = manager.ingest(value.id, name_, list(paths), size, overlap, ArchiveLimits.from_settings(s),
+                                        lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
+                                        ParseLimits.from_settings(s))
+            finally:
+                remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
         table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
         selected = report.corpus if report.files_ok else None
         return [dataclasses.asdict(report), report_markdown(report), table,
@@ -274,7 +287,8 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
     qa_button.click(generate_qa, [corpus, qa_max, qa_test, state], [qa_summary, qa_files], api_name="generate_qa",
                     concurrency_id="generate_qa")
     ingest_button.click(ingest_files, [files, name, chunk_size, chunk_overlap, state],
-                        [report_json, summary, failures, *view_outputs], api_name="ingest", concurrency_id="ingest")
+                        [report_json, summary, failures, *view_outputs], api_name="ingest", concurrency_id="ingest",
+                        concurrency_limit=max(1, s.ingest_concurrency))
     refresh_button.click(refresh, [corpus, state], view_outputs, api_name="corpora")
     corpus.input(show, [corpus, state], [documents, document], api_name="documents")
     delete_document_button.click(delete_document, [corpus, document, state], [status, *view_outputs],

@@ -17,6 +17,9 @@ import pandas as pd
 
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
 from ..decide.verdict import ARM_MEANING
+from ..retrieval.sessions import check_access
+from ..retrieval.store import StoreError
+from ..validation import check_number
 
 HELP = """**Decide** answers *should I use RAG or fine-tuning for these documents?* on the corpus you choose: it
 writes questions from the documents (offline), holds out a quarter of the facts as a test set, trains a **lora**
@@ -30,14 +33,24 @@ def runs_root(settings) -> Path:
     return settings.data_path / "decide"
 
 
-def list_runs(settings) -> list[tuple[str, str]]:
-    """(label, folder name) of past runs, newest first; the label says the corpus and whether it finished."""
+def _visible(session, corpus: str) -> bool:
+    try:
+        check_access(session, corpus)
+        return True
+    except StoreError:
+        return False
+
+
+def list_runs(settings, session=None) -> list[tuple[str, str]]:
+    """(label, folder name) of the past runs this session may see (shared corpora and its own), newest first."""
     root = runs_root(settings)
     runs = []
     for folder in sorted(root.glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True):
         try:
             data = json.loads(folder.read_text())
         except (OSError, json.JSONDecodeError):
+            continue
+        if not _visible(session, data.get("corpus", "")):
             continue
         done = "report" in data.get("done", {})
         runs.append((f"{folder.parent.name} — {data['corpus']}, {'finished' if done else 'unfinished'}",
@@ -90,14 +103,17 @@ def build_decide_tab(wb, corpora=None) -> None:
                         x_title="queries answered", y_title="seconds", elem_id="decide-chart")
     files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files")
 
-    def show(folder: Path):
+    def session_of(request):
+        return corpora.session_of(request) if corpora is not None else None
+
+    def show(folder: Path, session=None):
         report = json.loads((folder / "report.json").read_text())
         return (f"Run `{folder.name}` finished.", f"### {report['verdict']}\n\n" + "\n".join(
                     f"- {r}" for r in report["reasons"] + report["plan_notes"]),
                 summary_frame(report), curve_frame(report), [str(folder / "report.md"), str(folder / "report.json")],
-                gr.update(choices=list_runs(s), value=folder.name))
+                gr.update(choices=list_runs(s, session), value=folder.name))
 
-    def drive(folder: Path, corpus_: str, budget_: float | None, progress: gr.Progress):
+    def drive(folder: Path, corpus_: str, budget_: float | None, session, progress: gr.Progress):
         """Run or resume in a thread; yield status lines until it ends, then the report.
 
         Cancel (or the browser going away) closes this generator; the `finally` then stops the run at its next
@@ -132,23 +148,30 @@ def build_decide_tab(wb, corpora=None) -> None:
                 raise gr.Error(f"{exc}. Finished stages are kept: select the run under Past runs and press "
                                "Open / resume to continue.") from None
             raise exc
-        yield show(folder)
+        yield show(folder, session)
 
-    def decide(corpus_: str, budget_: float, progress=gr.Progress()):
+    def decide(corpus_: str, budget_: float, request: gr.Request, progress=gr.Progress()):
         if not corpus_:
             raise gr.Error("choose a corpus (upload your documents in the Corpora tab first)")
+        session = session_of(request)
+        try:
+            corpus_ = check_access(session, corpus_)  # another session's private corpus is refused
+            budget_ = check_number(budget_, "budget", 1, 24 * 60)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
-        yield from drive(runs_root(s) / name, corpus_, float(budget_), progress)
+        yield from drive(runs_root(s) / name, corpus_, float(budget_), session, progress)
 
-    def open_run(name: str, progress=gr.Progress()):
-        folder = runs_root(s) / (name or "")
-        if not name or not (folder / "run.json").is_file():
-            raise gr.Error("choose a past run")
+    def open_run(name: str, request: gr.Request, progress=gr.Progress()):
+        session = session_of(request)
+        folder = runs_root(s) / str(name or "")
+        if not name or not any(name == value for _, value in list_runs(s, session)):
+            raise gr.Error("choose one of the past runs listed")  # names only, and only runs this session may see
         if (folder / "report.json").is_file():
-            yield show(folder)
+            yield show(folder, session)
             return
         data = json.loads((folder / "run.json").read_text())
-        yield from drive(folder, data["corpus"], None, progress)
+        yield from drive(folder, data["corpus"], None, session, progress)
 
     outputs = [status, verdict, table, chart, files, past]
     run_event = start.click(decide, [corpus, budget], outputs, api_name="decide", concurrency_id="model",

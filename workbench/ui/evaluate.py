@@ -16,7 +16,10 @@ from ..arms import ARMS
 from ..evaluation.datasets import EvalDataError, load_eval_set, shipped_eval_sets
 from ..evaluation.report import ALL, EvalReport, build_report, filter_choices, run_metadata, side_by_side, write_report
 from ..evaluation.runner import ResultCache, iter_eval
+from ..retrieval.sessions import check_access
+from ..validation import TEMPERATURE_MAX, check_adapter_choice, check_number
 from .compare import NO_ADAPTER
+from .uploads import remove_uploads
 
 SET_CORPUS = "(the set's own corpus)"
 PLOTTED = {"em": "Exact match", "f1": "Token F1", "contains": "Contains answer", "rouge_l": "ROUGE-L",
@@ -45,7 +48,8 @@ def latency_frame(report: EvalReport) -> pd.DataFrame:
     return pd.DataFrame(points, columns=["arm", "measure", "ms"]).astype({"arm": "str", "measure": "str", "ms": "float"})
 
 
-def build_evaluate_tab(wb) -> None:
+def build_evaluate_tab(wb, corpora=None) -> None:
+    """`corpora` (the app's CorpusSessions) is what a chosen corpus is checked against (None: no session corpora)."""
     s = wb.settings
     sets = shipped_eval_sets()
     gr.Markdown(HELP)
@@ -90,7 +94,7 @@ def build_evaluate_tab(wb) -> None:
     rows = gr.State([])
 
     def evaluate(set_name_, upload_, arms_, limit_, corpus_, top_k_, max_new_, temp_, lora_, raft_, use_cache_,
-                 progress=gr.Progress()):
+                 request: gr.Request, progress=gr.Progress()):
         path = upload_ or sets.get(set_name_)  # an upload wins over the dropdown
         if not path:
             raise gr.Error("choose a shipped eval set or upload one")
@@ -98,13 +102,26 @@ def build_evaluate_tab(wb) -> None:
             eval_set = load_eval_set(path)
         except EvalDataError as exc:
             raise gr.Error(f"{exc}. Nothing was run.") from None
+        finally:
+            remove_uploads(upload_)  # read once; no other session may fetch it from Gradio's cache
         if not arms_:
             raise gr.Error("choose at least one arm")
-        overrides = dict(corpus=(eval_set.corpus or s.corpus) if corpus_ in (None, SET_CORPUS) else corpus_,
-                         top_k=int(top_k_), max_new_tokens=int(max_new_), temperature=float(temp_),
-                         lora_adapter="" if lora_ == NO_ADAPTER else lora_,
-                         raft_adapter="" if raft_ == NO_ADAPTER else raft_)
-        items = eval_set.items[: int(limit_)] if limit_ and int(limit_) > 0 else eval_set.items
+        try:
+            known = wb.adapter_names()
+            corpus_name = (eval_set.corpus or s.corpus) if corpus_ in (None, SET_CORPUS) else corpus_
+            # the set's own corpus comes from an uploaded file: it is checked like a chosen one
+            check_access(corpora.session_of(request) if corpora is not None else None, corpus_name)
+            overrides = dict(corpus=corpus_name,
+                             top_k=check_number(top_k_, "top_k", 1, s.max_top_k, integer=True),
+                             max_new_tokens=check_number(max_new_, "max_new_tokens", 1, s.max_new_tokens_cap,
+                                                         integer=True),
+                             temperature=check_number(temp_, "temperature", 0.0, TEMPERATURE_MAX),
+                             lora_adapter="" if lora_ == NO_ADAPTER else check_adapter_choice(lora_, known),
+                             raft_adapter="" if raft_ == NO_ADAPTER else check_adapter_choice(raft_, known))
+            limit_ = check_number(limit_ or 0, "the number of questions", 0, 10**6, integer=True)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+        items = eval_set.items[:limit_] if limit_ > 0 else eval_set.items
         cache = ResultCache.in_data_dir(s) if use_cache_ else None
         started, records = time.perf_counter(), []
         progress((0, len(items)), desc="starting")

@@ -12,8 +12,11 @@ import pandas as pd
 
 from .. import adapters as adapter_lib
 from ..config import REPO_ROOT
-from ..training.jobs import train_adapter
+from ..training.jobs import clear_partial, train_adapter
 from ..training.trainer import TrainConfig, TrainingCancelled
+from ..retrieval.sessions import check_access
+from ..validation import check_number, check_text
+from .uploads import remove_uploads
 
 UPLOADED = "(uploaded file)"
 
@@ -27,11 +30,13 @@ def _loss_frame(losses: list[float]) -> pd.DataFrame:
     return pd.DataFrame({"step": list(range(1, len(losses) + 1)), "loss": losses})
 
 
-def build_train_tab(wb, adapter_dropdowns: list) -> None:
-    """`adapter_dropdowns` (the Compare tab's) are refreshed when an adapter is trained or uploaded."""
+def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
+    """`adapter_dropdowns` (the Compare tab's) are refreshed when an adapter is trained or uploaded; `corpora`
+    (the app's CorpusSessions) is what the raft corpus is checked against."""
     defaults = TrainConfig()
     shipped = shipped_training_sets()
     user_root = wb.settings.data_path / "adapters"
+    clear_partial(user_root)  # what trainings or uploads killed in a previous run left behind
     cancels: dict[str, threading.Event] = {}
 
     with gr.Row():
@@ -69,15 +74,23 @@ def build_train_tab(wb, adapter_dropdowns: list) -> None:
         if path is None:
             raise gr.Error("choose a shipped training set or upload a file")
         try:
-            adapter_lib.check_adapter_name(name_)
+            adapter_lib.check_adapter_name(check_text(name_, "the adapter name", 64))
+            check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
+            config = TrainConfig(
+                method=method_, epochs=check_number(epochs_, "epochs", 0.01, 100),
+                learning_rate=check_number(lr_, "learning rate", 1e-8, 1.0),
+                batch_size=check_number(batch_, "batch size", 1, 256, integer=True),
+                max_length=check_number(max_len_, "max length", 16, 8192, integer=True),
+                r=check_number(r_, "LoRA r", 1, wb.settings.adapter_max_rank, integer=True),
+                alpha=check_number(alpha_, "LoRA alpha", 1, 4 * wb.settings.adapter_max_rank, integer=True),
+                dropout=check_number(dropout_, "LoRA dropout", 0.0, 0.9),
+                raft_k=check_number(k_, "RAFT passages", 1, wb.settings.max_top_k, integer=True),
+                raft_p=check_number(p_, "RAFT oracle probability", 0.0, 1.0))
         except ValueError as exc:
             raise gr.Error(str(exc)) from None
         out = user_root / name_
         if out.exists():
             raise gr.Error(f"an adapter named {name_!r} already exists; choose another name")
-        config = TrainConfig(method=method_, epochs=float(epochs_), learning_rate=float(lr_), batch_size=int(batch_),
-                             max_length=int(max_len_), r=int(r_), alpha=int(alpha_), dropout=float(dropout_),
-                             raft_k=int(k_), raft_p=float(p_))
         events: queue.Queue = queue.Queue()
         cancel = cancels.setdefault(request.session_hash, threading.Event())
         cancel.clear()
@@ -85,9 +98,10 @@ def build_train_tab(wb, adapter_dropdowns: list) -> None:
         def work():
             try:
                 events.put(("done", train_adapter(wb, path, config, out, corpus_, events.put, cancel)))
-            except BaseException as exc:  # reported to the user below
-                shutil.rmtree(out, ignore_errors=True)  # a failed run leaves no half-written adapter
+            except BaseException as exc:  # reported to the user below; train_adapter left nothing behind
                 events.put(("error", exc))
+            finally:
+                remove_uploads(upload_)  # trained on; no other session may fetch it from Gradio's cache
 
         threading.Thread(target=work, daemon=True).start()
         losses: list[float] = []
@@ -141,11 +155,16 @@ def build_train_tab(wb, adapter_dropdowns: list) -> None:
 
     def install(files_, name_, anyway_):
         try:
-            folder = adapter_lib.install_adapter([Path(f) for f in files_ or []], (name_ or "").strip(), user_root,
-                                                 wb.model_id, wb.module_shapes, bool(anyway_))
+            installed = adapter_lib.install_adapter(
+                [Path(f) for f in files_ or []], check_text(name_, "the adapter name", 64).strip(), user_root,
+                wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
+                wb.settings.adapter_max_bytes)
         except ValueError as exc:
             raise gr.Error(str(exc)) from None
-        return f"Installed adapter **{folder.name}**; choose it in the Compare tab."
+        finally:
+            remove_uploads(files_)  # the cached copies are no longer needed, and nobody else may fetch them
+        dropped = f" Not installed: {'; '.join(installed.dropped)}." if installed.dropped else ""
+        return f"Installed adapter **{installed.path.name}**; choose it in the Compare tab.{dropped}"
 
     up_button.click(install, [files, up_name, anyway], up_status, api_name="upload_adapter").success(
         refresh, None, adapter_dropdowns, queue=False)

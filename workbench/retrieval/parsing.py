@@ -1,0 +1,120 @@
+"""Parse untrusted files in a worker process with a time and memory limit per file.
+
+A hostile upload (10^6 nested HTML tags, a pathological line for a parser, a decompression bomb inside a
+document) must not hold the server: the parser runs in a child process (multiprocessing, forkserver
+context) whose address space may grow by at most `memory_bytes`, and a file that takes longer than
+`timeout_s` is refused and its worker killed and replaced. The server's own threads never run the parser,
+so other sessions' questions and ingests go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+from dataclasses import dataclass
+from pathlib import Path
+
+from .loaders import LoaderError, Section, load_file
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    timeout_s: float = 60.0
+    """Seconds one file may take to parse."""
+    memory_bytes: int = 2 * 2**30
+    """How much the worker's address space may grow while parsing."""
+    max_chars: int = 2_000_000
+    """Most characters of text one file may yield."""
+
+    @classmethod
+    def from_settings(cls, settings) -> "ParseLimits":
+        return cls(settings.parse_timeout_s, settings.parse_memory_bytes, settings.max_document_chars)
+
+
+def check_size(sections: list[Section], max_chars: int) -> list[Section]:
+    """Refuse a file whose text is longer than `max_chars` (it would take minutes to chunk and embed)."""
+    total = sum(len(s.text) for s in sections)
+    if total > max_chars:
+        raise LoaderError(f"{total:,} characters of text; the limit per file is {max_chars:,} "
+                          "(split the file into smaller ones)")
+    return sections
+
+
+def _vm_size() -> int:
+    """This process's current address-space size in bytes (Linux), 0 when unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _limit_memory(memory_bytes: int) -> None:
+    """Worker initializer: the address space may grow by `memory_bytes` beyond what the worker already maps."""
+    limit = _vm_size() + memory_bytes
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _parse(path: str, max_chars: int) -> list[Section]:
+    """Runs in the worker: load the file, turn running out of memory into a one-line reason."""
+    try:
+        return check_size(load_file(Path(path)), max_chars)
+    except MemoryError:
+        raise LoaderError("needs more memory to parse than one file may use; split it or simplify it") from None
+    except LoaderError as exc:
+        if isinstance(exc.__cause__, (MemoryError, RecursionError)):
+            what = "more memory" if isinstance(exc.__cause__, MemoryError) else "deeper nesting"
+            raise LoaderError(f"needs {what} to parse than one file may use; split it or simplify it") from None
+        raise LoaderError(str(exc)) from None  # a fresh exception pickles without its chained cause
+
+
+class ParseWorker:
+    """One worker process that parses files one at a time; replaced when a file overruns its limits.
+
+    Use as a context manager around one ingest; the process starts on the first file.
+    """
+
+    def __init__(self, limits: ParseLimits):
+        self.limits = limits
+        self._pool = None
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("forkserver")
+        # The forkserver imports the parsers once, so a worker forked from it starts in well under a second
+        # (it still imports the main module, as multiprocessing does: app.py keeps its imports in main()).
+        context.set_forkserver_preload([__name__])
+        self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.limits.memory_bytes,))
+
+    def load(self, path: Path) -> list[Section]:
+        """The file's sections, or LoaderError (also when it takes too long or needs too much memory)."""
+        if self._pool is None:
+            self._start()
+        pending = self._pool.apply_async(_parse, (str(path), self.limits.max_chars))
+        try:
+            return pending.get(self.limits.timeout_s)
+        except multiprocessing.TimeoutError:
+            self._kill()
+            raise LoaderError(f"parsing took longer than {self.limits.timeout_s:g} s and was stopped; "
+                              "split the file or simplify it") from None
+
+    def _kill(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()  # SIGTERM to the worker; a parser stuck in C code cannot ignore it
+            self._pool.join()
+            self._pool = None
+
+    def close(self) -> None:
+        self._kill()
+
+    def __enter__(self) -> "ParseWorker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
