@@ -134,3 +134,20 @@ def test_a_run_folder_of_another_corpus_is_not_overwritten(workbench, facts_corp
     (out / "run.json").write_text(json.dumps({"corpus": "handbook", "budget_minutes": 20, "done": {}, "state": {}}))
     with pytest.raises(DecideError, match="holds a Decide run for corpus 'handbook'"):
         run_decide(workbench, facts_corpus, out)
+
+
+@pytest.mark.ui
+def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpus, client):
+    from gradio_client.exceptions import AppError
+
+    status, verdict, table, chart, files, past = client.predict(facts_corpus, 30, api_name="/decide")
+    assert "finished" in status and ("Use " in verdict or "No clear winner" in verdict)
+    assert [row[0] for row in table["data"]] == ["base", "rag", "lora", "raft"]
+    assert {"report.md", "report.json"} <= {f.rsplit("/", 1)[-1] for f in files}
+    run_name = past["value"] if isinstance(past, dict) else past
+    again = client.predict(run_name, api_name="/decide_open")
+    assert again[1] == verdict  # a finished run is shown again, not recomputed
+    with pytest.raises(AppError):  # only the listed runs are accepted; a path is not
+        client.predict("../../etc", api_name="/decide_open")
+    with pytest.raises(AppError):
+        client.predict("session--someone-else--secret", 20, api_name="/decide")
