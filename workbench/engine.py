@@ -16,6 +16,7 @@ from .arms import Arm, build_prompt, parse_arms
 from .config import Settings
 from .generation import Request, generate_stream
 from .results import ArmResult, Comparison, Metrics, Passage
+from .validation import check_question
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ class Workbench:
         self._attached = 0
 
     @classmethod
-    def load(cls, settings: Settings, progress=None) -> "Workbench":
-        """Load the base model and embedder, open the store and index the shipped corpora."""
+    def load(cls, settings: Settings, progress=None, index: bool = True) -> "Workbench":
+        """Load the base model and embedder, open the store and (unless `index` is False) index the shipped corpora."""
         from .models import load_llm
         from .retrieval.embedder import Embedder
         from .retrieval.ingest import ensure_shipped
@@ -52,7 +53,8 @@ class Workbench:
 
         model, tokenizer, source, device = load_llm(settings.model, settings.device)
         store = VectorStore.open(settings, Embedder.load(settings.embedder, device))
-        ensure_shipped(store, settings, progress)
+        if index:
+            ensure_shipped(store, settings, progress)
         return cls(settings, model, tokenizer, store, source.model_id, device, source)
 
     # --- adapters ----------------------------------------------------------------------------------
@@ -99,10 +101,8 @@ class Workbench:
 
     def compare_stream(self, question: str, arms: str | list[str] | None = None, **overrides) -> Iterator[Comparison]:
         """Yield a growing Comparison while the arms generate; the last one is complete."""
-        question = (question or "").strip()
-        if not question:
-            raise ValueError("the question is empty")
         opts = self.options(**overrides)
+        question = check_question(self.tokenizer, question or "", opts.max_question_tokens)
         selected = parse_arms(arms)
         results = {arm.name: ArmResult(arm.name) for arm in selected}
         comparison = Comparison(question, self.model_id, list(results.values()))
