@@ -53,7 +53,7 @@ def ask_rag(c, question, corpus):
     import re
 
     out = c.predict(question, corpus, 3, 8, 0.0, "", "(none)", "(none)", api_name="/compare_stream")
-    cards = re.findall(r"\*\*#\d+ · score ([\d.-]+)\*\* · 📄 `([^`]+)` · chunk `(\w+)`\n\n(.*?)(?=\n\n---\n\n|$)",
+    cards = re.findall(r"\*\*#\d+ · score ([\d.-]+)\*\* · `([^`]+)` · chunk `(\w+)`\n\n(.*?)(?=\n\n---\n\n|$)",
                        out[6], re.S)
     return [(float(score), source, chunk, text) for score, source, chunk, text in cards]
 

@@ -77,7 +77,7 @@ def _preview(text: str, limit: int = PREVIEW_CHARS) -> str:
 
 def passage_markdown(index: int, passage: Passage) -> str:
     """One passage as a card: rank, score, source and chunk id on one line, then the text (long text folded)."""
-    head = f"**#{index} · score {passage.score:.3f}** · 📄 `{passage.source}` · chunk `{passage.chunk_id[:8]}`"
+    head = f"**#{index} · score {passage.score:.3f}** · `{passage.source}` · chunk `{passage.chunk_id[:8]}`"
     text = passage.text.strip()
     body = "> " + _preview(text)
     if len(" ".join(text.split())) > PREVIEW_CHARS:
