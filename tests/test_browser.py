@@ -148,3 +148,26 @@ def test_upload_a_file_into_a_new_corpus_and_ask_about_it(app_url, browser, tmp_
     shot(page, "compare-uploaded-corpus")
     assert error_badges(page) == 0
     page.close()
+
+
+def test_evaluate_and_train_tabs_fit_the_page(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator("#eval-limit input").fill("2")
+    page.locator("#eval-run").click()
+    expect(page.locator("#eval-status")).to_contain_text("2/2 questions", timeout=TIMEOUT_MS)
+    expect(page.locator("#eval-summary")).to_contain_text("token F1")
+    for table in ("#eval-summary", "#eval-questions"):  # nothing wider than the page
+        box = page.locator(table).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 1440, (table, box)
+    shot(page, "evaluate")
+    assert error_badges(page) == 0
+
+    page.get_by_role("tab", name="Train").click()
+    expect(page.locator("#train-status")).to_contain_text("Before you start")  # the estimate, before any click
+    expect(page.locator("#train-cancel")).to_be_disabled()  # Cancel only while a run is active
+    shot(page, "train")
+    page.close()

@@ -110,7 +110,7 @@ def build_evaluate_tab(wb) -> None:
             use_cache = gr.Checkbox(True, label="Reuse cached answers")
     with gr.Row():
         run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
-        cancel = gr.Button("Cancel", variant="stop", elem_id="eval-cancel")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="eval-cancel", interactive=False)
     status = gr.Markdown(elem_id="eval-status")
     summary = gr.DataFrame(pd.DataFrame(columns=["metric", *ARMS]), label="Summary per arm (fractions 0..1)",
                            elem_id="eval-summary", interactive=False)
@@ -183,10 +183,19 @@ def build_evaluate_tab(wb) -> None:
         return [verdict(chosen, set_name_ or upload_, "choose a shipped eval set or upload one"), ok(),
                 verdict(chosen, arms_, "choose at least one arm"), *[ok() for _ in rest]]
 
-    event = run.click(evaluate, [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft,
-                                 use_cache], [status, summary, *plots, latency, show, questions, export, rows],
-                      api_name="evaluate", concurrency_id="model", concurrency_limit=1,
-                      validator=validate, show_progress_on=[status])
-    cancel.click(None, None, None, cancels=[event])
+    def running(*_inputs):
+        return gr.update(interactive=False), gr.update(interactive=True)
+
+    def idle():
+        return gr.update(interactive=True), gr.update(interactive=False)
+
+    inputs = [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft, use_cache]
+    # A quick validated step swaps Evaluate for Cancel, so Cancel is clickable only while a run is active.
+    lock = run.click(running, inputs, [run, cancel], validator=validate, show_progress="hidden",
+                     api_visibility="private")
+    event = lock.success(evaluate, inputs, [status, summary, *plots, latency, show, questions, export, rows],
+                         api_name="evaluate", concurrency_id="model", concurrency_limit=1, show_progress_on=[status])
+    event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
+    cancel.click(idle, None, [run, cancel], cancels=[event], queue=False, api_visibility="private")
     show.change(lambda rows_, choice: side_by_side(rows_, choice or ALL), [rows, show], questions, api_name="eval_filter",
                 queue=False)
