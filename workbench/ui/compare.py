@@ -76,7 +76,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
             ask = gr.Button("Ask all four arms", variant="primary", elem_id="ask")
             stop = gr.Button("Stop", variant="stop", elem_id="stop", interactive=False)
     # Queue position, progress and any refusal found during a run show here, once, instead of on every column.
-    status = gr.Markdown(elem_id="compare-status", min_height=28)
+    status = gr.Markdown(elem_id="compare-status", min_height=64)
     examples = example_questions(s.corpus)
     if examples:
         gr.Examples(examples, inputs=question, label="Example questions (handbook test split)")
@@ -153,7 +153,10 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
     run = start.success(stream, inputs, outputs, api_name="compare_stream", show_progress_on=[status],
                         concurrency_id="model", concurrency_limit=1)
     run.then(idle, None, [ask, stop], queue=False, show_progress="hidden", api_visibility="private")
-    stop.click(idle, None, [ask, stop], cancels=[run], queue=False, api_visibility="private")
+    def stopped():
+        return (*idle(), "⏹ Stopped. The answers so far stay; the metrics of unfinished arms are not final.")
+
+    stop.click(stopped, None, [ask, stop, status], cancels=[run], queue=False, api_visibility="private")
 
     def compare(question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
                 max_new_tokens: int = 0, temperature: float = -1.0, system_prompt: str = "",
