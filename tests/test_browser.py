@@ -109,6 +109,7 @@ def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, na
     expect(message).to_have_count(1, timeout=TIMEOUT_MS)
     expect(message).to_be_visible()
     assert error_badges(page) == 0
+    expect(page.locator("#ask")).to_be_enabled()  # a refused question does not lock Ask
     expect(page.locator("#passages-rag")).to_contain_text("score")  # the previous answers stay as they were
     shot(page, f"input-error-{name}")
     page.close()

@@ -111,3 +111,40 @@ def test_eval_summary_is_one_column_per_arm_in_arm_order():
     assert list(frame.columns) == ["metric", "base", "raft"]
     rows = {r[0]: r[1:] for r in frame.values.tolist()}
     assert rows["hit@k"] == ["–", "1.000"] and "accuracy" not in rows and rows["questions"] == ["2", "2"]
+
+
+def test_stop_closes_the_comparison_and_so_the_generation(client, workbench, monkeypatch):
+    """Cancelling the streaming event (Stop, or a browser that went away) closes the engine's generator, which
+    closes generate_stream: nothing goes on generating for nobody."""
+    import threading
+    import time
+
+    closed, real = threading.Event(), workbench.compare_stream
+
+    def slow_tracked(*args, **kwargs):
+        try:
+            for comparison in real(*args, **kwargs):
+                time.sleep(0.1)  # slow enough that the cancel arrives mid-run
+                yield comparison
+        except GeneratorExit:
+            closed.set()
+            raise
+
+    monkeypatch.setattr(workbench, "compare_stream", slow_tracked)
+    job = client.submit("Hotels are capped at what?", "handbook", 3, 512, 0.0, "", "(none)", "(none)",
+                        api_name="/compare_stream")
+    deadline = time.time() + 30
+    while not job.outputs() and time.time() < deadline:
+        time.sleep(0.05)
+    assert job.outputs(), "the run never streamed"
+    job.cancel()
+    assert closed.wait(10), "the comparison was not closed when the event was cancelled"
+    # generate_stream's worker thread must end too (a torch thread alive at interpreter exit aborts the process)
+    def generating():
+        return [t for t in threading.enumerate()
+                if getattr(getattr(t, "_target", None), "__module__", "") == "workbench.generation" and t.is_alive()]
+
+    deadline = time.time() + 60
+    while generating() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not generating()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from contextlib import closing
 from typing import Iterator
 
 from . import adapters as adapter_lib
@@ -136,10 +137,12 @@ class Workbench:
             return
         stream = generate_stream(self.model, self.tokenizer, [req for _, req in runnable],
                                  opts.max_new_tokens, opts.temperature, self.device)
-        for rows, stats in stream:
-            for (arm, _), row in zip(runnable, rows):
-                _fill(results[arm.name], row, stats)
-            yield comparison
+        # closing(): when our caller closes us (Stop, a browser that went away), generation is closed too.
+        with closing(stream):
+            for rows, stats in stream:
+                for (arm, _), row in zip(runnable, rows):
+                    _fill(results[arm.name], row, stats)
+                yield comparison
 
     def compare(self, question: str, arms: str | list[str] | None = None, **overrides) -> Comparison:
         comparison = None
