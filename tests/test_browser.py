@@ -172,3 +172,27 @@ def test_evaluate_and_train_tabs_fit_the_page(app_url, browser):
     expect(page.locator("#train-cancel")).to_be_disabled()  # Cancel only while a run is active
     shot(page, "train")
     page.close()
+
+
+def test_the_page_opens_while_start_up_indexes(workbench, browser):
+    from playwright.sync_api import expect
+
+    from workbench.ui import CSS, Startup, build_app
+
+    startup = Startup()
+    startup.progress(3, 8, "files", "reading hr-policies.md")
+    demo = build_app(workbench.settings, workbench, startup).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=CSS)
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(url)
+        expect(page.locator("#startup-banner")).to_contain_text("reading hr-policies.md: 3/8 files")
+        page.locator("#question textarea").fill("What is the per diem?")
+        page.locator("#ask").click()
+        expect(page.get_by_text("the app is still starting")).to_have_count(1, timeout=TIMEOUT_MS)
+        shot(page, "starting")
+        startup.run(lambda progress: None)
+        expect(page.locator("#startup-banner")).to_be_hidden(timeout=10_000)  # gone once indexing is done
+        page.close()
+    finally:
+        demo.close()

@@ -90,7 +90,7 @@ def test_startup_prints_progress_and_refuses_questions_until_ready():
     out = io.StringIO()
     startup = Startup(stream=out)
     startup.progress(1, 4, "files", "handbook")
-    with pytest.raises(ValueError, match="still starting: handbook: 1/4 files"):
+    with pytest.raises(ValueError, match=r"still starting \(handbook: 1/4 files\)"):
         startup.check_ready()
     startup.run(lambda progress: progress(4, 4, "files", "handbook"))
     startup.check_ready()

@@ -22,16 +22,20 @@ CSS = """/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
 """
 
 
+def starting(startup: Startup) -> str:
+    return f"**Starting**: {startup.message}. Questions can be asked once this is done."
+
+
 def startup_banner(startup: Startup) -> None:
     """A banner that says what start-up is doing and disappears (and stops polling) once it is done."""
-    banner = gr.Markdown(f"⏳ {startup.message}", elem_id="startup-banner", visible=not startup.ready.is_set())
+    banner = gr.Markdown(starting(startup), elem_id="startup-banner", visible=not startup.ready.is_set())
     timer = gr.Timer(1.0, active=not startup.ready.is_set())
 
     def poll():
         if startup.ready.is_set():
             note = f"⚠️ {startup.error}" if startup.error else ""
             return gr.update(value=note, visible=bool(note)), gr.Timer(active=False)
-        return gr.update(value=f"⏳ {startup.message} The Compare tab works once this is done."), gr.skip()
+        return gr.update(value=starting(startup)), gr.skip()
 
     timer.tick(poll, None, [banner, timer], queue=False, show_progress="hidden", api_visibility="private")
 

@@ -154,7 +154,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                         concurrency_id="model", concurrency_limit=1)
     run.then(idle, None, [ask, stop], queue=False, show_progress="hidden", api_visibility="private")
     def stopped():
-        return (*idle(), "⏹ Stopped. The answers so far stay; the metrics of unfinished arms are not final.")
+        return (*idle(), "**Stopped.** The answers so far stay; the metrics of unfinished arms are not final.")
 
     stop.click(stopped, None, [ask, stop, status], cancels=[run], queue=False, api_visibility="private")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Startup:
-    message: str = "Indexing the shipped corpora…"
+    message: str = "indexing the shipped corpora"
     """What start-up is doing now (shown in the page's banner and printed)."""
     error: str = ""
     """Set when indexing failed; the app still runs on what is indexed."""
@@ -45,4 +45,4 @@ class Startup:
     def check_ready(self) -> None:
         """Raise ValueError (shown under the question) while the retrieval arms cannot run yet."""
         if not self.ready.is_set():
-            raise ValueError(f"the app is still starting: {self.message} Ask again in a few seconds.")
+            raise ValueError(f"the app is still starting ({self.message}); ask again in a few seconds")
