@@ -148,3 +148,20 @@ def test_stop_closes_the_comparison_and_so_the_generation(client, workbench, mon
     while generating() and time.time() < deadline:
         time.sleep(0.1)
     assert not generating()
+
+
+def test_user_errors_leave_no_traceback_in_the_server_log(client, capfd, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    with pytest.raises(AppError, match="unknown arm"):
+        client.predict("q?", "base,nope", api_name="/compare")
+    with pytest.raises(AppError, match="not valid JSON"):
+        client.predict(None, handle_file(str(bad)), ["base"], 1, "(the set's own corpus)", 3, 8, 0.0, "(none)",
+                       "(none)", True, api_name="/evaluate")
+    with pytest.raises(AppError, match="choose one of your corpora first"):
+        client.predict("", "", api_name="/save_corpus")
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
