@@ -196,3 +196,36 @@ def test_the_page_opens_while_start_up_indexes(workbench, browser):
         page.close()
     finally:
         demo.close()
+
+
+def test_queue_position_stop_and_the_locked_ask_button(app_url, browser, workbench, monkeypatch):
+    import time
+
+    from playwright.sync_api import expect
+
+    real = workbench.compare_stream
+
+    def slow(*args, **kwargs):  # a long run, so a second user has to queue behind it
+        for comparison in real(*args, **kwargs):
+            time.sleep(0.5)
+            yield comparison
+
+    monkeypatch.setattr(workbench, "compare_stream", slow)
+    first, second = (browser.new_page(viewport={"width": 1440, "height": 900}) for _ in range(2))
+    for page in (first, second):
+        page.goto(app_url)
+        page.locator("#question textarea").fill("What is the per diem for Lisbon?")
+    first.locator("#ask").click()
+    expect(first.locator("#ask")).to_be_disabled(timeout=TIMEOUT_MS)  # no second run from the same page
+    expect(first.locator("#stop")).to_be_enabled()
+    second.locator("#ask").click()
+    expect(second.locator("#compare-status")).to_contain_text("queue: 1/1", timeout=TIMEOUT_MS)
+    shot(second, "queued")
+    first.locator("#stop").click()
+    expect(first.locator("#compare-status")).to_contain_text("Stopped")
+    expect(first.locator("#ask")).to_be_enabled()
+    expect(second.locator("#compare-status")).not_to_contain_text("queue", timeout=TIMEOUT_MS)  # its turn came
+    second.locator("#stop").click()
+    for page in (first, second):
+        assert error_badges(page) == 0
+        page.close()
