@@ -18,6 +18,8 @@ the passages it was given, the exact prompt, latency and memory."""
 CSS = """/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
 #startup-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 4px 12px; }
 .arm-column .prose blockquote { margin: 4px 0; }
+.arm-column .prose hr { margin: 8px 0; }
+.arm-column .prose th, .arm-column .prose td { padding: 3px 8px; }
 .arm-column .prose p { overflow-wrap: anywhere; }
 """
 
