@@ -162,3 +162,5 @@ def client(workbench):
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: loads the real embedded model (tens of seconds)")
     config.addinivalue_line("markers", "ui: launches the Gradio app")
+    config.addinivalue_line("markers", "browser: drives the app in headless Chromium (Playwright)")
+    config.addinivalue_line("markers", "space: the Hugging Face Space start-up path in a fresh venv (WORKBENCH_TEST_SPACE=1)")

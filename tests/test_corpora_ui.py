@@ -49,8 +49,13 @@ def listing(c):
 
 
 def ask_rag(c, question, corpus):
+    """The rag column's passage cards as (score, source, chunk_id, text), best first."""
+    import re
+
     out = c.predict(question, corpus, 3, 8, 0.0, "", "(none)", "(none)", api_name="/compare_stream")
-    return out[6]["data"]  # the rag column's passages: [score, source, chunk_id, text]
+    cards = re.findall(r"\*\*#\d+ · score ([\d.-]+)\*\* · `([^`]+)` · chunk `(\w+)`\n\n(.*?)(?=\n\n---\n\n|$)",
+                       out[6], re.S)
+    return [(float(score), source, chunk, text) for score, source, chunk, text in cards]
 
 
 def test_upload_ingests_every_format_and_two_sessions_never_see_each_others_corpora(workbench, files):

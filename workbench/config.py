@@ -55,6 +55,9 @@ class Settings:
     max_new_tokens: int = 64
     """Maximum tokens generated per arm."""
 
+    max_question_tokens: int = 512
+    """Longest question accepted, in model tokens (0 = no limit); longer ones are refused before generation."""
+
     temperature: float = 0.0
     """0 means greedy decoding; above 0 samples with this temperature."""
 

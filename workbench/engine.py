@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from contextlib import closing
 from typing import Iterator
 
 from . import adapters as adapter_lib
@@ -44,8 +45,8 @@ class Workbench:
         self._attached = 0
 
     @classmethod
-    def load(cls, settings: Settings, progress=None) -> "Workbench":
-        """Load the base model and embedder, open the store and index the shipped corpora."""
+    def load(cls, settings: Settings, progress=None, index: bool = True) -> "Workbench":
+        """Load the base model and embedder, open the store and (unless `index` is False) index the shipped corpora."""
         from .models import load_llm
         from .retrieval.embedder import Embedder
         from .retrieval.ingest import ensure_shipped
@@ -54,7 +55,8 @@ class Workbench:
         model, tokenizer, source, device = load_llm(settings.model, settings.device, settings.dtype,
                                                     settings.data_path / "models", settings.threads)
         store = VectorStore.open(settings, Embedder.load(settings.embedder, device))
-        ensure_shipped(store, settings, progress or _console_progress)
+        if index:
+            ensure_shipped(store, settings, progress or _console_progress)
         return cls(settings, model, tokenizer, store, source.model_id, device, source)
 
     # --- adapters ----------------------------------------------------------------------------------
@@ -137,10 +139,12 @@ class Workbench:
             return
         stream = generate_stream(self.model, self.tokenizer, [req for _, req in runnable],
                                  opts.max_new_tokens, opts.temperature, self.device)
-        for rows, stats in stream:
-            for (arm, _), row in zip(runnable, rows):
-                _fill(results[arm.name], row, stats)
-            yield comparison
+        # closing(): when our caller closes us (Stop, a browser that went away), generation is closed too.
+        with closing(stream):
+            for rows, stats in stream:
+                for (arm, _), row in zip(runnable, rows):
+                    _fill(results[arm.name], row, stats)
+                yield comparison
 
     def compare(self, question: str, arms: str | list[str] | None = None, **overrides) -> Comparison:
         comparison = None

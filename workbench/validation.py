@@ -33,13 +33,20 @@ def check_text(value, what: str, max_chars: int, allow_empty: bool = True) -> st
 
 
 def check_question(tokenizer, question, limit: int) -> str:
-    """The stripped question, refused when it is not text, empty, or longer than `limit` tokens."""
-    question = "" if question is None else question
-    question = check_text(question, "the question", max(1, limit) * CHARS_PER_TOKEN_BOUND, allow_empty=False).strip()
-    if tokenizer is not None:
+    """The stripped question; refuses one that is not text, empty, or longer than `limit` tokens (0 = no limit).
+
+    Long prompts cost quadratic attention and gigabytes of memory on CPU, and hold the single model slot for
+    minutes while other users wait, so they are refused before anything is generated.
+    """
+    if question is None or (isinstance(question, str) and not question.strip()):
+        raise ValueError("the question is empty: type a question first")
+    # A token holds at most CHARS_PER_TOKEN_BOUND characters of real text, so a huge paste is refused untokenised.
+    max_chars = limit * CHARS_PER_TOKEN_BOUND if limit else 10**9
+    question = check_text(question, "the question", max_chars, allow_empty=False).strip()
+    if limit and tokenizer is not None:
         tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
         if tokens > limit:
-            raise ValueError(f"the question is {tokens} tokens long; the limit is {limit} (shorten it)")
+            raise ValueError(f"the question is {tokens} tokens long; the limit is {limit} tokens, shorten it")
     return question
 
 

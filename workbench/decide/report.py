@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import statistics
-from pathlib import Path
 
 from ..arms import ARMS
 from .verdict import ARM_MEANING, bootstrap_ci, break_even_queries, cost_curve, decide, mean

@@ -16,7 +16,7 @@ accuracy ~3 % on the handbook). The `knowledge` method follows what the literatu
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..arms import build_prompt
 from ..results import Passage

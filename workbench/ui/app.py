@@ -8,6 +8,7 @@ from .compare import build_compare_tab
 from .corpora import build_corpora_tab, corpus_session
 from .decide import build_decide_tab
 from .evaluate import build_evaluate_tab
+from .startup import Startup
 from .train import build_train_tab
 
 INTRO = """# RAG vs fine-tuning workbench
@@ -15,15 +16,46 @@ One question, four arms of **{model}**: **base** (the model alone), **rag** (wit
 **lora** (a LoRA fine-tune), **raft** (a LoRA trained with retrieval, plus retrieval). Each column shows its answer,
 the passages it was given, the exact prompt, latency and memory."""
 
+CSS = """/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
+#startup-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 4px 12px; }
+.arm-column .prose blockquote { margin: 4px 0; }
+.arm-column .prose hr { margin: 8px 0; }
+.arm-column .prose th, .arm-column .prose td { padding: 3px 8px; }
+.arm-column .prose p { overflow-wrap: anywhere; }
+"""
 
-def build_app(settings, wb) -> gr.Blocks:
-    """The whole app; `settings` carries app-level options, `wb` does the work (a tiny one in tests)."""
+
+def starting(startup: Startup) -> str:
+    return f"**Starting**: {startup.message}. Questions can be asked once this is done."
+
+
+def startup_banner(startup: Startup) -> None:
+    """A banner that says what start-up is doing and disappears (and stops polling) once it is done."""
+    banner = gr.Markdown(starting(startup), elem_id="startup-banner", visible=not startup.ready.is_set())
+    timer = gr.Timer(1.0, active=not startup.ready.is_set())
+
+    def poll():
+        if startup.ready.is_set():
+            note = f"⚠️ {startup.error}" if startup.error else ""
+            return gr.update(value=note, visible=bool(note)), gr.Timer(active=False)
+        return gr.update(value=starting(startup)), gr.skip()
+
+    timer.tick(poll, None, [banner, timer], queue=False, show_progress="hidden", api_visibility="private")
+
+
+def build_app(settings, wb, startup: Startup | None = None) -> gr.Blocks:
+    """The whole app; `settings` carries app-level options, `wb` does the work (a tiny one in tests).
+
+    `startup`, when given, is the background indexing the page waits for (see ui/startup.py).
+    """
     ttl = max(1, int(settings.upload_cache_ttl))  # uploads never used (or never cleaned) leave Gradio's cache
     with gr.Blocks(title="RAG vs fine-tuning workbench", delete_cache=(ttl, ttl)) as demo:
         gr.Markdown(INTRO.format(model=wb.model_id))
+        if startup is not None:
+            startup_banner(startup)
         corpora = corpus_session(demo, wb)  # per-session uploaded corpora, shared by the tabs
         with gr.Tab("Compare"):
-            adapter_dropdowns = build_compare_tab(wb, corpora)
+            adapter_dropdowns = build_compare_tab(wb, corpora, startup)
         with gr.Tab("Corpora"):
             build_corpora_tab(wb, corpora)
         with gr.Tab("Decide"):

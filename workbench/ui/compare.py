@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 
 import gradio as gr
 import pandas as pd
@@ -10,10 +11,11 @@ import pandas as pd
 from ..arms import ARMS
 from ..config import REPO_ROOT
 from ..retrieval.sessions import check_access
-from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_text,
-                          optional_number)
+from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_question,
+                          check_text, optional_number)
 from ..votes import ALL_BAD, VoteStore
-from .format import PASSAGE_COLUMNS, metrics_markdown, passages_frame
+from .errors import ok, user_error, verdict
+from .format import answer_markdown, metrics_markdown, passages_markdown
 
 NO_ADAPTER = "(none)"
 
@@ -28,16 +30,22 @@ def example_questions(corpus: str = "handbook", n: int = 8) -> list[str]:
 
 
 def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
-    """An "all bad" button and the tally beside the per-arm "best" buttons; each vote is stored with the answers."""
+    """An "all bad" button, a feedback line and the tally beside the per-arm "best" buttons.
+
+    Each vote is stored with the answers. A vote with nothing to judge is refused in the feedback line only.
+    """
     votes = VoteStore.in_data_dir(wb.settings)
 
     def tally(session: str | None) -> pd.DataFrame:
         return pd.DataFrame([(r.choice, r.session, r.all_time) for r in votes.tally(session)],
                             columns=["vote", "this session", "all time"])
 
-    with gr.Row():
-        all_bad = gr.Button("All bad", size="sm", elem_id="vote-all-bad", scale=0)
-        table = gr.Dataframe(lambda: tally(None), label="Votes", elem_id="vote-tally", scale=3)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=200):
+            all_bad = gr.Button("All bad", size="sm", elem_id="vote-all-bad")
+            feedback = gr.Markdown("Vote for the best answer (or *All bad*) once the answers are in.",
+                                   elem_id="vote-feedback")
+        table = gr.Dataframe(lambda: tally(None), label="Votes", elem_id="vote-tally", scale=3, interactive=False)
 
     def voter(choice: str):
         def vote(request: gr.Request, question_: str, *answers_: str):  # gradio fills a leading Request argument
@@ -45,21 +53,32 @@ def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
             try:
                 votes.add(choice, question_, dict(zip(ARMS, answers_)), wb.model_id, session)
             except ValueError as exc:
-                raise gr.Error(str(exc)) from None
-            return tally(session)
+                return gr.skip(), f"⚠️ {exc}"
+            mine = sum(r.session for r in votes.tally(session))
+            what = "all answers are bad" if choice == ALL_BAD else f"**{choice}** gave the best answer"
+            return tally(session), f"✓ Recorded: {what}. Your votes this session: {mine}."
         return vote
 
     for choice, button in [*vote_buttons, (ALL_BAD, all_bad)]:
-        button.click(voter(choice), [question, *answers], table, api_name=f"vote_{choice.replace(' ', '_')}")
+        button.click(voter(choice), [question, *answers], [table, feedback], show_progress_on=[feedback],
+                     api_name=f"vote_{choice.replace(' ', '_')}")
 
 
-def build_compare_tab(wb, corpora=None) -> list:
-    """Build the tab; returns the adapter dropdowns so other tabs can refresh their choices."""
+def build_compare_tab(wb, corpora=None, startup=None) -> list:
+    """Build the tab; returns the adapter dropdowns so other tabs can refresh their choices.
+
+    With a `startup` (ui/startup.py) still indexing, questions are refused with a message saying so.
+    """
     s = wb.settings
-    with gr.Row():
+    with gr.Row(equal_height=True):
         question = gr.Textbox(label="Question", placeholder="Ask something about the corpus…", scale=5,
-                              elem_id="question", lines=1)
-        ask = gr.Button("Ask all four arms", variant="primary", scale=1, elem_id="ask")
+                              elem_id="question", lines=1,
+                              info=f"Up to {s.max_question_tokens} tokens" if s.max_question_tokens else None)
+        with gr.Column(scale=1, min_width=160):
+            ask = gr.Button("Ask all four arms", variant="primary", elem_id="ask")
+            stop = gr.Button("Stop", variant="stop", elem_id="stop", interactive=False)
+    # Queue position, progress and any refusal found during a run show here, once, instead of on every column.
+    status = gr.Markdown(elem_id="compare-status", min_height=64)
     examples = example_questions(s.corpus)
     if examples:
         gr.Examples(examples, inputs=question, label="Example questions (handbook test split)")
@@ -82,13 +101,13 @@ def build_compare_tab(wb, corpora=None) -> list:
     outputs, vote_buttons = [], []
     with gr.Row(equal_height=False):
         for arm in ARMS.values():
-            with gr.Column(min_width=240):
+            with gr.Column(min_width=260, elem_classes=["arm-column"]):
                 gr.Markdown(f"### {arm.name}\n{arm.label}")
-                answer = gr.Textbox(label="Answer", lines=5, max_lines=12, elem_id=f"answer-{arm.name}")
+                answer = gr.Markdown(label="Answer", show_label=True, container=True, min_height=120,
+                                     elem_id=f"answer-{arm.name}")
                 metrics = gr.Markdown(elem_id=f"metrics-{arm.name}")
-                passages = gr.Dataframe(headers=PASSAGE_COLUMNS, label="Retrieved passages", visible=arm.retrieval,
-                                        wrap=True, max_height=300, elem_id=f"passages-{arm.name}",
-                                        column_widths=["14%", "22%", "16%", "48%"])
+                with gr.Accordion("Retrieved passages", open=True, visible=arm.retrieval):
+                    passages = gr.Markdown(elem_id=f"passages-{arm.name}", max_height=520)
                 with gr.Accordion("Exact prompt", open=False):
                     prompt = gr.Textbox(show_label=False, lines=8, max_lines=30, elem_id=f"prompt-{arm.name}")
                 outputs += [answer, metrics, passages, prompt]
@@ -107,22 +126,49 @@ def build_compare_tab(wb, corpora=None) -> list:
     def stream(question_, *settings):
         *settings, state_ = settings if corpora is not None else (*settings, None)
         try:
+            opts = overrides(*settings)
             if corpora is not None:
                 check_access(state_, settings[0])
-            for comparison in wb.compare_stream(question_, **overrides(*settings)):
-                values = []
-                for result in comparison.arms:
-                    values += [result.error or result.answer, metrics_markdown(result), passages_frame(result), result.prompt]
-                yield values
+            # closing(): when the browser leaves or Stop cancels the event, generation stops too.
+            with closing(wb.compare_stream(question_, **opts)) as comparisons:
+                for comparison in comparisons:
+                    values = []
+                    for result in comparison.arms:
+                        values += [answer_markdown(result, opts["max_new_tokens"]), metrics_markdown(result),
+                                   passages_markdown(result), result.prompt]
+                    yield values
         except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
+
+    def validate(question_, *settings):
+        """Checked before the run is queued; a refusal shows under the question and nothing else changes."""
+        def ready_and_valid(text):
+            check_question(wb.tokenizer, text, s.max_question_tokens)
+            if startup is not None:
+                startup.check_ready()
+        return [verdict(ready_and_valid, question_ or ""), *[ok() for _ in settings]]
+
+    def running(*_inputs):
+        return gr.update(interactive=False), gr.update(interactive=True), ""
+
+    def idle():
+        return gr.update(interactive=True), gr.update(interactive=False)
 
     inputs = [question, corpus, top_k, max_new_tokens, temperature, system_prompt, lora, raft]
     if corpora is not None:
         inputs.append(corpora.state)  # not part of the API: the session the corpus is checked against
-    for trigger in (ask.click, question.submit):
-        trigger(stream, inputs, outputs, api_name="compare_stream" if trigger == ask.click else False,
-                concurrency_id="model", concurrency_limit=1)
+    # A quick validated step locks Ask (a second click cannot start a second run) and unlocks Stop; the run
+    # follows only when it succeeded, and Ask comes back when the run ends or is stopped.
+    start = gr.on([ask.click, question.submit], running, inputs, [ask, stop, status], validator=validate,
+                  show_progress="hidden", api_visibility="private")  # queued: Gradio validates queued events only
+    run = start.success(stream, inputs, outputs, api_name="compare_stream", show_progress_on=[status],
+                        concurrency_id="model", concurrency_limit=1)
+    run.then(idle, None, [ask, stop], queue=False, show_progress="hidden", api_visibility="private")
+
+    def stopped():
+        return (*idle(), "**Stopped.** The answers so far stay; the metrics of unfinished arms are not final.")
+
+    stop.click(stopped, None, [ask, stop, status], cancels=[run], queue=False, api_visibility="private")
 
     def compare(request: gr.Request, question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
                 max_new_tokens: int = 0, temperature: float = -1.0, system_prompt: str = "",
@@ -145,7 +191,7 @@ def build_compare_tab(wb, corpora=None) -> list:
                 raft_adapter=check_adapter_choice(raft_adapter, known) or None,
             )
         except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
         return result.to_dict()
 
     gr.api(compare, api_name="compare", concurrency_id="model", concurrency_limit=1)

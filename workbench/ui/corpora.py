@@ -9,7 +9,6 @@ corpora next to the shared ones, and select the corpus chosen here.
 from __future__ import annotations
 
 import dataclasses
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import gradio as gr
@@ -19,22 +18,14 @@ from ..retrieval.archive import ArchiveLimits
 from ..retrieval.ingest import IngestReport, check_chunking, shipped_corpora
 from ..retrieval.loaders import supported_suffixes
 from ..retrieval.parsing import ParseLimits
-from ..retrieval.sessions import CorpusInfo, CorpusSession, SessionCorpora, check_shared_name
+from ..retrieval.sessions import MAX_NAME, CorpusInfo, CorpusSession, SessionCorpora, check_shared_name
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
+from .errors import ok, user_errors, verdict
 from .uploads import remove_uploads
 
 SCOPE_LABELS = {"session": "this session", "shared": "shared library", "shipped": "demo"}
 FAILURE_COLUMNS = ["file", "error"]
-
-
-@contextmanager
-def user_errors():
-    """Bad input and store refusals reach the user as one-line messages, not stack traces."""
-    try:
-        yield
-    except (StoreError, ValueError) as exc:
-        raise gr.Error(str(exc)) from None
 
 
 def corpus_label(info: CorpusInfo) -> str:
@@ -133,7 +124,7 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
             files = gr.File(label="Files or a .zip", file_count="multiple", elem_id="upload-files")
         with gr.Column(scale=2):
             name = gr.Textbox("my-docs", label="Corpus name", elem_id="upload-corpus",
-                              info="3-64 letters, digits, '.', '_' or '-'; uploading again adds to it")
+                              info=f"3-{MAX_NAME} letters, digits, '.', '_' or '-'; uploading again adds to it")
             with gr.Row():
                 chunk_size = gr.Number(s.chunk_size, label="Chunk size (tokens)", precision=0, minimum=8, maximum=4096)
                 chunk_overlap = gr.Number(s.chunk_overlap, label="Overlap (tokens)", precision=0, minimum=0)
@@ -283,17 +274,29 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
                 f"6-word run: **{q['no_copy_6']:.0%}**; duplicates removed: {q['duplicates_removed']}.")
         return text, [q["out"], q["test_out"]]
 
+
+    def validate_ingest(paths, name_, size, overlap, value):
+        """Checked before the upload is queued: a refusal shows under its input and nothing else changes."""
+        def has_files(p):
+            if not p:
+                raise ValueError("choose some files (or a .zip) to upload first")
+        return [verdict(has_files, paths), verdict(check_shared_name, (name_ or "").strip()), ok(), ok(), ok()]
+
+    # Refusals found while running show on the status line only (show_progress_on), not on every output.
     state = sessions.state
     qa_button.click(generate_qa, [corpus, qa_max, qa_test, state], [qa_summary, qa_files], api_name="generate_qa",
                     concurrency_id="generate_qa")
     ingest_button.click(ingest_files, [files, name, chunk_size, chunk_overlap, state],
                         [report_json, summary, failures, *view_outputs], api_name="ingest", concurrency_id="ingest",
-                        concurrency_limit=max(1, s.ingest_concurrency))
-    refresh_button.click(refresh, [corpus, state], view_outputs, api_name="corpora")
-    corpus.input(show, [corpus, state], [documents, document], api_name="documents")
+                        concurrency_limit=max(1, s.ingest_concurrency), validator=validate_ingest,
+                        show_progress_on=[summary])
+    refresh_button.click(refresh, [corpus, state], view_outputs, api_name="corpora", show_progress_on=[listing])
+    corpus.input(show, [corpus, state], [documents, document], api_name="documents", show_progress_on=[documents])
     delete_document_button.click(delete_document, [corpus, document, state], [status, *view_outputs],
-                                 api_name="delete_document")
-    delete_corpus_button.click(delete_corpus, [corpus, state], [status, *view_outputs], api_name="delete_corpus")
-    save_button.click(save, [corpus, save_name, state], [status, *view_outputs], api_name="save_corpus")
-    use_button.click(use, [corpus, state], [status, *view_outputs], api_name="use_corpus")
+                                 api_name="delete_document", show_progress_on=[status])
+    delete_corpus_button.click(delete_corpus, [corpus, state], [status, *view_outputs], api_name="delete_corpus",
+                               show_progress_on=[status])
+    save_button.click(save, [corpus, save_name, state], [status, *view_outputs], api_name="save_corpus",
+                      show_progress_on=[status])
+    use_button.click(use, [corpus, state], [status, *view_outputs], api_name="use_corpus", show_progress_on=[status])
     sessions.demo.load(refresh, [corpus, state], view_outputs, api_visibility="private")

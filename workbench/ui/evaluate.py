@@ -18,7 +18,9 @@ from ..evaluation.report import ALL, EvalReport, build_report, filter_choices, r
 from ..evaluation.runner import ResultCache, iter_eval
 from ..retrieval.sessions import check_access
 from ..validation import TEMPERATURE_MAX, check_adapter_choice, check_number
+from ..config import REPO_ROOT
 from .compare import NO_ADAPTER
+from .errors import ok, user_error, verdict
 from .uploads import remove_uploads
 
 SET_CORPUS = "(the set's own corpus)"
@@ -28,13 +30,48 @@ PLOTTED = {"em": "Exact match", "f1": "Token F1", "contains": "Contains answer",
 HELP = """Runs every chosen arm over the set, the arms of each question batched in one generate call. Answers are
 cached per model, adapter, corpus, settings and question, so a re-run or a larger run only generates what is new
 (cached rows keep the latency measured when they were generated). **correct** (✓) means the answer contains a
-reference answer (short sets) or gives the right label (label sets). Metric definitions: `docs/evaluation.md`."""
+reference answer (short sets) or gives the right label (label sets). Every metric is defined in
+*Metric definitions* below (the repository's `docs/evaluation.md`)."""
+ARM_COLORS = {"base": "#6b7280", "rag": "#2563eb", "lora": "#d97706", "raft": "#059669"}
+"""One colour per arm in every chart (colour-blind-safe enough to tell apart: grey, blue, orange, green)."""
+SUMMARY_LABELS = {"n": "questions", "em": "exact match", "f1": "token F1", "contains": "contains answer",
+                  "rouge_l": "ROUGE-L", "accuracy": "accuracy", "macro_f1": "macro-F1", "hit_at_k": "hit@k",
+                  "mrr": "MRR", "grounded": "groundedness", "ttft_p50_ms": "TTFT p50 (ms)",
+                  "ttft_p95_ms": "TTFT p95 (ms)", "total_p50_ms": "total p50 (ms)", "total_p95_ms": "total p95 (ms)",
+                  "tokens_per_s": "tokens/s", "peak_memory_mib": "peak memory (MiB)", "cached": "cached"}
+QUESTION_COLUMNS = ["id", "question", "reference"]
+
+
+def docs_markdown() -> str:
+    """docs/evaluation.md, shown in the tab so its definitions are one click away."""
+    path = REPO_ROOT / "docs" / "evaluation.md"
+    return path.read_text() if path.is_file() else "docs/evaluation.md is not in this copy of the app."
+
+
+def _cell(metric: str, value) -> str:
+    if value is None or value != value:  # None or NaN: the metric does not apply to this arm
+        return "–"
+    if metric in ("n", "cached"):
+        return str(int(value))
+    if metric.endswith("_ms") or metric in ("tokens_per_s", "peak_memory_mib"):
+        return f"{value:,.1f}"
+    return f"{value:.3f}"
+
+
+def question_widths(arms: list[str]) -> list[str]:
+    """id narrow, question and reference moderate, the arms' answers share the rest."""
+    share = (100 - 6 - 18 - 12) / max(1, len(arms))
+    return ["6%", "18%", "12%", *[f"{share:.0f}%"] * len(arms)]
 
 
 def summary_table(report: EvalReport) -> pd.DataFrame:
-    """The summary for display: metrics that apply to no arm are dropped, blanks where one does not apply."""
-    frame = report.summary_frame().dropna(axis=1, how="all")
-    return frame.astype(object).where(frame.notna(), "")
+    """The summary for display, one column per arm (narrow enough for a phone): a metric that applies to no
+    arm is dropped, a dash where one does not apply to this arm."""
+    frame = report.summary_frame().dropna(axis=1, how="all").set_index("arm")
+    arms = [a for a in ARMS if a in frame.index] + [a for a in frame.index if a not in ARMS]
+    rows = [[SUMMARY_LABELS.get(metric, metric), *[_cell(metric, frame.at[arm, metric]) for arm in arms]]
+            for metric in frame.columns]
+    return pd.DataFrame(rows, columns=["metric", *arms])
 
 
 def metric_frame(report: EvalReport, metric: str) -> pd.DataFrame:
@@ -77,35 +114,41 @@ def build_evaluate_tab(wb, corpora=None) -> None:
             use_cache = gr.Checkbox(True, label="Reuse cached answers")
     with gr.Row():
         run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
-        cancel = gr.Button("Cancel", variant="stop", elem_id="eval-cancel")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="eval-cancel", interactive=False)
     status = gr.Markdown(elem_id="eval-status")
-    summary = gr.DataFrame(label="Summary per arm (fractions 0..1, times in ms)", elem_id="eval-summary")
+    summary = gr.DataFrame(pd.DataFrame(columns=["metric", *ARMS]), label="Summary per arm (fractions 0..1)",
+                           elem_id="eval-summary", interactive=False)
     with gr.Row():
-        plots = [gr.BarPlot(x="arm", y=metric, color="arm", title=title, y_lim=[0, 1], min_width=220, height=220,
-                            visible=False, elem_id=f"eval-plot-{metric}") for metric, title in PLOTTED.items()]
-    latency = gr.ScatterPlot(x="arm", y="ms", color="measure", title="Latency per question: time to first token and total",
-                             y_title="ms", elem_id="eval-latency")
+        plots = [gr.BarPlot(x="arm", y=metric, color="arm", color_map=ARM_COLORS, sort=list(ARMS), title=title,
+                            y_lim=[0, 1], min_width=220, height=220, visible=False, elem_id=f"eval-plot-{metric}")
+                 for metric, title in PLOTTED.items()]
+    latency = gr.ScatterPlot(x="arm", y="ms", color="measure", sort=list(ARMS),
+                             title="Latency per question: time to first token and total", y_title="ms",
+                             elem_id="eval-latency")
     with gr.Row():
         show = gr.Dropdown(filter_choices(list(ARMS)), value=ALL, label="Show questions", elem_id="eval-filter")
-    questions = gr.DataFrame(label="Answers side by side (✓ correct, ✗ not)", wrap=True, max_height=500,
-                             elem_id="eval-questions")
+    questions = gr.DataFrame(pd.DataFrame(columns=[*QUESTION_COLUMNS, *ARMS]), label="Answers side by side "
+                             "(✓ correct, ✗ not)", wrap=True, max_height=500, elem_id="eval-questions",
+                             column_widths=question_widths(list(ARMS)), interactive=False)
     export = gr.File(label="Export: summary and per-question results as CSV and JSON", file_count="multiple",
                      elem_id="eval-export")
     rows = gr.State([])
+    with gr.Accordion("Metric definitions (docs/evaluation.md)", open=False, elem_id="eval-docs"):
+        gr.Markdown(docs_markdown())
 
     def evaluate(set_name_, upload_, arms_, limit_, corpus_, top_k_, max_new_, temp_, lora_, raft_, use_cache_,
                  request: gr.Request, progress=gr.Progress()):
         path = upload_ or sets.get(set_name_)  # an upload wins over the dropdown
         if not path:
-            raise gr.Error("choose a shipped eval set or upload one")
+            raise user_error("choose a shipped eval set or upload one")
         try:
             eval_set = load_eval_set(path)
         except EvalDataError as exc:
-            raise gr.Error(f"{exc}. Nothing was run.") from None
+            raise user_error(f"{exc}. Nothing was run.") from None
         finally:
             remove_uploads(upload_)  # read once; no other session may fetch it from Gradio's cache
         if not arms_:
-            raise gr.Error("choose at least one arm")
+            raise user_error("choose at least one arm")
         try:
             known = wb.adapter_names()
             corpus_name = (eval_set.corpus or s.corpus) if corpus_ in (None, SET_CORPUS) else corpus_
@@ -120,7 +163,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
                              raft_adapter="" if raft_ == NO_ADAPTER else check_adapter_choice(raft_, known))
             limit_ = check_number(limit_ or 0, "the number of questions", 0, 10**6, integer=True)
         except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
         items = eval_set.items[:limit_] if limit_ > 0 else eval_set.items
         cache = ResultCache.in_data_dir(s) if use_cache_ else None
         started, records = time.perf_counter(), []
@@ -132,7 +175,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
                 progress((done, len(items)), desc=f"question {done}/{len(items)}", unit="questions")
                 yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
         except ValueError as exc:  # unknown corpus, bad arm: said plainly
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
 
     def outputs(report: EvalReport, done: int, total: int, eval_set, arms_, started, overrides):
         line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`"
@@ -149,9 +192,27 @@ def build_evaluate_tab(wb, corpora=None) -> None:
         return [line + f" in {meta['seconds']:.0f} s" + notes, summary_table(report), *bars, latency_frame(report),
                 gr.Dropdown(choices, value=ALL), table, [str(p) for p in files], report.rows]
 
-    event = run.click(evaluate, [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft,
-                                 use_cache], [status, summary, *plots, latency, show, questions, export, rows],
-                      api_name="evaluate", concurrency_id="model", concurrency_limit=1)
-    cancel.click(None, None, None, cancels=[event])
+    def validate(set_name_, upload_, arms_, *rest):
+        """Checked before the run is queued; each refusal shows under its own input."""
+        def chosen(value, what):
+            if not value:
+                raise ValueError(what)
+        return [verdict(chosen, set_name_ or upload_, "choose a shipped eval set or upload one"), ok(),
+                verdict(chosen, arms_, "choose at least one arm"), *[ok() for _ in rest]]
+
+    def running(*_inputs):
+        return gr.update(interactive=False), gr.update(interactive=True)
+
+    def idle():
+        return gr.update(interactive=True), gr.update(interactive=False)
+
+    inputs = [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft, use_cache]
+    # A quick validated step swaps Evaluate for Cancel, so Cancel is clickable only while a run is active.
+    lock = run.click(running, inputs, [run, cancel], validator=validate, show_progress="hidden",
+                     api_visibility="private")
+    event = lock.success(evaluate, inputs, [status, summary, *plots, latency, show, questions, export, rows],
+                         api_name="evaluate", concurrency_id="model", concurrency_limit=1, show_progress_on=[status])
+    event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
+    cancel.click(idle, None, [run, cancel], cancels=[event], queue=False, api_visibility="private")
     show.change(lambda rows_, choice: side_by_side(rows_, choice or ALL), [rows, show], questions, api_name="eval_filter",
                 queue=False)

@@ -2,35 +2,92 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import dataclasses
+import re
 
-from ..results import ArmResult
+from ..results import ArmResult, Passage
 
 MEMORY_KINDS = {"cuda_peak_allocated": "GPU peak allocated (CUDA)", "cpu_peak_rss": "process peak RSS (CPU)"}
-PASSAGE_COLUMNS = ["score", "source", "chunk_id", "text"]
+METRIC_LABELS = {
+    "retrieval_ms": "retrieval",
+    "prefill_ms": "own prefill",
+    "ttft_ms": "time to first token",
+    "total_ms": "total",
+    "tokens_per_s": "decode tokens/s (after the first)",
+    "decode_tokens_per_s": "decode tokens/s",
+}
+"""Labels of the Metrics fields we know; any other field is shown under its own name (see `metric_rows`)."""
+PREVIEW_CHARS = 280
+
+
+def metric_rows(result: ArmResult) -> list[tuple[str, str]]:
+    """(label, value) for every field of the result's Metrics, so new fields appear without UI changes."""
+    m = result.metrics
+    values = dataclasses.asdict(m)
+    rows = []
+    for name, value in values.items():
+        if name in ("memory_kind", "output_tokens"):
+            continue  # shown with peak memory and prompt tokens
+        label = METRIC_LABELS.get(name, name.replace("_", " "))
+        if name == "prompt_tokens":
+            rows.append(("prompt / output tokens", f"{value} / {m.output_tokens}"))
+        elif name == "peak_memory_bytes":
+            kind = MEMORY_KINDS.get(m.memory_kind, "…")
+            rows.append((f"peak memory, {kind}", f"{value / 2**20:,.0f} MiB" if value else "…"))
+        elif name.endswith("_ms"):
+            rows.append((label.removesuffix(" ms"), f"{value:,.0f} ms"))
+        elif name.endswith("_per_s"):
+            rows.append((label, f"{value:.1f}"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            rows.append((label, f"{value:,}"))
+    return rows
 
 
 def metrics_markdown(result: ArmResult) -> str:
     if result.error:
-        return f"⚠️ {result.error}"
+        return ""  # the answer box says why the arm did not run
     m = result.metrics
     if not result.done and not m.output_tokens:
         return "_generating…_"
-    memory = MEMORY_KINDS.get(m.memory_kind, "…")
-    peak = f"{m.peak_memory_bytes / 2**20:,.0f} MiB" if m.peak_memory_bytes else "…"
-    rows = [
-        ("retrieval", f"{m.retrieval_ms:,.0f} ms"),
-        ("time to first token", f"{m.ttft_ms:,.0f} ms (own prefill {m.prefill_ms:,.0f} ms)"),
-        ("total", f"{m.total_ms:,.0f} ms"),
-        ("prompt / output tokens", f"{m.prompt_tokens} / {m.output_tokens}"),
-        ("decode tokens/s (after the first)", f"{m.tokens_per_s:.1f}"),
-        (f"peak memory, {memory}", peak),
-    ]
     adapter = f"adapter **{result.adapter}**\n\n" if result.adapter else ""
-    return adapter + "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+    return adapter + "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in metric_rows(result))
 
 
-def passages_frame(result: ArmResult) -> pd.DataFrame:
-    return pd.DataFrame(
-        [[round(p.score, 3), p.source, p.chunk_id[:12], p.text] for p in result.passages], columns=PASSAGE_COLUMNS
-    )
+def answer_markdown(result: ArmResult, max_new_tokens: int) -> str:
+    """The answer as Markdown; an answer cut by the token limit says so instead of ending mid-word."""
+    if result.error:
+        return f"⚠️ {result.error}"
+    text = result.answer.strip()
+    if result.done and max_new_tokens and result.metrics.output_tokens >= max_new_tokens:
+        text += f" … *(stopped at {max_new_tokens} tokens)*"
+    return text
+
+
+def _flatten_headings(text: str) -> str:
+    # A chunk's own "# Heading" lines would render as page-sized titles inside a small card.
+    return re.sub(r"(?m)^#{1,6}\s+(.+)$", r"**\1**", text)
+
+
+def _preview(text: str, limit: int = PREVIEW_CHARS) -> str:
+    flat = " ".join(_flatten_headings(text).split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def passage_markdown(index: int, passage: Passage) -> str:
+    """One passage as a card: rank, score, source and chunk id on one line, then the text (long text folded)."""
+    head = f"**#{index} · score {passage.score:.3f}** · `{passage.source}` · chunk `{passage.chunk_id[:8]}`"
+    text = passage.text.strip()
+    body = "> " + _preview(text)
+    if len(" ".join(text.split())) > PREVIEW_CHARS:
+        body += (f"\n\n<details><summary>show the whole passage ({len(text):,} characters)</summary>\n\n"
+                 f"{_flatten_headings(text)}\n\n</details>")
+    return f"{head}\n\n{body}"
+
+
+def passages_markdown(result: ArmResult) -> str:
+    """The retrieved passages, best first, as Markdown cards (empty for arms without retrieval)."""
+    if not result.passages:
+        return ""
+    return "\n\n---\n\n".join(passage_markdown(i, p) for i, p in enumerate(result.passages, 1))

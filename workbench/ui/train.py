@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import queue
 import shutil
 import threading
@@ -12,18 +14,62 @@ import pandas as pd
 
 from .. import adapters as adapter_lib
 from ..config import REPO_ROOT
+from ..retrieval.sessions import check_access
+from ..training.data import DataError, detect_format, load_chat, load_qa
 from ..training.jobs import clear_partial, train_adapter
 from ..training.trainer import TrainConfig, TrainingCancelled
-from ..retrieval.sessions import check_access
 from ..validation import check_number, check_text
+from .errors import ok, user_error, verdict
 from .uploads import remove_uploads
 
 UPLOADED = "(uploaded file)"
+LONG_RUN_S = 600
+"""Estimates above this get a warning before the run starts."""
 
 
 def shipped_training_sets() -> dict[str, Path]:
     """Training splits shipped with the corpora: corpora/<name>/qa/train.jsonl."""
     return {f"{p.parent.parent.name} train split": p for p in sorted((REPO_ROOT / "corpora").glob("*/qa/train.jsonl"))}
+
+
+def count_examples(path: Path) -> int:
+    """Training examples in a data file (conversations or Q/A pairs)."""
+    return len(load_chat(path) if detect_format(path) == "chat" else load_qa(path))
+
+
+def measured_step_seconds(method: str, adapter_dirs: list[Path]) -> tuple[float, str] | None:
+    """(seconds per example, adapter name) from the latest training.json of an adapter trained with `method`."""
+    runs = []
+    for root in adapter_dirs:
+        for record in Path(root).glob("*/training.json"):
+            try:
+                data = json.loads(record.read_text())
+                config, result = data["config"], data["result"]
+                if config["method"] == method and result["steps"] > 0:
+                    runs.append((record.stat().st_mtime, result["seconds"] / result["steps"] / config["batch_size"],
+                                 record.parent.name))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a hand-made or foreign adapter folder: not a measurement
+    if not runs:
+        return None
+    _, per_example, name = max(runs)
+    return per_example, name
+
+
+def estimate_markdown(n_examples: int, method: str, epochs: float, batch: int, adapter_dirs: list[Path]) -> str:
+    """Steps and, from the last measured run of the same method, the expected duration; warns when it is long."""
+    batch = max(1, int(batch or 1))
+    steps = math.ceil(math.ceil(n_examples / batch) * float(epochs or 0))
+    text = f"**Before you start**: {n_examples} examples, {float(epochs or 0):g} epochs, batch {batch} → ~{steps} steps"
+    measured = measured_step_seconds(method, adapter_dirs)
+    if measured is None:
+        return text + "; the ETA appears after the first step."
+    per_example, name = measured
+    seconds = per_example * batch * steps
+    text += f", about **{seconds / 60:.0f} min** (at the speed `{name}` was trained)."
+    if seconds > LONG_RUN_S:
+        text += " ⚠️ That is a long run: lower the epochs, use the lora method or a GPU; you can cancel at any step."
+    return text
 
 
 def _loss_frame(losses: list[float]) -> pd.DataFrame:
@@ -41,9 +87,11 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
 
     with gr.Row():
         with gr.Column():
-            data = gr.Dropdown(list(shipped) + [UPLOADED], value=next(iter(shipped), UPLOADED), label="Training data")
-            upload = gr.File(label="…or upload: chat JSONL (messages) or Q/A JSONL/CSV (question, answer, source)",
-                             file_types=[".jsonl", ".csv"], elem_id="train-upload")
+            data = gr.Radio(list(shipped) + [UPLOADED], value=next(iter(shipped), UPLOADED),
+                            label="Training data", elem_id="train-data",
+                            info="a shipped train split, or your own file (upload it below)")
+            upload = gr.File(label="Your file: chat JSONL (messages) or Q/A JSONL/CSV (question, answer, source)",
+                             file_types=[".jsonl", ".csv"], elem_id="train-upload", visible=not shipped)
             method = gr.Radio(["lora", "raft"], value="raft", label="Method",
                               info="lora: closed-book Q/A; raft: trained on the rag prompt with distractor passages")
             corpus = gr.Dropdown(wb.store.corpora(), value=wb.settings.corpus, label="Corpus (raft distractors)")
@@ -62,7 +110,7 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                     raft_p = gr.Slider(0, 1, defaults.raft_p, step=0.05, label="RAFT oracle probability")
             with gr.Row():
                 start = gr.Button("Train", variant="primary", elem_id="train-start")
-                stop = gr.Button("Cancel", variant="stop")
+                stop = gr.Button("Cancel", variant="stop", elem_id="train-cancel", interactive=False)
         with gr.Column():
             status = gr.Markdown(elem_id="train-status")
             plot = gr.LinePlot(_loss_frame([]), x="step", y="loss", title="Training loss", elem_id="train-loss")
@@ -70,11 +118,11 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
 
     def run(data_, upload_, method_, corpus_, name_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_,
             request: gr.Request, progress=gr.Progress()):
-        path = Path(upload_) if upload_ else shipped.get(data_)
+        path = data_path(data_, upload_)
         if path is None:
-            raise gr.Error("choose a shipped training set or upload a file")
+            raise user_error("upload a training file, or choose a shipped training set")
         try:
-            adapter_lib.check_adapter_name(check_text(name_, "the adapter name", 64))
+            check_name(check_text(name_, "the adapter name", 64))
             check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
             config = TrainConfig(
                 method=method_, epochs=check_number(epochs_, "epochs", 0.01, 100),
@@ -87,10 +135,8 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                 raft_k=check_number(k_, "RAFT passages", 1, wb.settings.max_top_k, integer=True),
                 raft_p=check_number(p_, "RAFT oracle probability", 0.0, 1.0))
         except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
         out = user_root / name_
-        if out.exists():
-            raise gr.Error(f"an adapter named {name_!r} already exists; choose another name")
         events: queue.Queue = queue.Queue()
         cancel = cancels.setdefault(request.session_hash, threading.Event())
         cancel.clear()
@@ -119,7 +165,7 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                 if isinstance(exc, TrainingCancelled):
                     yield "Training cancelled; no adapter was saved.", _loss_frame(losses), None
                     return
-                raise gr.Error(str(exc)) from None
+                raise user_error(str(exc)) from None
             else:
                 result = event[1]
                 archive = shutil.make_archive(str(out), "zip", root_dir=out)
@@ -128,20 +174,65 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                        "It is now selectable in the Compare tab.", _loss_frame(result.losses), archive)
                 return
 
+    def data_path(data_, upload_) -> Path | None:
+        """The chosen source only: an upload counts when "(uploaded file)" is chosen, never otherwise."""
+        if data_ == UPLOADED:
+            return Path(upload_) if upload_ else None
+        return shipped.get(data_)
+
+    def check_name(name_):
+        adapter_lib.check_adapter_name(name_)
+        if (user_root / name_).exists():
+            raise ValueError(f"an adapter named {name_!r} already exists; choose another name")
+
+    def estimate(data_, upload_, method_, epochs_, batch_):
+        path = data_path(data_, upload_)
+        if path is None:
+            return "Upload a training file, or choose a shipped training set."
+        try:
+            n = count_examples(path)
+        except (DataError, ValueError, OSError) as exc:
+            return f"⚠️ {exc}"
+        return estimate_markdown(n, method_, epochs_, batch_, wb.settings.adapter_dirs)
+
+    def validate(data_, upload_, method_, corpus_, name_, *rest):
+        """Checked before the run is queued; each refusal shows under its own input."""
+        def has_file(value):
+            if data_ == UPLOADED and not value:
+                raise ValueError("upload a training file, or choose a shipped training set above")
+        return [ok(), verdict(has_file, upload_), ok(), ok(), verdict(check_name, name_ or ""), *[ok() for _ in rest]]
+
     def cancel_run(request: gr.Request):
         if request.session_hash in cancels:
             cancels[request.session_hash].set()
-        return "Cancelling after the current step…"
+        return "Cancelling after the current step…", gr.update(interactive=False)
 
     def refresh():
         choices = ["(none)"] + wb.adapter_names()
         return [gr.update(choices=choices) for _ in adapter_dropdowns]
 
+    def running(*_inputs):
+        return gr.update(interactive=False), gr.update(interactive=True)
+
+    def idle():
+        return gr.update(interactive=True), gr.update(interactive=False)
+
     inputs = [data, upload, method, corpus, name, epochs, lr, batch, max_length, r, alpha, dropout, raft_k, raft_p]
-    job = start.click(run, inputs, [status, plot, download], api_name="train", concurrency_id="train",
-                      concurrency_limit=1)
+    data.change(lambda choice: gr.update(visible=choice == UPLOADED), data, upload, queue=False,
+                api_visibility="private")
+    estimate_inputs = [data, upload, method, epochs, batch]
+    for component in estimate_inputs:
+        component.change(estimate, estimate_inputs, status, queue=False, show_progress="hidden",
+                         api_visibility="private")
+    status.value = estimate(data.value, None, method.value, epochs.value, batch.value)  # before any click
+    # Cancel is clickable only while a run is active: a quick validated step swaps the buttons, the run follows.
+    lock = start.click(running, inputs, [start, stop], validator=validate, show_progress="hidden",
+                       api_visibility="private")
+    job = lock.success(run, inputs, [status, plot, download], api_name="train", concurrency_id="train",
+                       concurrency_limit=1, show_progress_on=[status])
+    job.then(idle, None, [start, stop], queue=False, show_progress="hidden", api_visibility="private")
     job.then(refresh, None, adapter_dropdowns, queue=False)
-    stop.click(cancel_run, None, status, queue=False)
+    stop.click(cancel_run, None, [status, stop], queue=False, api_visibility="private")
 
     with gr.Accordion("Upload an adapter", open=False):
         gr.Markdown(f"A peft LoRA adapter for **{wb.model_id}**: a .zip, or `adapter_config.json` + "
@@ -160,11 +251,12 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                 wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
                 wb.settings.adapter_max_bytes)
         except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
         finally:
             remove_uploads(files_)  # the cached copies are no longer needed, and nobody else may fetch them
         dropped = f" Not installed: {'; '.join(installed.dropped)}." if installed.dropped else ""
         return f"Installed adapter **{installed.path.name}**; choose it in the Compare tab.{dropped}"
 
-    up_button.click(install, [files, up_name, anyway], up_status, api_name="upload_adapter").success(
+    up_button.click(install, [files, up_name, anyway], up_status, api_name="upload_adapter",
+                    show_progress_on=[up_status]).success(
         refresh, None, adapter_dropdowns, queue=False)

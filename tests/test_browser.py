@@ -1,0 +1,231 @@
+"""The real app in a real browser: Debian's Chromium driven by Playwright, at desktop and phone width.
+
+What a person checks: an example question gets four answers, the retrieved passages show their score, source and
+text on screen, an input error appears once beside its input and nowhere else, and an uploaded file can be asked
+about. Screenshots go to tests/artifacts/ (gitignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import save_random_adapter
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+TIMEOUT_MS = 60_000
+
+pytestmark = [pytest.mark.ui, pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists() or shutil.which("chromium") is None,
+                                 reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)")]
+
+
+@pytest.fixture()
+def app_url(workbench):
+    """The real app (build_app) on the tiny workbench, with adapters in both fine-tuned columns."""
+    from workbench.ui import CSS, build_app
+
+    adapters = workbench.settings.data_path / "adapters"
+    save_random_adapter(workbench.model, adapters / "tiny-lora", seed=1)
+    save_random_adapter(workbench.model, adapters / "tiny-raft", seed=2)
+    workbench.settings.lora_adapter, workbench.settings.raft_adapter = "tiny-lora", "tiny-raft"
+    demo = build_app(workbench.settings, workbench).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=CSS)
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def error_badges(page) -> int:
+    """Components showing Gradio's red error state (the status tracker's 'Error')."""
+    return page.locator(".wrap .error:visible, .error-badge:visible").count()
+
+
+def ask_and_wait(page, expect) -> None:
+    page.locator("#ask").click()
+    for arm in ("base", "rag", "lora", "raft"):  # every column answered, with its metrics
+        expect(page.locator(f"#metrics-{arm}")).to_contain_text("time to first token", timeout=TIMEOUT_MS)
+    expect(page.locator("#ask")).to_be_enabled(timeout=TIMEOUT_MS)  # the run is over
+
+
+def check_passages_readable(page, expect, arm: str = "rag") -> None:
+    passages = page.locator(f"#passages-{arm}")
+    expect(passages).to_contain_text("score", timeout=TIMEOUT_MS)
+    first_score = passages.get_by_text("score").first
+    first_score.scroll_into_view_if_needed()
+    expect(first_score).to_be_in_viewport()
+    source = passages.locator("code").first  # the source file name
+    expect(source).to_be_in_viewport()
+    assert source.inner_text() in ("travel.md", "it.txt")
+    box = passages.bounding_box()
+    assert box and box["width"] >= 220, f"passages squeezed to {box}"
+    text = passages.locator("blockquote").first  # the passage text itself, readable beside it
+    expect(text).to_be_in_viewport()
+    assert len(text.inner_text()) > 20
+
+
+@pytest.mark.parametrize("width, height, name", [(1440, 900, "desktop"), (390, 844, "phone")])
+def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, name):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url)
+    example = page.get_by_text("How long is the probation period", exact=False).first
+    if not example.count():
+        example = page.locator(".gallery-item, button.gallery-item, [data-testid='examples'] button").first
+    example.click()
+    expect(page.locator("#question textarea")).not_to_have_value("", timeout=TIMEOUT_MS)
+    ask_and_wait(page, expect)
+    check_passages_readable(page, expect)
+    assert "**" not in page.locator("#answer-rag").inner_text()  # Markdown is rendered, not shown raw
+    shot(page, f"compare-{name}")
+    assert error_badges(page) == 0
+
+    # an input error: shown once, under the question, and nothing else turns red
+    page.locator("#question textarea").fill("   ")
+    page.locator("#ask").click()
+    message = page.get_by_text("the question is empty")
+    expect(message).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(message).to_be_visible()
+    assert error_badges(page) == 0
+    expect(page.locator("#ask")).to_be_enabled()  # a refused question does not lock Ask
+    expect(page.locator("#passages-rag")).to_contain_text("score")  # the previous answers stay as they were
+    shot(page, f"input-error-{name}")
+    page.close()
+
+
+def test_upload_a_file_into_a_new_corpus_and_ask_about_it(app_url, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Corpora").click()
+
+    # an empty corpus name is refused beside the name box only
+    page.locator("#upload-corpus textarea, #upload-corpus input").first.fill("")
+    page.locator("#ingest").click()
+    expect(page.get_by_text("choose some files")).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(page.get_by_text("type a corpus name")).to_have_count(1)
+    assert error_badges(page) == 0
+    shot(page, "corpora-input-error")
+
+    doc = tmp_path / "garden.md"
+    doc.write_text("# Garden\nThe rooftop garden grows purple basil and is watered every Tuesday by the facilities team.\n")
+    page.locator("#upload-files input[type=file]").set_input_files(str(doc))
+    page.locator("#upload-corpus textarea, #upload-corpus input").first.fill("garden-docs")
+    page.locator("#ingest").click()
+    expect(page.locator("#ingest-summary")).to_contain_text("1 file ingested", timeout=TIMEOUT_MS)
+    shot(page, "corpora-uploaded")
+
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_text("Settings", exact=True).first.click()  # the corpus picker is in the Settings accordion
+    expect(page.locator("#corpus input")).to_have_value("garden-docs (this session)", timeout=TIMEOUT_MS)
+    page.locator("#question textarea").fill("When is the rooftop garden watered?")
+    ask_and_wait(page, expect)
+    passages = page.locator("#passages-rag")
+    expect(passages).to_contain_text("garden.md")
+    expect(passages).to_contain_text("watered every Tuesday")
+    shot(page, "compare-uploaded-corpus")
+    assert error_badges(page) == 0
+    page.close()
+
+
+def test_evaluate_and_train_tabs_fit_the_page(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator("#eval-limit input").fill("2")
+    page.locator("#eval-run").click()
+    expect(page.locator("#eval-status")).to_contain_text("2/2 questions", timeout=TIMEOUT_MS)
+    expect(page.locator("#eval-summary")).to_contain_text("token F1")
+    for table in ("#eval-summary", "#eval-questions"):  # nothing wider than the page
+        box = page.locator(table).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 1440, (table, box)
+    shot(page, "evaluate")
+    assert error_badges(page) == 0
+
+    page.get_by_role("tab", name="Train").click()
+    expect(page.locator("#train-status")).to_contain_text("Before you start")  # the estimate, before any click
+    expect(page.locator("#train-cancel")).to_be_disabled()  # Cancel only while a run is active
+    shot(page, "train")
+    page.close()
+
+
+def test_the_page_opens_while_start_up_indexes(workbench, browser):
+    from playwright.sync_api import expect
+
+    from workbench.ui import CSS, Startup, build_app
+
+    startup = Startup()
+    startup.progress(3, 8, "files", "reading hr-policies.md")
+    demo = build_app(workbench.settings, workbench, startup).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=CSS)
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(url)
+        expect(page.locator("#startup-banner")).to_contain_text("reading hr-policies.md: 3/8 files")
+        page.locator("#question textarea").fill("What is the per diem?")
+        page.locator("#ask").click()
+        expect(page.get_by_text("the app is still starting")).to_have_count(1, timeout=TIMEOUT_MS)
+        shot(page, "starting")
+        startup.run(lambda progress: None)
+        expect(page.locator("#startup-banner")).to_be_hidden(timeout=10_000)  # gone once indexing is done
+        page.close()
+    finally:
+        demo.close()
+
+
+def test_queue_position_stop_and_the_locked_ask_button(app_url, browser, workbench, monkeypatch):
+    import time
+
+    from playwright.sync_api import expect
+
+    real = workbench.compare_stream
+
+    def slow(*args, **kwargs):  # a long run, so a second user has to queue behind it
+        for comparison in real(*args, **kwargs):
+            time.sleep(0.5)
+            yield comparison
+
+    monkeypatch.setattr(workbench, "compare_stream", slow)
+    first, second = (browser.new_page(viewport={"width": 1440, "height": 900}) for _ in range(2))
+    for page in (first, second):
+        page.goto(app_url)
+        page.locator("#question textarea").fill("What is the per diem for Lisbon?")
+    first.locator("#ask").click()
+    expect(first.locator("#ask")).to_be_disabled(timeout=TIMEOUT_MS)  # no second run from the same page
+    expect(first.locator("#stop")).to_be_enabled()
+    second.locator("#ask").click()
+    expect(second.locator("#compare-status")).to_contain_text("queue: 1/1", timeout=TIMEOUT_MS)
+    shot(second, "queued")
+    first.locator("#stop").click()
+    expect(first.locator("#compare-status")).to_contain_text("Stopped")
+    expect(first.locator("#ask")).to_be_enabled()
+    expect(second.locator("#compare-status")).not_to_contain_text("queue", timeout=TIMEOUT_MS)  # its turn came
+    second.locator("#stop").click()
+    for page in (first, second):
+        assert error_badges(page) == 0
+        page.close()
