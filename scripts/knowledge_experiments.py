@@ -59,7 +59,7 @@ def main() -> int:
     p.add_argument("--docs", default="", help="corpus whose chunks are trained as documents ('' for none)")
     p.add_argument("--doc-repeats", type=int, default=1)
     p.add_argument("--qa-repeats", type=int, default=1, help="times each phrasing is seen (the run is one pass)")
-    p.add_argument("--phrasings", type=int, default=3)
+    p.add_argument("--phrasings", type=int, default=4)
     p.add_argument("--per-conversation", type=int, default=8, help="Q/A turns packed into one chat (1: no packing)")
     p.add_argument("--epochs", type=float, default=1, help="passes over the mixed data (repeats are in the data)")
     p.add_argument("--lr", type=float, default=1e-3)

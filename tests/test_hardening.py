@@ -127,7 +127,7 @@ def test_a_long_question_is_refused_before_it_reaches_the_model(workbench):
         c = client(url)
         with pytest.raises(Exception, match="tokens long; the limit is 16"):
             c.predict("per diem " * 20, "base", api_name="/compare")
-        with pytest.raises(Exception, match="characters long"):
+        with pytest.raises(Exception, match="too long: the limit is 16 tokens"):
             c.predict("x" * 5000, "base", api_name="/compare")
         c.close()
 

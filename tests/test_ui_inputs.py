@@ -66,7 +66,7 @@ def test_metrics_show_every_field_including_new_ones():
                                                              peak_memory_bytes=3 * 2**30, memory_kind="cpu_peak_rss"))
     rows = dict(metric_rows(result))
     assert rows["time to first token"] == "1,234 ms" or rows["time to first token"] == "1,235 ms"
-    assert rows["prefill (shared by the batch)"] == "800 ms" and rows["decode tokens/s"] == "12.3"
+    assert rows["own prefill"] == "800 ms" and rows["decode tokens/s"] == "12.3"
     assert rows["prompt / output tokens"] == "300 / 20"
     assert rows["peak memory, process peak RSS (CPU)"] == "3,072 MiB"
 

@@ -40,9 +40,10 @@ def check_question(tokenizer, question, limit: int) -> str:
     """
     if question is None or (isinstance(question, str) and not question.strip()):
         raise ValueError("the question is empty: type a question first")
+    question = check_text(question, "the question", 10**9, allow_empty=False).strip()
     # A token holds at most CHARS_PER_TOKEN_BOUND characters of real text, so a huge paste is refused untokenised.
-    max_chars = limit * CHARS_PER_TOKEN_BOUND if limit else 10**9
-    question = check_text(question, "the question", max_chars, allow_empty=False).strip()
+    if limit and len(question) > limit * CHARS_PER_TOKEN_BOUND:
+        raise ValueError(f"the question is too long: the limit is {limit} tokens; shorten it")
     if limit and tokenizer is not None:
         tokens = len(tokenizer(question, add_special_tokens=False)["input_ids"])
         if tokens > limit:

@@ -40,7 +40,7 @@ class KnowledgeMix:
     """Times each question phrasing is seen. Facts need repetition to stick; documents less so."""
     doc_repeats: int = 1
     """Times each document chunk is seen (language-modelling loss on the whole chunk)."""
-    phrasings: int = 3
+    phrasings: int = 4
     """At most this many phrasings of each question (a different subset each repeat when there are more)."""
     per_conversation: int = 8
     """Questions packed into one multi-turn conversation under one system prompt (chat models): the system prompt
