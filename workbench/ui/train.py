@@ -59,6 +59,9 @@ def measured_step_seconds(method: str, adapter_dirs: list[Path]) -> tuple[float,
 def estimate_markdown(n_examples: int, method: str, epochs: float, batch: int, adapter_dirs: list[Path]) -> str:
     """Steps and, from the last measured run of the same method, the expected duration; warns when it is long."""
     batch = max(1, int(batch or 1))
+    if method == "knowledge":  # the corpus's chunks and packed Q/A chats, not the file's rows, make the steps
+        return (f"**Before you start**: {n_examples} Q/A rows, seen {max(1, round(float(epochs or 0)))}× with the "
+                "corpus text once; the steps depend on the corpus size, and the ETA appears after the first step.")
     steps = math.ceil(math.ceil(n_examples / batch) * float(epochs or 0))
     text = f"**Before you start**: {n_examples} examples, {float(epochs or 0):g} epochs, batch {batch} → ~{steps} steps"
     measured = measured_step_seconds(method, adapter_dirs)
@@ -92,9 +95,12 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                             info="a shipped train split, or your own file (upload it below)")
             upload = gr.File(label="Your file: chat JSONL (messages) or Q/A JSONL/CSV (question, answer, source)",
                              file_types=[".jsonl", ".csv"], elem_id="train-upload", visible=not shipped)
-            method = gr.Radio(["lora", "raft"], value="raft", label="Method",
-                              info="lora: closed-book Q/A; raft: trained on the rag prompt with distractor passages")
-            corpus = gr.Dropdown(wb.store.corpora(), value=wb.settings.corpus, label="Corpus (raft distractors)")
+            method = gr.Radio(["lora", "raft", "knowledge"], value="raft", label="Method",
+                              info="lora: closed-book Q/A; raft: trained on the rag prompt with distractor passages; "
+                                   "knowledge: closed book, the corpus text plus every phrasing of the Q/A, the "
+                                   "phrasings repeated once per epoch (learns facts best; docs/fine-tuning-recipes.md)")
+            corpus = gr.Dropdown(wb.store.corpora(), value=wb.settings.corpus,
+                                 label="Corpus (raft distractors; knowledge: the text trained on)")
             name = gr.Textbox("my-adapter", label="Adapter name", elem_id="train-name")
             with gr.Accordion("Hyperparameters", open=False):
                 with gr.Row():
