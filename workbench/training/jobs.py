@@ -82,10 +82,21 @@ def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: st
     examples = build_examples(wb, data, config, corpus)
     run_config = dataclasses.replace(config, epochs=1.0) if config.method in ("docs", "knowledge") else config
     shown = _display(data) if data else None
+    return train_and_install(wb, examples, run_config, out_dir, progress, cancel, card_config=config,
+                             data=shown or f"corpus {corpus}", corpus=corpus if config.method != "lora" else None,
+                             command=command_line(shown, config, corpus, _display(out_dir)))
+
+
+def train_and_install(wb, examples, config: TrainConfig, out_dir: Path, progress=None, cancel=None, *,
+                      card_config: TrainConfig | None = None, data: str, corpus: str | None, command: str) -> TrainResult:
+    """Train `examples` into a hidden folder beside `out_dir`, write the model card, and move it into place only
+    once complete, so a killed or failed run never leaves a half-written adapter under the name (nor blocks it).
+    `card_config` is the configuration the card shows (the user's, when the run's differs)."""
+    out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{out_dir.name[:40]}-", dir=out_dir.parent))
     try:
-        result = train(wb.model, wb.tokenizer, examples, run_config, partial, wb.model_id, progress, cancel,
+        result = train(wb.model, wb.tokenizer, examples, config, partial, wb.model_id, progress, cancel,
                        getattr(wb, "source", None), wb.device)
         result.adapter_dir = str(out_dir)
         record = partial / "training.json"
@@ -93,10 +104,9 @@ def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: st
             saved = json.loads(record.read_text())
             saved["result"]["adapter_dir"] = str(out_dir)
             record.write_text(json.dumps(saved, indent=2))
-        write_card(partial, name=out_dir.name, base_model_id=wb.model_id, data=shown or f"corpus {corpus}",
-                   method=config.method, corpus=corpus if config.method != "lora" else None,
-                   n_examples=len(examples), config=config, result=result,
-                   command=command_line(shown, config, corpus, _display(out_dir)))
+        card_config = card_config or config
+        write_card(partial, name=out_dir.name, base_model_id=wb.model_id, data=data, method=card_config.method,
+                   corpus=corpus, n_examples=len(examples), config=card_config, result=result, command=command)
         _move_into_place(partial, out_dir)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
