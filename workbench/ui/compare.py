@@ -110,7 +110,7 @@ def build_compare_tab(wb, corpora=None) -> list:
     inputs = [question, corpus, top_k, max_new_tokens, temperature, system_prompt, lora, raft]
     for trigger in (ask.click, question.submit):
         trigger(stream, inputs, outputs, api_name="compare_stream" if trigger == ask.click else False,
-                concurrency_id="model", concurrency_limit=1)
+                concurrency_id="model", concurrency_limit=wb.concurrency)
 
     def compare(question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
                 max_new_tokens: int = 0, temperature: float = -1.0, system_prompt: str = "",
@@ -130,5 +130,5 @@ def build_compare_tab(wb, corpora=None) -> list:
             raise gr.Error(str(exc)) from None
         return result.to_dict()
 
-    gr.api(compare, api_name="compare", concurrency_id="model", concurrency_limit=1)
+    gr.api(compare, api_name="compare", concurrency_id="model", concurrency_limit=wb.concurrency)
     return [lora, raft]

@@ -134,7 +134,7 @@ def build_evaluate_tab(wb) -> None:
 
     event = run.click(evaluate, [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft,
                                  use_cache], [status, summary, *plots, latency, show, questions, export, rows],
-                      api_name="evaluate", concurrency_id="model", concurrency_limit=1)
+                      api_name="evaluate", concurrency_id="model", concurrency_limit=wb.concurrency)
     cancel.click(None, None, None, cancels=[event])
     show.change(lambda rows_, choice: side_by_side(rows_, choice or ALL), [rows, show], questions, api_name="eval_filter",
                 queue=False)

@@ -6,7 +6,8 @@ import pandas as pd
 
 from ..results import ArmResult
 
-MEMORY_KINDS = {"cuda_peak_allocated": "GPU peak allocated (CUDA)", "cpu_peak_rss": "process peak RSS (CPU)"}
+MEMORY_KINDS = {"cuda_peak_allocated": "GPU peak allocated (CUDA)", "cpu_peak_rss": "process peak RSS (CPU)",
+                "server_rss": "server API process RSS now (vLLM /metrics)", "not_reported": "server"}
 PASSAGE_COLUMNS = ["score", "source", "chunk_id", "text"]
 
 
@@ -17,7 +18,8 @@ def metrics_markdown(result: ArmResult) -> str:
     if not result.done and not m.output_tokens:
         return "_generating…_"
     memory = MEMORY_KINDS.get(m.memory_kind, "…")
-    peak = f"{m.peak_memory_bytes / 2**20:,.0f} MiB" if m.peak_memory_bytes else "…"
+    peak = f"{m.peak_memory_bytes / 2**20:,.0f} MiB" if m.peak_memory_bytes else (
+        "not reported" if m.memory_kind == "not_reported" else "…")
     rows = [
         ("retrieval", f"{m.retrieval_ms:,.0f} ms"),
         ("time to first token", f"{m.ttft_ms:,.0f} ms"),
