@@ -162,3 +162,5 @@ def client(workbench):
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: loads the real embedded model (tens of seconds)")
     config.addinivalue_line("markers", "ui: launches the Gradio app")
+    config.addinivalue_line("markers", "vllm: installs .venv-vllm and starts a real vLLM server (make test-vllm; "
+                                       "excluded from make test)")

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from . import adapters as adapter_lib
 from .arms import Arm, build_prompt, parse_arms
-from .backends import make_backend, needs_weights
+from .backends import BackendError, make_backend, needs_weights
 from .config import Settings
 from .generation import Request
 from .results import ArmResult, Comparison, Metrics, Passage
@@ -125,8 +125,9 @@ class Workbench:
                     if not result.adapter:
                         raise adapter_lib.AdapterError("no adapter selected")
                     adapter = self.attach_adapter(result.adapter)
-                except adapter_lib.AdapterError as exc:
-                    result.error = f"{arm.name} arm unavailable: {exc}. Train or upload an adapter."
+                except (adapter_lib.AdapterError, BackendError) as exc:
+                    hint = ". Train or upload an adapter." if isinstance(exc, adapter_lib.AdapterError) else ""
+                    result.error = f"{arm.name} arm unavailable: {exc}{hint}"
                     result.done = True
                     continue
             arm_passages = passages if arm.retrieval else None

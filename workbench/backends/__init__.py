@@ -8,7 +8,7 @@ Interface (duck-typed, see LocalBackend and OpenAIBackend):
 
 - ``concurrency``: how many comparisons the app may run at once on this backend.
 - ``attach(name_or_path, allow_foreign=False) -> str``: make an adapter usable; returns the handle that
-  ``Request.adapter`` carries. Raises ``AdapterError`` with a message for the user.
+  ``Request.adapter`` carries. Raises ``AdapterError`` or ``BackendError`` with a message for the user.
 - ``adapter_names() -> list[str]``: adapters the user can pick.
 - ``stream(requests, max_new_tokens, temperature) -> Iterator[(rows, stats)]``: ``(rows, None)`` while the rows
   grow, ``(rows, stats)`` once at the end; rows are ``RowState``-like (text, tokens, prompt_tokens,
@@ -18,6 +18,10 @@ Interface (duck-typed, see LocalBackend and OpenAIBackend):
 from __future__ import annotations
 
 BACKENDS = ("in-process", "openai")
+
+
+class BackendError(ValueError):
+    """The backend cannot serve a request (server unreachable or refusing); the message says what to do."""
 
 
 def make_backend(wb):

@@ -22,6 +22,7 @@ import httpx
 from .. import adapters as adapter_lib
 from ..arms import PLAIN_STOP, cut_at_stop
 from ..generation import GenerationStats, Request, RowState
+from . import BackendError
 
 log = logging.getLogger(__name__)
 MODELS_TTL_S = 5.0
@@ -34,7 +35,7 @@ class ServerRow(RowState):
     """Why this row failed (unknown adapter, server error); the other rows still answer."""
 
 
-class ServerError(adapter_lib.AdapterError):
+class ServerError(BackendError):
     """The server is unreachable or refused a request; the message says what to do."""
 
 
