@@ -53,6 +53,7 @@ class OpenAIBackend:
                                    timeout=httpx.Timeout(s.openai_timeout, connect=10.0),
                                    limits=httpx.Limits(max_connections=8 * self.concurrency + 8))
         self._lock = threading.Lock()
+        self._register_lock = threading.Lock()
         self._models: tuple[float, list[dict]] = (0.0, [])
         self._base = s.openai_model or ""
         self._registered: dict[str, str] = {}
@@ -112,6 +113,11 @@ class OpenAIBackend:
             if name_or_path in self.served_adapters():  # served by the server only (e.g. --lora-modules)
                 return name_or_path
             raise
+        with self._register_lock:  # concurrent comparisons must not register the same adapter twice
+            return self._register(folder, allow_foreign)
+
+    def _register(self, folder, allow_foreign: bool) -> str:
+        """Validate the folder and load it into the server unless it already serves these weights."""
         name = folder.name
         weights = folder / adapter_lib.WEIGHTS_FILE
         stamp = str(weights.stat().st_mtime_ns if weights.is_file() else 0)
