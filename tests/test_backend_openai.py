@@ -181,7 +181,7 @@ def test_a_local_adapter_is_registered_with_the_server_and_listed(settings, tiny
     assert len(served.posts) == 1  # registered once
     weights = folder / "adapter_model.safetensors"
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))  # retrained in place
-    wb.attach_adapter("my-lora")
+    assert "Registered with the generation server as **my-lora**" in wb.announce_adapter(str(folder))
     assert [p for p, _ in served.posts[1:]] == ["/v1/unload_lora_adapter", "/v1/load_lora_adapter"]
 
 

@@ -1,7 +1,8 @@
 """The Workbench: one loaded base model, its adapters, the vector store, and the four-arm comparison.
 
 question -> retrieve (once, shared by rag and raft) -> one prompt per arm -> the backend generates them all
-(in this process as one batch, or on a vLLM server; workbench/backends) -> ArmResult objects. The UI, the CLI and the evaluation all call `compare_stream` / `compare`.
+(in this process as one batch, or on a vLLM server; workbench/backends) -> ArmResult objects.
+The UI, the CLI and the evaluation all call `compare_stream` / `compare`.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ class Workbench:
     def attach_adapter(self, name_or_path: str, allow_foreign: bool = False) -> str:
         """Validate an adapter and make the backend serve it; returns the name requests use."""
         return self.backend.attach(name_or_path, allow_foreign)
+
+    def announce_adapter(self, name_or_path: str) -> str:
+        """Tell the backend about a just trained or uploaded adapter; a sentence for the user ("" if none)."""
+        return self.backend.announce(name_or_path)
 
     # --- retrieval -----------------------------------------------------------------------------------
     def retrieve(self, question: str, corpus: str, k: int) -> tuple[list[Passage], float]:

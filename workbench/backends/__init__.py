@@ -10,6 +10,8 @@ Interface (duck-typed, see LocalBackend and OpenAIBackend):
 - ``attach(name_or_path, allow_foreign=False) -> str``: make an adapter usable; returns the handle that
   ``Request.adapter`` carries. Raises ``AdapterError`` or ``BackendError`` with a message for the user.
 - ``adapter_names() -> list[str]``: adapters the user can pick.
+- ``announce(name_or_path) -> str``: a new adapter was trained or uploaded; make it servable now where that
+  takes a step (registering it with a server); returns a sentence for the user ("" when nothing was needed).
 - ``stream(requests, max_new_tokens, temperature) -> Iterator[(rows, stats)]``: ``(rows, None)`` while the rows
   grow, ``(rows, stats)`` once at the end; rows are ``RowState``-like (text, tokens, prompt_tokens,
   first_token_s, last_token_s, done) and may carry ``error`` (that row failed, the others went on).

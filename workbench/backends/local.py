@@ -46,5 +46,9 @@ class LocalBackend:
         wb.loaded_adapters[key] = name
         return name
 
+    def announce(self, name_or_path: str) -> str:
+        """A new adapter needs nothing here: it is attached on first use."""
+        return ""
+
     def stream(self, requests: list[Request], max_new_tokens: int, temperature: float) -> Iterator:
         return generate_stream(self.wb.model, self.wb.tokenizer, requests, max_new_tokens, temperature, self.wb.device)

@@ -137,6 +137,13 @@ class OpenAIBackend:
         self.models(fresh=True)
         return name
 
+    def announce(self, name_or_path: str) -> str:
+        """Register a just trained or uploaded adapter with the server now; a sentence for the user either way."""
+        try:
+            return f"Registered with the generation server as **{self.attach(name_or_path)}**."
+        except (adapter_lib.AdapterError, BackendError) as exc:
+            return f"Not registered with the generation server yet ({exc}); it is tried again on first use."
+
     def _post(self, path: str, body: dict, name: str) -> None:
         try:
             response = self.client.post(path, json=body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import shlex
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from .raft import build_raft, lora_examples, raft_examples
 from .trainer import TrainConfig, TrainResult, train
 
 METHODS = ("lora", "raft")
+log = logging.getLogger(__name__)
 
 
 def build_examples(wb, data: Path, config: TrainConfig, corpus: str):
@@ -57,6 +59,9 @@ def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: st
     write_card(out_dir, name=out_dir.name, base_model_id=wb.model_id, data=_display(data), method=config.method,
                corpus=corpus if config.method == "raft" else None, n_examples=len(examples), config=config,
                result=result, command=command_line(_display(data), config, corpus, _display(out_dir)))
+    note = wb.announce_adapter(str(out_dir))  # a generation server learns about the adapter now
+    if note:
+        log.info("%s", note)
     return result
 
 

@@ -145,7 +145,8 @@ def build_train_tab(wb, adapter_dropdowns: list) -> None:
                                                  wb.model_id, wb.module_shapes, bool(anyway_))
         except ValueError as exc:
             raise gr.Error(str(exc)) from None
-        return f"Installed adapter **{folder.name}**; choose it in the Compare tab."
+        note = wb.announce_adapter(str(folder))  # registers it with a generation server, if the app uses one
+        return f"Installed adapter **{folder.name}**; choose it in the Compare tab. {note}".strip()
 
     up_button.click(install, [files, up_name, anyway], up_status, api_name="upload_adapter").success(
         refresh, None, adapter_dropdowns, queue=False)
