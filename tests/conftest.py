@@ -164,3 +164,5 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "ui: launches the Gradio app")
     config.addinivalue_line("markers", "browser: drives the app in headless Chromium (Playwright)")
     config.addinivalue_line("markers", "space: the Hugging Face Space start-up path in a fresh venv (WORKBENCH_TEST_SPACE=1)")
+    config.addinivalue_line("markers", "vllm: installs .venv-vllm and starts a real vLLM server (make test-vllm; "
+                                       "excluded from make test)")

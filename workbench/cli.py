@@ -234,6 +234,23 @@ def cmd_qa(args) -> int:
     return 0
 
 
+def cmd_export_model(args) -> int:
+    from .backends.export import export_model
+
+    info = export_model(_settings(args).model, args.dir)
+    print(json.dumps(info, indent=2) if args.json else f"{'reused' if info['reused'] else 'wrote'} {info['path']}")
+    return 0
+
+
+def cmd_loadtest(args) -> int:
+    from .loadtest import run_loadtest
+
+    report = run_loadtest(_settings(args), users=args.users, question_file=args.data, timeout_s=args.timeout,
+                          max_new_tokens=args.max_new_tokens, url=args.url)
+    print(json.dumps(asdict(report), indent=2) if args.json else report.summary())
+    return 0 if report.errors == 0 else 1
+
+
 def format_comparison(result) -> str:
     """Readable text: one block per arm, answer first, then passages and metrics."""
     lines = [f"Q: {result.question}   (model: {result.model})", ""]
@@ -347,6 +364,20 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "(repeatable)")
     _common(qa)
     qa.set_defaults(func=cmd_qa)
+
+    export = sub.add_parser("export-model", help="save the base model as a safetensors folder for a vLLM server")
+    export.add_argument("dir", help="folder to write (reused when it already holds this model)")
+    _common(export)
+    export.set_defaults(func=cmd_export_model)
+
+    load = sub.add_parser("loadtest", help="N concurrent users each run one four-arm comparison through the app")
+    load.add_argument("--users", type=int, default=20, help="concurrent gradio_client users (1..64)")
+    load.add_argument("--data", default="corpora/handbook/qa/test.jsonl", help="QA set the questions come from")
+    load.add_argument("--max-new-tokens", type=int, help="per arm (default: WORKBENCH_MAX_NEW_TOKENS or 64)")
+    load.add_argument("--timeout", type=float, default=1200.0, help="seconds for the whole run, app start included")
+    load.add_argument("--url", help="an app already running on 127.0.0.1 (default: start one with WORKBENCH_* settings)")
+    _common(load)
+    load.set_defaults(func=cmd_loadtest)
     return parser
 
 

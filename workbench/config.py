@@ -149,6 +149,26 @@ class Settings:
     server_port: int = 7860
     """Port the Gradio app listens on."""
 
+    backend: str = "in-process"
+    """Who generates: 'in-process' (this process, transformers + peft) or 'openai' (an OpenAI-compatible server,
+    e.g. vLLM with --enable-lora; the base weights are then not loaded here for generation)."""
+
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    """Base URL of the OpenAI-compatible server (backend 'openai'); `make vllm` starts one here."""
+
+    openai_api_key: str = ""
+    """Bearer token for that server, if it wants one (vLLM --api-key)."""
+
+    openai_model: str = ""
+    """Served name of the base model; empty: the one model the server lists without a parent."""
+
+    openai_timeout: float = 600.0
+    """Seconds to wait for the server's next streamed token before the column reports an error."""
+
+    concurrency: int = 0
+    """Comparisons and evaluations the app runs at once; 0: per backend (1 in-process, where one batch already
+    holds the four arms; 16 openai, where the server batches many users' requests together)."""
+
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)

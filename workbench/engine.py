@@ -1,7 +1,8 @@
 """The Workbench: one loaded base model, its adapters, the vector store, and the four-arm comparison.
 
-question -> retrieve (once, shared by rag and raft) -> one prompt per arm -> one batched generation
--> ArmResult objects. The UI, the CLI and the evaluation all call `compare_stream` / `compare`.
+question -> retrieve (once, shared by rag and raft) -> one prompt per arm -> the backend generates them all
+(in this process as one batch, or on a vLLM server; workbench/backends) -> ArmResult objects.
+The UI, the CLI and the evaluation all call `compare_stream` / `compare`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Iterator
 
 from . import adapters as adapter_lib
 from .arms import Arm, build_prompt, parse_arms
+from .backends import BackendError, make_backend, needs_weights
 from .config import Settings
-from .generation import Request, generate_stream
+from .generation import Request
 from .results import ArmResult, Comparison, Metrics, Passage
 from .validation import check_options, check_question
 
@@ -30,65 +32,73 @@ def linear_shapes(model) -> dict[str, tuple[int, int]]:
 
 
 class Workbench:
-    def __init__(self, settings: Settings, model, tokenizer, store, model_id: str, device: str = "cpu", source=None):
+    def __init__(self, settings: Settings, model, tokenizer, store, model_id: str, device: str = "cpu", source=None,
+                 module_shapes: dict[str, tuple[int, int]] | None = None):
         self.settings = settings
         self.source = source
         """models.ModelSource the base was loaded from (None for models built in memory, as in tests)."""
-        self.model = model
+        self._model = model
         self.tokenizer = tokenizer
         self.store = store
         self.model_id = model_id
         self.device = device
-        self.module_shapes = linear_shapes(model)
+        self.module_shapes = module_shapes if module_shapes is not None else linear_shapes(model)
         self.loaded_adapters: dict[str, str] = {}
         """'<resolved adapter folder>@<weights mtime>' -> peft adapter name on the model."""
         self._attached = 0
+        self.backend = make_backend(self)
+        """Who generates (settings.backend): see workbench/backends."""
+
+    @property
+    def model(self):
+        """The base weights; with a server backend they are loaded only when something here needs them (training)."""
+        if self._model is None and self.source is not None:
+            from .models import load_llm
+
+            s = self.settings
+            self._model = load_llm(self.source.name, self.device, s.dtype, s.data_path / "models", s.threads)[0]
+        return self._model
+
+    @model.setter
+    def model(self, value) -> None:
+        self._model = value
+
+    @property
+    def concurrency(self) -> int:
+        """How many comparisons the app may run at once (Settings.concurrency, else the backend's own)."""
+        return self.settings.concurrency or self.backend.concurrency
 
     @classmethod
     def load(cls, settings: Settings, progress=None, index: bool = True) -> "Workbench":
-        """Load the base model and embedder, open the store and (unless `index` is False) index the shipped corpora."""
-        from .models import load_llm
+        """Load the base model (or only its tokenizer, for a server backend) and embedder, open the store and
+        (unless `index` is False) index the shipped corpora."""
+        from .models import load_llm, load_tokenizer
         from .retrieval.embedder import Embedder
         from .retrieval.ingest import ensure_shipped
         from .retrieval.store import VectorStore
 
-        model, tokenizer, source, device = load_llm(settings.model, settings.device, settings.dtype,
-                                                    settings.data_path / "models", settings.threads)
+        if needs_weights(settings.backend):
+            model, tokenizer, source, device = load_llm(settings.model, settings.device, settings.dtype,
+                                                        settings.data_path / "models", settings.threads)
+            shapes = None
+        else:
+            model, (tokenizer, source, device, shapes) = None, load_tokenizer(settings.model, settings.device)
         store = VectorStore.open(settings, Embedder.load(settings.embedder, device))
         if index:
             ensure_shipped(store, settings, progress or _console_progress)
-        return cls(settings, model, tokenizer, store, source.model_id, device, source)
+        return cls(settings, model, tokenizer, store, source.model_id, device, source, shapes)
 
     # --- adapters ----------------------------------------------------------------------------------
     def adapter_names(self) -> list[str]:
-        return list(adapter_lib.list_adapters(self.settings.adapter_dirs))
+        return self.backend.adapter_names()
 
     def attach_adapter(self, name_or_path: str, allow_foreign: bool = False) -> str:
-        """Validate and attach an adapter once; return its peft name. The base weights are shared.
+        """Validate an adapter and make the backend serve it; returns the name requests use."""
+        return self.backend.attach(name_or_path, allow_foreign)
 
-        An adapter folder whose weights changed since it was attached (retrained in place) is attached
-        again and the stale copy removed.
-        """
-        from peft import PeftModel
-
-        folder = adapter_lib.find_adapter(name_or_path, self.settings.adapter_dirs).resolve()
-        weights = folder / adapter_lib.WEIGHTS_FILE
-        key = f"{folder}@{weights.stat().st_mtime_ns if weights.is_file() else 0}"
-        if key in self.loaded_adapters:
-            return self.loaded_adapters[key]
-        adapter_lib.validate(folder, self.model_id, self.module_shapes,
-                             allow_foreign or adapter_lib.allows_foreign(folder), self.settings.adapter_max_rank)
-        self._attached += 1
-        name = f"a{self._attached}_" + "".join(ch if ch.isalnum() else "_" for ch in folder.name)
-        if isinstance(self.model, PeftModel):
-            self.model.load_adapter(str(folder), adapter_name=name)
-        else:
-            self.model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name)
-        for stale in [k for k in self.loaded_adapters if k.rsplit("@", 1)[0] == str(folder)]:
-            self.model.delete_adapter(self.loaded_adapters.pop(stale))
-        self.model.eval()
-        self.loaded_adapters[key] = name
-        return name
+    def announce_adapter(self, name_or_path: str) -> str:
+        """Tell the backend about a just trained or uploaded adapter; a sentence for the user ("" if none)."""
+        return self.backend.announce(name_or_path)
 
     # --- retrieval -----------------------------------------------------------------------------------
     def retrieve(self, question: str, corpus: str, k: int) -> tuple[list[Passage], float]:
@@ -124,8 +134,9 @@ class Workbench:
                     if not result.adapter:
                         raise adapter_lib.AdapterError("no adapter selected")
                     adapter = self.attach_adapter(result.adapter)
-                except adapter_lib.AdapterError as exc:
-                    result.error = f"{arm.name} arm unavailable: {exc}. Train or upload an adapter."
+                except (adapter_lib.AdapterError, BackendError) as exc:
+                    hint = ". Train or upload an adapter." if isinstance(exc, adapter_lib.AdapterError) else ""
+                    result.error = f"{arm.name} arm unavailable: {exc}{hint}"
                     result.done = True
                     continue
             arm_passages = passages if arm.retrieval else None
@@ -137,13 +148,14 @@ class Workbench:
         yield comparison
         if not runnable:
             return
-        stream = generate_stream(self.model, self.tokenizer, [req for _, req in runnable],
-                                 opts.max_new_tokens, opts.temperature, self.device)
+        stream = self.backend.stream([req for _, req in runnable], opts.max_new_tokens, opts.temperature)
         # closing(): when our caller closes us (Stop, a browser that went away), generation is closed too.
         with closing(stream):
             for rows, stats in stream:
                 for (arm, _), row in zip(runnable, rows):
                     _fill(results[arm.name], row, stats)
+                    if getattr(row, "error", None):  # a server backend can fail one row (e.g. an adapter it lacks)
+                        results[arm.name].error = f"{arm.name} arm unavailable: {row.error}"
                 yield comparison
 
     def compare(self, question: str, arms: str | list[str] | None = None, **overrides) -> Comparison:

@@ -190,6 +190,33 @@ def load_llm(name: str, device: str = "auto", dtype: str = "auto", cache_dir: Pa
     return model, tokenizer, source, device
 
 
+def load_tokenizer(name: str, device: str = "auto"):
+    """The tokenizer and the base's nn.Linear shapes, without its weights (a server generates).
+
+    Returns (tokenizer, source, device, {module path: (in_features, out_features)}); the shapes come from a model
+    built on the meta device from the config, so adapters can still be validated before they are sent.
+    """
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    source = resolve(name)
+    kwargs = {"gguf_file": source.gguf_file} if source.gguf_file else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.path, **kwargs)
+        config = AutoConfig.from_pretrained(source.path, **kwargs)
+    except OSError as exc:
+        if source.kind == "hub":
+            raise _hub_error(source, exc) from exc
+        raise ModelError(f"could not load the tokenizer from {source.path}: {exc}") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    with torch.device("meta"):
+        skeleton = AutoModelForCausalLM.from_config(config)
+    shapes = {n: (m.in_features, m.out_features) for n, m in skeleton.named_modules() if isinstance(m, torch.nn.Linear)}
+    return tokenizer, source, pick_device(device), shapes
+
+
 def load_embedder(name: str, device: str = "auto"):
     """Load a sentence-transformers embedder (catalog name, folder or hub id)."""
     from sentence_transformers import SentenceTransformer

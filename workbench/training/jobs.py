@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import shlex
 import shutil
@@ -19,6 +20,7 @@ from .trainer import TrainConfig, TrainResult, train
 METHODS = ("lora", "raft", "docs", "knowledge")
 """lora: closed-book Q/A; raft: Q/A with retrieved passages; docs: the corpus text alone (no Q/A needed);
 knowledge: the corpus text plus every phrasing of the Q/A (the recipe that learns facts)."""
+log = logging.getLogger(__name__)
 
 
 def build_examples(wb, data: Path | None, config: TrainConfig, corpus: str):
@@ -110,6 +112,9 @@ def train_and_install(wb, examples, config: TrainConfig, out_dir: Path, progress
         _move_into_place(partial, out_dir)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+    note = wb.announce_adapter(str(out_dir))  # a generation server learns about the adapter now
+    if note:
+        log.info("%s", note)
     return result
 
 

@@ -162,7 +162,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
     start = gr.on([ask.click, question.submit], running, inputs, [ask, stop, status], validator=validate,
                   show_progress="hidden", api_visibility="private")  # queued: Gradio validates queued events only
     run = start.success(stream, inputs, outputs, api_name="compare_stream", show_progress_on=[status],
-                        concurrency_id="model", concurrency_limit=1)
+                        concurrency_id="model", concurrency_limit=wb.concurrency)
     run.then(idle, None, [ask, stop], queue=False, show_progress="hidden", api_visibility="private")
 
     def stopped():
@@ -194,5 +194,5 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
             raise user_error(str(exc)) from None
         return result.to_dict()
 
-    gr.api(compare, api_name="compare", concurrency_id="model", concurrency_limit=1)
+    gr.api(compare, api_name="compare", concurrency_id="model", concurrency_limit=wb.concurrency)
     return [lora, raft]

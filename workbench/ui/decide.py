@@ -175,7 +175,7 @@ def build_decide_tab(wb, corpora=None) -> None:
 
     outputs = [status, verdict, table, chart, files, past]
     run_event = start.click(decide, [corpus, budget], outputs, api_name="decide", concurrency_id="model",
-                            concurrency_limit=1)
+                            concurrency_limit=wb.concurrency)
     open_event = reopen.click(open_run, [past], outputs, api_name="decide_open", concurrency_id="model",
-                              concurrency_limit=1)
+                              concurrency_limit=wb.concurrency)
     cancel.click(None, None, None, cancels=[run_event, open_event])

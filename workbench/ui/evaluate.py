@@ -211,7 +211,8 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     lock = run.click(running, inputs, [run, cancel], validator=validate, show_progress="hidden",
                      api_visibility="private")
     event = lock.success(evaluate, inputs, [status, summary, *plots, latency, show, questions, export, rows],
-                         api_name="evaluate", concurrency_id="model", concurrency_limit=1, show_progress_on=[status])
+                         api_name="evaluate", concurrency_id="model", concurrency_limit=wb.concurrency,
+                         show_progress_on=[status])
     event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
     cancel.click(idle, None, [run, cancel], cancels=[event], queue=False, api_visibility="private")
     show.change(lambda rows_, choice: side_by_side(rows_, choice or ALL), [rows, show], questions, api_name="eval_filter",

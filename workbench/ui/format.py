@@ -7,7 +7,8 @@ import re
 
 from ..results import ArmResult, Passage
 
-MEMORY_KINDS = {"cuda_peak_allocated": "GPU peak allocated (CUDA)", "cpu_peak_rss": "process peak RSS (CPU)"}
+MEMORY_KINDS = {"cuda_peak_allocated": "GPU peak allocated (CUDA)", "cpu_peak_rss": "process peak RSS (CPU)",
+                "server_rss": "server API process RSS now (vLLM /metrics)", "not_reported": "server"}
 METRIC_LABELS = {
     "retrieval_ms": "retrieval",
     "prefill_ms": "own prefill",
@@ -33,7 +34,8 @@ def metric_rows(result: ArmResult) -> list[tuple[str, str]]:
             rows.append(("prompt / output tokens", f"{value} / {m.output_tokens}"))
         elif name == "peak_memory_bytes":
             kind = MEMORY_KINDS.get(m.memory_kind, "…")
-            rows.append((f"peak memory, {kind}", f"{value / 2**20:,.0f} MiB" if value else "…"))
+            shown = "not reported" if m.memory_kind == "not_reported" else "…"
+            rows.append((f"peak memory, {kind}", f"{value / 2**20:,.0f} MiB" if value else shown))
         elif name.endswith("_ms"):
             rows.append((label.removesuffix(" ms"), f"{value:,.0f} ms"))
         elif name.endswith("_per_s"):

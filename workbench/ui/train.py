@@ -261,7 +261,8 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
         finally:
             remove_uploads(files_)  # the cached copies are no longer needed, and nobody else may fetch them
         dropped = f" Not installed: {'; '.join(installed.dropped)}." if installed.dropped else ""
-        return f"Installed adapter **{installed.path.name}**; choose it in the Compare tab.{dropped}"
+        note = wb.announce_adapter(str(installed.path))  # registers it with a generation server, if the app uses one
+        return f"Installed adapter **{installed.path.name}**; choose it in the Compare tab.{dropped} {note}".strip()
 
     up_button.click(install, [files, up_name, anyway], up_status, api_name="upload_adapter",
                     show_progress_on=[up_status]).success(
