@@ -28,9 +28,10 @@ PLACE_NOUNS = {"observatory", "library", "hall", "centre", "center", "street", "
                "scheme", "plan", "policy", "form", "portal", "system", "app", "service", "club", "association"}
 # e.g. KL-204, HR-7, A4, V2.1 (not plain words and not plain numbers)
 _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$")
-_TIME = re.compile(r"^\d{1,2}[:.]\d{2}$|^\d{1,2}(?:am|pm)$", re.I)
+_TIME = re.compile(r"^\d{1,2}:\d{2}$|^\d{1,2}(?:am|pm)$", re.I)
 _YEAR = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
-_STATS = {"=", "<", ">", "±", "+", "/-", "+/-", "versus", "vs", "vs.", "p", "ci", "or", "hr", "rr", "sd", "se"}
+_STATS = {"=", "<", ">", "±", "+", "/-", "+/-", "versus", "vs", "vs.", "P", "p", "CI", "OR", "HR", "RR", "SD", "SE"}
+"""Near a number, these mark a statistic (compared case-sensitively: "or" is a word, "OR" an odds ratio)."""
 
 
 @dataclass
@@ -54,7 +55,7 @@ def mid_sentence_capitals(docs) -> set[str]:
     return {t.text for doc in docs for t in doc if not t.is_sent_start and t.text[:1].isupper() and t.is_alpha}
 
 
-def _in_parentheses(tok) -> bool:
+def in_parentheses(tok) -> bool:
     sent = tok.sent
     depth = 0
     for t in sent:
@@ -66,8 +67,9 @@ def _in_parentheses(tok) -> bool:
 
 def _statistic(tok) -> bool:
     """A number that is a statistic in a comparison (P=0.01, 2.3 versus 0.7) or a range end."""
-    near = [t.text.lower() for t in tok.doc[max(tok.sent.start, tok.i - 2):min(tok.sent.end, tok.i + 3)]]
-    return bool(_STATS & set(near)) or any(c.dep_ == "conj" for c in tok.children) or tok.dep_ == "conj"
+    near = [t.text for t in tok.doc[max(tok.sent.start, tok.i - 2):min(tok.sent.end, tok.i + 3)]]
+    return bool(_STATS & set(near)) or any(c.dep_ == "conj" and not in_parentheses(c) for c in tok.children) \
+        or tok.dep_ == "conj"
 
 
 def _number_answer(tok) -> Answer | None:
@@ -161,6 +163,17 @@ def _phrase_answer(chunk) -> Answer | None:
     return Answer(first, chunk.end, chunk.root.i, "phrase")
 
 
+def _code_answer(tok) -> Answer:
+    """A code ("HR-G1" is three tokens); one naming a thing ("the SR-2 Software Request form") keeps its name."""
+    doc, sent = tok.doc, tok.sent
+    start, end = _glued(doc, tok.i, -1, sent.start, sent.end), _glued(doc, tok.i, 1, sent.start, sent.end) + 1
+    noun = doc[start:end].root.head
+    if doc[start:end].root.dep_ == "compound" and noun.pos_ == "NOUN" and noun.i >= end and all(
+            t.head.i in range(end, noun.i + 1) and t.dep_ == "compound" for t in doc[end:noun.i]):
+        return Answer(start, noun.i, noun.i, "code", unit=noun.text)
+    return Answer(start, end, tok.i, "code")
+
+
 def _range_end(tok) -> bool:
     """One end of a range ("Monday to Friday", "10:00 to 16:00", "L1 to L3")."""
     doc, sent = tok.doc, tok.sent
@@ -186,16 +199,14 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
         taken.update(range(answer.start, answer.end))
 
     for tok in sent:
-        if tok.i in taken or _in_parentheses(tok) or _range_end(tok):
+        if tok.i in taken or in_parentheses(tok) or _range_end(tok):
             continue
         if tok.like_email or tok.like_url:
             add(Answer(tok.i, tok.i + 1, tok.i, "code"))
         elif tok.text.startswith("#") and len(tok.text) > 2:
             add(Answer(tok.i, tok.i + 1, tok.i, "code"))
         elif _CODE.match(tok.text) and not tok.like_num and not _TIME.match(tok.text):
-            doc = tok.doc  # "HR-G1" is three tokens
-            add(Answer(_glued(doc, tok.i, -1, sent.start, sent.end), _glued(doc, tok.i, 1, sent.start, sent.end) + 1,
-                       tok.i, "code"))
+            add(_code_answer(tok))
         elif _TIME.match(tok.text):
             add(Answer(tok.i, tok.i + 1, tok.i, "time"))
         elif tok.like_num and tok.pos_ == "NUM" and not _statistic(tok) and tok.lower_ not in ("one",) and not (

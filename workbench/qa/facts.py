@@ -59,9 +59,9 @@ def _similar(a: str, b: str) -> bool:
     return len(wa & wb) / max(1, len(wa | wb)) >= 0.75
 
 
-def facts_of_chunk(chunk: Passage, docs) -> list[Fact]:
-    """Every fact of one chunk (`docs`: its parsed prose units)."""
-    out, chunk_runs, names = [], runs(chunk.text), mid_sentence_capitals(docs)
+def facts_of_chunk(chunk: Passage, docs, names: set[str] = frozenset()) -> list[Fact]:
+    """Every fact of one chunk (`docs`: its parsed prose units; `names`: words the corpus capitalises mid-sentence)."""
+    out, chunk_runs = [], runs(chunk.text)
     for doc in docs:
         for sent in doc.sents:
             for answer in candidates(sent, names):
@@ -141,7 +141,8 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
         parsed[k].append(doc)
         if progress and (n % 50 == 0 or n == len(units) - 1):
             progress(n + 1, len(units))
-    found = [f for k, c in enumerate(chunks) for f in facts_of_chunk(c, parsed.get(k, []))]
+    names = mid_sentence_capitals(doc for docs in parsed.values() for doc in docs)
+    found = [f for k, c in enumerate(chunks) for f in facts_of_chunk(c, parsed.get(k, []), names)]
     kept, removed = _dedupe(found)
     if not kept:
         raise QAError("no questions could be made from this corpus: it needs prose sentences with numbers, dates, "

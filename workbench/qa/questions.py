@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer
+from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses
 from .text import normalise, words
 
 SUBJECTS = {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"}
@@ -48,7 +48,7 @@ OTHER_SYNONYMS = {
 """Simple synonyms, one swap a question: verbs only where the word is a verb ("the permit" stays)."""
 PEOPLE_NOUNS = {"colleague", "employee", "staff", "member", "patient", "people", "person", "starter", "user",
                 "engineer", "manager", "student", "child", "adult", "visitor", "volunteer", "participant", "subject",
-                "worker", "customer", "client", "contractor", "team", "department", "committee", "group", "nurse", "doctor", "physician", "surgeon",
+                "worker", "customer", "client", "contractor", "team", "department", "committee", "nurse", "doctor", "physician", "surgeon",
                 "woman", "man", "parent", "teacher", "researcher", "officer", "director", "holder", "traveller"}
 PLACE_HEADS = {"room", "office", "building", "floor", "site", "area", "space", "queue", "portal", "system", "channel",
                "app", "module", "store", "folder", "drive", "workspace", "kitchen", "park", "desk", "reception",
@@ -75,15 +75,26 @@ class Style:
     """Swap some words for simple synonyms."""
     embedded: bool = False
     """Ask indirectly: "Do you know how long the probation period is?"."""
+    short: bool = False
+    """Leave out a trailing phrase that names nothing ("by default", "in the past")."""
 
 
 STYLES = [Style(), Style(front=True), Style(wh=1), Style(plain=True), Style(wh=1, front=True),
           Style(synonyms=True), Style(plain=True, front=True), Style(synonyms=True, front=True),
-          Style(wh=1, synonyms=True), Style(plain=True, synonyms=True, front=True), Style(embedded=True, plain=True),
-          Style(embedded=True, synonyms=True)]
+          Style(wh=1, synonyms=True), Style(plain=True, synonyms=True, front=True), Style(short=True),
+          Style(embedded=True, plain=True), Style(short=True, wh=1), Style(embedded=True, synonyms=True)]
+
+
+ABBREVIATED_UNITS = {"h": "hours", "hr": "hours", "hrs": "hours", "min": "minutes", "mins": "minutes", "d": "days",
+                     "wk": "weeks", "wks": "weeks", "mo": "months", "y": "years", "yr": "years", "yrs": "years",
+                     "s": "seconds", "sec": "seconds"}
 
 
 def _plural(unit: str) -> str:
+    if unit.lower() in ABBREVIATED_UNITS:
+        return ABBREVIATED_UNITS[unit.lower()]
+    if len(unit) <= 3 or not any(c in "aeiou" for c in unit.lower()):
+        return unit  # "mg", "kWh"
     parts = unit.split()
     last = parts[-1].lower()
     if last.endswith("s"):
@@ -95,10 +106,14 @@ def _plural(unit: str) -> str:
 def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=()) -> list[tuple[str, str]]:
     """(wh-phrase, stranded preposition) choices for an answer, the most natural first."""
     kind, p = answer.kind, prep.lower()
+    if kind == "count" and answer.start > 0 and doc[answer.start - 1].lower_ == "every":
+        unit = _plural(answer.unit)
+        return [("how often", ""), (f"every how many {unit}", "")]
     if kind == "count":
-        unit = answer.unit if doc[answer.head].tag_ in ("NNS", "NNPS") else _plural(answer.unit)
+        unit = answer.unit if doc[answer.head].tag_ in ("NNS", "NNPS") and answer.unit.lower() not in ABBREVIATED_UNITS \
+            else _plural(answer.unit)
         many = f"how many {unit}"
-        if answer.unit.lower() in TIME_UNITS or answer.unit.lower().rstrip("s") in TIME_UNITS:
+        if _plural(answer.unit).lower().rstrip("s") in TIME_UNITS or answer.unit.lower().rstrip("s") in TIME_UNITS:
             if p in ("", "for") and (copula or role in ("npadvmod", "pobj")) and not tail:
                 return [("how long", ""), (many, "")] if p == "" or copula else [("for how long", ""), (many, p)]
         return [(f"{p} {many}".strip(), ""), (many, p)] if p else [(many, ""), (f"what number of {unit}", "")]
@@ -119,7 +134,7 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
             return [(f"{p} whom", ""), ("who", p)]
         return [("who", ""), ("which person", "")]
     if kind == "phrase" and doc[answer.head].lemma_.lower() in PEOPLE_NOUNS:
-        group = "which team" if doc[answer.head].lemma_.lower() in ("team", "department", "committee", "group") else \
+        group = "which team" if doc[answer.head].lemma_.lower() in ("team", "department", "committee") else \
             "which people" if doc[answer.head].tag_ == "NNS" else "which person"
         return [(f"{p} whom".strip(), ""), ("who", p)] if p else [("who", ""), (group, "")]
     if kind in ("name", "phrase"):
@@ -186,7 +201,7 @@ def _lower_first(tokens) -> list:
         positional = t.i == t.sent.start and t.pos_ != "PROPN" and t.ent_type_ in ("", "DATE", "CARDINAL", "ORDINAL",
                                                                                    "QUANTITY") and not name
         acronym = sum(c.isupper() for c in t.text) >= 2  # "DVDs", "EUR"
-        if not acronym and (positional or t.pos_ in ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PART") or (
+        if not acronym and not (name and t.pos_ in ("NOUN", "ADJ", "PROPN")) and (positional or t.pos_ in ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PART") or (
                 t.pos_ in ("NOUN", "ADJ", "VERB") and not t.ent_type_)):
             return [_Lowered(t)] + list(tokens[1:])
     return list(tokens)
@@ -241,7 +256,11 @@ def frame(whole, answer: Answer) -> Frame | None:
         return None
     doc = whole.doc
     span = doc[answer.start:answer.end]
-    head = span.root
+    named = answer.kind == "code" and answer.unit  # "the SR-2 Software Request form": ask "which form"
+    head = doc[answer.head] if named else span.root
+    of_money = head.dep_ == "pobj" and head.head.lower_ == "of" and answer.kind == "money" and not named
+    if of_money:  # "a learning budget of £1,200": ask "how large a learning budget"
+        head = head.head.head
     root = _clause_root(head)
     # "The loan period is three weeks, and DVDs must be returned within 7 days": ask within the clause.
     sent = whole if root == whole.root else doc[root.left_edge.i:root.right_edge.i + 1]
@@ -274,16 +293,32 @@ def frame(whole, answer: Answer) -> Frame | None:
     else:
         return None
     phrase = _subtree(top)
-    if any(t.dep_ == "conj" and (t.head.i in range(answer.start, answer.end) or t.head == top)
+    if any(t.dep_ == "conj" and (t.head.i in range(answer.start, answer.end) or t.head == top) and not in_parentheses(t)
            for t in doc[phrase.start:phrase.stop]) or head.dep_ == "conj":
         return None  # one item of a list is not "the" answer
+    nxt = doc[answer.end:answer.end + 2]
+    if answer.kind in ("phrase", "name", "code") and len(nxt) and (nxt[0].lower_ in ("and", "or") or nxt[0].text == "," and len(
+            nxt) > 1 and nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET")):
+        return None  # the first item of a list ("safety boots, hi-vis vest and ear defenders")
+    if answer.kind in ("phrase", "name") and any(t.lower_ == "than" for t in sent):
+        return None  # comparisons ("greater during NNSP than during NNAP") make a "what" question ambiguous
+    if answer.kind == "name" and len(nxt) and nxt[0].text[:1].isupper() and nxt[0].is_alpha:
+        return None  # the name goes on ("Threading In days") and the parse cut it
     before = [t for t in doc[phrase.start:answer.start] if t.i != top.i or not prep]
+    if of_money:  # the noun and its modifiers go into the wh-phrase: "how large a gym subsidy"
+        words_ = [t for t in before if t.i != head.i + 1 and t.dep_ != "det" and t.i <= head.i]
+        if head.tag_ != "NN" or any(t.dep_ not in ("compound", "amod") for t in words_ if t.i != head.i) or \
+                any(t.lower_ not in QUALIFIERS for t in before if t.i > head.i + 1):
+            return None
+        money_noun = " ".join(t.text for t in words_)
+        before = []
     if any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") for t in before):
         return None
     compound = [t for t in before if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")]
     appos = {t.i for c in doc[phrase.start:phrase.stop] if c.dep_ == "appos" or c.dep_ == "relcl" and c.left_edge.i > 0
              and doc[c.left_edge.i - 1].text == "," for t in c.subtree}  # asides: ", Finance Director", ", which ..."
-    tail = [t for t in doc[answer.end:phrase.stop] if (not t.is_punct or t.text in ("-", "/")) and t.i not in appos]
+    tail_start = answer.head + 1 if named else answer.end
+    tail = [t for t in doc[tail_start:phrase.stop] if (not t.is_punct or t.text in ("-", "/")) and t.i not in appos]
     cut = next((k for k, t in enumerate(tail) if t.dep_ in ("cc", "conj")), len(tail))
     tail = tail[:cut]  # "days of annual leave plus public holidays" -> "days of annual leave"
     if len(tail) > 6 or any(t.dep_ in ("relcl", "acl") or t.like_num for t in tail):
@@ -295,10 +330,14 @@ def frame(whole, answer: Answer) -> Frame | None:
     if copula and prep and any(c.dep_ == "attr" for c in root.children) and answer.kind in ("phrase", "name"):
         return None  # "What is the standard method Microsoft Authenticator with?"
     wh = wh_phrases(answer, doc, prep, role if not prep else "pobj", copula, tail)
-    if compound and answer.kind in ("code", "number", "name") and wh:
-        noun = " ".join(t.text for t in compound)
+    if of_money:
+        wh = [(f"{prep} how large a {money_noun}".strip(), ""), (f"{prep} what size of {money_noun}".strip(), "")]
+    if (compound and answer.kind in ("code", "number", "name") or named) and wh:
+        noun = answer.unit if named else " ".join(t.text for t in compound)
         wh = [(f"{prep} which {noun}".strip(), ""), (f"which {noun}", prep)] if prep else [(f"which {noun}", ""),
                                                                                           (f"what {noun}", "")]
+    if copula and subj is not None and subj.lemma_.lower() in ("age", "date", "day", "time", "year", "month", "deadline"):
+        wh = [("what", ""), ("what exactly", "")]  # "What was the mean age?", not "How long was the mean age?"
     if not wh:
         return None
     # Absorb a measure word: "14 characters long" -> "how many characters long".
@@ -338,6 +377,8 @@ def frame(whole, answer: Answer) -> Frame | None:
              if t.i not in drop and not t.is_punct]
     if any(t.dep_ == "mark" or t.tag_ in ("WDT", "WP", "WRB") for t in moved):
         return None  # a subordinate clause in front ("If you ...,") does not survive being moved
+    if moved and moved[0].pos_ not in ("ADP", "ADV", "SCONJ"):
+        return None  # only adverbials move to the end ("Between 2000 and 2009,"), not a stray noun
     drop.update(t.i for t in moved)
     subject_tokens = [t for t in doc[subject_range.start:subject_range.stop] if t.i not in drop] if subj is not None else []
 
@@ -456,6 +497,12 @@ def phrase(fr: Frame, style: Style) -> str | None:
     else:
         clause = tail + ([fr.inverted] if fr.inverted else []) + subject + verb
     body = clause + ([strand] if strand else []) + moved
+    if style.short:
+        k = _trailing_pp(body)
+        if k is None or k <= len(tail) + 1 or any(not isinstance(t, str) and (t.pos_ == "PROPN" or t.like_num)
+                                                  for t in body[k:]):
+            return None  # names and numbers in the phrase are context the question needs
+        body = body[:k]
     front = []
     if style.front:
         k = _trailing_pp(body)
@@ -478,7 +525,7 @@ def _good(question: str, fr: Frame) -> bool:
         return False
     content = [x for x in w if x not in WH_WORDS and len(x) > 2 and x not in (
         "does", "did", "the", "and", "are", "was", "were", "should", "you", "many", "exactly", "know", "much")]
-    return len(content) >= 2
+    return len(content) >= (2 if fr.inverted else 3)  # "What was strongly expressed?" says too little
 
 
 def answer_leaks(question: str, answer: str) -> bool:
