@@ -11,7 +11,8 @@ from typing import Callable
 from ..results import Passage
 from .answers import candidates, mid_sentence_capitals
 from .nlp import pipeline
-from .questions import STYLES, answer_leaks, frame, phrase
+from .phrasing import STYLES, answer_leaks, phrase
+from .questions import frame
 from .text import copies_run, normalise, plain_units, runs, words
 
 MAX_PHRASINGS = 5

@@ -1,4 +1,4 @@
-"""Turn a parsed sentence and an answer span in it into wh-questions whose answer is that span.
+"""Take a parsed sentence apart around an answer span: the Frame from which questions are phrased.
 
 The phrase holding the answer is replaced by a wh-phrase chosen by the answer's kind ("how many days",
 "by what date", "to whom") and moved to the front; the subject and the first auxiliary swap places (with
@@ -9,206 +9,11 @@ ambiguous, or when the result would be too short or too long to be a good questi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses
-from .text import normalise, words
-
-SUBJECTS = {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"}
-OBJECTS = {"dobj", "attr", "oprd", "npadvmod", "dative"}
-# Pronouns that leave a question without its referent ("How long is it?").
-VAGUE = {"it", "its", "they", "them", "their", "he", "she", "him", "her", "his", "i", "me", "my", "itself", "we",
-         "us", "our"}
-VAGUE_DET = {"this", "these", "those", "that", "such", "above", "below", "following", "latter", "former", "same"}
-QUALIFIERS = {"at", "least", "most", "up", "to", "about", "around", "approximately", "roughly", "nearly", "almost",
-              "only", "over", "under", "more", "less", "fewer", "than", "just", "some", "maximum", "minimum", "of",
-              "a", "an", "the", "no", "exactly", "another", "further", "additional", "extra", "every", "each"}
-MEASURE_WORDS = {"long", "old", "wide", "high", "tall", "deep", "thick", "late", "early", "ahead", "before", "ago"}
-DISCOURSE = {"however", "therefore", "also", "thus", "moreover", "furthermore", "accordingly", "additionally",
-             "instead", "then", "so", "and", "but", "similarly", "likewise", "consequently", "finally", "again",
-             "still", "otherwise", "generally", "usually", "normally", "typically", "overall", "importantly"}
-FILLER = {"standard", "normal", "usual", "general", "typical", "current", "overall", "regular", "relevant",
-          "specific", "particular", "certain", "various", "actual", "official", "usually", "normally", "generally",
-          "typically", "currently", "also", "always", "just", "simply", "really", "very", "main", "own"}
-VERB_SYNONYMS = {
-    "purchase": "buy", "purchased": "bought", "purchases": "buys", "obtain": "get", "obtained": "got",
-    "receive": "get", "receives": "get", "commence": "start", "commences": "starts", "begin": "start",
-    "begins": "starts", "assist": "help", "request": "ask for", "requests": "asks for", "provide": "give",
-    "provides": "gives", "provided": "given", "permitted": "allowed", "permit": "allow", "submit": "hand in",
-    "submitted": "handed in", "require": "need", "requires": "needs", "utilise": "use", "utilize": "use",
-    "performed": "carried out", "perform": "carry out", "examined": "studied", "investigated": "studied",
-    "evaluate": "assess", "evaluated": "assessed", "booked": "reserved",
-}
-OTHER_SYNONYMS = {
-    "employees": "staff members", "employee": "staff member", "colleagues": "staff members", "individuals": "people",
-    "patients": "subjects", "participants": "subjects", "trip": "journey", "trips": "journeys",
-    "additional": "extra", "approximately": "about", "regarding": "about",
-}
-"""Simple synonyms, one swap a question: verbs only where the word is a verb ("the permit" stays)."""
-PEOPLE_NOUNS = {"colleague", "employee", "staff", "member", "patient", "people", "person", "starter", "user",
-                "engineer", "manager", "student", "child", "adult", "visitor", "volunteer", "participant", "subject",
-                "worker", "customer", "client", "contractor", "team", "department", "committee", "nurse", "doctor", "physician", "surgeon",
-                "woman", "man", "parent", "teacher", "researcher", "officer", "director", "holder", "traveller"}
-PLACE_HEADS = {"room", "office", "building", "floor", "site", "area", "space", "queue", "portal", "system", "channel",
-               "app", "module", "store", "folder", "drive", "workspace", "kitchen", "park", "desk", "reception",
-               "bay", "hall", "centre", "center", "city", "country", "hospital", "clinic", "department", "ward",
-               "unit", "school", "lab", "laboratory", "website", "page", "intranet", "tool", "library", "shop",
-               "warehouse", "car", "locker", "cabinet", "box", "basement", "garden", "yard", "street", "town"}
-FRONTABLE = {"in", "at", "on", "during", "after", "before", "since", "until", "within", "for", "across", "throughout",
-             "outside", "inside", "under", "from"}
-"""Prepositions of adjunct phrases that can open a question ("At Kestrel Loom, how long ...")."""
-WH_WORDS = {"what", "which", "who", "whom", "when", "where", "how"}
-
-
-@dataclass(frozen=True)
-class Style:
-    """How to phrase one variant of a question."""
-
-    wh: int = 0
-    """Index into the answer's wh-phrases ("how long", "how many months", ...)."""
-    front: bool = False
-    """Move the trailing prepositional phrase to the front ("At Kestrel Loom, how long ...")."""
-    plain: bool = False
-    """Drop filler words (standard, usually, also ...)."""
-    synonyms: bool = False
-    """Swap some words for simple synonyms."""
-    embedded: bool = False
-    """Ask indirectly: "Do you know how long the probation period is?"."""
-    short: bool = False
-    """Leave out a trailing phrase that names nothing ("by default", "in the past")."""
-
-
-STYLES = [Style(), Style(front=True), Style(wh=1), Style(plain=True), Style(wh=1, front=True),
-          Style(synonyms=True), Style(plain=True, front=True), Style(synonyms=True, front=True),
-          Style(wh=1, synonyms=True), Style(plain=True, synonyms=True, front=True), Style(short=True),
-          Style(embedded=True, plain=True), Style(short=True, wh=1), Style(embedded=True, synonyms=True)]
-
-
-ABBREVIATED_UNITS = {"h": "hours", "hr": "hours", "hrs": "hours", "min": "minutes", "mins": "minutes", "d": "days",
-                     "wk": "weeks", "wks": "weeks", "mo": "months", "y": "years", "yr": "years", "yrs": "years",
-                     "s": "seconds", "sec": "seconds"}
-
-
-def _plural(unit: str) -> str:
-    if unit.lower() in ABBREVIATED_UNITS:
-        return ABBREVIATED_UNITS[unit.lower()]
-    if len(unit) <= 3 or not any(c in "aeiou" for c in unit.lower()):
-        return unit  # "mg", "kWh"
-    parts = unit.split()
-    last = parts[-1].lower()
-    if last.endswith("s"):
-        return unit
-    parts[-1] = parts[-1][:-1] + "ies" if last.endswith("y") and last[-2:-1] not in "aeiou" else parts[-1] + "s"
-    return " ".join(parts)
-
-
-def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=()) -> list[tuple[str, str]]:
-    """(wh-phrase, stranded preposition) choices for an answer, the most natural first."""
-    kind, p = answer.kind, prep.lower()
-    if kind == "count" and answer.start > 0 and doc[answer.start - 1].lower_ == "every":
-        unit = _plural(answer.unit)
-        return [("how often", ""), (f"every how many {unit}", "")]
-    if kind == "count":
-        unit = answer.unit if doc[answer.head].tag_ in ("NNS", "NNPS") and answer.unit.lower() not in ABBREVIATED_UNITS \
-            else _plural(answer.unit)
-        many = f"how many {unit}"
-        if _plural(answer.unit).lower().rstrip("s") in TIME_UNITS or answer.unit.lower().rstrip("s") in TIME_UNITS:
-            if p in ("", "for") and (copula or role in ("npadvmod", "pobj")) and not tail:
-                return [("how long", ""), (many, "")] if p == "" or copula else [("for how long", ""), (many, p)]
-        return [(f"{p} {many}".strip(), ""), (many, p)] if p else [(many, ""), (f"what number of {unit}", "")]
-    if kind == "money":
-        return [("how much", p), (f"{p} what amount".strip(), "")] if p else [("how much", ""), ("what amount", "")]
-    if kind == "percent":
-        return [(f"{p} what percentage".strip(), ""), (f"{p} what share".strip(), "")]
-    if kind in ("date", "year", "time"):
-        noun = {"date": "date", "year": "year", "time": "time"}[kind]
-        if doc[answer.start:answer.end].text.lower().rstrip("s") in WEEKDAYS:
-            noun = "day"
-        if p in ("on", "at", "in", "during", ""):
-            first = f"on what {noun}" if noun in ("date", "day") else f"in what {noun}" if noun == "year" else f"at what {noun}"
-            return [("when", ""), (first, "")]
-        return [(f"{p} when", ""), (f"{p} what {noun}", "")]
-    if kind == "person":
-        if p:
-            return [(f"{p} whom", ""), ("who", p)]
-        return [("who", ""), ("which person", "")]
-    if kind == "phrase" and doc[answer.head].lemma_.lower() in PEOPLE_NOUNS:
-        group = "which team" if doc[answer.head].lemma_.lower() in ("team", "department", "committee") else \
-            "which people" if doc[answer.head].tag_ == "NNS" else "which person"
-        return [(f"{p} whom".strip(), ""), ("who", p)] if p else [("who", ""), (group, "")]
-    if kind in ("name", "phrase"):
-        place = kind == "name" or doc[answer.head].lemma_.lower() in PLACE_HEADS
-        if p in ("in", "at", "on", "inside", "into") and place:
-            return [("where", ""), ("what", p)]
-        if p in ("in", "at", "on", "inside", "into"):
-            return [("what", p), (f"{p} what", "")]
-        if p == "from":
-            return [("where", "from"), ("from what", "")]
-        if p == "by":
-            return [("who", "by"), ("by whom", "")]
-        if p:
-            return [("what", p), (f"{p} what", "")]
-        return [("what", ""), ("what exactly", "")]
-    if kind == "number" and role != "attr":
-        return []  # a bare number is only clear as the value of something ("the average age was 24.9")
-    if kind in ("code", "number"):
-        if role not in ("attr", "dobj", "pobj", "nsubj", "nsubjpass"):
-            return []
-        return [(f"{p} what".strip(), ""), ("what", p)] if p else [("what", ""), ("what exactly", "")]
-    return []
-
-
-_YEAR_LIKE = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
-
-
-class _Lowered:
-    """A token shown in lower case (the first word of a sentence moved inside a question)."""
-
-    def __init__(self, tok):
-        self.tok, self.text = tok, tok.text.lower()
-
-    def __getattr__(self, name):
-        return getattr(self.tok, name)
-
-
-def _render(tokens) -> str:
-    """Tokens back to text: original spacing between neighbours, one space elsewhere."""
-    out = []
-    for i, tok in enumerate(tokens):
-        if isinstance(tok, str):
-            out.append(tok + " ")
-            continue
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        glued = nxt is not None and not isinstance(nxt, str) and nxt.i == tok.i + 1
-        if tok.text in (",", "–", "—") and not glued:
-            out.append(" ")
-            continue  # a comma or dash left behind by removed material
-        out.append(tok.text + (tok.whitespace_ if glued else " "))
-    text = " ".join("".join(out).split())
-    for a, b in ((" ,", ","), (" '", "'"), (" ’", "’"), ("( ", "("), (" )", ")"), (" n't", "n't"), (" %", "%"),
-                 (" :", ":"), (" ;", ";"), (",,", ",")):
-        text = text.replace(a, b)
-    return text.strip(" ,;:-–—")
-
-
-def _lower_first(tokens) -> list:
-    """Lower-case the first token unless it is a name, an acronym or "I"."""
-    if tokens and not isinstance(tokens[0], str):
-        t = tokens[0]
-        nxt = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
-        name = nxt is not None and nxt.text[:1].isupper() and nxt.pos_ == "PROPN"  # "People Operations"
-        positional = t.i == t.sent.start and t.pos_ != "PROPN" and t.ent_type_ in ("", "DATE", "CARDINAL", "ORDINAL",
-                                                                                   "QUANTITY") and not name
-        acronym = sum(c.isupper() for c in t.text) >= 2  # "DVDs", "EUR"
-        if not acronym and not (name and t.pos_ in ("NOUN", "ADJ", "PROPN")) and (positional or t.pos_ in ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PART") or (
-                t.pos_ in ("NOUN", "ADJ", "VERB") and not t.ent_type_)):
-            return [_Lowered(t)] + list(tokens[1:])
-    return list(tokens)
-
-
-def _subtree(tok) -> range:
-    return range(tok.left_edge.i, tok.right_edge.i + 1)
+from .answers import Answer, in_parentheses
+from .wording import (DISCOURSE, MEASURE_WORDS, OBJECTS, QUALIFIERS, SUBJECTS, VAGUE, VAGUE_DET, YEAR_LIKE,
+                      lower_first, subtree, wh_phrases)
 
 
 @dataclass
@@ -292,7 +97,7 @@ def frame(whole, answer: Answer) -> Frame | None:
         top = head
     else:
         return None
-    phrase = _subtree(top)
+    phrase = subtree(top)
     if any(t.dep_ == "conj" and (t.head.i in range(answer.start, answer.end) or t.head == top) and not in_parentheses(t)
            for t in doc[phrase.start:phrase.stop]) or head.dep_ == "conj":
         return None  # one item of a list is not "the" answer
@@ -348,7 +153,7 @@ def frame(whole, answer: Answer) -> Frame | None:
     drop = set(phrase)
     for c in root.children:  # coordinated clauses and trailing discourse belong to another question
         if c.dep_ in ("conj", "cc") and c.i > root.i or c.dep_ == "parataxis":
-            drop.update(_subtree(c))
+            drop.update(subtree(c))
     depth = 0
     dash_open, aside = False, set()
     for t in sent:  # parentheses and dashes: asides, statistics and abbreviations
@@ -364,7 +169,7 @@ def frame(whole, answer: Answer) -> Frame | None:
     if any(i in aside for i in range(answer.start, answer.end)):
         return None
     drop |= aside
-    subject_range = _subtree(subj) if subj is not None else range(0)
+    subject_range = subtree(subj) if subj is not None else range(0)
     start = sent.start
     while start < sent.end and (doc[start].is_punct or doc[start].lower_ in DISCOURSE and doc[start].dep_ in (
             "advmod", "cc", "prep", "pobj", "mark")):
@@ -397,7 +202,7 @@ def frame(whole, answer: Answer) -> Frame | None:
     rest = [t for t in doc[(subject_range.stop if subj is not None else root.i):sent.end]
             if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
     if imperative:
-        rest = _lower_first(rest)
+        rest = lower_first(rest)
         inverted, verb = "should", rest
         subject_tokens = ["you"]
     elif auxes:
@@ -437,97 +242,10 @@ def _checked(fr: Frame) -> Frame | None:
     if any(_vague(t) for t in early + late):
         return None
     real = [t for t in fr.verb + fr.moved if not isinstance(t, str)]
-    if any(t.like_num and t.dep_ == "pobj" and not _YEAR_LIKE.match(t.text) for t in real):
+    if any(t.like_num and t.dep_ == "pobj" and not YEAR_LIKE.match(t.text) for t in real):
         return None  # "included transitory DI in 13": a bare count left without its noun
     if any(t.dep_ in SUBJECTS and (t.head.dep_ in ("ROOT", "conj")) for t in real):
         return None  # a second clause survived ("... and Lisbon employees claim in EUR")
     if real and (real[-1].pos_ in ("ADP", "SCONJ", "CCONJ", "DET") and real[-1].dep_ != "prt" or real[-1].dep_ == "neg"):
         return None  # the clause ends in mid-air ("What picks up after?")
     return fr
-
-
-def _apply(tokens: list, style: Style, used: dict) -> list:
-    out = []
-    for t in tokens:
-        text = t if isinstance(t, str) else t.text
-        if style.plain and text.lower() in FILLER and (isinstance(t, str) or t.dep_ in ("amod", "advmod")):
-            continue
-        real = not isinstance(t, str)
-        table = VERB_SYNONYMS if real and t.pos_ in ("VERB", "AUX") else OTHER_SYNONYMS if real else {}
-        if style.synonyms and text.lower() in table and not used.get("done") and t.pos_ != "PROPN" \
-                and t.dep_ != "compound":
-            swap = table[text.lower()]
-            out.append(swap.capitalize() if text[:1].isupper() else swap)
-            used["done"] = True  # one swap a question: more drifts from the text
-            continue
-        out.append(t)
-    return out
-
-
-def _trailing_pp(tokens: list) -> int | None:
-    """Index in `tokens` where a final prepositional phrase starts (its whole subtree at the end)."""
-    real = [(k, t) for k, t in enumerate(tokens) if not isinstance(t, str)]
-    for k, t in real:
-        if t.dep_ == "prep" and t.lower_ in FRONTABLE and not any(x.dep_ in ("conj", "cc") for x in t.subtree) and (t.head.dep_ in ("ROOT", "xcomp") or t.head.dep_ in SUBJECTS) \
-                and any(c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN") and not c.like_num
-                        and not any(d.lower_ in ("a", "an") for d in c.children)  # "at a time" is an idiom
-                        and c.lower_.rstrip("s") not in WEEKDAYS | MONTHS for c in t.children):
-            rest = tokens[k:]
-            if all(not isinstance(x, str) and x.i in _subtree(t) for x in rest) and len(rest) >= 2:
-                return k
-    return None
-
-
-def phrase(fr: Frame, style: Style) -> str | None:
-    """One question from a frame in the given style, or None when the style does not apply."""
-    if style.wh >= len(fr.wh):
-        return None
-    wh, strand = fr.wh[style.wh]
-    if strand and fr.tail:
-        return None  # "How many days of the event ... within?" strands too far
-    used: dict = {}
-    tail = _apply(fr.tail, style, used)
-    subject = _apply(_lower_first(fr.subject), style, used)
-    verb = _apply(fr.declarative_verb if style.embedded else fr.verb, style, used)
-    moved = _apply(_lower_first(fr.moved), style, used)
-    if style.embedded and not fr.inverted:
-        clause = tail + verb
-    elif style.embedded:
-        clause = tail + subject + verb
-    else:
-        clause = tail + ([fr.inverted] if fr.inverted else []) + subject + verb
-    body = clause + ([strand] if strand else []) + moved
-    if style.short:
-        k = _trailing_pp(body)
-        if k is None or k <= len(tail) + 1 or any(not isinstance(t, str) and (t.pos_ == "PROPN" or t.like_num)
-                                                  for t in body[k:]):
-            return None  # names and numbers in the phrase are context the question needs
-        body = body[:k]
-    front = []
-    if style.front:
-        k = _trailing_pp(body)
-        if k is None or k <= len(tail) + 1:
-            return None
-        front, body = body[k:], body[:k]
-    text = _render(body)
-    lead = f"{_render(front)}, " if front else ""
-    if style.embedded:
-        question = f"Do you know {lead}{wh} {text}?"
-    else:
-        question = f"{lead}{wh} {text}?"
-    question = question[0].upper() + question[1:]
-    return question if _good(question, fr) else None
-
-
-def _good(question: str, fr: Frame) -> bool:
-    w = words(question)
-    if not 4 <= len(w) <= 32:
-        return False
-    content = [x for x in w if x not in WH_WORDS and len(x) > 2 and x not in (
-        "does", "did", "the", "and", "are", "was", "were", "should", "you", "many", "exactly", "know", "much")]
-    return len(content) >= (2 if fr.inverted else 3)  # "What was strongly expressed?" says too little
-
-
-def answer_leaks(question: str, answer: str) -> bool:
-    """Whether the question gives its own answer away."""
-    return normalise(answer) in normalise(question)
