@@ -57,7 +57,8 @@ def _trailing_pp(tokens: list) -> int | None:
     """Index in `tokens` where a final prepositional phrase starts (its whole subtree at the end)."""
     real = [(k, t) for k, t in enumerate(tokens) if not isinstance(t, str)]
     for k, t in real:
-        if t.dep_ == "prep" and t.lower_ in FRONTABLE and not any(x.dep_ in ("conj", "cc") for x in t.subtree) and (t.head.dep_ in ("ROOT", "xcomp") or t.head.dep_ in SUBJECTS) \
+        if t.dep_ == "prep" and t.lower_ in FRONTABLE and not any(x.dep_ in ("conj", "cc") for x in t.subtree) \
+                and (t.head.dep_ == "ROOT" or t.head.dep_ in SUBJECTS) \
                 and any(c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN") and not c.like_num
                         and not any(d.lower_ in ("a", "an") for d in c.children)  # "at a time" is an idiom
                         and c.lower_.rstrip("s") not in WEEKDAYS | MONTHS for c in t.children):
@@ -113,7 +114,7 @@ def _good(question: str, fr: Frame) -> bool:
     if not 4 <= len(w) <= 32:
         return False
     content = [x for x in w if x not in WH_WORDS and len(x) > 2 and x not in (
-        "does", "did", "the", "and", "are", "was", "were", "should", "you", "many", "exactly", "know", "much")]
+        "does", "did", "the", "and", "are", "was", "were", "should", "you", "many", "exactly", "know", "much", "one")]
     return len(content) >= (2 if fr.inverted else 3)  # "What was strongly expressed?" says too little
 
 

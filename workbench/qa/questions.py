@@ -117,8 +117,9 @@ def frame(whole, answer: Answer) -> Frame | None:
             return None
         money_noun = " ".join(t.text for t in words_)
         before = []
-    if any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") for t in before):
-        return None
+    if any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") or t.lower_ in VAGUE
+           for t in before):
+        return None  # "our university hospital": whose?
     compound = [t for t in before if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")]
     appos = {t.i for c in doc[phrase.start:phrase.stop] if c.dep_ == "appos" or c.dep_ == "relcl" and c.left_edge.i > 0
              and doc[c.left_edge.i - 1].text == "," for t in c.subtree}  # asides: ", Finance Director", ", which ..."
