@@ -60,15 +60,17 @@ def _similar(a: str, b: str) -> bool:
     return len(wa & wb) / max(1, len(wa | wb)) >= 0.75
 
 
-def facts_of_chunk(chunk: Passage, docs, names: set[str] = frozenset()) -> list[Fact]:
+def facts_of_chunk(chunk: Passage, docs, names: frozenset = frozenset()) -> list[Fact]:
     """Every fact of one chunk (`docs`: its parsed prose units; `names`: words the corpus capitalises mid-sentence)."""
     out, chunk_runs = [], runs(chunk.text)
     for doc in docs:
         for sent in doc.sents:
             for answer in candidates(sent, names):
-                text = answer.text(sent.doc)
-                fr = frame(sent, answer)
-                if fr is None or text not in chunk.text:
+                fr = frame(sent, answer, names)
+                if fr is None:
+                    continue
+                text = fr.answer.text(sent.doc)  # the frame may have grown it ("the Payslips section of Loomdesk")
+                if text not in chunk.text:
                     continue
                 questions: list[str] = []
                 for style in STYLES:
@@ -81,7 +83,7 @@ def facts_of_chunk(chunk: Passage, docs, names: set[str] = frozenset()) -> list[
                 if questions:
                     sentence = sent.text.strip()
                     out.append(Fact(fact_id(chunk.source, text, sentence), text, chunk.source, chunk.chunk_id,
-                                    sentence, questions, answer.kind))
+                                    sentence, questions, fr.answer.kind))
     return out
 
 
@@ -142,7 +144,7 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
         parsed[k].append(doc)
         if progress and (n % 50 == 0 or n == len(units) - 1):
             progress(n + 1, len(units))
-    names = mid_sentence_capitals(doc for docs in parsed.values() for doc in docs)
+    names = frozenset(mid_sentence_capitals(doc for docs in parsed.values() for doc in docs))
     found = [f for k, c in enumerate(chunks) for f in facts_of_chunk(c, parsed.get(k, []), names)]
     kept, removed = _dedupe(found)
     if not kept:

@@ -77,9 +77,9 @@ def phrase(fr: Frame, style: Style) -> str | None:
         return None  # "How many days of the event ... within?" strands too far
     used: dict = {}
     tail = _apply(fr.tail, style, used)
-    subject = _apply(lower_first(fr.subject), style, used)
+    subject = _apply(lower_first(fr.subject, fr.names), style, used)
     verb = _apply(fr.declarative_verb if style.embedded else fr.verb, style, used)
-    moved = _apply(lower_first(fr.moved), style, used)
+    moved = _apply(lower_first(fr.moved, fr.names), style, used)
     if style.embedded and not fr.inverted:
         clause = tail + verb
     elif style.embedded:

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .answers import Answer, in_parentheses
-from .wording import (DISCOURSE, MEASURE_WORDS, OBJECTS, QUALIFIERS, SUBJECTS, VAGUE, VAGUE_DET, YEAR_LIKE,
-                      lower_first, subtree, wh_phrases)
+from .answers import TIME_UNITS
+from .wording import (DISCOURSE, MEASURE_WORDS, OBJECTS, QUALIFIERS, QUANTITY_NOUNS, SUBJECTS, VAGUE, VAGUE_DET,
+                      YEAR_LIKE, lower_first, subtree, wh_phrases)
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Frame:
     """The same without inversion, for indirect questions."""
     moved: list
     """Material from before the subject ("Between 1995 and 1998,"), asked at the end."""
+    names: frozenset = frozenset()
+    """Words the corpus capitalises mid-sentence: kept capitalised when they open a clause."""
 
 
 def _clause_ok(sent) -> bool:
@@ -46,16 +49,20 @@ def _clause_ok(sent) -> bool:
     return 4 <= n <= 45 and sent.root.pos_ in ("VERB", "AUX") and not sent.text.rstrip().endswith("?")
 
 
+def _subject(verb):
+    return next((c for c in verb.children if c.dep_ in SUBJECTS), None)
+
+
 def _clause_root(tok):
-    """The verb of the clause holding `tok`: the sentence's, or a coordinated clause's with its own subject."""
+    """The verb of the clause holding `tok`: the sentence's, or a coordinated one ("... and can be extended")."""
     while tok.dep_ != "ROOT":
-        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and any(c.dep_ in SUBJECTS for c in tok.children):
+        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and (_subject(tok) or _subject(tok.head)):
             return tok
         tok = tok.head
     return tok
 
 
-def frame(whole, answer: Answer) -> Frame | None:
+def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None:
     """Take sentence `whole` apart around `answer`, or None when it cannot be asked about."""
     if not _clause_ok(whole):
         return None
@@ -63,15 +70,26 @@ def frame(whole, answer: Answer) -> Frame | None:
     span = doc[answer.start:answer.end]
     named = answer.kind == "code" and answer.unit  # "the SR-2 Software Request form": ask "which form"
     head = doc[answer.head] if named else span.root
-    of_money = head.dep_ == "pobj" and head.head.lower_ == "of" and answer.kind == "money" and not named
-    if of_money:  # "a learning budget of £1,200": ask "how large a learning budget"
-        head = head.head.head
+    of_money = head.dep_ == "pobj" and head.head.lower_ == "of" and answer.kind in ("money", "count") and not named \
+        and head.head.head.pos_ == "NOUN"
+    measure = ""
+    if of_money and head.head.head.lower_ in QUANTITY_NOUNS:  # "a maximum of 90 days": ask "how many days"
+        head, of_money = head.head.head, False
+    elif of_money and answer.kind == "money":  # "a learning budget of £1,200": ask "how large a learning budget"
+        head, measure = head.head.head, "how large a"
+    elif of_money and answer.unit.lower().rstrip("s") in TIME_UNITS:  # "a break of 15 minutes": "how long a break"
+        head, measure = head.head.head, "how long a"
+    else:
+        of_money = False
     root = _clause_root(head)
     # "The loan period is three weeks, and DVDs must be returned within 7 days": ask within the clause.
     sent = whole if root == whole.root else doc[root.left_edge.i:root.right_edge.i + 1]
     chain = {root} | {t for t in root.subtree if t.dep_ in ("xcomp", "acomp") and t.head.i in {root.i} | {
         c.i for c in root.subtree if c.dep_ == "xcomp"}}
-    subj = next((c for c in root.children if c.dep_ in SUBJECTS), None)
+    subj = _subject(root)
+    borrowed = subj is None and root.dep_ == "conj" and _subject(root.head) is not None
+    if borrowed:  # "Links expire after 14 days and can be extended ...": the second verb shares the subject
+        subj = _subject(root.head)
     imperative = subj is None and root.tag_ == "VB" and all(t.dep_ in ("advmod", "punct", "neg") or t.is_punct
                                                           for t in doc[sent.start:root.i])
     if subj is None and not imperative:
@@ -129,6 +147,10 @@ def frame(whole, answer: Answer) -> Frame | None:
     tail = tail[:cut]  # "days of annual leave plus public holidays" -> "days of annual leave"
     if len(tail) > 6 or any(t.dep_ in ("relcl", "acl") or t.like_num for t in tail):
         return None  # a clause or a second number ("as compared with 44 patients") in the tail
+    if tail and answer.kind in ("phrase", "name") and tail[0].lower_ == "of" and len(tail) <= 4 and \
+            answer.end - answer.start + len(tail) <= 6 and tail[-1].i == phrase.stop - 1:
+        answer = Answer(answer.start, tail[-1].i + 1, answer.head, answer.kind)  # "the Payslips section of Loomdesk"
+        tail = []
     if tail and answer.kind not in ("count", "percent", "money", "code", "number"):
         return None  # "fixed-term contracts of less than twelve months": the tail cannot move without the answer
     after: list = []
@@ -137,7 +159,8 @@ def frame(whole, answer: Answer) -> Frame | None:
         return None  # "What is the standard method Microsoft Authenticator with?"
     wh = wh_phrases(answer, doc, prep, role if not prep else "pobj", copula, tail)
     if of_money:
-        wh = [(f"{prep} how large a {money_noun}".strip(), ""), (f"{prep} what size of {money_noun}".strip(), "")]
+        size = "what size of" if answer.kind == "money" else "what length of"
+        wh = [(f"{prep} {measure} {money_noun}".strip(), ""), (f"{prep} {size} {money_noun}".strip(), "")]
     if (compound and answer.kind in ("code", "number", "name") or named) and wh:
         noun = answer.unit if named else " ".join(t.text for t in compound)
         wh = [(f"{prep} which {noun}".strip(), ""), (f"which {noun}", prep)] if prep else [(f"which {noun}", ""),
@@ -179,8 +202,8 @@ def frame(whole, answer: Answer) -> Frame | None:
     if doc[start:start + 2].text.lower() == "in addition":
         drop.update((start, start + 1))
         start += 2
-    moved = [t for t in doc[start:(subject_range.start if subj is not None else root.i)]
-             if t.i not in drop and not t.is_punct]
+    moved = [] if borrowed else [t for t in doc[start:(subject_range.start if subj is not None else root.i)]
+                                 if t.i not in drop and not t.is_punct]
     if any(t.dep_ == "mark" or t.tag_ in ("WDT", "WP", "WRB") for t in moved):
         return None  # a subordinate clause in front ("If you ...,") does not survive being moved
     if moved and moved[0].pos_ not in ("ADP", "ADV", "SCONJ"):
@@ -197,13 +220,13 @@ def frame(whole, answer: Answer) -> Frame | None:
         verb = [t for t in doc[subject_range.stop:sent.end] if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
         if root not in verb:
             return None  # a misparse: the clause lost its verb
-        return _checked(Frame(answer, wh, tail, [], "", verb, verb, moved + after))
+        return _checked(Frame(answer, wh, tail, [], "", verb, verb, moved + after, names))
 
     auxes = [c for c in root.children if c.dep_ in ("aux", "auxpass") and c.i < root.i]
-    rest = [t for t in doc[(subject_range.stop if subj is not None else root.i):sent.end]
-            if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
+    clause_start = sent.start if borrowed else subject_range.stop if subj is not None else root.i
+    rest = [t for t in doc[clause_start:sent.end] if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
     if imperative:
-        rest = lower_first(rest)
+        rest = lower_first(rest, names)
         inverted, verb = "should", rest
         subject_tokens = ["you"]
     elif auxes:
@@ -219,7 +242,7 @@ def frame(whole, answer: Answer) -> Frame | None:
         verb = [root.lemma_ if t.i == root.i else t for t in rest]
     if root not in rest and not copula:
         return None
-    return _checked(Frame(answer, wh, tail, subject_tokens, inverted, verb, rest, after + moved))
+    return _checked(Frame(answer, wh, tail, subject_tokens, inverted, verb, rest, after + moved, names))
 
 
 def _vague(t) -> bool:

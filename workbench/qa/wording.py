@@ -14,7 +14,10 @@ VAGUE = {"it", "its", "they", "them", "their", "he", "she", "him", "her", "his",
 VAGUE_DET = {"this", "these", "those", "that", "such", "above", "below", "following", "latter", "former", "same"}
 QUALIFIERS = {"at", "least", "most", "up", "to", "about", "around", "approximately", "roughly", "nearly", "almost",
               "only", "over", "under", "more", "less", "fewer", "than", "just", "some", "maximum", "minimum", "of",
-              "a", "an", "the", "no", "exactly", "another", "further", "additional", "extra", "every", "each"}
+              "a", "an", "the", "no", "exactly", "another", "further", "additional", "extra", "every", "each",
+              "total", "average", "mean", "limit", "cap", "median"}
+QUANTITY_NOUNS = {"maximum", "minimum", "total", "average", "mean", "limit", "cap", "median"}
+"""Nouns that only measure ("a maximum of 90 days"): the question asks for the number itself."""
 MEASURE_WORDS = {"long", "old", "wide", "high", "tall", "deep", "thick", "late", "early", "ahead", "before", "ago"}
 DISCOURSE = {"however", "therefore", "also", "thus", "moreover", "furthermore", "accordingly", "additionally",
              "instead", "then", "so", "and", "but", "similarly", "likewise", "consequently", "finally", "again",
@@ -159,18 +162,22 @@ def render(tokens) -> str:
     return text.strip(" ,;:-–—")
 
 
-def lower_first(tokens) -> list:
-    """Lower-case the first token unless it is a name, an acronym or "I"."""
-    if tokens and not isinstance(tokens[0], str):
-        t = tokens[0]
-        nxt = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
-        name = nxt is not None and nxt.text[:1].isupper() and nxt.pos_ == "PROPN"  # "People Operations"
-        positional = t.i == t.sent.start and t.pos_ != "PROPN" and t.ent_type_ in ("", "DATE", "CARDINAL", "ORDINAL",
-                                                                                   "QUANTITY") and not name
-        acronym = sum(c.isupper() for c in t.text) >= 2  # "DVDs", "EUR"
-        if not acronym and not (name and t.pos_ in ("NOUN", "ADJ", "PROPN")) and (positional or t.pos_ in ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PART") or (
-                t.pos_ in ("NOUN", "ADJ", "VERB") and not t.ent_type_)):
-            return [_Lowered(t)] + list(tokens[1:])
+FUNCTION_POS = ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PART")
+
+
+def lower_first(tokens, names: frozenset = frozenset()) -> list:
+    """Lower-case the first token unless it is a name (`names`: capitalised mid-sentence in the corpus) or an acronym."""
+    if not tokens or isinstance(tokens[0], str):
+        return list(tokens)
+    t = tokens[0]
+    nxt = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
+    multiword = nxt is not None and nxt.text[:1].isupper() and nxt.pos_ == "PROPN"  # "People Operations"
+    keep = sum(c.isupper() for c in t.text) >= 2 or t.text in names or multiword and t.pos_ in ("NOUN", "ADJ", "PROPN")
+    positional = t.i == t.sent.start and t.pos_ != "PROPN" and t.ent_type_ in ("", "DATE", "CARDINAL", "ORDINAL",
+                                                                               "QUANTITY")
+    common = t.pos_ in FUNCTION_POS or t.pos_ in ("NOUN", "ADJ", "VERB") and not t.ent_type_
+    if not keep and (positional or common):
+        return [_Lowered(t)] + list(tokens[1:])
     return list(tokens)
 
 
