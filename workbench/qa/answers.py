@@ -52,7 +52,8 @@ class Answer:
 
 def mid_sentence_capitals(docs) -> set[str]:
     """Words written capitalised somewhere other than at the start of a sentence: likely names."""
-    return {t.text for doc in docs for t in doc if not t.is_sent_start and t.text[:1].isupper() and t.is_alpha}
+    return {t.text for doc in docs for t in doc
+            if not t.is_sent_start and t.text[:1].isupper() and t.is_alpha and not t.is_stop}
 
 
 def in_parentheses(tok) -> bool:

@@ -61,6 +61,8 @@ def _trailing_pp(tokens: list) -> int | None:
                 and (t.head.dep_ == "ROOT" or t.head.dep_ in SUBJECTS) \
                 and any(c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN") and not c.like_num
                         and not any(d.lower_ in ("a", "an") for d in c.children)  # "at a time" is an idiom
+                        and (c.pos_ == "PROPN" or c.tag_ == "NNS" or any(d.dep_ in ("det", "poss", "amod", "compound")
+                                                                         for d in c.children))  # not "for pound"
                         and c.lower_.rstrip("s") not in WEEKDAYS | MONTHS for c in t.children):
             rest = tokens[k:]
             if all(not isinstance(x, str) and x.i in subtree(t) for x in rest) and len(rest) >= 2:

@@ -268,7 +268,8 @@ def _checked(fr: Frame) -> Frame | None:
     real = [t for t in fr.verb + fr.moved if not isinstance(t, str)]
     if any(t.like_num and t.dep_ == "pobj" and not YEAR_LIKE.match(t.text) for t in real):
         return None  # "included transitory DI in 13": a bare count left without its noun
-    if any(t.dep_ in SUBJECTS and (t.head.dep_ in ("ROOT", "conj")) for t in real):
+    if any(t.dep_ in SUBJECTS and t.head.dep_ not in ("relcl", "advcl", "ccomp", "acl", "pcomp", "xcomp", "csubj")
+           for t in real):
         return None  # a second clause survived ("... and Lisbon employees claim in EUR")
     if real and (real[-1].pos_ in ("ADP", "SCONJ", "CCONJ", "DET") and real[-1].dep_ != "prt" or real[-1].dep_ == "neg"):
         return None  # the clause ends in mid-air ("What picks up after?")
