@@ -51,9 +51,17 @@ class Answer:
 
 
 def mid_sentence_capitals(docs) -> set[str]:
-    """Words written capitalised somewhere other than at the start of a sentence: likely names."""
-    return {t.text for doc in docs for t in doc
-            if not t.is_sent_start and t.text[:1].isupper() and t.is_alpha and not t.is_stop}
+    """Words written capitalised mid-sentence more often than in lower case: likely names ("Heddle", not "Personal")."""
+    capital: dict[str, int] = {}
+    lower: dict[str, int] = {}
+    for doc in docs:
+        for t in doc:
+            if t.is_alpha and not t.is_stop and not t.is_sent_start:
+                if t.text[:1].isupper():
+                    capital[t.text] = capital.get(t.text, 0) + 1
+                elif t.text.islower():
+                    lower[t.text] = lower.get(t.text, 0) + 1
+    return {w for w, n in capital.items() if n > lower.get(w.lower(), 0)}
 
 
 def in_parentheses(tok) -> bool:

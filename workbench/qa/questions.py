@@ -56,7 +56,8 @@ def _subject(verb):
 def _clause_root(tok):
     """The verb of the clause holding `tok`: the sentence's, or a coordinated one ("... and can be extended")."""
     while tok.dep_ != "ROOT":
-        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and (_subject(tok) or _subject(tok.head)):
+        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and (
+                _subject(tok) or tok.head.dep_ == "ROOT" and _subject(tok.head)):
             return tok
         tok = tok.head
     return tok
@@ -87,7 +88,7 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
     chain = {root} | {t for t in root.subtree if t.dep_ in ("xcomp", "acomp") and t.head.i in {root.i} | {
         c.i for c in root.subtree if c.dep_ == "xcomp"}}
     subj = _subject(root)
-    borrowed = subj is None and root.dep_ == "conj" and _subject(root.head) is not None
+    borrowed = subj is None and root.dep_ == "conj" and root.head.dep_ == "ROOT" and _subject(root.head) is not None
     if borrowed:  # "Links expire after 14 days and can be extended ...": the second verb shares the subject
         subj = _subject(root.head)
     imperative = subj is None and root.tag_ == "VB" and all(t.dep_ in ("advmod", "punct", "neg") or t.is_punct

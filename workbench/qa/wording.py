@@ -99,6 +99,8 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
             first = f"on what {noun}" if noun in ("date", "day") else f"in what {noun}" if noun == "year" else f"at what {noun}"
             return [("when", ""), (first, "")]
         return [(f"{p} when", ""), (f"{p} what {noun}", "")]
+    if kind == "person" and p in ("in", "at", "on", "inside", "into"):
+        return [("where", ""), ("what", p)]  # "in Tenter Café": a place the recogniser took for a person
     if kind == "person":
         if p:
             return [(f"{p} whom", ""), ("who", p)]
@@ -115,7 +117,7 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
             return [("what", p), (f"{p} what", "")]
         if p == "from":
             return [("where", "from"), ("from what", "")]
-        if p == "by":
+        if p == "by" and kind == "name":
             return [("who", "by"), ("by whom", "")]
         if p:
             return [("what", p), (f"{p} what", "")]
