@@ -159,7 +159,7 @@ def _name_answer(tok, names: set[str] = frozenset()) -> Answer | None:
 
 def _phrase_answer(chunk) -> Answer | None:
     """A short informative noun phrase ("the Facilities queue", "a video call"): modified, no pronouns."""
-    toks = [t for t in chunk if t.dep_ not in ("det", "poss")]
+    toks = [t for t in chunk if t.dep_ not in ("det", "poss", "case") and t.tag_ != "POS"]
     if not 2 <= len(toks) <= 4 or chunk.root.pos_ != "NOUN" or chunk.root.dep_ not in (
             "nsubj", "nsubjpass", "dobj", "pobj") or any(t.pos_ in ("PRON", "NUM", "DET") for t in toks):
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import TIME_UNITS, WEEKDAYS, Answer
+from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer
 
 SUBJECTS = {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"}
 OBJECTS = {"dobj", "attr", "oprd", "npadvmod", "dative"}
@@ -93,10 +93,14 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
         return [(f"{p} what percentage".strip(), ""), (f"{p} what share".strip(), "")]
     if kind in ("date", "year", "time"):
         noun = {"date": "date", "year": "year", "time": "time"}[kind]
-        if doc[answer.start:answer.end].text.lower().rstrip("s") in WEEKDAYS:
+        span_text = doc[answer.start:answer.end].text.lower()
+        if span_text.rstrip("s") in WEEKDAYS:
             noun = "day"
+        elif span_text in MONTHS:
+            noun, p = "month", p or "in"  # "announced in June": "in what month"
         if p in ("on", "at", "in", "during", ""):
-            first = f"on what {noun}" if noun in ("date", "day") else f"in what {noun}" if noun == "year" else f"at what {noun}"
+            first = f"on what {noun}" if noun in ("date", "day") else f"in what {noun}" if noun in ("year", "month") \
+                else f"at what {noun}"
             return [("when", ""), (first, "")]
         return [(f"{p} when", ""), (f"{p} what {noun}", "")]
     if kind == "person" and p in ("in", "at", "on", "inside", "into"):
