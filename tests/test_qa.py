@@ -147,8 +147,8 @@ def test_empty_input_or_text_without_facts_is_an_error_saying_what_to_do():
 
 
 def test_markup_headings_and_tables_are_not_parsed_as_sentences():
-    units = plain_units("# Title\n\nSee **Anselm Turnbull** in [the guide](http://x).\n\n| a | b |\n- first item\n- second;"
-                        " third part.")
+    units = plain_units("# Title\n\nSee **Anselm Turnbull** in [the guide](http://x).\n\n| a | b |\n"
+                        "- first item\n- second; third part.")
     assert units == ["See Anselm Turnbull in the guide.", "First item", "Second;", "Third part."]
 
 

@@ -84,7 +84,8 @@ def _statistic(tok) -> bool:
 def _number_answer(tok) -> Answer | None:
     doc = tok.doc
     start = end = tok.i
-    while end + 1 < tok.sent.end and doc[end + 1].like_num and doc[end + 1].head == tok.head and doc[end + 1].i != tok.head.i:
+    while end + 1 < tok.sent.end and doc[end + 1].like_num and doc[end + 1].head == tok.head \
+            and doc[end + 1].i != tok.head.i:
         end += 1  # "1 200", "two hundred"
     end += 1
     if start > tok.sent.start and doc[start - 1].text in CURRENCY_SYMBOLS:
@@ -106,8 +107,9 @@ def _number_answer(tok) -> Answer | None:
             stop += 1
         return Answer(min(start, month.i), stop, month.i, "date")
     between = doc[end:head.i] if head.i >= end else None
-    if tok.dep_ in ("nummod", "quantmod") and head.pos_ in ("NOUN", "PROPN") and between is not None and len(between) <= 3 \
-            and all(t.head == head and t.dep_ in ("amod", "compound", "punct") or t.text == "-" for t in between):
+    if tok.dep_ in ("nummod", "quantmod") and head.pos_ in ("NOUN", "PROPN") and between is not None \
+            and len(between) <= 3 and all(t.head == head and t.dep_ in ("amod", "compound", "punct") or t.text == "-"
+                                          for t in between):
         unit = head.lower_  # "10 working days", "64 bike spaces"
         if unit in CURRENCY_WORDS:
             return Answer(start, head.i + 1, head.i, "money")

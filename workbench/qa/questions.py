@@ -39,11 +39,12 @@ class Frame:
 
 
 def _clause_ok(sent) -> bool:
+    """Whether a sentence is a whole statement worth asking about."""
     n = sum(1 for t in sent if not t.is_punct)
     if ", not " in sent.text or "|" in sent.text or any(t.text == ":" for t in sent):
-        return False
+        return False  # contrasts ("on your keyring, not in your bag"), table rows, clauses joined by a colon
     if sent.text.count("(") != sent.text.count(")") or sent.text.count("[") != sent.text.count("]"):
-        return False  # cut inside a parenthesis  # contrasts ("on your keyring, not in your bag"), table rows, clauses joined by a colon
+        return False  # cut inside a parenthesis
     if not sent.text.rstrip(" \"')”’").endswith((".", "!", ";")):
         return False  # cut off by the chunk boundary, a heading, or a list item continuing an earlier sentence
     return 4 <= n <= 45 and sent.root.pos_ in ("VERB", "AUX") and not sent.text.rstrip().endswith("?")
@@ -121,8 +122,9 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
            for t in doc[phrase.start:phrase.stop]) or head.dep_ == "conj":
         return None  # one item of a list is not "the" answer
     nxt = doc[answer.end:answer.end + 2]
-    if answer.kind in ("phrase", "name", "code") and len(nxt) and (nxt[0].lower_ in ("and", "or") or nxt[0].text == "," and len(
-            nxt) > 1 and nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET")):
+    listed = len(nxt) and (nxt[0].lower_ in ("and", "or") or nxt[0].text == "," and len(nxt) > 1
+                           and nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET"))
+    if answer.kind in ("phrase", "name", "code") and listed:
         return None  # the first item of a list ("safety boots, hi-vis vest and ear defenders")
     if answer.kind in ("phrase", "name") and any(t.lower_ == "than" for t in sent):
         return None  # comparisons ("greater during NNSP than during NNAP") make a "what" question ambiguous
@@ -166,7 +168,8 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
         noun = answer.unit if named else " ".join(t.text for t in compound)
         wh = [(f"{prep} which {noun}".strip(), ""), (f"which {noun}", prep)] if prep else [(f"which {noun}", ""),
                                                                                           (f"what {noun}", "")]
-    if copula and subj is not None and subj.lemma_.lower() in ("age", "date", "day", "time", "year", "month", "deadline"):
+    if copula and subj is not None and subj.lemma_.lower() in ("age", "date", "day", "time", "year", "month",
+                                                               "deadline"):
         wh = [("what", ""), ("what exactly", "")]  # "What was the mean age?", not "How long was the mean age?"
     if not wh:
         return None
@@ -210,7 +213,8 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
     if moved and moved[0].pos_ not in ("ADP", "ADV", "SCONJ"):
         return None  # only adverbials move to the end ("Between 2000 and 2009,"), not a stray noun
     drop.update(t.i for t in moved)
-    subject_tokens = [t for t in doc[subject_range.start:subject_range.stop] if t.i not in drop] if subj is not None else []
+    subject_tokens = ([t for t in doc[subject_range.start:subject_range.stop] if t.i not in drop]
+                      if subj is not None else [])
 
     if top.dep_ in SUBJECTS:  # a question about the subject keeps statement word order
         if root.lemma_ == "be" and (answer.kind == "phrase" or any(
@@ -218,7 +222,8 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
             return None  # "X is a private company" does not single X out; "what is <attr>" reverses the fact
         if after:
             return None  # "What is added ... from Anselm Turnbull?" loses what the tail belonged to
-        verb = [t for t in doc[subject_range.stop:sent.end] if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
+        verb = [t for t in doc[subject_range.stop:sent.end]
+                if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
         if root not in verb:
             return None  # a misparse: the clause lost its verb
         return _checked(Frame(answer, wh, tail, [], "", verb, verb, moved + after, names))
@@ -263,7 +268,7 @@ def _checked(fr: Frame) -> Frame | None:
     late = [t for t in fr.verb + fr.moved if isinstance(t, str) or t.tag_ != "PRP$"]
     named = [t for t in fr.subject if not isinstance(t, str) and t.dep_ in SUBJECTS and t.pos_ in ("NOUN", "PROPN")]
     if named or not fr.inverted:
-        late = []  # after a named subject, pronouns point back into the sentence ("report an incident ... of noticing it")
+        late = []  # after a named subject, pronouns point back into the sentence ("an incident ... noticing it")
     if any(_vague(t) for t in early + late):
         return None
     real = [t for t in fr.verb + fr.moved if not isinstance(t, str)]
@@ -272,6 +277,8 @@ def _checked(fr: Frame) -> Frame | None:
     if any(t.dep_ in SUBJECTS and t.head.dep_ not in ("relcl", "advcl", "ccomp", "acl", "pcomp", "xcomp", "csubj")
            for t in real):
         return None  # a second clause survived ("... and Lisbon employees claim in EUR")
-    if real and (real[-1].pos_ in ("ADP", "SCONJ", "CCONJ", "DET") and real[-1].dep_ != "prt" or real[-1].dep_ == "neg"):
+    last = real[-1] if real else None
+    if last is not None and (last.pos_ in ("ADP", "SCONJ", "CCONJ", "DET") and last.dep_ != "prt"
+                             or last.dep_ == "neg"):
         return None  # the clause ends in mid-air ("What picks up after?")
     return fr

@@ -42,7 +42,8 @@ OTHER_SYNONYMS = {
 """Simple synonyms, one swap a question: verbs only where the word is a verb ("the permit" stays)."""
 PEOPLE_NOUNS = {"colleague", "employee", "staff", "member", "patient", "people", "person", "starter", "user",
                 "engineer", "manager", "student", "child", "adult", "visitor", "volunteer", "participant", "subject",
-                "worker", "customer", "client", "contractor", "team", "department", "committee", "nurse", "doctor", "physician", "surgeon",
+                "worker", "customer", "client", "contractor", "team", "department", "committee", "nurse", "doctor",
+                "physician", "surgeon",
                 "woman", "man", "parent", "teacher", "researcher", "officer", "director", "holder", "traveller"}
 PLACE_HEADS = {"room", "office", "building", "floor", "site", "area", "space", "queue", "portal", "system", "channel",
                "app", "module", "store", "folder", "drive", "workspace", "kitchen", "park", "desk", "reception",
@@ -80,8 +81,8 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
         unit = _plural(answer.unit)
         return [("how often", ""), (f"every how many {unit}", "")]
     if kind == "count":
-        unit = answer.unit if doc[answer.head].tag_ in ("NNS", "NNPS") and answer.unit.lower() not in ABBREVIATED_UNITS \
-            else _plural(answer.unit)
+        plural = doc[answer.head].tag_ in ("NNS", "NNPS") and answer.unit.lower() not in ABBREVIATED_UNITS
+        unit = answer.unit if plural else _plural(answer.unit)
         many = f"how many {unit}"
         if _plural(answer.unit).lower().rstrip("s") in TIME_UNITS or answer.unit.lower().rstrip("s") in TIME_UNITS:
             if p in ("", "for") and (copula or role in ("npadvmod", "pobj")) and not tail:
@@ -172,7 +173,7 @@ FUNCTION_POS = ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PA
 
 
 def lower_first(tokens, names: frozenset = frozenset()) -> list:
-    """Lower-case the first token unless it is a name (`names`: capitalised mid-sentence in the corpus) or an acronym."""
+    """Lower-case the first token unless it is a name (`names`: the corpus capitalises it) or an acronym."""
     if not tokens or isinstance(tokens[0], str):
         return list(tokens)
     t = tokens[0]
