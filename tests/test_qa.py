@@ -96,13 +96,20 @@ def test_copies_run_counts_words_not_punctuation():
     assert not copies_run("At Kestrel Loom, how long is the probation period for new employees?", source)
 
 
-def test_generation_is_deterministic_and_duplicates_from_overlapping_chunks_are_removed(chunks, facts):
+def test_generation_is_deterministic_and_repeated_facts_count_once(chunks, facts):
     again = generate_facts(chunks)
     assert [(f.fact_id, f.questions) for f in again] == [(f.fact_id, f.questions) for f in facts]
-    doubled = generate_facts(chunks + [Passage(LIBRARY, "library.md", 0.0, "library.md#copy")])
-    assert len(doubled) == len(facts) and doubled.duplicates_removed >= len([f for f in facts
-                                                                           if f.source == "library.md"])
-    assert quality(doubled, chunks)["duplicates_removed"] == doubled.duplicates_removed
+    repeated = Passage("## Again\n\nMembers may borrow up to 12 books at a time.", "library.md", 0.0, "library.md#2")
+    with_repeat = generate_facts(chunks + [repeated])
+    assert [f.fact_id for f in with_repeat] == [f.fact_id for f in facts] and with_repeat.duplicates_removed == 1
+    assert quality(with_repeat, chunks)["duplicates_removed"] == 1
+
+
+def test_chunks_cut_inside_a_sentence_are_stitched_back_by_their_overlap():
+    text = "The reading room closes at 21:00 on weekdays."
+    cut = passages((text[:26], "library.md"), (text[4:], "library.md"))  # overlap: "reading room closes at"
+    facts = generate_facts(cut)
+    assert [(f.answer, f.sentence, f.chunk_id) for f in facts] == [("21:00", text, "library.md#1")]
 
 
 def test_max_facts_spreads_over_every_source(chunks):
@@ -140,8 +147,8 @@ def test_empty_input_or_text_without_facts_is_an_error_saying_what_to_do():
 
 
 def test_markup_headings_and_tables_are_not_parsed_as_sentences():
-    units = plain_units("# Title\n\nSee **Anselm Turnbull** in [the guide](http://x).\n\n| a | b |\n- first item\n- second;"
-                        " third part.")
+    units = plain_units("# Title\n\nSee **Anselm Turnbull** in [the guide](http://x).\n\n| a | b |\n"
+                        "- first item\n- second; third part.")
     assert units == ["See Anselm Turnbull in the guide.", "First item", "Second;", "Third part."]
 
 

@@ -28,9 +28,10 @@ PLACE_NOUNS = {"observatory", "library", "hall", "centre", "center", "street", "
                "scheme", "plan", "policy", "form", "portal", "system", "app", "service", "club", "association"}
 # e.g. KL-204, HR-7, A4, V2.1 (not plain words and not plain numbers)
 _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$")
-_TIME = re.compile(r"^\d{1,2}[:.]\d{2}$|^\d{1,2}(?:am|pm)$", re.I)
+_TIME = re.compile(r"^\d{1,2}:\d{2}$|^\d{1,2}(?:am|pm)$", re.I)
 _YEAR = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
-_STATS = {"=", "<", ">", "±", "+", "/-", "+/-", "versus", "vs", "vs.", "p", "ci", "or", "hr", "rr", "sd", "se"}
+_STATS = {"=", "<", ">", "±", "+", "/-", "+/-", "versus", "vs", "vs.", "P", "p", "CI", "OR", "HR", "RR", "SD", "SE"}
+"""Near a number, these mark a statistic (compared case-sensitively: "or" is a word, "OR" an odds ratio)."""
 
 
 @dataclass
@@ -50,11 +51,20 @@ class Answer:
 
 
 def mid_sentence_capitals(docs) -> set[str]:
-    """Words written capitalised somewhere other than at the start of a sentence: likely names."""
-    return {t.text for doc in docs for t in doc if not t.is_sent_start and t.text[:1].isupper() and t.is_alpha}
+    """Words written capitalised mid-sentence more often than in lower case: likely names ("Heddle", not "Personal")."""
+    capital: dict[str, int] = {}
+    lower: dict[str, int] = {}
+    for doc in docs:
+        for t in doc:
+            if t.is_alpha and not t.is_stop and not t.is_sent_start:
+                if t.text[:1].isupper():
+                    capital[t.text] = capital.get(t.text, 0) + 1
+                elif t.text.islower():
+                    lower[t.text] = lower.get(t.text, 0) + 1
+    return {w for w, n in capital.items() if n > lower.get(w.lower(), 0)}
 
 
-def _in_parentheses(tok) -> bool:
+def in_parentheses(tok) -> bool:
     sent = tok.sent
     depth = 0
     for t in sent:
@@ -66,14 +76,16 @@ def _in_parentheses(tok) -> bool:
 
 def _statistic(tok) -> bool:
     """A number that is a statistic in a comparison (P=0.01, 2.3 versus 0.7) or a range end."""
-    near = [t.text.lower() for t in tok.doc[max(tok.sent.start, tok.i - 2):min(tok.sent.end, tok.i + 3)]]
-    return bool(_STATS & set(near)) or any(c.dep_ == "conj" for c in tok.children) or tok.dep_ == "conj"
+    near = [t.text for t in tok.doc[max(tok.sent.start, tok.i - 2):min(tok.sent.end, tok.i + 3)]]
+    return bool(_STATS & set(near)) or any(c.dep_ == "conj" and not in_parentheses(c) for c in tok.children) \
+        or tok.dep_ == "conj"
 
 
 def _number_answer(tok) -> Answer | None:
     doc = tok.doc
     start = end = tok.i
-    while end + 1 < tok.sent.end and doc[end + 1].like_num and doc[end + 1].head == tok.head and doc[end + 1].i != tok.head.i:
+    while end + 1 < tok.sent.end and doc[end + 1].like_num and doc[end + 1].head == tok.head \
+            and doc[end + 1].i != tok.head.i:
         end += 1  # "1 200", "two hundred"
     end += 1
     if start > tok.sent.start and doc[start - 1].text in CURRENCY_SYMBOLS:
@@ -95,8 +107,9 @@ def _number_answer(tok) -> Answer | None:
             stop += 1
         return Answer(min(start, month.i), stop, month.i, "date")
     between = doc[end:head.i] if head.i >= end else None
-    if tok.dep_ in ("nummod", "quantmod") and head.pos_ in ("NOUN", "PROPN") and between is not None and len(between) <= 3 \
-            and all(t.head == head and t.dep_ in ("amod", "compound", "punct") or t.text == "-" for t in between):
+    if tok.dep_ in ("nummod", "quantmod") and head.pos_ in ("NOUN", "PROPN") and between is not None \
+            and len(between) <= 3 and all(t.head == head and t.dep_ in ("amod", "compound", "punct") or t.text == "-"
+                                          for t in between):
         unit = head.lower_  # "10 working days", "64 bike spaces"
         if unit in CURRENCY_WORDS:
             return Answer(start, head.i + 1, head.i, "money")
@@ -148,7 +161,7 @@ def _name_answer(tok, names: set[str] = frozenset()) -> Answer | None:
 
 def _phrase_answer(chunk) -> Answer | None:
     """A short informative noun phrase ("the Facilities queue", "a video call"): modified, no pronouns."""
-    toks = [t for t in chunk if t.dep_ not in ("det", "poss")]
+    toks = [t for t in chunk if t.dep_ not in ("det", "poss", "case") and t.tag_ != "POS"]
     if not 2 <= len(toks) <= 4 or chunk.root.pos_ != "NOUN" or chunk.root.dep_ not in (
             "nsubj", "nsubjpass", "dobj", "pobj") or any(t.pos_ in ("PRON", "NUM", "DET") for t in toks):
         return None
@@ -159,6 +172,17 @@ def _phrase_answer(chunk) -> Answer | None:
         return None
     first = toks[0].i
     return Answer(first, chunk.end, chunk.root.i, "phrase")
+
+
+def _code_answer(tok) -> Answer:
+    """A code ("HR-G1" is three tokens); one naming a thing ("the SR-2 Software Request form") keeps its name."""
+    doc, sent = tok.doc, tok.sent
+    start, end = _glued(doc, tok.i, -1, sent.start, sent.end), _glued(doc, tok.i, 1, sent.start, sent.end) + 1
+    noun = doc[start:end].root.head
+    if doc[start:end].root.dep_ == "compound" and noun.pos_ == "NOUN" and noun.i >= end and all(
+            t.head.i in range(end, noun.i + 1) and t.dep_ == "compound" for t in doc[end:noun.i]):
+        return Answer(start, noun.i, noun.i, "code", unit=noun.text)
+    return Answer(start, end, tok.i, "code")
 
 
 def _range_end(tok) -> bool:
@@ -186,16 +210,14 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
         taken.update(range(answer.start, answer.end))
 
     for tok in sent:
-        if tok.i in taken or _in_parentheses(tok) or _range_end(tok):
+        if tok.i in taken or in_parentheses(tok) or _range_end(tok):
             continue
         if tok.like_email or tok.like_url:
             add(Answer(tok.i, tok.i + 1, tok.i, "code"))
         elif tok.text.startswith("#") and len(tok.text) > 2:
             add(Answer(tok.i, tok.i + 1, tok.i, "code"))
         elif _CODE.match(tok.text) and not tok.like_num and not _TIME.match(tok.text):
-            doc = tok.doc  # "HR-G1" is three tokens
-            add(Answer(_glued(doc, tok.i, -1, sent.start, sent.end), _glued(doc, tok.i, 1, sent.start, sent.end) + 1,
-                       tok.i, "code"))
+            add(_code_answer(tok))
         elif _TIME.match(tok.text):
             add(Answer(tok.i, tok.i + 1, tok.i, "time"))
         elif tok.like_num and tok.pos_ == "NUM" and not _statistic(tok) and tok.lower_ not in ("one",) and not (

@@ -11,8 +11,9 @@ from typing import Callable
 from ..results import Passage
 from .answers import candidates, mid_sentence_capitals
 from .nlp import pipeline
-from .questions import STYLES, answer_leaks, frame, phrase
-from .text import copies_run, normalise, plain_units, runs, words
+from .phrasing import STYLES, answer_leaks, phrase
+from .questions import frame
+from .text import copies_run, normalise, plain_units, runs, stitch, words
 
 MAX_PHRASINGS = 5
 """Phrasings kept per fact (the first is the most natural)."""
@@ -59,28 +60,40 @@ def _similar(a: str, b: str) -> bool:
     return len(wa & wb) / max(1, len(wa | wb)) >= 0.75
 
 
-def facts_of_chunk(chunk: Passage, docs) -> list[Fact]:
-    """Every fact of one chunk (`docs`: its parsed prose units)."""
-    out, chunk_runs, names = [], runs(chunk.text), mid_sentence_capitals(docs)
+def _home(chunks: list[Passage], sentence: str, answer: str) -> Passage | None:
+    """The chunk a fact belongs to: one holding its whole sentence, else one holding its answer."""
+    return next((c for c in chunks if sentence in c.text), None) or next((c for c in chunks if answer in c.text), None)
+
+
+def facts_of_document(chunks: list[Passage], docs, names: frozenset = frozenset()) -> list[Fact]:
+    """Every fact of one stitched document (`chunks`: its chunks; `docs`: its parsed prose units).
+
+    `names`: words the corpus capitalises mid-sentence.
+    """
+    out, chunk_runs = [], {c.chunk_id: runs(c.text) for c in chunks}
     for doc in docs:
         for sent in doc.sents:
             for answer in candidates(sent, names):
-                text = answer.text(sent.doc)
-                fr = frame(sent, answer)
-                if fr is None or text not in chunk.text:
+                fr = frame(sent, answer, names)
+                if fr is None:
                     continue
+                text = fr.answer.text(sent.doc)  # the frame may have grown it ("the Payslips section of Loomdesk")
+                sentence = sent.text.strip()
+                chunk = _home(chunks, sentence, text)
+                if chunk is None:
+                    continue  # markup inside the answer: not verbatim in any chunk
+                source_runs = chunk_runs[chunk.chunk_id] | runs(sentence)
                 questions: list[str] = []
                 for style in STYLES:
                     q = phrase(fr, style)
-                    if (q and not answer_leaks(q, text) and not copies_run(q, "", source_runs=chunk_runs)
+                    if (q and not answer_leaks(q, text) and not copies_run(q, "", source_runs=source_runs)
                             and q.lower() not in {other.lower() for other in questions}):
                         questions.append(q)
                     if len(questions) == MAX_PHRASINGS:
                         break
                 if questions:
-                    sentence = sent.text.strip()
                     out.append(Fact(fact_id(chunk.source, text, sentence), text, chunk.source, chunk.chunk_id,
-                                    sentence, questions, answer.kind))
+                                    sentence, questions, fr.answer.kind))
     return out
 
 
@@ -135,13 +148,20 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
     if not chunks:
         raise QAError("the corpus has no chunks: ingest some documents into it first")
     nlp = pipeline()
-    units = [(k, u) for k, c in enumerate(chunks) for u in plain_units(c.text)]
+    by_source: dict[str, list[Passage]] = defaultdict(list)
+    for c in chunks:
+        by_source[c.source].append(c)
+    documents = [[group[k] for k in members] for group in by_source.values()
+                 for _, members in stitch([c.text for c in group])]
+    units = [(d, u) for d, members in enumerate(documents)
+             for u in plain_units(stitch([c.text for c in members])[0][0])]
     parsed: dict[int, list] = defaultdict(list)
-    for n, ((k, _), doc) in enumerate(zip(units, nlp.pipe([u for _, u in units], batch_size=64))):
-        parsed[k].append(doc)
+    for n, ((d, _), doc) in enumerate(zip(units, nlp.pipe([u for _, u in units], batch_size=64))):
+        parsed[d].append(doc)
         if progress and (n % 50 == 0 or n == len(units) - 1):
             progress(n + 1, len(units))
-    found = [f for k, c in enumerate(chunks) for f in facts_of_chunk(c, parsed.get(k, []))]
+    names = frozenset(mid_sentence_capitals(doc for docs in parsed.values() for doc in docs))
+    found = [f for d, members in enumerate(documents) for f in facts_of_document(members, parsed.get(d, []), names)]
     kept, removed = _dedupe(found)
     if not kept:
         raise QAError("no questions could be made from this corpus: it needs prose sentences with numbers, dates, "

@@ -1,4 +1,4 @@
-"""Turn a parsed sentence and an answer span in it into wh-questions whose answer is that span.
+"""Take a parsed sentence apart around an answer span: the Frame from which questions are phrased.
 
 The phrase holding the answer is replaced by a wh-phrase chosen by the answer's kind ("how many days",
 "by what date", "to whom") and moved to the front; the subject and the first auxiliary swap places (with
@@ -9,191 +9,12 @@ ambiguous, or when the result would be too short or too long to be a good questi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer
-from .text import normalise, words
-
-SUBJECTS = {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"}
-OBJECTS = {"dobj", "attr", "oprd", "npadvmod", "dative"}
-# Pronouns that leave a question without its referent ("How long is it?").
-VAGUE = {"it", "its", "they", "them", "their", "he", "she", "him", "her", "his", "i", "me", "my", "itself", "we",
-         "us", "our"}
-VAGUE_DET = {"this", "these", "those", "that", "such", "above", "below", "following", "latter", "former", "same"}
-QUALIFIERS = {"at", "least", "most", "up", "to", "about", "around", "approximately", "roughly", "nearly", "almost",
-              "only", "over", "under", "more", "less", "fewer", "than", "just", "some", "maximum", "minimum", "of",
-              "a", "an", "the", "no", "exactly", "another", "further", "additional", "extra", "every", "each"}
-MEASURE_WORDS = {"long", "old", "wide", "high", "tall", "deep", "thick", "late", "early", "ahead", "before", "ago"}
-DISCOURSE = {"however", "therefore", "also", "thus", "moreover", "furthermore", "accordingly", "additionally",
-             "instead", "then", "so", "and", "but", "similarly", "likewise", "consequently", "finally", "again",
-             "still", "otherwise", "generally", "usually", "normally", "typically", "overall", "importantly"}
-FILLER = {"standard", "normal", "usual", "general", "typical", "current", "overall", "regular", "relevant",
-          "specific", "particular", "certain", "various", "actual", "official", "usually", "normally", "generally",
-          "typically", "currently", "also", "always", "just", "simply", "really", "very", "main", "own"}
-VERB_SYNONYMS = {
-    "purchase": "buy", "purchased": "bought", "purchases": "buys", "obtain": "get", "obtained": "got",
-    "receive": "get", "receives": "get", "commence": "start", "commences": "starts", "begin": "start",
-    "begins": "starts", "assist": "help", "request": "ask for", "requests": "asks for", "provide": "give",
-    "provides": "gives", "provided": "given", "permitted": "allowed", "permit": "allow", "submit": "hand in",
-    "submitted": "handed in", "require": "need", "requires": "needs", "utilise": "use", "utilize": "use",
-    "performed": "carried out", "perform": "carry out", "examined": "studied", "investigated": "studied",
-    "evaluate": "assess", "evaluated": "assessed", "booked": "reserved",
-}
-OTHER_SYNONYMS = {
-    "employees": "staff members", "employee": "staff member", "colleagues": "staff members", "individuals": "people",
-    "patients": "subjects", "participants": "subjects", "trip": "journey", "trips": "journeys",
-    "additional": "extra", "approximately": "about", "regarding": "about",
-}
-"""Simple synonyms, one swap a question: verbs only where the word is a verb ("the permit" stays)."""
-PEOPLE_NOUNS = {"colleague", "employee", "staff", "member", "patient", "people", "person", "starter", "user",
-                "engineer", "manager", "student", "child", "adult", "visitor", "volunteer", "participant", "subject",
-                "worker", "customer", "client", "contractor", "team", "department", "committee", "group", "nurse", "doctor", "physician", "surgeon",
-                "woman", "man", "parent", "teacher", "researcher", "officer", "director", "holder", "traveller"}
-PLACE_HEADS = {"room", "office", "building", "floor", "site", "area", "space", "queue", "portal", "system", "channel",
-               "app", "module", "store", "folder", "drive", "workspace", "kitchen", "park", "desk", "reception",
-               "bay", "hall", "centre", "center", "city", "country", "hospital", "clinic", "department", "ward",
-               "unit", "school", "lab", "laboratory", "website", "page", "intranet", "tool", "library", "shop",
-               "warehouse", "car", "locker", "cabinet", "box", "basement", "garden", "yard", "street", "town"}
-FRONTABLE = {"in", "at", "on", "during", "after", "before", "since", "until", "within", "for", "across", "throughout",
-             "outside", "inside", "under", "from"}
-"""Prepositions of adjunct phrases that can open a question ("At Kestrel Loom, how long ...")."""
-WH_WORDS = {"what", "which", "who", "whom", "when", "where", "how"}
-
-
-@dataclass(frozen=True)
-class Style:
-    """How to phrase one variant of a question."""
-
-    wh: int = 0
-    """Index into the answer's wh-phrases ("how long", "how many months", ...)."""
-    front: bool = False
-    """Move the trailing prepositional phrase to the front ("At Kestrel Loom, how long ...")."""
-    plain: bool = False
-    """Drop filler words (standard, usually, also ...)."""
-    synonyms: bool = False
-    """Swap some words for simple synonyms."""
-    embedded: bool = False
-    """Ask indirectly: "Do you know how long the probation period is?"."""
-
-
-STYLES = [Style(), Style(front=True), Style(wh=1), Style(plain=True), Style(wh=1, front=True),
-          Style(synonyms=True), Style(plain=True, front=True), Style(synonyms=True, front=True),
-          Style(wh=1, synonyms=True), Style(plain=True, synonyms=True, front=True), Style(embedded=True, plain=True),
-          Style(embedded=True, synonyms=True)]
-
-
-def _plural(unit: str) -> str:
-    parts = unit.split()
-    last = parts[-1].lower()
-    if last.endswith("s"):
-        return unit
-    parts[-1] = parts[-1][:-1] + "ies" if last.endswith("y") and last[-2:-1] not in "aeiou" else parts[-1] + "s"
-    return " ".join(parts)
-
-
-def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=()) -> list[tuple[str, str]]:
-    """(wh-phrase, stranded preposition) choices for an answer, the most natural first."""
-    kind, p = answer.kind, prep.lower()
-    if kind == "count":
-        unit = answer.unit if doc[answer.head].tag_ in ("NNS", "NNPS") else _plural(answer.unit)
-        many = f"how many {unit}"
-        if answer.unit.lower() in TIME_UNITS or answer.unit.lower().rstrip("s") in TIME_UNITS:
-            if p in ("", "for") and (copula or role in ("npadvmod", "pobj")) and not tail:
-                return [("how long", ""), (many, "")] if p == "" or copula else [("for how long", ""), (many, p)]
-        return [(f"{p} {many}".strip(), ""), (many, p)] if p else [(many, ""), (f"what number of {unit}", "")]
-    if kind == "money":
-        return [("how much", p), (f"{p} what amount".strip(), "")] if p else [("how much", ""), ("what amount", "")]
-    if kind == "percent":
-        return [(f"{p} what percentage".strip(), ""), (f"{p} what share".strip(), "")]
-    if kind in ("date", "year", "time"):
-        noun = {"date": "date", "year": "year", "time": "time"}[kind]
-        if doc[answer.start:answer.end].text.lower().rstrip("s") in WEEKDAYS:
-            noun = "day"
-        if p in ("on", "at", "in", "during", ""):
-            first = f"on what {noun}" if noun in ("date", "day") else f"in what {noun}" if noun == "year" else f"at what {noun}"
-            return [("when", ""), (first, "")]
-        return [(f"{p} when", ""), (f"{p} what {noun}", "")]
-    if kind == "person":
-        if p:
-            return [(f"{p} whom", ""), ("who", p)]
-        return [("who", ""), ("which person", "")]
-    if kind == "phrase" and doc[answer.head].lemma_.lower() in PEOPLE_NOUNS:
-        group = "which team" if doc[answer.head].lemma_.lower() in ("team", "department", "committee", "group") else \
-            "which people" if doc[answer.head].tag_ == "NNS" else "which person"
-        return [(f"{p} whom".strip(), ""), ("who", p)] if p else [("who", ""), (group, "")]
-    if kind in ("name", "phrase"):
-        place = kind == "name" or doc[answer.head].lemma_.lower() in PLACE_HEADS
-        if p in ("in", "at", "on", "inside", "into") and place:
-            return [("where", ""), ("what", p)]
-        if p in ("in", "at", "on", "inside", "into"):
-            return [("what", p), (f"{p} what", "")]
-        if p == "from":
-            return [("where", "from"), ("from what", "")]
-        if p == "by":
-            return [("who", "by"), ("by whom", "")]
-        if p:
-            return [("what", p), (f"{p} what", "")]
-        return [("what", ""), ("what exactly", "")]
-    if kind == "number" and role != "attr":
-        return []  # a bare number is only clear as the value of something ("the average age was 24.9")
-    if kind in ("code", "number"):
-        if role not in ("attr", "dobj", "pobj", "nsubj", "nsubjpass"):
-            return []
-        return [(f"{p} what".strip(), ""), ("what", p)] if p else [("what", ""), ("what exactly", "")]
-    return []
-
-
-_YEAR_LIKE = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
-
-
-class _Lowered:
-    """A token shown in lower case (the first word of a sentence moved inside a question)."""
-
-    def __init__(self, tok):
-        self.tok, self.text = tok, tok.text.lower()
-
-    def __getattr__(self, name):
-        return getattr(self.tok, name)
-
-
-def _render(tokens) -> str:
-    """Tokens back to text: original spacing between neighbours, one space elsewhere."""
-    out = []
-    for i, tok in enumerate(tokens):
-        if isinstance(tok, str):
-            out.append(tok + " ")
-            continue
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        glued = nxt is not None and not isinstance(nxt, str) and nxt.i == tok.i + 1
-        if tok.text in (",", "–", "—") and not glued:
-            out.append(" ")
-            continue  # a comma or dash left behind by removed material
-        out.append(tok.text + (tok.whitespace_ if glued else " "))
-    text = " ".join("".join(out).split())
-    for a, b in ((" ,", ","), (" '", "'"), (" ’", "’"), ("( ", "("), (" )", ")"), (" n't", "n't"), (" %", "%"),
-                 (" :", ":"), (" ;", ";"), (",,", ",")):
-        text = text.replace(a, b)
-    return text.strip(" ,;:-–—")
-
-
-def _lower_first(tokens) -> list:
-    """Lower-case the first token unless it is a name, an acronym or "I"."""
-    if tokens and not isinstance(tokens[0], str):
-        t = tokens[0]
-        nxt = t.doc[t.i + 1] if t.i + 1 < len(t.doc) else None
-        name = nxt is not None and nxt.text[:1].isupper() and nxt.pos_ == "PROPN"  # "People Operations"
-        positional = t.i == t.sent.start and t.pos_ != "PROPN" and t.ent_type_ in ("", "DATE", "CARDINAL", "ORDINAL",
-                                                                                   "QUANTITY") and not name
-        acronym = sum(c.isupper() for c in t.text) >= 2  # "DVDs", "EUR"
-        if not acronym and (positional or t.pos_ in ("DET", "ADP", "ADV", "PRON", "AUX", "CCONJ", "SCONJ", "NUM", "PART") or (
-                t.pos_ in ("NOUN", "ADJ", "VERB") and not t.ent_type_)):
-            return [_Lowered(t)] + list(tokens[1:])
-    return list(tokens)
-
-
-def _subtree(tok) -> range:
-    return range(tok.left_edge.i, tok.right_edge.i + 1)
+from .answers import Answer, in_parentheses
+from .answers import TIME_UNITS
+from .wording import (DISCOURSE, MEASURE_WORDS, OBJECTS, QUALIFIERS, QUANTITY_NOUNS, SUBJECTS, VAGUE, VAGUE_DET,
+                      YEAR_LIKE, lower_first, subtree, wh_phrases)
 
 
 @dataclass
@@ -213,41 +34,64 @@ class Frame:
     """The same without inversion, for indirect questions."""
     moved: list
     """Material from before the subject ("Between 1995 and 1998,"), asked at the end."""
+    names: frozenset = frozenset()
+    """Words the corpus capitalises mid-sentence: kept capitalised when they open a clause."""
 
 
 def _clause_ok(sent) -> bool:
+    """Whether a sentence is a whole statement worth asking about."""
     n = sum(1 for t in sent if not t.is_punct)
     if ", not " in sent.text or "|" in sent.text or any(t.text == ":" for t in sent):
-        return False
+        return False  # contrasts ("on your keyring, not in your bag"), table rows, clauses joined by a colon
     if sent.text.count("(") != sent.text.count(")") or sent.text.count("[") != sent.text.count("]"):
-        return False  # cut inside a parenthesis  # contrasts ("on your keyring, not in your bag"), table rows, clauses joined by a colon
+        return False  # cut inside a parenthesis
     if not sent.text.rstrip(" \"')”’").endswith((".", "!", ";")):
         return False  # cut off by the chunk boundary, a heading, or a list item continuing an earlier sentence
     return 4 <= n <= 45 and sent.root.pos_ in ("VERB", "AUX") and not sent.text.rstrip().endswith("?")
 
 
+def _subject(verb):
+    return next((c for c in verb.children if c.dep_ in SUBJECTS), None)
+
+
 def _clause_root(tok):
-    """The verb of the clause holding `tok`: the sentence's, or a coordinated clause's with its own subject."""
+    """The verb of the clause holding `tok`: the sentence's, or a coordinated one ("... and can be extended")."""
     while tok.dep_ != "ROOT":
-        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and any(c.dep_ in SUBJECTS for c in tok.children):
+        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and (
+                _subject(tok) or tok.head.dep_ == "ROOT" and _subject(tok.head)):
             return tok
         tok = tok.head
     return tok
 
 
-def frame(whole, answer: Answer) -> Frame | None:
+def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None:
     """Take sentence `whole` apart around `answer`, or None when it cannot be asked about."""
     if not _clause_ok(whole):
         return None
     doc = whole.doc
     span = doc[answer.start:answer.end]
-    head = span.root
+    named = answer.kind == "code" and answer.unit  # "the SR-2 Software Request form": ask "which form"
+    head = doc[answer.head] if named else span.root
+    of_money = head.dep_ == "pobj" and head.head.lower_ == "of" and answer.kind in ("money", "count") and not named \
+        and head.head.head.pos_ == "NOUN"
+    measure = ""
+    if of_money and head.head.head.lower_ in QUANTITY_NOUNS:  # "a maximum of 90 days": ask "how many days"
+        head, of_money = head.head.head, False
+    elif of_money and answer.kind == "money":  # "a learning budget of £1,200": ask "how large a learning budget"
+        head, measure = head.head.head, "how large a"
+    elif of_money and answer.unit.lower().rstrip("s") in TIME_UNITS:  # "a break of 15 minutes": "how long a break"
+        head, measure = head.head.head, "how long a"
+    else:
+        of_money = False
     root = _clause_root(head)
     # "The loan period is three weeks, and DVDs must be returned within 7 days": ask within the clause.
     sent = whole if root == whole.root else doc[root.left_edge.i:root.right_edge.i + 1]
     chain = {root} | {t for t in root.subtree if t.dep_ in ("xcomp", "acomp") and t.head.i in {root.i} | {
         c.i for c in root.subtree if c.dep_ == "xcomp"}}
-    subj = next((c for c in root.children if c.dep_ in SUBJECTS), None)
+    subj = _subject(root)
+    borrowed = subj is None and root.dep_ == "conj" and root.head.dep_ == "ROOT" and _subject(root.head) is not None
+    if borrowed:  # "Links expire after 14 days and can be extended ...": the second verb shares the subject
+        subj = _subject(root.head)
     imperative = subj is None and root.tag_ == "VB" and all(t.dep_ in ("advmod", "punct", "neg") or t.is_punct
                                                           for t in doc[sent.start:root.i])
     if subj is None and not imperative:
@@ -273,21 +117,43 @@ def frame(whole, answer: Answer) -> Frame | None:
         top = head
     else:
         return None
-    phrase = _subtree(top)
-    if any(t.dep_ == "conj" and (t.head.i in range(answer.start, answer.end) or t.head == top)
+    phrase = subtree(top)
+    if any(t.dep_ == "conj" and (t.head.i in range(answer.start, answer.end) or t.head == top) and not in_parentheses(t)
            for t in doc[phrase.start:phrase.stop]) or head.dep_ == "conj":
         return None  # one item of a list is not "the" answer
+    nxt = doc[answer.end:answer.end + 2]
+    listed = len(nxt) and (nxt[0].lower_ in ("and", "or") or nxt[0].text == "," and len(nxt) > 1
+                           and nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET"))
+    if answer.kind in ("phrase", "name", "code") and listed:
+        return None  # the first item of a list ("safety boots, hi-vis vest and ear defenders")
+    if answer.kind in ("phrase", "name") and any(t.lower_ == "than" for t in sent):
+        return None  # comparisons ("greater during NNSP than during NNAP") make a "what" question ambiguous
+    if answer.kind == "name" and len(nxt) and nxt[0].text[:1].isupper() and nxt[0].is_alpha:
+        return None  # the name goes on ("Threading In days") and the parse cut it
     before = [t for t in doc[phrase.start:answer.start] if t.i != top.i or not prep]
-    if any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") for t in before):
-        return None
+    if of_money:  # the noun and its modifiers go into the wh-phrase: "how large a gym subsidy"
+        words_ = [t for t in before if t.i != head.i + 1 and t.dep_ != "det" and t.i <= head.i]
+        if head.tag_ != "NN" or any(t.dep_ not in ("compound", "amod") for t in words_ if t.i != head.i) or \
+                any(t.lower_ not in QUALIFIERS for t in before if t.i > head.i + 1):
+            return None
+        money_noun = " ".join(t.text for t in words_)
+        before = []
+    if any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") or t.lower_ in VAGUE
+           for t in before):
+        return None  # "our university hospital": whose?
     compound = [t for t in before if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")]
     appos = {t.i for c in doc[phrase.start:phrase.stop] if c.dep_ == "appos" or c.dep_ == "relcl" and c.left_edge.i > 0
              and doc[c.left_edge.i - 1].text == "," for t in c.subtree}  # asides: ", Finance Director", ", which ..."
-    tail = [t for t in doc[answer.end:phrase.stop] if (not t.is_punct or t.text in ("-", "/")) and t.i not in appos]
+    tail_start = answer.head + 1 if named else answer.end
+    tail = [t for t in doc[tail_start:phrase.stop] if (not t.is_punct or t.text in ("-", "/")) and t.i not in appos]
     cut = next((k for k, t in enumerate(tail) if t.dep_ in ("cc", "conj")), len(tail))
     tail = tail[:cut]  # "days of annual leave plus public holidays" -> "days of annual leave"
     if len(tail) > 6 or any(t.dep_ in ("relcl", "acl") or t.like_num for t in tail):
         return None  # a clause or a second number ("as compared with 44 patients") in the tail
+    if tail and answer.kind in ("phrase", "name") and tail[0].lower_ == "of" and len(tail) <= 4 and \
+            answer.end - answer.start + len(tail) <= 6 and tail[-1].i == phrase.stop - 1:
+        answer = Answer(answer.start, tail[-1].i + 1, answer.head, answer.kind)  # "the Payslips section of Loomdesk"
+        tail = []
     if tail and answer.kind not in ("count", "percent", "money", "code", "number"):
         return None  # "fixed-term contracts of less than twelve months": the tail cannot move without the answer
     after: list = []
@@ -295,10 +161,16 @@ def frame(whole, answer: Answer) -> Frame | None:
     if copula and prep and any(c.dep_ == "attr" for c in root.children) and answer.kind in ("phrase", "name"):
         return None  # "What is the standard method Microsoft Authenticator with?"
     wh = wh_phrases(answer, doc, prep, role if not prep else "pobj", copula, tail)
-    if compound and answer.kind in ("code", "number", "name") and wh:
-        noun = " ".join(t.text for t in compound)
+    if of_money:
+        size = "what size of" if answer.kind == "money" else "what length of"
+        wh = [(f"{prep} {measure} {money_noun}".strip(), ""), (f"{prep} {size} {money_noun}".strip(), "")]
+    if (compound and answer.kind in ("code", "number", "name") or named) and wh:
+        noun = answer.unit if named else " ".join(t.text for t in compound)
         wh = [(f"{prep} which {noun}".strip(), ""), (f"which {noun}", prep)] if prep else [(f"which {noun}", ""),
                                                                                           (f"what {noun}", "")]
+    if copula and subj is not None and subj.lemma_.lower() in ("age", "date", "day", "time", "year", "month",
+                                                               "deadline"):
+        wh = [("what", ""), ("what exactly", "")]  # "What was the mean age?", not "How long was the mean age?"
     if not wh:
         return None
     # Absorb a measure word: "14 characters long" -> "how many characters long".
@@ -309,7 +181,7 @@ def frame(whole, answer: Answer) -> Frame | None:
     drop = set(phrase)
     for c in root.children:  # coordinated clauses and trailing discourse belong to another question
         if c.dep_ in ("conj", "cc") and c.i > root.i or c.dep_ == "parataxis":
-            drop.update(_subtree(c))
+            drop.update(subtree(c))
     depth = 0
     dash_open, aside = False, set()
     for t in sent:  # parentheses and dashes: asides, statistics and abbreviations
@@ -325,7 +197,7 @@ def frame(whole, answer: Answer) -> Frame | None:
     if any(i in aside for i in range(answer.start, answer.end)):
         return None
     drop |= aside
-    subject_range = _subtree(subj) if subj is not None else range(0)
+    subject_range = subtree(subj) if subj is not None else range(0)
     start = sent.start
     while start < sent.end and (doc[start].is_punct or doc[start].lower_ in DISCOURSE and doc[start].dep_ in (
             "advmod", "cc", "prep", "pobj", "mark")):
@@ -334,12 +206,15 @@ def frame(whole, answer: Answer) -> Frame | None:
     if doc[start:start + 2].text.lower() == "in addition":
         drop.update((start, start + 1))
         start += 2
-    moved = [t for t in doc[start:(subject_range.start if subj is not None else root.i)]
-             if t.i not in drop and not t.is_punct]
+    moved = [] if borrowed else [t for t in doc[start:(subject_range.start if subj is not None else root.i)]
+                                 if t.i not in drop and not t.is_punct]
     if any(t.dep_ == "mark" or t.tag_ in ("WDT", "WP", "WRB") for t in moved):
         return None  # a subordinate clause in front ("If you ...,") does not survive being moved
+    if moved and moved[0].pos_ not in ("ADP", "ADV", "SCONJ"):
+        return None  # only adverbials move to the end ("Between 2000 and 2009,"), not a stray noun
     drop.update(t.i for t in moved)
-    subject_tokens = [t for t in doc[subject_range.start:subject_range.stop] if t.i not in drop] if subj is not None else []
+    subject_tokens = ([t for t in doc[subject_range.start:subject_range.stop] if t.i not in drop]
+                      if subj is not None else [])
 
     if top.dep_ in SUBJECTS:  # a question about the subject keeps statement word order
         if root.lemma_ == "be" and (answer.kind == "phrase" or any(
@@ -347,16 +222,17 @@ def frame(whole, answer: Answer) -> Frame | None:
             return None  # "X is a private company" does not single X out; "what is <attr>" reverses the fact
         if after:
             return None  # "What is added ... from Anselm Turnbull?" loses what the tail belonged to
-        verb = [t for t in doc[subject_range.stop:sent.end] if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
+        verb = [t for t in doc[subject_range.stop:sent.end]
+                if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
         if root not in verb:
             return None  # a misparse: the clause lost its verb
-        return _checked(Frame(answer, wh, tail, [], "", verb, verb, moved + after))
+        return _checked(Frame(answer, wh, tail, [], "", verb, verb, moved + after, names))
 
     auxes = [c for c in root.children if c.dep_ in ("aux", "auxpass") and c.i < root.i]
-    rest = [t for t in doc[(subject_range.stop if subj is not None else root.i):sent.end]
-            if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
+    clause_start = sent.start if borrowed else subject_range.stop if subj is not None else root.i
+    rest = [t for t in doc[clause_start:sent.end] if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
     if imperative:
-        rest = _lower_first(rest)
+        rest = lower_first(rest, names)
         inverted, verb = "should", rest
         subject_tokens = ["you"]
     elif auxes:
@@ -372,7 +248,7 @@ def frame(whole, answer: Answer) -> Frame | None:
         verb = [root.lemma_ if t.i == root.i else t for t in rest]
     if root not in rest and not copula:
         return None
-    return _checked(Frame(answer, wh, tail, subject_tokens, inverted, verb, rest, after + moved))
+    return _checked(Frame(answer, wh, tail, subject_tokens, inverted, verb, rest, after + moved, names))
 
 
 def _vague(t) -> bool:
@@ -392,95 +268,17 @@ def _checked(fr: Frame) -> Frame | None:
     late = [t for t in fr.verb + fr.moved if isinstance(t, str) or t.tag_ != "PRP$"]
     named = [t for t in fr.subject if not isinstance(t, str) and t.dep_ in SUBJECTS and t.pos_ in ("NOUN", "PROPN")]
     if named or not fr.inverted:
-        late = []  # after a named subject, pronouns point back into the sentence ("report an incident ... of noticing it")
+        late = []  # after a named subject, pronouns point back into the sentence ("an incident ... noticing it")
     if any(_vague(t) for t in early + late):
         return None
     real = [t for t in fr.verb + fr.moved if not isinstance(t, str)]
-    if any(t.like_num and t.dep_ == "pobj" and not _YEAR_LIKE.match(t.text) for t in real):
+    if any(t.like_num and t.dep_ == "pobj" and not YEAR_LIKE.match(t.text) for t in real):
         return None  # "included transitory DI in 13": a bare count left without its noun
-    if any(t.dep_ in SUBJECTS and (t.head.dep_ in ("ROOT", "conj")) for t in real):
+    if any(t.dep_ in SUBJECTS and t.head.dep_ not in ("relcl", "advcl", "ccomp", "acl", "pcomp", "xcomp", "csubj")
+           for t in real):
         return None  # a second clause survived ("... and Lisbon employees claim in EUR")
-    if real and (real[-1].pos_ in ("ADP", "SCONJ", "CCONJ", "DET") and real[-1].dep_ != "prt" or real[-1].dep_ == "neg"):
+    last = real[-1] if real else None
+    if last is not None and (last.pos_ in ("ADP", "SCONJ", "CCONJ", "DET") and last.dep_ != "prt"
+                             or last.dep_ == "neg"):
         return None  # the clause ends in mid-air ("What picks up after?")
     return fr
-
-
-def _apply(tokens: list, style: Style, used: dict) -> list:
-    out = []
-    for t in tokens:
-        text = t if isinstance(t, str) else t.text
-        if style.plain and text.lower() in FILLER and (isinstance(t, str) or t.dep_ in ("amod", "advmod")):
-            continue
-        real = not isinstance(t, str)
-        table = VERB_SYNONYMS if real and t.pos_ in ("VERB", "AUX") else OTHER_SYNONYMS if real else {}
-        if style.synonyms and text.lower() in table and not used.get("done") and t.pos_ != "PROPN" \
-                and t.dep_ != "compound":
-            swap = table[text.lower()]
-            out.append(swap.capitalize() if text[:1].isupper() else swap)
-            used["done"] = True  # one swap a question: more drifts from the text
-            continue
-        out.append(t)
-    return out
-
-
-def _trailing_pp(tokens: list) -> int | None:
-    """Index in `tokens` where a final prepositional phrase starts (its whole subtree at the end)."""
-    real = [(k, t) for k, t in enumerate(tokens) if not isinstance(t, str)]
-    for k, t in real:
-        if t.dep_ == "prep" and t.lower_ in FRONTABLE and not any(x.dep_ in ("conj", "cc") for x in t.subtree) and (t.head.dep_ in ("ROOT", "xcomp") or t.head.dep_ in SUBJECTS) \
-                and any(c.dep_ == "pobj" and c.pos_ in ("NOUN", "PROPN") and not c.like_num
-                        and not any(d.lower_ in ("a", "an") for d in c.children)  # "at a time" is an idiom
-                        and c.lower_.rstrip("s") not in WEEKDAYS | MONTHS for c in t.children):
-            rest = tokens[k:]
-            if all(not isinstance(x, str) and x.i in _subtree(t) for x in rest) and len(rest) >= 2:
-                return k
-    return None
-
-
-def phrase(fr: Frame, style: Style) -> str | None:
-    """One question from a frame in the given style, or None when the style does not apply."""
-    if style.wh >= len(fr.wh):
-        return None
-    wh, strand = fr.wh[style.wh]
-    if strand and fr.tail:
-        return None  # "How many days of the event ... within?" strands too far
-    used: dict = {}
-    tail = _apply(fr.tail, style, used)
-    subject = _apply(_lower_first(fr.subject), style, used)
-    verb = _apply(fr.declarative_verb if style.embedded else fr.verb, style, used)
-    moved = _apply(_lower_first(fr.moved), style, used)
-    if style.embedded and not fr.inverted:
-        clause = tail + verb
-    elif style.embedded:
-        clause = tail + subject + verb
-    else:
-        clause = tail + ([fr.inverted] if fr.inverted else []) + subject + verb
-    body = clause + ([strand] if strand else []) + moved
-    front = []
-    if style.front:
-        k = _trailing_pp(body)
-        if k is None or k <= len(tail) + 1:
-            return None
-        front, body = body[k:], body[:k]
-    text = _render(body)
-    lead = f"{_render(front)}, " if front else ""
-    if style.embedded:
-        question = f"Do you know {lead}{wh} {text}?"
-    else:
-        question = f"{lead}{wh} {text}?"
-    question = question[0].upper() + question[1:]
-    return question if _good(question, fr) else None
-
-
-def _good(question: str, fr: Frame) -> bool:
-    w = words(question)
-    if not 4 <= len(w) <= 32:
-        return False
-    content = [x for x in w if x not in WH_WORDS and len(x) > 2 and x not in (
-        "does", "did", "the", "and", "are", "was", "were", "should", "you", "many", "exactly", "know", "much")]
-    return len(content) >= 2
-
-
-def answer_leaks(question: str, answer: str) -> bool:
-    """Whether the question gives its own answer away."""
-    return normalise(answer) in normalise(question)

@@ -47,6 +47,8 @@ def make_qa_files(chunks: list[Passage], out: str | Path, max_facts: int | None 
     """
     if max_facts is not None and max_facts < 1:
         raise ValueError(f"max facts must be at least 1, got {max_facts}")
+    if not 0 <= test_fraction < 1:  # before the parsing, not after it
+        raise ValueError(f"test fraction must be at least 0 and below 1, got {test_fraction}")
     facts = generate_facts(chunks, max_facts=max_facts, seed=seed, progress=progress)
     train, test = split_by_fact(facts, test_fraction, seed)
     train_rows, test_rows = qa_items(train, "train", reword=True), qa_items(test, "test", reword=True)

@@ -58,11 +58,12 @@ def split_by_fact(facts: list[Fact], test_fraction: float = 0.2, seed: int = 0) 
 
 
 def heldout_phrasing(f: Fact) -> str:
-    """The phrasing of a test fact that differs most from its first (most natural) one."""
+    """The phrasing of a test fact that differs most from its first (most natural) one, direct questions first."""
     if len(f.questions) == 1:
         return f.questions[0]
     first = set(words(f.questions[0]))
-    return min(f.questions[1:], key=lambda q: (len(set(words(q)) & first) / max(1, len(set(words(q)))), q))
+    direct = [q for q in f.questions[1:] if not q.startswith("Do you know")]
+    return min(direct or f.questions[1:], key=lambda q: (len(set(words(q)) & first) / max(1, len(set(words(q)))), q))
 
 
 def qa_items(facts: list[Fact], split: str, reword: bool) -> list[dict]:

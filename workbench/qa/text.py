@@ -65,3 +65,31 @@ def plain_units(text: str) -> list[str]:
     parts = [part.strip() for u in units for part in re.split(r"(?<=;)\s+", " ".join(u.split())) if part.strip()]
     # The parser reads a clause that starts in lower case as a fragment; the capital helps it.
     return [p[:1].upper() + p[1:] for p in parts]
+
+
+def join_overlap(a: str, b: str, probe: int = 20) -> str | None:
+    """`a` and `b` as one text when `b` starts with the end of `a` (chunk overlap), else None."""
+    head = b[:probe]
+    if len(head) < 10:
+        return None
+    p = a.find(head, max(0, len(a) - len(b) - probe))
+    while p != -1:
+        if b.startswith(a[p:]):
+            return a[:p] + b
+        p = a.find(head, p + 1)
+    return None
+
+
+def stitch(texts: list[str]) -> list[tuple[str, list[int]]]:
+    """Consecutive overlapping chunks of one document joined back: (text, indices of the chunks in it).
+
+    Sentences cut by a chunk boundary are whole again; chunks that do not overlap (other sections) stay apart.
+    """
+    out: list[tuple[str, list[int]]] = []
+    for k, text in enumerate(texts):
+        joined = join_overlap(out[-1][0], text) if out else None
+        if joined is None:
+            out.append((text, [k]))
+        else:
+            out[-1] = (joined, out[-1][1] + [k])
+    return out
