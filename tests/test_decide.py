@@ -73,7 +73,7 @@ def test_decide_runs_every_stage_and_reports_a_verdict(workbench, facts_corpus, 
     assert result["qa"]["train"] > 0 and result["qa"]["test"] > 0 and result["qa"]["answer_in_source"] >= 0.95
     assert set(result["training_minutes"]) == {"lora", "raft"}
     assert set(result["break_even_queries"]) == {"lora", "raft"}
-    assert result["verdict"] and ("Use " in result["verdict"] or "No clear winner" in result["verdict"])
+    assert result["verdict"] and ("Use " in result["verdict"] or "Best measured" in result["verdict"])
     for method in ("lora", "raft"):
         assert (out / "adapters" / method / "adapter_model.safetensors").is_file()
     report = json.loads((out / "report.json").read_text())
@@ -141,7 +141,7 @@ def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpu
     from gradio_client.exceptions import AppError
 
     status, verdict, table, chart, files, past = client.predict(facts_corpus, 30, api_name="/decide")
-    assert "finished" in status and ("Use " in verdict or "No clear winner" in verdict)
+    assert "finished" in status and ("Use " in verdict or "Best measured" in verdict)
     assert [row[0] for row in table["data"]] == ["base", "rag", "lora", "raft"]
     assert {"report.md", "report.json"} <= {f.rsplit("/", 1)[-1] for f in files}
     run_name = past["value"] if isinstance(past, dict) else past

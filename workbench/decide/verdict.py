@@ -71,12 +71,16 @@ def cost_curve(train_seconds: float, query_ms: float, queries: list[int]) -> lis
 
 @dataclass
 class Verdict:
-    winner: str | None
-    """The arm that answers best, or None when the top arms are tied within their intervals."""
+    winner: str
+    """The arm that answered best (highest mean score)."""
     tied_with: list[str]
-    """Arms whose difference to the best is within the 95 % interval (empty when the winner is clear)."""
+    """Arms whose difference to the winner is within the 95 % interval (empty when its lead is clear)."""
     text: str
     reasons: list[str]
+
+    @property
+    def clear(self) -> bool:
+        return not self.tied_with
 
 
 def _pts(x: float) -> str:
@@ -118,7 +122,13 @@ def decide(scores: dict[str, list[float]], train_minutes: dict[str, float], tota
 
     group = [best, *tied]
     cheapest = min(group, key=lambda arm: (train_minutes.get(arm) or 0.0, total_p50_ms.get(arm, 0.0)))
-    text = (f"No clear winner: {', '.join(group)} are within each other's 95 % intervals on these "
-            f"{len(next(iter(scores.values())))} questions. The cheapest of them is {cheapest} "
-            f"({ARM_MEANING.get(cheapest, cheapest)}; it {cost(cheapest)}). More questions would narrow the intervals.")
-    return Verdict(None, tied, text, reasons)
+    second = tied[0]
+    lo, hi = paired_difference_ci(scores[best], scores[second])
+    n = len(next(iter(scores.values())))
+    text = (f"Best measured: {best} — {ARM_MEANING.get(best, best)}, {_pts(means[best] - means[second])} points "
+            f"over {second}, but on {n} questions that lead is not clear (95 % CI {_pts(lo)} to {_pts(hi)}); "
+            f"{', '.join(tied)} {'is' if len(tied) == 1 else 'are'} within the interval. {best} {cost(best)}.")
+    if cheapest != best:
+        text += f" If cost matters more than the last points, {cheapest} is the cheaper choice ({cost(cheapest)})."
+    text += " More questions (a larger corpus) would narrow the intervals."
+    return Verdict(best, tied, text, reasons)
