@@ -90,7 +90,8 @@ def worker_engine(args, arms: list[str]) -> dict:
     items = load_eval_set(Path(args.data)).items
     out = {"dtype": str(next(wb.model.parameters()).dtype).removeprefix("torch."),
            "retrieval_top3_source_hit_rate": round(retrieval_hit_rate(wb, [i for i in items if i.source], opts["corpus"], 3), 3),
-           "weight_bytes": sum(p.numel() * p.element_size() for p in {id(p): p for p in wb.model.parameters()}.values()),
+           # the base weights read per decode step (tied embeddings once; adapters are a few MiB more)
+           "weight_bytes": sum(p.numel() * p.element_size() for name, p in wb.model.named_parameters() if "lora_" not in name),
            "four": [], "one": []}
     for question in questions:
         started = time.perf_counter()
