@@ -3,10 +3,10 @@
 One row per arm. Rows that use an adapter name it (peft's ``adapter_names``); base rows run as ``"__base__"``.
 
 How a run goes (and why):
-1. **Prefill each prompt alone, shortest first.** A closed-book prompt (~40 tokens) padded to a retrieval prompt's
+1. **Prefill each prompt alone, longest first.** A closed-book prompt (~40 tokens) padded to a retrieval prompt's
    length (~400) would cost ten times its own prefill; alone, it costs its own. Each row's first token is streamed
-   as soon as its own prefill ends, so the closed-book columns start at once and the rag column does not wait for
-   padding work.
+   as soon as its own prefill ends. Longest first: the rag column's first token waits only for its own prefill,
+   the short prompts add little before the batch decodes, and no row's decode time holds a long prefill.
 2. **Decode all rows in one batch.** Their KV caches are joined, left-padded to the longest, and every step
    reads the weights once for all rows (on a CPU, decoding is bound by reading the weights from memory).
    Finished rows leave the batch, so the last long answer does not drag the others' cost along. Rows with
@@ -169,8 +169,8 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         if len(row.tokens) >= max_new_tokens or (plain_text and PLAIN_STOP in tokenizer.decode(row.tokens[-8:])):
             row.done = True
 
-    # 1. Prefill, shortest prompt first (ties: base rows first, so rag comes before raft).
-    order = sorted(range(len(rows)), key=lambda i: (len(prompts[i]), names[i] != BASE_ADAPTER, i))
+    # 1. Prefill, longest prompt first (ties: base rows first, so rag comes before raft).
+    order = sorted(range(len(rows)), key=lambda i: (-len(prompts[i]), names[i] != BASE_ADAPTER, i))
     caches: dict[int, object] = {}
     last: dict[int, int] = {}
     steps = 0
