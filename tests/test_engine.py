@@ -76,3 +76,18 @@ def test_adapter_retrained_in_place_is_reloaded(workbench, tmp_path):
     second = workbench.compare("What is the per diem?", "lora", lora_adapter=str(folder), max_new_tokens=6).arms[0]
     assert len(workbench.loaded_adapters) == 1 and list(workbench.model.peft_config) == list(workbench.loaded_adapters.values())
     assert second.answer != first.answer
+
+
+def test_stopping_a_comparison_frees_the_model(workbench):
+    """A UI that stops reading (Stop button, client gone) ends the generation: no forward pass after close()."""
+    calls = []
+    handle = workbench.model.register_forward_hook(lambda *_: calls.append(1))
+    stream = workbench.compare_stream("What is the per diem for Lisbon?", "base,rag", max_new_tokens=40)
+    for step, _ in enumerate(stream):
+        if step == 3:  # the prompts, two prefills, one decode step
+            break
+    stream.close()
+    seen = len(calls)
+    result = workbench.compare("Hotel cap?", "base", max_new_tokens=2)
+    handle.remove()
+    assert seen == 3 and result.arms[0].done and len(calls) > seen

@@ -95,3 +95,31 @@ def test_dequantized_weights_are_cached_per_gguf_content(tmp_path):
     gguf.write_bytes(b"two")
     assert first.parent == tmp_path / "cache" and first != dequantized_cache(source, tmp_path / "cache")
     assert dequantized_cache(ModelSource("m", str(tmp_path), "folder", "m"), tmp_path / "cache") is None
+
+
+def test_stacked_lora_matches_peft_mixed_batch(tiny_model, tiny_tokenizer, tmp_path):
+    """The stacked multi-adapter forward gives peft's adapter_names logits, also after rows leave the batch."""
+    import torch
+
+    from workbench import multilora
+
+    save_random_adapter(tiny_model, tmp_path / "a1", seed=1)
+    save_random_adapter(tiny_model, tmp_path / "a2", seed=2, targets=("q_proj", "v_proj", "o_proj"))
+    model = PeftModel.from_pretrained(tiny_model, str(tmp_path / "a1"), adapter_name="a1")
+    model.load_adapter(str(tmp_path / "a2"), adapter_name="a2")
+    model.eval()
+    names = ["__base__", "a1", "a2", "a1"]
+    ids = torch.randint(0, len(tiny_tokenizer), (4, 5))
+    plan = multilora.plan(model, names)
+    with torch.inference_mode():
+        expected = model(input_ids=ids, adapter_names=names).logits
+        with plan.active():
+            got = model(input_ids=ids).logits
+        plan.keep([1, 2])
+        with plan.active():
+            kept = model(input_ids=ids[[1, 2]]).logits
+        after = model(input_ids=ids, adapter_names=names).logits  # the layers are peft's own again
+        bare = model(input_ids=ids, adapter_names=["__base__"] * 4).logits
+    assert torch.allclose(got, expected, atol=1e-5) and torch.allclose(kept, expected[[1, 2]], atol=1e-5)
+    assert torch.equal(after, expected) and torch.equal(got[0], bare[0])
+    assert not torch.allclose(got[1], bare[1], atol=1e-3) and not torch.allclose(got[2], bare[2], atol=1e-3)

