@@ -58,14 +58,16 @@ def markdown(report: dict) -> str:
     lines = [f"# Decide: corpus `{report['corpus']}`", "", f"**Verdict.** {report['verdict']}", "",
              f"{report['questions']} held-out questions (facts no training question was written for), answered by "
              "each arm. contains = the answer holds the reference; 95 % bootstrap intervals over questions.", "",
-             "| arm | what it is | contains (95 % CI) | F1 | total p50 ms | prompt tokens | training min | peak MiB |",
+             "| arm | what it is | contains (95 % CI) | F1 | total p50 ms | prompt tokens | training min | peak MiB* |",
              "|---|---|---|---|---|---|---|---|"]
     for arm, v in s.items():
         lo, hi = v["ci95"]
         lines.append(f"| {arm} | {ARM_MEANING[arm]} | {v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f}) | "
                      f"{v['f1']:.2f} | {v['total_p50_ms']:.0f} | {v['prompt_tokens']:.0f} | "
                      f"{v['training_minutes']:.1f} | {v['peak_memory_mib']:.0f} |")
-    lines += ["", "## Cost: upfront training vs per-query time", "",
+    lines += ["", f"\\* peak memory while answering ({report['memory_kind'] or 'not reported'}). On CPU this is the process's "
+              "peak resident memory, which in a Decide run includes the training stages that ran before.",
+              "", "## Cost: upfront training vs per-query time", "",
               "Cumulative compute seconds after N queries (training time + N × the arm's median time per query). "
               "Fine-tuning costs upfront; retrieval costs on every query (a longer prompt).", "",
               "| queries | " + " | ".join(a for a in report["cost_curve"] if a != "queries") + " |",

@@ -65,7 +65,8 @@ def summary_frame(report: dict) -> pd.DataFrame:
         rows.append({"arm": arm, "what it is": ARM_MEANING.get(arm, arm),
                      "contains": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
                      "F1": round(v["f1"], 3), "total p50 ms": v["total_p50_ms"], "prompt tokens": v["prompt_tokens"],
-                     "training min": v["training_minutes"], "peak MiB": v["peak_memory_mib"]})
+                     "training min": v["training_minutes"],
+                     "peak MiB (process, incl. training)": v["peak_memory_mib"]})
     return pd.DataFrame(rows)
 
 
