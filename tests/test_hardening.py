@@ -43,8 +43,15 @@ def raw_call(url: str, api: str, body: str, timeout: float = 60) -> tuple[str, o
     """POST a raw JSON body (what no well-behaved client would send) to /gradio_api/call/<api>: (event, data)."""
     with httpx.Client(base_url=url, timeout=timeout) as http:
         posted = http.post(f"/gradio_api/call/{api}", content=body, headers={"content-type": "application/json"})
-        if posted.status_code != 200:
-            return "http", posted.status_code
+        if posted.status_code != 200:  # refused before queueing: the validators' or the queue's message, if any
+            try:
+                detail = posted.json().get("detail")
+            except ValueError:
+                detail = None
+            if isinstance(detail, list):  # Gradio validators: one {"is_valid", "message"} per input
+                detail = "; ".join(d.get("message", "") for d in detail if isinstance(d, dict) and not d.get("is_valid"))
+            return "http", (f"{posted.status_code}: {detail}" if isinstance(detail, str) and detail.strip()
+                            else posted.status_code)
         event_id = posted.json()["event_id"]
         event, data = None, None
         with http.stream("GET", f"/gradio_api/call/{api}/{event_id}") as stream:

@@ -280,7 +280,9 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
         def has_files(p):
             if not p:
                 raise ValueError("choose some files (or a .zip) to upload first")
-        return [verdict(has_files, paths), verdict(check_shared_name, (name_ or "").strip()), ok(), ok(), ok()]
+        def good_name(n):
+            check_shared_name(check_text(n, "the corpus name", MAX_NAME, allow_empty=False).strip())
+        return [verdict(has_files, paths), verdict(good_name, name_), ok(), ok(), ok()]
 
     # Refusals found while running show on the status line only (show_progress_on), not on every output.
     state = sessions.state
