@@ -281,7 +281,7 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
             if not p:
                 raise ValueError("choose some files (or a .zip) to upload first")
         def good_name(n):
-            check_shared_name(check_text(n, "the corpus name", MAX_NAME, allow_empty=False).strip())
+            check_shared_name(check_text(n, "the corpus name", 10 * MAX_NAME).strip())  # its own message if empty
         return [verdict(has_files, paths), verdict(good_name, name_), ok(), ok(), ok()]
 
     # Refusals found while running show on the status line only (show_progress_on), not on every output.
