@@ -226,6 +226,8 @@ def test_queue_position_stop_and_the_locked_ask_button(app_url, browser, workben
     expect(first.locator("#ask")).to_be_enabled()
     expect(second.locator("#compare-status")).not_to_contain_text("queue", timeout=TIMEOUT_MS)  # its turn came
     second.locator("#stop").click()
+    expect(second.locator("#compare-status")).to_contain_text("Stopped")
+    expect(second.locator("#ask")).to_be_enabled()
     for page in (first, second):
         assert error_badges(page) == 0
         page.close()
