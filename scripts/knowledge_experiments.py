@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from workbench.config import Settings  # noqa: E402
 from workbench.engine import Workbench  # noqa: E402
 from workbench.evaluation.datasets import load_eval_set  # noqa: E402
-from workbench.evaluation.metrics import contains_answer, final_answer, token_f1  # noqa: E402
+from workbench.evaluation.report import build_report  # noqa: E402
+from workbench.evaluation.runner import run_eval  # noqa: E402
 from workbench.training.data import QAPair, load_qa  # noqa: E402
 from workbench.training.knowledge import KnowledgeItem, KnowledgeMix, items_from_pairs, knowledge_examples  # noqa: E402,F401
 from workbench.training.trainer import TrainConfig, train  # noqa: E402
@@ -39,16 +40,12 @@ def load_items(args) -> list[KnowledgeItem]:
 
 
 def score(wb, adapter_dir: Path, eval_path: Path, limit: int | None, max_new_tokens: int) -> dict:
-    items = load_eval_set(eval_path).items[:limit] if limit else load_eval_set(eval_path).items
-    contains, f1, answers = [], [], []
-    for item in items:
-        result = wb.compare(item.question, ["lora"], lora_adapter=str(adapter_dir), max_new_tokens=max_new_tokens).arms[0]
-        pred = final_answer(result.answer)
-        contains.append(contains_answer(pred, item.answers))
-        f1.append(token_f1(pred, item.answers))
-        answers.append({"q": item.question, "gold": item.answers[0], "pred": result.answer})
-    n = len(items)
-    return {"n": n, "contains": round(sum(contains) / n, 3), "f1": round(sum(f1) / n, 3), "answers": answers}
+    """The lora arm alone over an eval set, through the evaluation runner (no cache: every answer is new)."""
+    records = run_eval(wb, load_eval_set(eval_path), ["lora"], limit, lora_adapter=str(adapter_dir),
+                       max_new_tokens=max_new_tokens)
+    summary = build_report(records).summary["lora"]
+    answers = [{"q": r.item.question, "gold": r.item.answers[0], "pred": r.result.answer} for r in records]
+    return {"n": summary.n, "contains": round(summary.contains, 3), "f1": round(summary.f1, 3), "answers": answers}
 
 
 def main() -> int:

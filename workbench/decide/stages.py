@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from ..evaluation.datasets import EvalItem, EvalSet
+from ..evaluation.datasets import EvalSet, load_eval_set
 from ..training.data import QAPair
 from ..training.knowledge import KnowledgeItem, KnowledgeMix, document_example, knowledge_examples
 from ..training.raft import build_raft, raft_examples
@@ -45,11 +45,6 @@ class DecideError(ValueError):
     """A corpus or budget that Decide cannot work with; the message says what to do."""
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-
-
 def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -57,7 +52,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 # --- qa --------------------------------------------------------------------------------------------------
 def stage_qa(run, wb) -> dict:
     """Generate facts with several question phrasings each; hold out whole facts for the test set."""
-    from ..qa import QAError, generate_facts, qa_items, quality, split_by_fact
+    from ..qa import QAError, generate_facts, qa_items, quality, split_by_fact, write_jsonl
 
     chunks = wb.store.chunks(run.corpus) if wb.store.exists(run.corpus) else []
     if not chunks:
@@ -72,9 +67,9 @@ def stage_qa(run, wb) -> dict:
             f"only {len(facts)} answerable facts found in corpus {run.corpus!r} (Decide needs at least {MIN_FACTS}): "
             "add documents with concrete facts — numbers, names, dates, places — or more text")
     train_facts, test_facts = split_by_fact(facts, test_fraction(len(facts)), seed=run.seed)
-    _write_jsonl(run.path / "qa" / "facts.jsonl", [asdict(f) for f in facts])
-    _write_jsonl(run.path / "qa" / "train.jsonl", qa_items(train_facts, "train", reword=False))
-    _write_jsonl(run.path / "qa" / "test.jsonl", qa_items(test_facts, "test", reword=True))
+    write_jsonl([asdict(f) for f in facts], run.path / "qa" / "facts.jsonl")
+    write_jsonl(qa_items(train_facts, "train", reword=False), run.path / "qa" / "train.jsonl")
+    write_jsonl(qa_items(test_facts, "test", reword=True), run.path / "qa" / "test.jsonl")
     q = quality(facts, chunks)
     words = sum(len(c.text.split()) for c in chunks)
     return {"qa": {"facts": len(facts), "train": len(train_facts), "test": len(test_facts), "words": words,
@@ -123,8 +118,6 @@ PROBE_STEPS = 3
 def measure_speed(wb, sample) -> Speed:
     """Training tokens/s from a short run on real examples (its first step, which warms kernels up, is not
     counted), and seconds to answer one question with all four arms."""
-    from ..training.data import tokenize
-
     probe = random.Random(0).sample(sample, min(4 * PROBE_STEPS, len(sample)))
     step_times: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +125,7 @@ def measure_speed(wb, sample) -> Speed:
               progress=lambda p: step_times.append(time.perf_counter()), model_source=getattr(wb, "source", None),
               device=wb.device)
     # Steps run on batches of similar lengths; the tokens of steps 2..n are those of all but the first batch.
-    tokens = sum(len(tokenize(wb.tokenizer, ex, TrainConfig().max_length)["input_ids"]) for ex in probe)
+    tokens = _tokens(wb, probe)
     steps = len(step_times)
     tokens_per_s = (tokens * (steps - 1) / steps / (step_times[-1] - step_times[0])
                     if steps > 1 and step_times[-1] > step_times[0] else 1.0)
@@ -184,9 +177,11 @@ def stage_raft(run, wb) -> dict:
 
 # --- eval --------------------------------------------------------------------------------------------------
 def test_set(run) -> EvalSet:
-    rows = _read_jsonl(run.path / "qa" / "test.jsonl")[: run.state["plan"]["test_questions"]]
-    items = [EvalItem(r["id"], r["question"], [r["answer"]], r.get("source")) for r in rows]
-    return EvalSet(f"decide-{run.path.name}", items, run.corpus)
+    """The held-out questions the plan chose, read (and checked) like any eval file."""
+    eval_set = load_eval_set(run.path / "qa" / "test.jsonl")
+    eval_set.items = eval_set.items[: run.state["plan"]["test_questions"]]
+    eval_set.name, eval_set.corpus = f"decide-{run.path.name}", run.corpus
+    return eval_set
 
 
 def stage_eval(run, wb) -> dict:
