@@ -121,7 +121,13 @@ def test_an_empty_corpus_or_one_without_facts_is_refused_with_what_to_do(workben
         run_decide(workbench, "vague", tmp_path / "b", budget_minutes=20)
 
 
-def test_a_budget_too_small_to_train_says_how_much_is_needed(workbench, facts_corpus, tmp_path):
+def test_a_budget_too_small_to_train_says_how_much_is_needed(workbench, facts_corpus, tmp_path, monkeypatch):
+    import workbench.decide.stages as stages
+    from workbench.decide.plan import Speed
+
+    # The tiny model trains and answers in milliseconds; measure it as a slow machine would, so that three
+    # seconds of budget are too few whatever the load on the machine running the test.
+    monkeypatch.setattr(stages, "measure_speed", lambda wb, sample: Speed(train_tokens_per_s=50, eval_s_per_question=5))
     with pytest.raises(BudgetError, match=r"at least \d+ min"):
         run_decide(workbench, facts_corpus, tmp_path / "run", budget_minutes=0.05)
     # what finished before the plan is kept for a later run with a larger budget
