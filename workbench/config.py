@@ -144,6 +144,10 @@ class Settings:
     threads: int = 0
     """CPU threads torch uses (torch.set_num_threads); 0 keeps torch's default (one per core)."""
 
+    pack_weights: bool = True
+    """On a CPU, keep the Linear layers' weights in oneDNN's packed layout (workbench/packed.py): decoding reads
+    them ~3x faster than from torch's default layout, in the same dtype. False keeps plain nn.Linear layers."""
+
     server_name: str = "127.0.0.1"
     """Address the Gradio app listens on (0.0.0.0 on a Space)."""
 

@@ -7,8 +7,9 @@ How a run goes (and why):
    length (~400) would cost ten times its own prefill; alone, it costs its own. Each row's first token is streamed
    as soon as its own prefill ends. Longest first: the rag column's first token waits only for its own prefill,
    the short prompts add little before the batch decodes, and no row's decode time holds a long prefill.
-2. **Decode all rows in one batch.** Their KV caches are joined, left-padded to the longest, and every step
-   reads the weights once for all rows (on a CPU, decoding is bound by reading the weights from memory).
+2. **Decode all rows in one batch.** Their KV caches are joined, left-padded to the longest, into one static
+   cache with room for the answers (each step writes in place), and every step reads the weights once for all
+   rows (on a CPU, decoding is bound by reading the weights from memory; packed.py makes that read fast).
    Finished rows leave the batch, so the last long answer does not drag the others' cost along. Rows with
    different adapters share each step through stacked LoRA weights (multilora.py) rather than peft's per-adapter
    loop.
@@ -114,20 +115,26 @@ class _Picker:
         return torch.multinomial(probs, 1).squeeze(-1).tolist()
 
 
-def _join_caches(caches: list, lengths: list[int], config):
-    """One batched DynamicCache from per-row caches, each row left-padded (with zeros) to the longest."""
-    from transformers import DynamicCache
+def _join_caches(caches: list, lengths: list[int], config, room: int):
+    """One batched StaticCache from per-row caches: each row left-padded (with zeros) to the longest, then `room`
+    free positions. Each decode step writes its keys and values in place; a growing DynamicCache copies every
+    row's whole cache at every step instead, which for 4 rows on a CPU cost more than the step's matmuls."""
+    from transformers import StaticCache
 
     width = max(lengths)
-    layers = []
-    for per_row in zip(*[[(layer.keys, layer.values) for layer in cache.layers] for cache in caches]):
-        keys, values = [], []
-        for (k, v), n in zip(per_row, lengths):
-            pad = width - n  # k, v: (1, kv_heads, n, head_dim)
-            keys.append(torch.nn.functional.pad(k, (0, 0, pad, 0)) if pad else k)
-            values.append(torch.nn.functional.pad(v, (0, 0, pad, 0)) if pad else v)
-        layers.append((torch.cat(keys), torch.cat(values)))
-    return DynamicCache(ddp_cache_data=layers, config=config)
+    joined = StaticCache(config=config, max_cache_len=width + room)
+    for layer, per_row in zip(joined.layers, zip(*[cache.layers for cache in caches])):
+        pad = [(0, 0, width - n, 0) for n in lengths]  # k, v: (1, kv_heads, n, head_dim)
+        layer.update(torch.cat([torch.nn.functional.pad(row.keys, p) for row, p in zip(per_row, pad)]),
+                     torch.cat([torch.nn.functional.pad(row.values, p) for row, p in zip(per_row, pad)]))
+    return joined
+
+
+def _keep_rows(cache, rows: torch.Tensor) -> None:
+    """Drop the other rows from a StaticCache (as DynamicLayer.batch_select_indices does for a growing one)."""
+    for layer in cache.layers:
+        layer.keys, layer.values = layer.keys[rows], layer.values[rows]
+        layer.batch_size = len(rows)
 
 
 def _plain_dynamic(cache) -> bool:
@@ -157,6 +164,16 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     def adapters(indices: list[int]) -> dict:
         return {"adapter_names": [names[i] for i in indices]} if peft else {}
 
+    def plan(indices: list[int]):
+        """Stacked LoRA for these rows; None without adapters, or where it does not apply (then peft's
+        adapter_names, whose mixed-batch path loops over the adapters and hooks every layer)."""
+        return multilora.plan(model, [names[i] for i in indices]) if peft else None
+
+    def forward(indices: list[int], stacked, **inputs):
+        context = stacked.active() if stacked is not None else contextlib.nullcontext()
+        with torch.inference_mode(), context:
+            return model(**inputs, use_cache=True, **({} if stacked is not None else adapters(indices)))
+
     def accept(i: int, token: int, now: float) -> None:
         row = rows[i]
         if token in stops:
@@ -177,8 +194,7 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     for i in order:
         ids = torch.tensor([prompts[i]], device=device)
         t0 = time.perf_counter()
-        with torch.inference_mode():
-            out = model(input_ids=ids, use_cache=True, logits_to_keep=1, **adapters([i]))
+        out = forward([i], plan([i]), input_ids=ids, logits_to_keep=1)
         token = pick(out.logits[:, -1, :])[0]
         _sync(device)
         now = time.perf_counter()
@@ -195,19 +211,15 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     if live:
         lengths = [len(prompts[i]) for i in live]
         width = max(lengths)
-        cache = _join_caches([caches[i] for i in live], lengths, model.config)
+        cache = _join_caches([caches[i] for i in live], lengths, model.config, max_new_tokens)
         caches.clear()
         mask = torch.tensor([[0] * (width - n) + [1] * n for n in lengths], device=device)
         positions = torch.tensor(lengths, device=device)  # position of the token fed next, per row
-        # peft's mixed-adapter batch loops over adapters in every layer; the stacked form does it in 3 ops.
-        stacked = multilora.plan(model, [names[i] for i in live]) if peft else None
+        stacked = plan(live)
     while live:
         mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
-        routed = stacked.active() if stacked is not None else contextlib.nullcontext()
-        with torch.inference_mode(), routed:
-            out = model(input_ids=torch.tensor([[last[i]] for i in live], device=device), attention_mask=mask,
-                        position_ids=positions[:, None], past_key_values=cache, use_cache=True,
-                        **({} if stacked is not None else adapters(live)))
+        out = forward(live, stacked, input_ids=torch.tensor([[last[i]] for i in live], device=device),
+                      attention_mask=mask, position_ids=positions[:, None], past_key_values=cache)
         tokens = pick(out.logits[:, -1, :])
         _sync(device)
         now = time.perf_counter() - started
@@ -218,14 +230,12 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         positions = positions + 1
         keep = [j for j, i in enumerate(live) if not rows[i].done]
         if len(keep) < len(live):  # finished rows leave the batch
-            cache, mask, positions = out.past_key_values, mask[keep], positions[keep]
+            mask, positions = mask[keep], positions[keep]
             if keep:
-                cache.batch_select_indices(torch.tensor(keep, device=device))
+                _keep_rows(cache, torch.tensor(keep, device=device))
                 if stacked is not None:
                     stacked.keep(keep)
             live = [live[j] for j in keep]
-        else:
-            cache = out.past_key_values
         yield rows, None
 
     for row in rows:

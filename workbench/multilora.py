@@ -17,6 +17,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import torch
+import torch.nn.functional as F
 
 BASE = "__base__"
 
@@ -31,6 +32,7 @@ class _Layer:
             dtype = module.lora_A[used[0]].weight.dtype
             self.a = torch.cat([module.lora_A[a].weight.to(dtype) for a in used])          # (ranks, in)
             self.b = torch.cat([module.lora_B[a].weight.to(dtype) for a in used], dim=1)   # (out, ranks)
+            self.same_dtype = dtype == module.base_layer.weight.dtype
             spans, start = {}, 0
             for a in used:
                 r = module.lora_A[a].weight.shape[0]
@@ -48,13 +50,17 @@ class _Layer:
     def keep(self, rows: torch.Tensor) -> None:
         if self.a is not None:
             self.scale = self.scale[rows]
+            if not self.scale.any():  # only base rows are left: the LoRA product would be all zeros
+                self.a = None
 
     def forward(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         result = self.module.base_layer(x, *args, **kwargs)
         if self.a is None:
             return result
-        h = torch.matmul(x.to(self.a.dtype), self.a.t()) * self.scale
-        return result + torch.matmul(h, self.b.t()).to(result.dtype)
+        if self.same_dtype:  # the common case, in as few ops as possible (a decode step runs 210 of these)
+            return result.add_(F.linear(F.linear(x, self.a).mul_(self.scale), self.b))
+        h = F.linear(x.to(self.a.dtype), self.a) * self.scale
+        return result + F.linear(h, self.b).to(result.dtype)
 
 
 class Plan:
