@@ -38,7 +38,9 @@ def test_dense_weights_are_released_except_shared_ones(tiny_tokenizer):
     assert model.lm_head.weight is model.model.embed_tokens.weight
     q_proj = model.model.layers[0].self_attn.q_proj
     before = q_proj.weight.detach().clone()
+    dense_bytes = packed.weight_bytes(model)
     packed.pack(model)
+    assert packed.weight_bytes(model) == dense_bytes  # what a decode step reads did not change
     assert q_proj.weight.numel() == 0 and torch.equal(q_proj.dense_weight(), before)
     assert model.lm_head.weight is model.model.embed_tokens.weight  # the embeddings still need it
     state = model.state_dict()

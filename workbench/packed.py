@@ -83,3 +83,13 @@ def _shared_weights(model: torch.nn.Module) -> set[int]:
         for param in module.parameters(recurse=False):
             seen[id(param)] = seen.get(id(param), 0) + 1
     return {key for key, uses in seen.items() if uses > 1}
+
+
+def weight_bytes(model: torch.nn.Module, skip: str = "lora_") -> int:
+    """Bytes of the model's weights at their dense size, each counted once (a packed layer whose dense copy was
+    released counts as if it had it); parameters whose name contains `skip` are left out."""
+    total = sum(p.numel() * p.element_size() for name, p in model.named_parameters() if skip not in name)
+    for module in model.modules():
+        if isinstance(module, PackedLinear) and not module.weight.numel():
+            total += module.in_features * module.out_features * module.weight.element_size()
+    return total
