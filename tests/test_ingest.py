@@ -198,3 +198,22 @@ def test_a_fact_in_an_uploaded_pdf_docx_or_html_tops_the_rag_column(tmp_path, se
     for name in ("report.pdf", "memo.docx", "page.html"):
         rag = wb.compare(FACTS[name][0], "rag", corpus="uploads", top_k=3).arms[0]
         assert rag.passages[0].source == name and FACTS[name][1] in rag.passages[0].text, (name, rag.passages)
+
+
+def test_precomputed_embeddings_are_looked_up_and_only_other_chunks_embedded(store, docs, tmp_path, monkeypatch):
+    from workbench.retrieval.ingest import ingest, load_embeddings, save_embeddings
+
+    ingest(store, "first", [docs], 40, 5)
+    path = tmp_path / "embeddings.npz"
+    assert save_embeddings(store, "first", path) == store.count("first")
+    table = load_embeddings(path, store.embedder.name)
+    assert table == store.embeddings("first")
+    assert load_embeddings(path, "another-embedder") == {} and load_embeddings(tmp_path / "none.npz", "x") == {}
+
+    (docs / "it.txt").write_text("The helpdesk extension is 5566 since May.\n")  # one document edited
+    embedded = []
+    real_embed = store.embedder.embed
+    monkeypatch.setattr(store.embedder, "embed", lambda texts: embedded.extend(texts) or real_embed(texts))
+    report = ingest(store, "second", [docs], 40, 5, precomputed=table)
+    assert report.files_ok == ["it.txt", "travel.md"]
+    assert embedded and all("5566" in text for text in embedded)  # only the edited document's chunks

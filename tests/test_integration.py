@@ -104,3 +104,20 @@ def test_real_model_trains_two_steps(real, tmp_path):
     answer = real.compare(handbook_test_questions()[0]["question"], "lora", lora_adapter=str(tmp_path / "two-steps"),
                           max_new_tokens=8).arms[0]
     assert answer.error is None and answer.answer
+
+
+def test_shipped_embeddings_cover_every_shipped_chunk_as_the_embedder_computes_it(real):
+    """A first start looks the shipped corpora's embeddings up instead of computing them (ingest.py)."""
+    import numpy as np
+
+    from workbench.retrieval.ingest import SHIPPED_EMBEDDINGS, load_embeddings, shipped_corpora
+    from workbench.retrieval.store import text_key
+
+    for name, docs in shipped_corpora().items():
+        table = load_embeddings(docs.parent / SHIPPED_EMBEDDINGS, real.store.embedder.name)
+        missing = set(real.store.embeddings(name)) - set(table)
+        assert not missing, f"{len(missing)} chunks of {name} are not in its {SHIPPED_EMBEDDINGS}: run " \
+                            "python scripts/ship_embeddings.py"
+        texts = [p.text for p in real.store.chunks(name)[:8]]
+        fresh = np.array(real.store.embedder.embed(texts))
+        assert np.abs(fresh - np.array([table[text_key(t)] for t in texts])).max() < 1e-4

@@ -3,10 +3,16 @@
 Two stages, each reported to `progress`: reading and chunking the files one by one, then embedding the
 new chunks of all files in batches. Unchanged files (same hash and chunk settings) are skipped, changed
 ones replace their chunks, and a file that fails leaves whatever was stored for it untouched.
+
+A shipped corpus carries its chunks' embeddings (corpora/<name>/embeddings.npz, written by
+scripts/ship_embeddings.py): on a first start, embedding ~1,000 chunks took a minute of two CPU cores, and
+looking them up takes none. A chunk whose text is not in the file (an edited document, other chunk settings)
+is embedded as usual.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -20,6 +26,9 @@ from .parsing import ParseLimits, ParseWorker
 from .store import DocumentUpdate, Progress, VectorStore, check_corpus_name, file_sha
 
 CORPORA_DIR = REPO_ROOT / "corpora"
+SHIPPED_EMBEDDINGS = "embeddings.npz"
+"""Beside a shipped corpus's docs/: its chunks' embeddings, text_key -> vector, and the embedder's name."""
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -86,11 +95,11 @@ def collect(paths: list[Path], workdir: Path, limits: ArchiveLimits, report: Ing
 
 def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int = 200, chunk_overlap: int = 30,
            progress: Progress | None = None, limits: ArchiveLimits | None = None,
-           parse: ParseLimits | None = None) -> IngestReport:
+           parse: ParseLimits | None = None, precomputed: dict[str, list[float]] | None = None) -> IngestReport:
     """Add files, folders and zips to a corpus idempotently; see the module docstring.
 
     With `parse` (uploads), files are parsed in a worker process under those limits; without it (the
-    CLI and the shipped corpora, trusted files) in this process.
+    CLI and the shipped corpora, trusted files) in this process. `precomputed`: embeddings by text_key.
     """
     check_corpus_name(corpus)
     check_chunking(chunk_size, chunk_overlap)
@@ -116,7 +125,7 @@ def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int =
         if progress and files:
             progress(len(files), len(files), "files", f"read {len(files)} files")
     try:
-        report.chunks_added = store.write_documents(corpus, updates, progress) if updates else 0
+        report.chunks_added = store.write_documents(corpus, updates, progress, precomputed) if updates else 0
         written = [u.source for u in updates]
     except Exception as exc:  # noqa: BLE001 - the store (maybe a remote server) can fail in many ways
         detail = " ".join(str(exc).split())[:160]
@@ -138,8 +147,34 @@ def ensure_shipped(store: VectorStore, settings, progress: Progress | None = Non
     """Index the shipped corpora; cheap when nothing changed (files are compared by hash)."""
     reports = []
     for name, folder in shipped_corpora().items():
-        report = ingest(store, name, [folder], settings.chunk_size, settings.chunk_overlap, progress)
+        precomputed = load_embeddings(folder.parent / SHIPPED_EMBEDDINGS, store.embedder.name)
+        report = ingest(store, name, [folder], settings.chunk_size, settings.chunk_overlap, progress,
+                        precomputed=precomputed)
         for gone in set(store.documents(name)) - {source for _, source in expand([folder])}:
             store.delete_document(name, gone)  # a file removed from the repo leaves the index too
         reports.append(report)
     return reports
+
+
+def save_embeddings(store: VectorStore, corpus: str, path: Path) -> int:
+    """Write a corpus's stored chunk embeddings to `path` (the SHIPPED_EMBEDDINGS format); returns how many."""
+    import numpy as np
+
+    table = store.embeddings(corpus)
+    keys = sorted(table)
+    np.savez_compressed(path, embedder=np.array(store.embedder.name), keys=np.array(keys),
+                        vectors=np.array([table[key] for key in keys], dtype=np.float32))
+    return len(keys)
+
+
+def load_embeddings(path: Path, embedder: str) -> dict[str, list[float]]:
+    """text_key -> embedding from a SHIPPED_EMBEDDINGS file; {} without one, or for one of another embedder."""
+    import numpy as np
+
+    if not path.is_file():
+        return {}
+    with np.load(path, allow_pickle=False) as saved:
+        if str(saved["embedder"]) != embedder:
+            log.info("%s holds embeddings of %s, not of %s: the corpus is embedded anew", path, saved["embedder"], embedder)
+            return {}
+        return dict(zip(saved["keys"].tolist(), saved["vectors"].tolist()))

@@ -60,6 +60,11 @@ class DocumentUpdate:
     sha: str = ""
 
 
+def text_key(text: str) -> str:
+    """The key of a chunk's text in a table of precomputed embeddings."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _kept_metadata(collection, drop: tuple[str, ...]) -> dict:
     # modify() replaces the whole metadata dict, and the hnsw:* keys may not be sent again (they moved
     # into the collection's configuration at creation, where they stay).
@@ -176,11 +181,13 @@ class VectorStore:
             out[source] = sha if expected is None or expected == counts[source] else None
         return out
 
-    def write_documents(self, corpus: str, updates: list[DocumentUpdate], progress: Progress | None = None) -> int:
+    def write_documents(self, corpus: str, updates: list[DocumentUpdate], progress: Progress | None = None,
+                        precomputed: dict[str, list[float]] | None = None) -> int:
         """Make each document's stored chunks equal its update's chunks. Returns the number of chunks added.
 
         New chunks of all documents are embedded and added in batches first; stale chunks are deleted
         only afterwards, so a failure midway never leaves a document with fewer chunks than before.
+        `precomputed` (text_key(chunk text) -> embedding by this store's embedder) spares embedding those chunks.
         """
         collection = self._collection(corpus, create=True)
         old_ids = {u.source: set(collection.get(where={"source": u.source}, include=[])["ids"]) for u in updates}
@@ -194,7 +201,7 @@ class VectorStore:
             collection.add(
                 ids=[c.chunk_id for c, _, _ in part],
                 documents=[c.text for c, _, _ in part],
-                embeddings=self.embedder.embed([c.text for c, _, _ in part]),
+                embeddings=self._embed([c.text for c, _, _ in part], precomputed or {}),
                 metadatas=[{**c.metadata, "file_sha": sha, DOC_CHUNKS: n} for c, sha, n in part],
             )
         if progress and batches:
@@ -211,6 +218,13 @@ class VectorStore:
                                   metadatas=[{**c.metadata, "file_sha": u.sha, DOC_CHUNKS: len(u.chunks)}
                                              for c in part])
         return len(new)
+
+    def _embed(self, texts: list[str], precomputed: dict[str, list[float]]) -> list[list[float]]:
+        """The texts' embeddings: looked up in `precomputed` where there, computed by the embedder otherwise."""
+        keys = [text_key(text) for text in texts]
+        missing = [text for text, key in zip(texts, keys) if key not in precomputed]
+        fresh = iter(self.embedder.embed(missing) if missing else [])
+        return [precomputed[key] if key in precomputed else next(fresh) for key in keys]
 
     def replace_document(self, corpus: str, source: str, chunks: list[Chunk], sha: str = "",
                          progress: Progress | None = None) -> int:
@@ -230,6 +244,11 @@ class VectorStore:
             Passage(text=doc, source=meta["source"], score=round(1.0 - dist, 4), chunk_id=cid)
             for cid, doc, meta, dist in zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])
         ]
+
+    def embeddings(self, corpus: str) -> dict[str, list[float]]:
+        """Every chunk's stored embedding, by text_key of its text."""
+        got = self._collection(corpus).get(include=["documents", "embeddings"])
+        return {text_key(doc): list(map(float, vec)) for doc, vec in zip(got["documents"], got["embeddings"])}
 
     def chunks(self, corpus: str) -> list[Passage]:
         """Every chunk of a corpus (for building RAFT training data), score 0."""
