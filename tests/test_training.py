@@ -144,3 +144,32 @@ def test_target_only_loss_equals_the_full_causal_lm_loss(tiny_model, tiny_tokeni
     full = tiny_model(**batch).loss  # transformers' own shifted loss over every position
     trainer = _target_loss_trainer().__new__(_target_loss_trainer())  # compute_loss needs no trainer state
     assert abs(float(trainer.compute_loss(tiny_model, batch)) - float(full)) < 1e-5
+
+
+def test_batches_of_similar_length_pad_less_than_random_ones(workbench, monkeypatch, tmp_path):
+    """group_by_length (the default) against random batches (the benchmark's 'before'): same examples, less padding."""
+    from workbench.training import trainer
+
+    examples = [chat_example(workbench.tokenizer, [{"role": "user", "content": "word " * n},
+                                                   {"role": "assistant", "content": "ok"}])
+                for n in [2, 60, 3, 62, 4, 64, 5, 66] * 4]  # transformers groups within 4+ megabatches: 32 rows
+    padded = []
+    collate = trainer._collate
+
+    def counting(pad_id):
+        inner = collate(pad_id)
+
+        def run(batch):
+            out = inner(batch)
+            padded.append(int((out["attention_mask"] == 0).sum()))
+            return out
+        return run
+
+    monkeypatch.setattr(trainer, "_collate", counting)
+    pads = {}
+    for grouped in (True, False):
+        padded.clear()
+        config = TrainConfig(epochs=1, batch_size=2, r=4, alpha=8, group_by_length=grouped, seed=1)
+        trainer.train(workbench.model, workbench.tokenizer, examples, config, tmp_path / str(grouped), "tiny-llama")
+        pads[grouped] = sum(padded)
+    assert pads[True] < pads[False]

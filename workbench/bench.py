@@ -7,6 +7,8 @@ Each side runs in its own subprocess (``python -m workbench.bench WORKER ...``),
   engine-one   Workbench with only the rag arm (no adapter attached): the one-arm peak RSS
   start        process start -> Workbench loaded and the app built: the warm start (the store already indexed),
                and the first start (an empty data directory: GGUF dequantized and cached, shipped corpora indexed)
+  train        (with --training) one RAFT training run on a fixed sample of the handbook's train split, with the
+               trainer as it is ('now') and as the issue found it ('before'): fp32, batches drawn at random
 The parent measures the memory-read bandwidth, and turns all into figures with their ratio to the goal.
 """
 
@@ -35,6 +37,7 @@ GOALS = {
     "warm_start_s": (8.0, "max"),
     "first_start_s": (40.0, "max"),
     "peak_rss_four_vs_one_arm": (1.15, "max"),
+    "training_tokens_per_s_now_vs_before": (2.0, "min"),
 }
 
 
@@ -184,15 +187,16 @@ def worker_naive(args) -> dict:
 
 
 def worker_start(args) -> dict:
-    """Load everything the app needs and build it: the parent times this process from start to exit."""
-    phases = {}
+    """Load everything the app needs and build it; ready_s: from the parent's spawn of this process to the app
+    built (the process's own exit is not start-up)."""
+    phases = {"python_and_bench_imports": round(STARTED_WALL - args.spawned_at, 2)}
 
     def mark(name: str, since: float) -> float:
         now = time.perf_counter()
         phases[name] = round(now - since, 2)
         return now
 
-    t = mark("python_and_bench_imports", STARTED)
+    t = STARTED
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
@@ -208,10 +212,30 @@ def worker_start(args) -> dict:
     t = mark("load_model_embedder_store", t)
     build_app(settings, wb)
     mark("build_app", t)
-    return {"phases_s": phases}
+    return {"phases_s": phases, "ready_s": round(time.time() - args.spawned_at, 2)}
 
 
-STARTED = time.perf_counter()
+def worker_train(args) -> dict:
+    """One RAFT training run, 'now' or 'before' (args.train_variant), on the same sampled examples and steps."""
+    import random
+
+    from .config import Settings
+    from .engine import Workbench
+    from .training.jobs import build_examples
+    from .training.trainer import TrainConfig, train
+
+    wb = Workbench.load(Settings.from_env())
+    before = {"group_by_length": False, "bf16_autocast": False} if args.train_variant == "before" else {}
+    config = TrainConfig(method="raft", epochs=args.train_epochs, **before)
+    examples = build_examples(wb, Path(args.train_data), config, wb.settings.corpus)
+    if args.train_examples:
+        examples = random.Random(0).sample(examples, min(args.train_examples, len(examples)))
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as out:
+        result = train(wb.model, wb.tokenizer, examples, config, Path(out), wb.model_id, device=wb.device)
+    return {k: getattr(result, k) for k in ("tokens_per_s", "seconds", "steps", "first_loss", "train_loss")}
+
+
+STARTED, STARTED_WALL = time.perf_counter(), time.time()  # after this module's imports (torch among them)
 
 
 def _spawn(worker: str, args, extra: list[str] | None = None, data_dir: str | None = None) -> tuple[dict, float]:
@@ -244,23 +268,40 @@ def _ratios(figures: dict) -> dict:
     return out
 
 
+def run_training(args, figures: dict, log) -> None:
+    """Training tokens/s now vs before, each run in its own process on the same examples (--training)."""
+    runs = {}
+    for variant in ("before", "now"):
+        log(f"training: RAFT, {args.train_examples} examples x {args.train_epochs:g} epochs, the trainer {variant}")
+        runs[variant], _ = _spawn("train", args, ["--train-variant", variant, "--train-data", args.train_data,
+                                                  "--train-examples", str(args.train_examples),
+                                                  "--train-epochs", str(args.train_epochs)])
+    figures["training"] = runs
+    figures["training_tokens_per_s_now_vs_before"] = round(runs["now"]["tokens_per_s"] / runs["before"]["tokens_per_s"], 2)
+
+
 def run_bench(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     """All workers, then the figures."""
     arms = [a.name for a in parse_arms(args.arms)]
     figures: dict = {"machine": machine(), "threads": int(os.environ.get("WORKBENCH_THREADS", 0)) or "default",
                      "questions": args.n, "max_new_tokens": args.max_new_tokens, "arms": arms}
+    if args.training or args.training_only:
+        run_training(args, figures, log)
+    if args.training_only:
+        figures["goals"] = _ratios(figures)
+        return figures
     log("measuring memory bandwidth")
     figures["memory_read_gb_s"] = round(memory_bandwidth_gbs(), 1)
 
     log("first start (an empty data directory: the GGUF is dequantized and the shipped corpora indexed)")
     with tempfile.TemporaryDirectory(prefix="bench-first-start-") as fresh:
-        first, figures["first_start_s"] = _spawn("start", args, data_dir=fresh)
-    figures["first_start_s"] = round(figures["first_start_s"], 2)
+        first, _ = _spawn("start", args, ["--spawned-at", repr(time.time())], data_dir=fresh)
+    figures["first_start_s"] = first["ready_s"]
     figures["first_start_phases_s"] = first["phases_s"]
     log("warm start (store already indexed)")
     _spawn("start", args)  # makes sure the data directory used below is indexed and its model cache written
-    start, figures["warm_start_s"] = _spawn("start", args)
-    figures["warm_start_s"] = round(figures["warm_start_s"], 2)
+    start, _ = _spawn("start", args, ["--spawned-at", repr(time.time())])
+    figures["warm_start_s"] = start["ready_s"]
     figures["warm_start_phases_s"] = start["phases_s"]
 
     log("engine: four arms and one arm per question")
@@ -316,7 +357,9 @@ def parse_args(argv=None):
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m workbench.bench")
-    p.add_argument("worker", choices=["engine", "engine-one", "naive", "start"])
+    p.add_argument("worker", choices=["engine", "engine-one", "naive", "start", "train"])
+    p.add_argument("--train-variant", choices=["before", "now"], default="now")
+    p.add_argument("--spawned-at", type=float, default=0.0, help="time.time() when the parent started this worker")
     add_options(p)
     return p.parse_args(argv)
 
@@ -330,6 +373,11 @@ def add_options(p) -> None:
     p.add_argument("--dtype", default=os.environ.get("WORKBENCH_DTYPE", "auto"),
                    help="the engine's weights dtype (auto, float32, bfloat16); the naive side is always float32")
     p.add_argument("--skip-naive", action="store_true", help="leave out the naive side (it loads three model copies)")
+    p.add_argument("--training", action="store_true", help="also time training: the trainer now vs before")
+    p.add_argument("--training-only", action="store_true", help="time training only")
+    p.add_argument("--train-data", default="corpora/handbook/qa/train.jsonl", help="Q/A file the RAFT runs sample")
+    p.add_argument("--train-examples", type=int, default=0, help="examples sampled for the training runs (0: all)")
+    p.add_argument("--train-epochs", type=float, default=1.0, help="passes over them")
 
 
 def main(argv=None) -> None:
@@ -340,6 +388,8 @@ def main(argv=None) -> None:
         out = worker_engine(args, ["rag"])
     elif args.worker == "naive":
         out = worker_naive(args)
+    elif args.worker == "train":
+        out = worker_train(args)
     else:
         out = worker_start(args)
     print(json.dumps(out))

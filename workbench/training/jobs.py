@@ -60,7 +60,9 @@ def command_line(data: Path, config: TrainConfig, corpus: str, out_dir: Path) ->
         parts.append(f"--corpus {corpus}")
     for f in dataclasses.fields(TrainConfig):
         value = getattr(config, f.name)
-        if f.name not in ("method", "target_modules", "qlora") and value != getattr(defaults, f.name):
+        # (the speed settings change only the batch order; only the benchmark turns them off)
+        if f.name not in ("method", "target_modules", "qlora", "group_by_length", "bf16_autocast") \
+                and value != getattr(defaults, f.name):
             parts.append(f"--{f.name.replace('_', '-')} {value}")
     parts.append(f"--out {shlex.quote(str(out_dir))}")
     return " ".join(parts)

@@ -56,6 +56,12 @@ class TrainConfig:
     max_seconds: float = 0.0
     """Stop after this many seconds of training and save what was learned (0: no limit). Decide uses it to keep
     its budget when a speed estimate was wrong."""
+    group_by_length: bool = True
+    """Batch examples of similar length, so batches pad less (RAFT prompts run from ~300 to ~900 tokens); False
+    draws batches at random (the benchmark's 'before')."""
+    bf16_autocast: bool | None = None
+    """bf16 autocast for forward and backward (the LoRA weights and the optimiser stay fp32). None: on where the
+    hardware runs bf16 natively (CUDA that supports it, CPUs with AVX512-BF16 or AMX), off elsewhere."""
 
 
 @dataclass
@@ -202,14 +208,15 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
 
     # bf16 autocast: on CUDA when supported, on CPUs with native bf16 instructions (AVX512-BF16/AMX) too, where it
     # roughly halves a step; the LoRA weights and the optimiser stay fp32 (peft upcasts adapters of a bf16 base).
-    bf16 = torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_bf16()
+    bf16 = config.bf16_autocast
+    if bf16 is None:
+        bf16 = torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_bf16()
     args = TrainingArguments(
         output_dir=str(Path(out_dir) / ".trainer"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size, lr_scheduler_type="linear", warmup_steps=min(10, total // 10),
         logging_steps=1, save_strategy="no", report_to=[], seed=config.seed, use_cpu=device != "cuda",
         bf16=bf16, dataloader_num_workers=0,
-        # batches of similar lengths pad less (RAFT prompts vary from ~300 to ~900 tokens)
-        train_sampling_strategy="group_by_length",
+        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
         remove_unused_columns=False, disable_tqdm=True,
     )
     trainer = _target_loss_trainer()(model=peft_model, args=args, train_dataset=data, data_collator=_collate(tokenizer.pad_token_id),
