@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from contextlib import closing
 
 import gradio as gr
@@ -123,15 +124,22 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                     lora_adapter="" if lora_ == NO_ADAPTER else check_adapter_choice(lora_, known),
                     raft_adapter="" if raft_ == NO_ADAPTER else check_adapter_choice(raft_, known))
 
-    def stream(question_, *settings):
+    # Stop is cooperative: it records the run's id and the run ends before its next step, as a run that finished.
+    # (Gradio's `cancels` closes the generator from another thread; when that met a step in flight, the status
+    # showed a red "Error" for a run the user had merely stopped.)
+    stopping: set[str] = set()
+
+    def stream(run_id_, question_, *settings):
         *settings, state_ = settings if corpora is not None else (*settings, None)
         try:
             opts = overrides(*settings)
             if corpora is not None:
                 check_access(state_, settings[0])
-            # closing(): when the browser leaves or Stop cancels the event, generation stops too.
+            # closing(): when the run is stopped or the browser leaves, generation stops too.
             with closing(wb.compare_stream(question_, **opts)) as comparisons:
                 for comparison in comparisons:
+                    if run_id_ in stopping:
+                        return
                     values = []
                     for result in comparison.arms:
                         values += [answer_markdown(result, opts["max_new_tokens"]), metrics_markdown(result),
@@ -139,6 +147,8 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                     yield values
         except ValueError as exc:
             raise user_error(str(exc)) from None
+        finally:
+            stopping.discard(run_id_)
 
     def validate(question_, *settings):
         """Checked before the run is queued; a refusal shows under the question and nothing else changes."""
@@ -149,7 +159,8 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
         return [verdict(ready_and_valid, question_ or ""), *[ok() for _ in settings]]
 
     def running(*_inputs):
-        return gr.update(interactive=False), gr.update(interactive=True), ""
+        """Ask locked, Stop unlocked, the status cleared, and a new id for the run (what Stop names)."""
+        return gr.update(interactive=False), gr.update(interactive=True), "", uuid.uuid4().hex
 
     def idle():
         return gr.update(interactive=True), gr.update(interactive=False)
@@ -159,16 +170,19 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
         inputs.append(corpora.state)  # not part of the API: the session the corpus is checked against
     # A quick validated step locks Ask (a second click cannot start a second run) and unlocks Stop; the run
     # follows only when it succeeded, and Ask comes back when the run ends or is stopped.
-    start = gr.on([ask.click, question.submit], running, inputs, [ask, stop, status], validator=validate,
+    run_id = gr.State("")  # not part of the API: API clients stop a run by cancelling their job
+    start = gr.on([ask.click, question.submit], running, inputs, [ask, stop, status, run_id], validator=validate,
                   show_progress="hidden", api_visibility="private")  # queued: Gradio validates queued events only
-    run = start.success(stream, inputs, outputs, api_name="compare_stream", show_progress_on=[status],
+    run = start.success(stream, [run_id, *inputs], outputs, api_name="compare_stream", show_progress_on=[status],
                         concurrency_id="model", concurrency_limit=wb.concurrency)
     run.then(idle, None, [ask, stop], queue=False, show_progress="hidden", api_visibility="private")
 
-    def stopped():
+    def stopped(run_id_):
+        if run_id_:  # a run stopped while still queued ends as soon as its turn comes
+            stopping.add(run_id_)
         return (*idle(), "**Stopped.** The answers so far stay; the metrics of unfinished arms are not final.")
 
-    stop.click(stopped, None, [ask, stop, status], cancels=[run], queue=False, api_visibility="private")
+    stop.click(stopped, run_id, [ask, stop, status], queue=False, api_visibility="private")
 
     def compare(request: gr.Request, question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
                 max_new_tokens: int = 0, temperature: float = -1.0, system_prompt: str = "",
