@@ -123,3 +123,27 @@ def test_stacked_lora_matches_peft_mixed_batch(tiny_model, tiny_tokenizer, tmp_p
     assert torch.allclose(got, expected, atol=1e-5) and torch.allclose(kept, expected[[1, 2]], atol=1e-5)
     assert torch.equal(after, expected) and torch.equal(got[0], bare[0])
     assert not torch.allclose(got[1], bare[1], atol=1e-3) and not torch.allclose(got[2], bare[2], atol=1e-3)
+
+
+def test_a_gguf_file_is_parsed_once_per_load_and_gguf_is_restored_after(tmp_path):
+    import gguf
+    import numpy as np
+
+    from workbench.models import _gguf_parsed_once
+
+    path = tmp_path / "tiny.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_block_count(2)
+    writer.add_tensor("token_embd.weight", np.ones((4, 8), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    reader_class, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    with _gguf_parsed_once():
+        first = gguf.GGUFReader(path)
+        assert gguf.GGUFReader(path) is first and [t.name for t in first.tensors] == ["token_embd.weight"]
+        arch = gguf.MODEL_ARCH.LLAMA
+        assert gguf.get_tensor_name_map(arch, 2) is gguf.get_tensor_name_map(arch, 2)
+    assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (reader_class, name_map)
+    assert gguf.GGUFReader(path) is not gguf.GGUFReader(path)

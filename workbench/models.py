@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +155,33 @@ def _save_dequantized(model, tokenizer, folder: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextmanager
+def _gguf_parsed_once():
+    """transformers reads a GGUF file three times on a load (for the config, the tokenizer and the weights), each
+    time parsing all its metadata (49k vocabulary entries, in Python), and rebuilds gguf's tensor-name table for
+    each of the model's ~400 modules: on 2 CPU cores that was most of a 35 s first load. Within this block one
+    parse per file is shared and the table is built once; both are gguf's own functions, only not repeated."""
+    import functools
+
+    import gguf
+
+    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    parsed: dict = {}
+
+    def shared_reader(path, *args, **kwargs):
+        key = (str(path), args, tuple(sorted(kwargs.items())))
+        if key not in parsed:
+            parsed[key] = reader(path, *args, **kwargs)
+        return parsed[key]
+
+    # transformers imports both from gguf inside the functions that use them, so the module attributes are read
+    gguf.GGUFReader, gguf.get_tensor_name_map = shared_reader, functools.lru_cache(maxsize=None)(name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map
+
+
 def load_llm(name: str, device: str = "auto", dtype: str = "auto", cache_dir: Path | None = None, threads: int = 0):
     """Load the base model and its tokenizer once. Returns (model, tokenizer, source, device).
 
@@ -173,10 +201,11 @@ def load_llm(name: str, device: str = "auto", dtype: str = "auto", cache_dir: Pa
     path = str(cached) if from_cache else source.path
     kwargs = {"gguf_file": source.gguf_file} if source.gguf_file and not from_cache else {}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-        # GGUF is dequantized to fp32 first, so the cached copy holds exactly the reference weights.
-        load_dtype = torch.float32 if cached is not None and not from_cache else torch_dtype
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=load_dtype, **kwargs)
+        with _gguf_parsed_once() if "gguf_file" in kwargs else nullcontext():
+            tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+            # GGUF is dequantized to fp32 first, so the cached copy holds exactly the reference weights.
+            load_dtype = torch.float32 if cached is not None and not from_cache else torch_dtype
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=load_dtype, **kwargs)
     except OSError as exc:
         if source.kind == "hub":
             raise _hub_error(source, exc) from exc
