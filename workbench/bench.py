@@ -111,7 +111,7 @@ def worker_engine(args, arms: list[str]) -> dict:
             started = time.perf_counter()
             alone = wb.compare(question, ["rag"], **opts).arms[0]
             out["one"].append({"wall_s": time.perf_counter() - started, "tokens_per_s": alone.metrics.tokens_per_s,
-                               "ttft_ms": alone.metrics.ttft_ms})
+                               "ttft_ms": alone.metrics.ttft_ms, "output_tokens": alone.metrics.output_tokens})
     out["peak_rss_bytes"] = _peak_rss()
     return out
 
@@ -330,6 +330,11 @@ def run_bench(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     figures["decode_tokens_per_s_one_arm"] = _mean(q["tokens_per_s"] for q in engine["one"] if q["tokens_per_s"])
     figures["four_vs_one_arm_wall_ratio"] = round(figures["engine_four_arms_wall_s"] / figures["engine_rag_alone_wall_s"], 2) \
         if engine["one"] else None
+    # Per question: a comparison decodes until its longest answer ends, the rag arm alone until rag's does.
+    figures["four_vs_one_by_question"] = [
+        {"four_s": round(f["wall_s"], 2), "one_s": round(o["wall_s"], 2), "ratio": round(f["wall_s"] / o["wall_s"], 2),
+         "rag_alone_tokens": o["output_tokens"], "longest_answer_tokens": max(a["output_tokens"] for a in f["arms"].values())}
+        for f, o in zip(engine["four"], engine["one"])]
     if "rag" in per_arm:
         figures["rag_ttft_s_in_four_arms"] = per_arm["rag"]["ttft_s"]
     figures["engine_peak_rss_mib"] = {"four_arms": round(engine["peak_rss_bytes"] / 2**20),
