@@ -205,7 +205,9 @@ class VectorStore:
                 metadatas=[{**c.metadata, "file_sha": sha, DOC_CHUNKS: n} for c, sha, n in part],
             )
         if progress and batches:
-            progress(batches, batches, "batches", f"embedded {len(new)} chunks")
+            found = sum(text_key(c.text) in precomputed for c, _, _ in new) if precomputed else 0
+            progress(batches, batches, "batches", f"embedded {len(new) - found} chunks"
+                     + (f", looked up {found} precomputed" if found else ""))
         for u in updates:
             wanted = {c.chunk_id for c in u.chunks}
             if stale := old_ids[u.source] - wanted:
