@@ -72,6 +72,10 @@ def test_space_starts_from_requirements_txt_alone(tmp_path):
                     break
             except OSError:
                 time.sleep(1)
+        # app.py prints "the page is open" once launch() returns, which can be just after the page first answers
+        settle = time.monotonic() + 30
+        while page and "the page is open" not in log_path.read_text() and time.monotonic() < settle:
+            time.sleep(0.5)
         log_text = log_path.read_text()
         assert page, f"the app did not serve its page in {START_TIMEOUT_S} s:\n{log_text[-3000:]}"
         assert "RAG vs fine-tuning workbench" in page
