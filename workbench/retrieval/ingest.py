@@ -17,6 +17,7 @@ import tempfile
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..config import REPO_ROOT
 from .archive import ArchiveError, ArchiveLimits, unpack_zip
@@ -95,11 +96,13 @@ def collect(paths: list[Path], workdir: Path, limits: ArchiveLimits, report: Ing
 
 def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int = 200, chunk_overlap: int = 30,
            progress: Progress | None = None, limits: ArchiveLimits | None = None,
-           parse: ParseLimits | None = None, precomputed: dict[str, list[float]] | None = None) -> IngestReport:
+           parse: ParseLimits | None = None,
+           precomputed: Callable[[], dict[str, list[float]]] | None = None) -> IngestReport:
     """Add files, folders and zips to a corpus idempotently; see the module docstring.
 
     With `parse` (uploads), files are parsed in a worker process under those limits; without it (the
-    CLI and the shipped corpora, trusted files) in this process. `precomputed`: embeddings by text_key.
+    CLI and the shipped corpora, trusted files) in this process. `precomputed` returns embeddings by text_key;
+    it is called only when some file has chunks to write (an unchanged corpus does not read them).
     """
     check_corpus_name(corpus)
     check_chunking(chunk_size, chunk_overlap)
@@ -124,8 +127,9 @@ def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int =
                 report.files_failed.append({"file": source, "error": str(exc) or type(exc).__name__})
         if progress and files:
             progress(len(files), len(files), "files", f"read {len(files)} files")
+    table = precomputed() if precomputed and updates else None
     try:
-        report.chunks_added = store.write_documents(corpus, updates, progress, precomputed) if updates else 0
+        report.chunks_added = store.write_documents(corpus, updates, progress, table) if updates else 0
         written = [u.source for u in updates]
     except Exception as exc:  # noqa: BLE001 - the store (maybe a remote server) can fail in many ways
         detail = " ".join(str(exc).split())[:160]
@@ -147,9 +151,9 @@ def ensure_shipped(store: VectorStore, settings, progress: Progress | None = Non
     """Index the shipped corpora; cheap when nothing changed (files are compared by hash)."""
     reports = []
     for name, folder in shipped_corpora().items():
-        precomputed = load_embeddings(folder.parent / SHIPPED_EMBEDDINGS, store.embedder.name)
+        shipped = folder.parent / SHIPPED_EMBEDDINGS
         report = ingest(store, name, [folder], settings.chunk_size, settings.chunk_overlap, progress,
-                        precomputed=precomputed)
+                        precomputed=lambda: load_embeddings(shipped, store.embedder.name))
         for gone in set(store.documents(name)) - {source for _, source in expand([folder])}:
             store.delete_document(name, gone)  # a file removed from the repo leaves the index too
         reports.append(report)
