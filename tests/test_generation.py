@@ -1,5 +1,7 @@
 """Batched generation over base and adapter rows: streaming, per-row metrics, batch == one by one."""
 
+import copy
+
 from conftest import save_random_adapter
 from peft import PeftModel
 
@@ -123,6 +125,27 @@ def test_stacked_lora_matches_peft_mixed_batch(tiny_model, tiny_tokenizer, tmp_p
     assert torch.allclose(got, expected, atol=1e-5) and torch.allclose(kept, expected[[1, 2]], atol=1e-5)
     assert torch.equal(after, expected) and torch.equal(got[0], bare[0])
     assert not torch.allclose(got[1], bare[1], atol=1e-3) and not torch.allclose(got[2], bare[2], atol=1e-3)
+
+
+def test_stacked_lora_on_a_bf16_base_matches_peft(tiny_model, tiny_tokenizer, tmp_path):
+    """A bf16 base keeps peft's fp32 adapters (WORKBENCH_DTYPE=bfloat16): the stacked form casts like peft."""
+    import torch
+
+    from workbench import multilora
+
+    save_random_adapter(tiny_model, tmp_path / "a1", seed=1)
+    model = PeftModel.from_pretrained(copy.deepcopy(tiny_model).to(torch.bfloat16), str(tmp_path / "a1"),
+                                      adapter_name="a1")
+    model.eval()
+    names = ["a1", "__base__"]
+    ids = torch.randint(0, len(tiny_tokenizer), (2, 5))
+    plan = multilora.plan(model, names)
+    assert any(not layer.same_dtype for layer in plan.layers if layer.a is not None)
+    with torch.inference_mode():
+        expected = model(input_ids=ids, adapter_names=names).logits.float()
+        with plan.active():
+            got = model(input_ids=ids).logits.float()
+    assert torch.allclose(got, expected, atol=0.05, rtol=0.02)
 
 
 def test_a_gguf_file_is_parsed_once_per_load_and_gguf_is_restored_after(tmp_path):
