@@ -1,5 +1,7 @@
 """The numbers behind a Decide verdict: intervals, break-even, the verdict text, and the budget plan."""
 
+import re
+
 import pytest
 
 from workbench.decide.plan import BudgetError, Speed, make_plan
@@ -63,3 +65,21 @@ def test_plan_refuses_a_budget_too_small_and_says_how_much_is_needed():
     with pytest.raises(BudgetError, match=r"too small .* at least \d+ min"):
         make_plan(2, elapsed_s=60, test_available=50, qa_tokens=20_000, doc_tokens=30_000,
                   raft_tokens_per_epoch=80_000, speed=speed)
+
+
+@pytest.mark.parametrize("budget, elapsed, available, eval_s", [(8, 100, 15, 10.0), (6, 60, 40, 8.0), (30, 300, 90, 12.0)])
+def test_a_budget_the_error_names_is_enough(budget, elapsed, available, eval_s):
+    """The minutes a refusal asks for make a plan (a run on an 8-minute budget was refused as needing 6 minutes:
+    the evaluation's share alone was under the 12-question minimum)."""
+    speed = Speed(train_tokens_per_s=120, eval_s_per_question=eval_s)
+    sizes = dict(elapsed_s=elapsed, test_available=available, qa_tokens=4_000, doc_tokens=9_000,
+                 raft_tokens_per_epoch=30_000, speed=speed)
+    try:
+        plan = make_plan(budget, **sizes)
+    except BudgetError as exc:
+        needed = int(re.search(r"at least (\d+) min", str(exc)).group(1))
+        assert needed > budget, str(exc)
+        plan = make_plan(needed, **sizes)
+        budget = needed
+    assert plan.test_questions >= min(12, available) and plan.raft_epochs >= 0.5
+    assert plan.lora_seconds + plan.raft_seconds + plan.eval_seconds + elapsed <= budget * 60 * 1.01

@@ -63,20 +63,28 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     The minimum: lora sees the documents and the questions once, raft half its examples, 12 test questions.
     """
     left = budget_minutes * 60 * SAFETY - elapsed_s
-    affordable = int(left * EVAL_SHARE / speed.eval_s_per_question) if left > 0 else 0
-    test = min(test_available, MAX_TEST_QUESTIONS, affordable)
     floor = min(MIN_TEST_QUESTIONS, test_available, MAX_TEST_QUESTIONS)
     lora_min_s = (qa_tokens + doc_tokens) / speed.train_tokens_per_s
     raft_min_s = raft_tokens_per_epoch * MIN_RAFT_EPOCHS / speed.train_tokens_per_s
     needed_s = elapsed_s + lora_min_s + raft_min_s + floor * speed.eval_s_per_question
-    if test < floor or left - test * speed.eval_s_per_question < lora_min_s + raft_min_s:
+    # The evaluation's share of the time, but never under the minimum test set, and never so many questions that
+    # the adapters lose their minimum: a budget that fits the minimum (needed_s, the figure in the error) plans.
+    share = int(left * EVAL_SHARE / speed.eval_s_per_question) if left > 0 else 0
+    room = left - lora_min_s - raft_min_s
+    fits = int(room / speed.eval_s_per_question) if room >= 0 else -1
+    test = min(test_available, MAX_TEST_QUESTIONS, max(share, floor), fits)
+    if test < floor:
         raise BudgetError(
             f"a budget of {budget_minutes:g} min is too small for this corpus on this machine: it needs at least "
             f"{math.ceil(needed_s / 60 / SAFETY)} min (lora: one pass over the documents and questions; raft: half "
             f"a pass; {MIN_TEST_QUESTIONS} test questions). Raise the budget or use fewer documents.")
     eval_s = test * speed.eval_s_per_question
     train_s = left - eval_s
-    lora_s, raft_s = train_s * LORA_SHARE_OF_TRAINING, train_s * (1 - LORA_SHARE_OF_TRAINING)
+    # The usual split, unless it leaves either adapter under its minimum (a tight budget): then that one gets its
+    # minimum and the other the rest (at least its own minimum, since `test` left room for both).
+    lora_s = max(lora_min_s, train_s * LORA_SHARE_OF_TRAINING)
+    raft_s = max(raft_min_s, train_s - lora_s)
+    lora_s = train_s - raft_s
     raft_epochs = min(MAX_RAFT_EPOCHS, raft_s * speed.train_tokens_per_s / max(raft_tokens_per_epoch, 1))
     lora_s += raft_s - raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s  # what raft cannot use
     # Documents once (twice when there is room); the rest of lora's time repeats the questions.
