@@ -83,3 +83,19 @@ def test_a_budget_the_error_names_is_enough(budget, elapsed, available, eval_s):
         budget = needed
     assert plan.test_questions >= min(12, available) and plan.raft_epochs >= 0.5
     assert plan.lora_seconds + plan.raft_seconds + plan.eval_seconds + elapsed <= budget * 60 * 1.01
+
+
+def test_a_break_even_says_when_the_arm_answers_fewer_questions_than_rag():
+    from workbench.decide.report import markdown
+
+    arm = {"f1": 0.1, "ci95": [0.0, 0.5], "total_p50_ms": 1000, "prompt_tokens": 40, "peak_memory_mib": 900,
+           "training_minutes": 1.0}
+    report = {"corpus": "c", "verdict": "v", "questions": 12, "memory_kind": "cpu_peak_rss", "plan_notes": [],
+              "qa": {}, "break_even_queries": {"lora": 30, "raft": 40},
+              "cost_curve": {"queries": [0, 100], "rag": [0, 300], "lora": [60, 160], "raft": [60, 170]},
+              "summary": {"rag": {**arm, "contains": 0.5, "training_minutes": 0.0}, "lora": {**arm, "contains": 0.0},
+                          "raft": {**arm, "contains": 0.5}}}
+    text = markdown(report)
+    assert "- lora: training is repaid after ~30 queries compared with rag (compute only: it answered 0 % of the " \
+           "questions, rag 50 %)" in text
+    assert "- raft: training is repaid after ~40 queries compared with rag\n" in text

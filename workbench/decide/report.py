@@ -53,6 +53,14 @@ def build(run) -> dict:
             "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", "")}
 
 
+def _accuracy_caveat(summary: dict, arm: str) -> str:
+    """A break-even counts compute only: say so where the arm answered fewer questions than rag."""
+    ours, rag = summary.get(arm, {}).get("contains"), summary.get("rag", {}).get("contains")
+    if ours is None or rag is None or ours >= rag:
+        return ""
+    return f" (compute only: it answered {ours * 100:.0f} % of the questions, rag {rag * 100:.0f} %)"
+
+
 def markdown(report: dict) -> str:
     s = report["summary"]
     lines = [f"# Decide: corpus `{report['corpus']}`", "", f"**Verdict.** {report['verdict']}", "",
@@ -78,7 +86,7 @@ def markdown(report: dict) -> str:
     for arm, n in report["break_even_queries"].items():
         lines.append("")
         lines.append(f"- {arm}: " + (f"training is repaid after ~{n:,} queries compared with rag" if n else
-                                     "never repaid: it is not faster per query than rag"))
+                                     "never repaid: it is not faster per query than rag") + _accuracy_caveat(s, arm))
     lines += ["", "## How the budget was spent", "", *[f"- {n}" for n in report["plan_notes"]]]
     q = report["qa"].get("quality") or {}
     if q:
