@@ -214,6 +214,10 @@ def test_precomputed_embeddings_are_looked_up_and_only_other_chunks_embedded(sto
     embedded = []
     real_embed = store.embedder.embed
     monkeypatch.setattr(store.embedder, "embed", lambda texts: embedded.extend(texts) or real_embed(texts))
-    report = ingest(store, "second", [docs], 40, 5, precomputed=lambda: table)
+    said = []
+    report = ingest(store, "second", [docs], 40, 5, progress=lambda *args: said.append(args[3]),
+                    precomputed=lambda: table)
     assert report.files_ok == ["it.txt", "travel.md"]
     assert embedded and all("5566" in text for text in embedded)  # only the edited document's chunks
+    looked_up = report.chunks_added - len(embedded)
+    assert looked_up > 0 and said[-1] == f"embedded {len(embedded)} chunks, looked up {looked_up} precomputed"

@@ -194,19 +194,22 @@ class VectorStore:
         new = [(c, u.sha, len(u.chunks)) for u in updates for c in u.chunks if c.chunk_id not in old_ids[u.source]]
         size = max(1, min(ADD_BATCH, self.client.get_max_batch_size()))
         batches = (len(new) + size - 1) // size
+        computed = 0
         for number, start in enumerate(range(0, len(new), size), start=1):
             part = new[start:start + size]
             if progress:
                 progress(number - 1, batches, "batches", f"embedding batch {number}/{batches} ({len(part)} chunks)")
+            embeddings, fresh = self._embed([c.text for c, _, _ in part], precomputed or {})
+            computed += fresh
             collection.add(
                 ids=[c.chunk_id for c, _, _ in part],
                 documents=[c.text for c, _, _ in part],
-                embeddings=self._embed([c.text for c, _, _ in part], precomputed or {}),
+                embeddings=embeddings,
                 metadatas=[{**c.metadata, "file_sha": sha, DOC_CHUNKS: n} for c, sha, n in part],
             )
         if progress and batches:
-            found = sum(text_key(c.text) in precomputed for c, _, _ in new) if precomputed else 0
-            progress(batches, batches, "batches", f"embedded {len(new) - found} chunks"
+            found = len(new) - computed
+            progress(batches, batches, "batches", f"embedded {computed} chunks"
                      + (f", looked up {found} precomputed" if found else ""))
         for u in updates:
             wanted = {c.chunk_id for c in u.chunks}
@@ -221,12 +224,13 @@ class VectorStore:
                                              for c in part])
         return len(new)
 
-    def _embed(self, texts: list[str], precomputed: dict[str, list[float]]) -> list[list[float]]:
-        """The texts' embeddings: looked up in `precomputed` where there, computed by the embedder otherwise."""
+    def _embed(self, texts: list[str], precomputed: dict[str, list[float]]) -> tuple[list[list[float]], int]:
+        """The texts' embeddings, looked up in `precomputed` where there and computed by the embedder otherwise;
+        and how many were computed."""
         keys = [text_key(text) for text in texts]
         missing = [text for text, key in zip(texts, keys) if key not in precomputed]
         fresh = iter(self.embedder.embed(missing) if missing else [])
-        return [precomputed[key] if key in precomputed else next(fresh) for key in keys]
+        return [precomputed[key] if key in precomputed else next(fresh) for key in keys], len(missing)
 
     def replace_document(self, corpus: str, source: str, chunks: list[Chunk], sha: str = "",
                          progress: Progress | None = None) -> int:
