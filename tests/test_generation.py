@@ -44,6 +44,57 @@ def test_streams_tokens_and_times_each_row(tiny_model, tiny_tokenizer):
         assert 0 < len(row.tokens) <= 5
         assert 0 < row.first_token_s <= row.last_token_s
         assert row.prompt_tokens == len(tiny_tokenizer(requests[rows.index(row)].prompt)["input_ids"])
+        # its own compute: the prefill, then a share (at most all) of the steps between its first and last token
+        assert row.prefill_s <= row.first_token_s and 0 <= row.decode_share_s <= row.last_token_s - row.first_token_s
+        assert (row.decode_share_s > 0) == (len(row.tokens) > 1)
+
+
+def test_each_step_is_shared_out_among_the_rows_in_it(tiny_model, tiny_tokenizer):
+    """Rows that decode together split each step's time: together they account for no more than the decode took,
+    and three rows that take the same steps get the same share."""
+    _, rows, stats = run(tiny_model, tiny_tokenizer, [Request("the quick brown fox")] * 3, max_new_tokens=6)
+    assert [row.tokens for row in rows[1:]] == [rows[0].tokens] * 2 and len(rows[0].tokens) > 1
+    decode_wall = rows[0].last_token_s - max(row.first_token_s for row in rows)
+    assert sum(row.decode_share_s for row in rows) <= decode_wall
+    assert rows[0].decode_share_s == rows[1].decode_share_s == rows[2].decode_share_s > 0
+
+
+def test_rows_that_finish_early_leave_a_large_batch_without_copying_it_or_changing_an_answer(
+        tiny_model, tiny_tokenizer, monkeypatch, tmp_path):
+    """In a batch of many rows (an evaluation's), each row leaves the cache as it finishes: rows from the tail move
+    into the slots that freed up and the cache is cut, not copied; every row, with or without an adapter, still
+    says what it says alone."""
+    from workbench import generation
+
+    save_random_adapter(tiny_model, tmp_path / "a1", seed=1)
+    model = PeftModel.from_pretrained(tiny_model, str(tmp_path / "a1"), adapter_name="a1")
+    model.eval()
+    prompts = [f"{w} per diem for lisbon hotels" * (1 + i % 3) for i, w in
+               enumerate(["the", "what", "bike", "quick", "is", "capped", "night", "euro"])]
+    requests = [Request(p, "a1" if i % 3 == 1 else None) for i, p in enumerate(prompts)]
+    free = [run(model, tiny_tokenizer, [r], 10)[1][0].tokens for r in requests]
+    # tokens the rows say at different steps become stop tokens, so the rows end at different steps
+    stops = {tokens[2 + i] for i, tokens in enumerate(free[:6])}
+    original = generation.stop_token_ids
+    monkeypatch.setattr(generation, "stop_token_ids", lambda m, t: original(m, t) | stops)
+    alone = [run(model, tiny_tokenizer, [r], 10)[1][0].tokens for r in requests]
+    assert len({len(tokens) for tokens in alone if len(tokens) < 10}) >= 4, alone
+
+    cuts = []
+    keep_rows = generation._keep_rows
+
+    def recorded(cache, keep):
+        storage = cache.layers[0].keys.data_ptr()
+        order = keep_rows(cache, keep)
+        cuts.append((sorted(order) == keep, cache.layers[0].keys.shape[0] == len(keep),
+                     cache.layers[0].keys.data_ptr() == storage))
+        return order
+
+    monkeypatch.setattr(generation, "_keep_rows", recorded)
+    for rows, _ in generate_stream(model, tiny_tokenizer, requests, 10):
+        pass
+    assert [row.tokens for row in rows] == alone
+    assert len(cuts) >= 3 and all(all(cut) for cut in cuts)
 
 
 def test_greedy_rows_match_transformers_generate(tiny_model, tiny_tokenizer):

@@ -10,14 +10,17 @@ How a run goes (and why):
 2. **Decode all rows in one batch.** Their KV caches are joined, left-padded to the longest, into one static
    cache with room for the answers (each step writes in place), and every step reads the weights once for all
    rows (on a CPU, decoding is bound by reading the weights from memory; packed.py makes that read fast).
-   Finished rows leave the batch, so the last long answer does not drag the others' cost along. Rows with
+   Finished rows leave the batch, so the last long answer does not drag the others' cost along (rows from the
+   tail move into their slots and the cache is cut, rather than copied whole each time a row ends). Rows with
    different adapters share each step through stacked LoRA weights (multilora.py) rather than peft's per-adapter
    loop.
 3. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
    disconnects or presses Stop) stops the generation at once and frees the model for the next user.
 
 Per row it records the tokens, the time of the first and of the last token, so every arm gets its own prefill time
-(time to first token) and decode rate. Greedy outputs match one-row-at-a-time generation with transformers.
+(time to first token) and decode rate, and its own compute: its prefill plus its share of the batched steps.
+Greedy outputs match one-row-at-a-time generation with transformers, however many rows share the batch (an
+evaluation runs 8 questions' four arms, 32 rows, together).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class RowState:
     """Seconds from the start of generation to this row's last new token."""
     prefill_s: float | None = None
     """Seconds this row's own prefill took (the forward pass over its prompt)."""
+    decode_share_s: float = 0.0
+    """This row's share of the batched decode: each step's time divided evenly among the rows in that step."""
     done: bool = False
 
     @property
@@ -130,11 +135,25 @@ def _join_caches(caches: list, lengths: list[int], config, room: int):
     return joined
 
 
-def _keep_rows(cache, rows: torch.Tensor) -> None:
-    """Drop the other rows from a StaticCache (as DynamicLayer.batch_select_indices does for a growing one)."""
-    for layer in cache.layers:
-        layer.keys, layer.values = layer.keys[rows], layer.values[rows]
-        layer.batch_size = len(rows)
+def _keep_rows(cache, keep: list[int]) -> list[int]:
+    """Drop the other rows from a StaticCache, copying as little as possible: each kept row beyond the first
+    len(keep) slots moves into the slot of a row that left, and every layer is cut to len(keep) rows (a view).
+    Copying all the kept rows instead (as DynamicLayer.batch_select_indices does) costs, for an evaluation's 32
+    rows, a copy of the whole cache each time a row ends. Returns the new order: the old row index in each slot."""
+    n, kept = len(keep), set(keep)
+    holes = [j for j in range(n) if j not in kept]
+    movers = [j for j in keep if j >= n]
+    order = list(range(n))
+    for hole, mover in zip(holes, movers):
+        order[hole] = mover
+    with torch.inference_mode():  # the cache's tensors were made in inference mode
+        for layer in cache.layers:
+            if holes:
+                dst, src = torch.tensor(holes, device=layer.keys.device), torch.tensor(movers, device=layer.keys.device)
+                layer.keys[dst], layer.values[dst] = layer.keys[src], layer.values[src]
+            layer.keys, layer.values = layer.keys[:n], layer.values[:n]
+            layer.batch_size = n
+    return order
 
 
 def _plain_dynamic(cache) -> bool:
@@ -217,25 +236,27 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         positions = torch.tensor(lengths, device=device)  # position of the token fed next, per row
         stacked = plan(live)
     while live:
+        step_started = time.perf_counter()
         mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
         out = forward(live, stacked, input_ids=torch.tensor([[last[i]] for i in live], device=device),
                       attention_mask=mask, position_ids=positions[:, None], past_key_values=cache)
         tokens = pick(out.logits[:, -1, :])
         _sync(device)
-        now = time.perf_counter() - started
+        now = time.perf_counter()
         steps += 1
         for i, token in zip(live, tokens):
-            accept(i, token, now)
+            rows[i].decode_share_s += (now - step_started) / len(live)
+            accept(i, token, now - started)
             last[i] = token
         positions = positions + 1
         keep = [j for j, i in enumerate(live) if not rows[i].done]
         if len(keep) < len(live):  # finished rows leave the batch
-            mask, positions = mask[keep], positions[keep]
             if keep:
-                _keep_rows(cache, torch.tensor(keep, device=device))
+                order = _keep_rows(cache, keep)
+                mask, positions = mask[order], positions[order]
                 if stacked is not None:
-                    stacked.keep(keep)
-            live = [live[j] for j in keep]
+                    stacked.keep(order)
+            live = [live[j] for j in order] if keep else []
         yield rows, None
 
     for row in rows:
@@ -251,12 +272,15 @@ def _decode_one_by_one(model, rows, live, caches, last, adapters, accept, pick, 
     decodes on its own cache, one step for every live row in turn."""
     while live:
         for i in list(live):
+            step_started = time.perf_counter()
             with torch.inference_mode():
                 out = model(input_ids=torch.tensor([[last[i]]], device=device), past_key_values=caches[i],
                             use_cache=True, **adapters([i]))
             token = pick(out.logits[:, -1, :])[0]
             _sync(device)
-            accept(i, token, time.perf_counter() - started)
+            now = time.perf_counter()
+            rows[i].decode_share_s += now - step_started
+            accept(i, token, now - started)
             caches[i], last[i] = out.past_key_values, token
             if rows[i].done:
                 live.remove(i)
