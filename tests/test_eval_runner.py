@@ -26,9 +26,11 @@ def eval_file(tmp_path):
 
 
 def count_generations(workbench, monkeypatch) -> list:
+    """The arms of every question generated from now on (one entry per question)."""
     calls = []
-    original = workbench.compare
-    monkeypatch.setattr(workbench, "compare", lambda q, arms, **kw: calls.append(list(arms)) or original(q, arms, **kw))
+    original = workbench.compare_many
+    monkeypatch.setattr(workbench, "compare_many",
+                        lambda qs, arms, **kw: calls.extend([list(arms)] * len(qs)) or original(qs, arms, **kw))
     return calls
 
 
@@ -79,6 +81,46 @@ def test_retrained_adapter_is_not_served_from_the_cache(workbench, eval_file, mo
     save_random_adapter(workbench.model, folder, seed=2)  # same name, new weights
     run_eval(workbench, eval_set, "lora", limit=1, cache=cache, lora_adapter="my-lora")
     assert calls == [["lora"]]
+
+
+def test_questions_generated_in_batches_answer_as_one_at_a_time(workbench, eval_file, tmp_path, monkeypatch):
+    """eval_batch questions share one generation batch: the same greedy answers as one question at a time, the
+    records in question order, and each arm's latency its own cost (its prefill and share of the steps)."""
+    save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "my-lora", seed=1)
+    eval_set = load_eval_set(eval_file)
+    arms = dict(arms="base,rag,lora", lora_adapter="my-lora", max_new_tokens=5)
+    calls = count_generations(workbench, monkeypatch)
+    alone = run_eval(workbench, eval_set, eval_batch=1, **arms)
+    assert len(calls) == 3
+    batched_calls = []
+    monkeypatch.setattr(workbench, "compare_many", lambda qs, *a, **kw: batched_calls.append(len(qs))
+                        or type(workbench).compare_many(workbench, qs, *a, **kw))
+    batched = run_eval(workbench, eval_set, eval_batch=2, **arms)
+    assert batched_calls == [2, 1]
+    assert [(r.item.id, r.result.arm, r.result.answer) for r in batched] == \
+        [(r.item.id, r.result.arm, r.result.answer) for r in alone]
+    for record, row in zip(batched, build_report(batched).rows):
+        m = record.result.metrics
+        assert row.ttft_ms == pytest.approx(m.retrieval_ms + m.prefill_ms) and row.total_ms == m.compute_ms
+        # the batch's wall clock holds the other question's prefills; the arm's own time does not
+        assert 0 < m.prefill_ms <= row.ttft_ms <= row.total_ms <= m.total_ms
+
+
+def test_a_cached_arm_is_not_generated_again_in_a_batch(workbench, eval_file, monkeypatch):
+    eval_set, cache = load_eval_set(eval_file), ResultCache.in_data_dir(workbench.settings)
+    run_eval(workbench, eval_set, "base", limit=2, cache=cache)
+    calls = count_generations(workbench, monkeypatch)
+    records = run_eval(workbench, eval_set, "base,rag", cache=cache, eval_batch=3)
+    # q1 and q2 need rag only, q3 both arms: two generation calls for one batch of questions
+    assert calls == [["rag"], ["rag"], ["base", "rag"]]
+    assert [(r.item.id, r.result.arm, r.cached) for r in records] == [
+        ("q1", "base", True), ("q1", "rag", False), ("q2", "base", True), ("q2", "rag", False),
+        ("q3", "base", False), ("q3", "rag", False)]
+
+
+def test_eval_batch_out_of_range_is_refused(workbench, eval_file):
+    with pytest.raises(ValueError, match="eval_batch must be"):
+        run_eval(workbench, load_eval_set(eval_file), "base", eval_batch=0)
 
 
 def test_label_sets_get_accuracy_and_macro_f1(workbench, tmp_path):
@@ -156,7 +198,7 @@ def test_cli_files_and_json_agree(cli_env, eval_file, tmp_path, capsys):
         assert all(0 <= stats[k] <= 1 for k in ("em", "f1", "contains", "rouge_l"))
 
 
-def test_cli_refuses_a_malformed_file_before_loading_the_model(cli_env, tmp_path, capsys, monkeypatch):
+def test_cli_refuses_a_malformed_file_before_loading_the_model(cli_env, eval_file, tmp_path, capsys, monkeypatch):
     from workbench.engine import Workbench
 
     monkeypatch.setattr(Workbench, "load", classmethod(lambda *a, **k: pytest.fail("the model was loaded")))
@@ -166,3 +208,6 @@ def test_cli_refuses_a_malformed_file_before_loading_the_model(cli_env, tmp_path
     assert capsys.readouterr().err == "error: bad.jsonl line 2: missing 'answer' (every row needs a question and its answer)\n"
     assert not (tmp_path / "out").exists()
     assert main(["eval", "--data", str(bad), "--out", str(tmp_path / "out"), "--arms", "base,nope"]) == 2
+    capsys.readouterr()
+    assert main(["eval", "--data", str(eval_file), "--out", str(tmp_path / "out"), "--batch", "0"]) == 2
+    assert capsys.readouterr().err == "error: --batch must be between 1 and 64 questions, got 0\n"

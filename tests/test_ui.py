@@ -14,7 +14,7 @@ def test_compare_endpoint_returns_the_four_arms(client, workbench, tmp_path):
     arms = {a["arm"]: a for a in out["arms"]}
     assert len(arms["rag"]["passages"]) == 2 and arms["rag"]["passages"][0]["source"] == "travel.md"
     assert set(arms["rag"]["passages"][0]) == {"text", "source", "score", "chunk_id"}
-    assert set(arms["base"]["metrics"]) == {"retrieval_ms", "ttft_ms", "prefill_ms", "total_ms", "prompt_tokens", "output_tokens",
+    assert set(arms["base"]["metrics"]) == {"retrieval_ms", "ttft_ms", "prefill_ms", "total_ms", "compute_ms", "prompt_tokens", "output_tokens",
                                             "tokens_per_s", "peak_memory_bytes", "memory_kind"}
     assert arms["lora"]["answer"] and arms["lora"]["adapter"] == "ui-lora" and adapter.is_dir()
     assert "no adapter selected" in arms["raft"]["error"]

@@ -14,7 +14,8 @@ from .config import Settings
 
 
 def _settings(args) -> Settings:
-    return Settings.from_env(model=getattr(args, "model", None), data_dir=getattr(args, "data_dir", None))
+    return Settings.from_env(model=getattr(args, "model", None), data_dir=getattr(args, "data_dir", None),
+                             eval_batch=getattr(args, "batch", None))
 
 
 def check_corpus_exists(settings: Settings, corpus: str) -> None:
@@ -121,6 +122,7 @@ def cmd_eval(args) -> int:
     from .evaluation.datasets import load_eval_set
     from .evaluation.report import build_report, format_summary, run_metadata, write_report
     from .evaluation.runner import ResultCache, run_eval
+    from .validation import EVAL_BATCH_MAX
 
     settings = _settings(args)
     # Refuse a bad file or bad arguments before spending seconds on loading the model.
@@ -128,6 +130,8 @@ def cmd_eval(args) -> int:
     arms = [arm.name for arm in parse_arms(args.arms)]
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be at least 1, got {args.limit}")
+    if args.batch is not None and not 1 <= args.batch <= EVAL_BATCH_MAX:
+        raise ValueError(f"--batch must be between 1 and {EVAL_BATCH_MAX} questions, got {args.batch}")
     corpus = args.corpus or eval_set.corpus or settings.corpus  # a shipped set brings its own corpus
     check_corpus_exists(settings, corpus)
     wb, overrides = load_for_arms(args, settings, corpus)
@@ -309,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--lora-adapter", help="adapter of the lora column only (wins over --adapter)")
     ev.add_argument("--raft-adapter", help="adapter of the raft column only (wins over --adapter)")
     ev.add_argument("--limit", type=int, help="only the first N questions")
+    ev.add_argument("--batch", type=int, help="questions generated together (default: the eval_batch setting, 8; "
+                    "1: one at a time). Same answers; more questions per batch use more memory")
     ev.add_argument("--out", required=True, help="folder for summary.csv, per_question.csv, their .json twins and run.json")
     ev.add_argument("--top-k", type=int)
     ev.add_argument("--max-new-tokens", type=int)

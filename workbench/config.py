@@ -55,6 +55,12 @@ class Settings:
     max_new_tokens: int = 64
     """Maximum tokens generated per arm."""
 
+    eval_batch: int = 8
+    """Questions an evaluation (and Decide's) generates together: all their arms' rows decode in one batch, so each
+    step reads the weights once for them all. On 2 CPU cores, 8 questions × 4 arms took half the time of one
+    question at a time, with the same greedy answers (docs/benchmarks.md); each question adds its rows' KV cache
+    (~110 MiB for SmolLM2 and four arms). 1: one question at a time."""
+
     max_question_tokens: int = 512
     """Longest question accepted, in model tokens (0 = no limit); longer ones are refused before generation."""
 

@@ -2,7 +2,7 @@
 
 question -> retrieve (once, shared by rag and raft) -> one prompt per arm -> the backend generates them all
 (in this process as one batch, or on a vLLM server; workbench/backends) -> ArmResult objects.
-The UI, the CLI and the evaluation all call `compare_stream` / `compare`.
+The UI and the CLI call `compare_stream` / `compare`; the evaluation batches several questions with `compare_many`.
 """
 
 from __future__ import annotations
@@ -113,18 +113,56 @@ class Workbench:
 
     def compare_stream(self, question: str, arms: str | list[str] | None = None, **overrides) -> Iterator[Comparison]:
         """Yield a growing Comparison while the arms generate; the last one is complete."""
+        with closing(self.compare_many_stream([question], arms, **overrides)) as stream:  # Stop reaches the backend
+            for comparisons in stream:
+                yield comparisons[0]
+
+    def compare(self, question: str, arms: str | list[str] | None = None, **overrides) -> Comparison:
+        return self.compare_many([question], arms, **overrides)[0]
+
+    def compare_many(self, questions: list[str], arms: str | list[str] | None = None,
+                     **overrides) -> list[Comparison]:
+        """Several questions' comparisons in one generation batch (the evaluation's way: each decode step reads the
+        weights once for all their rows). Their wall-clock times are the batch's; `compute_ms` is each arm's own."""
+        comparisons = []
+        for comparisons in self.compare_many_stream(questions, arms, **overrides):
+            pass
+        return comparisons
+
+    def compare_many_stream(self, questions: list[str], arms: str | list[str] | None = None,
+                            **overrides) -> Iterator[list[Comparison]]:
+        """Yield the growing Comparisons of `questions`, generated together; the last yield is complete."""
         opts = self.options(**overrides)
-        question = check_question(self.tokenizer, question, opts.max_question_tokens)
+        questions = [check_question(self.tokenizer, q, opts.max_question_tokens) for q in questions]
         check_options(opts)  # the UI's slider bounds, for every caller
         selected = parse_arms(arms)
+        prepared = [self._prepare(question, selected, opts) for question in questions]
+        comparisons = [comparison for comparison, _ in prepared]
+        runnable = [row for _, rows in prepared for row in rows]  # (ArmResult, Request) for every arm that can run
+        yield comparisons
+        if not runnable:
+            return
+        stream = self.backend.stream([req for _, req in runnable], opts.max_new_tokens, opts.temperature)
+        # closing(): when our caller closes us (Stop, a browser that went away), generation is closed too.
+        with closing(stream):
+            for rows, stats in stream:
+                for (result, _), row in zip(runnable, rows):
+                    _fill(result, row, stats)
+                    if getattr(row, "error", None):  # a server backend can fail one row (e.g. an adapter it lacks)
+                        result.error = f"{result.arm} arm unavailable: {row.error}"
+                yield comparisons
+
+    def _prepare(self, question: str, selected: list[Arm], opts: Settings):
+        """One question's Comparison (empty results) and the (result, request) of each arm that can run: the
+        passages retrieved once for the retrieval arms, each arm's prompt, its adapter attached. An arm that
+        cannot run (no adapter) gets its error here."""
         results = {arm.name: ArmResult(arm.name) for arm in selected}
         comparison = Comparison(question, self.model_id, list(results.values()))
-
         passages, retrieval_ms = ([], 0.0)
         if any(arm.retrieval for arm in selected):
             passages, retrieval_ms = self.retrieve(question, opts.corpus, opts.top_k)
 
-        runnable: list[tuple[Arm, Request]] = []
+        runnable: list[tuple[ArmResult, Request]] = []
         for arm in selected:
             result = results[arm.name]
             adapter = None
@@ -143,26 +181,8 @@ class Workbench:
             result.passages = list(arm_passages or [])
             result.prompt = build_prompt(self.tokenizer, question, arm_passages, opts.system_prompt)
             result.metrics.retrieval_ms = round(retrieval_ms, 2) if arm.retrieval else 0.0
-            runnable.append((arm, Request(result.prompt, adapter)))
-
-        yield comparison
-        if not runnable:
-            return
-        stream = self.backend.stream([req for _, req in runnable], opts.max_new_tokens, opts.temperature)
-        # closing(): when our caller closes us (Stop, a browser that went away), generation is closed too.
-        with closing(stream):
-            for rows, stats in stream:
-                for (arm, _), row in zip(runnable, rows):
-                    _fill(results[arm.name], row, stats)
-                    if getattr(row, "error", None):  # a server backend can fail one row (e.g. an adapter it lacks)
-                        results[arm.name].error = f"{arm.name} arm unavailable: {row.error}"
-                yield comparison
-
-    def compare(self, question: str, arms: str | list[str] | None = None, **overrides) -> Comparison:
-        comparison = None
-        for comparison in self.compare_stream(question, arms, **overrides):
-            pass
-        return comparison
+            runnable.append((result, Request(result.prompt, adapter)))
+        return comparison, runnable
 
 
 def _console_progress(done: int, total: int, unit: str, desc: str) -> None:
@@ -183,6 +203,7 @@ def _fill(result: ArmResult, row, stats) -> None:
         m.ttft_ms = round(m.retrieval_ms + row.first_token_s * 1000, 2)
     if getattr(row, "prefill_s", None) is not None:
         m.prefill_ms = round(row.prefill_s * 1000, 2)
+        m.compute_ms = round(m.retrieval_ms + (row.prefill_s + row.decode_share_s) * 1000, 2)
     if row.last_token_s is not None:
         m.total_ms = round(m.retrieval_ms + row.last_token_s * 1000, 2)
         # decode rate after the first token (docs/evaluation.md): the shared prefill is not in it

@@ -31,6 +31,10 @@ class Metrics:
     """This arm's own prefill: the forward pass over its prompt that yields its first token."""
     total_ms: float = 0.0
     """Retrieval plus generation until this arm's last token."""
+    compute_ms: float = 0.0
+    """This arm's own cost: retrieval, its own prefill and its share of the batched decode steps (each step's time
+    split evenly among the rows in it). What the arm costs per query however many rows share the batch; the
+    evaluation reports this rather than the batch's wall-clock times. 0 when the backend cannot tell (a server)."""
     prompt_tokens: int = 0
     output_tokens: int = 0
     tokens_per_s: float = 0.0

@@ -67,6 +67,10 @@ def check_number(value, what: str, low: float, high: float, integer: bool = Fals
     return value
 
 
+EVAL_BATCH_MAX = 64
+"""Most questions one evaluation batch may hold (each adds its rows' KV cache to the process's memory)."""
+
+
 def check_options(opts) -> None:
     """The generation and retrieval settings of one request (a Settings with the request's overrides)."""
     check_number(opts.max_new_tokens, "max_new_tokens", 1, opts.max_new_tokens_cap, integer=True)

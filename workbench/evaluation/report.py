@@ -42,7 +42,9 @@ class Row:
     """Reciprocal rank of the first passage from `source` (0 when none; retrieval arms only)."""
     grounded: float | None
     ttft_ms: float
+    """The arm's own time to first token: retrieval plus its own prefill (see `latency`)."""
     total_ms: float
+    """The arm's own cost: ttft_ms plus its share of the batched decode steps (see `latency`)."""
     prompt_tokens: int
     output_tokens: int
     type: str
@@ -66,8 +68,26 @@ class Row:
 COLUMNS = [f.name for f in fields(Row)]
 
 
+def latency(m) -> tuple[float, float, float]:
+    """(ttft_ms, total_ms, tokens_per_s) of one arm's answer as the evaluation reports them: the arm's own cost.
+
+    An evaluation generates many questions' arms in one batch, so the wall-clock times from the start of the batch
+    hold the other rows' prefills and steps. Here time to first token is retrieval plus the arm's own prefill, and
+    total adds its share of the decode steps it was in (each step's time split evenly among its rows): what the arm
+    costs per query, comparable between arms and between runs. A server backend cannot tell its rows' costs apart:
+    its rows keep the wall-clock times (compute_ms is 0).
+    """
+    if not m.compute_ms:
+        return m.ttft_ms, m.total_ms, m.tokens_per_s
+    ttft = round(m.retrieval_ms + m.prefill_ms, 2)
+    decode_s = (m.compute_ms - ttft) / 1000
+    rate = round((m.output_tokens - 1) / decode_s, 2) if m.output_tokens > 1 and decode_s > 0 else 0.0
+    return ttft, m.compute_ms, rate
+
+
 def score(record: EvalRecord, labels: list[str]) -> Row:
     item, result, m = record.item, record.result, record.result.metrics
+    ttft_ms, total_ms, tokens_per_s = latency(m)
     refs, answer = item.answers, M.final_answer(result.answer)
     sources = [p.source for p in result.passages]
     rr = M.reciprocal_rank(sources, item.source) if ARMS[result.arm].retrieval and item.source else None
@@ -79,10 +99,10 @@ def score(record: EvalRecord, labels: list[str]) -> Row:
         rouge_l=round(M.rouge_l(answer, refs), PERCENT_DIGITS),
         hit=None if rr is None else float(rr > 0), rr=None if rr is None else round(rr, PERCENT_DIGITS),
         grounded=_round(M.groundedness(answer, [p.text for p in record.evidence]), PERCENT_DIGITS),
-        ttft_ms=m.ttft_ms, total_ms=m.total_ms, prompt_tokens=m.prompt_tokens, output_tokens=m.output_tokens,
+        ttft_ms=ttft_ms, total_ms=total_ms, prompt_tokens=m.prompt_tokens, output_tokens=m.output_tokens,
         type=item.type,
         predicted_label=label, correct=float(label == refs[0].lower()) if item.type == "label" else contains,
-        retrieval_ms=m.retrieval_ms, tokens_per_s=m.tokens_per_s,
+        retrieval_ms=m.retrieval_ms, tokens_per_s=tokens_per_s,
         peak_memory_mib=round(m.peak_memory_bytes / 2**20, 1), memory_kind=m.memory_kind, adapter=result.adapter,
         cached=record.cached, references=json.dumps(refs), retrieved=" | ".join(sources),
     )
@@ -272,7 +292,7 @@ def run_metadata(wb, eval_set, arms: list[str], questions: int, seconds: float, 
 
     opts = wb.options(**overrides)
     settings = {k: getattr(opts, k) for k in ("corpus", "top_k", "max_new_tokens", "temperature", "lora_adapter",
-                                               "raft_adapter", "system_prompt")}
+                                               "raft_adapter", "system_prompt", "eval_batch")}
     return {"model": wb.model_id, "eval_set": eval_set.name, "questions": questions, "arms": arms, **settings,
             "device": wb.device, "machine": machine(), "seconds": round(seconds, 1),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

@@ -1,4 +1,6 @@
-"""The batch runner: every selected arm over an eval set, the arms of one question batched in one generate call.
+"""The batch runner: every selected arm over an eval set. The arms of `eval_batch` questions (a setting, 8 by default)
+generate together in one batch: each decode step reads the weights once for all their rows, and the greedy answers
+are those of one question at a time. Each arm's latency is its own cost (see `score` in report.py).
 
 Answers are cached in SQLite in the data directory, one entry per (model, arm, adapter weights, corpus contents,
 settings that change the output, question), so a re-run, or a larger run over the same set, only generates
@@ -21,9 +23,10 @@ from ..adapters import WEIGHTS_FILE, AdapterError, find_adapter
 from ..arms import Arm, parse_arms
 from ..results import ArmResult, Metrics, Passage
 from ..retrieval.store import StoreError, file_sha
+from ..validation import EVAL_BATCH_MAX, check_number
 from .datasets import EvalItem, EvalSet
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 """Bump when prompts or generation change in a way the key does not see, to ignore older entries."""
 
 
@@ -121,29 +124,42 @@ class ArmKeys:
 
 def iter_eval(wb, items: list[EvalItem], arms: str | list[str] | None = None, cache: ResultCache | None = None,
               **overrides) -> Iterator[list[EvalRecord]]:
-    """Yield the records of each question in turn (one per selected arm). Stopping the iteration cancels the run;
-    what was generated so far stays in the cache."""
+    """Yield the records of each question in turn (one per selected arm). Questions are generated `eval_batch` at a
+    time, so they arrive in bursts. Stopping the iteration cancels the run after the current batch; what was
+    generated so far stays in the cache."""
     opts = wb.options(**overrides)
+    check_number(opts.eval_batch, "eval_batch", 1, EVAL_BATCH_MAX, integer=True)
     selected = parse_arms(arms)
     corpus_known = wb.store.exists(opts.corpus)  # private per-session corpora too, when named
     if any(a.retrieval for a in selected) and not corpus_known:
         raise StoreError(f"unknown corpus {opts.corpus!r} (known: {', '.join(wb.store.corpora()) or 'none'})")
     keys = ArmKeys(wb, opts, selected, corpus_known) if cache is not None else None
-    for item in items:
-        item_keys = {arm.name: keys.key(arm.name, item.question) if keys else None for arm in selected}
-        results: dict[str, ArmResult] = {
-            name: hit for name, key in item_keys.items() if key and (hit := cache.get(key)) is not None}
-        cached = set(results)
-        pending = [arm.name for arm in selected if arm.name not in results]
-        if pending:  # the arms still to answer, batched in one generate call
-            for result in wb.compare(item.question, pending, **overrides).arms:
-                results[result.arm] = result
-                if item_keys[result.arm] and result.done and not result.error:
-                    cache.put(item_keys[result.arm], result)
-        evidence = next((r.passages for r in results.values() if r.passages), None)
-        if evidence is None and corpus_known:  # closed-book arms only: retrieve the evidence to judge them against
-            evidence, _ = wb.retrieve(item.question, opts.corpus, opts.top_k)
-        yield [EvalRecord(item, results[arm.name], evidence or [], arm.name in cached) for arm in selected]
+    for start in range(0, len(items), opts.eval_batch):
+        batch = items[start:start + opts.eval_batch]
+        item_keys = [{arm.name: keys.key(arm.name, item.question) if keys else None for arm in selected}
+                     for item in batch]
+        results: list[dict[str, ArmResult]] = [
+            {name: hit for name, key in k.items() if key and (hit := cache.get(key)) is not None} for k in item_keys]
+        cached = [set(r) for r in results]
+        # The arms still to answer, generated together. Questions missing the same arms share a call; in a run
+        # that is all of them, unless the cache holds some arms of some questions.
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for j, found in enumerate(results):
+            pending = tuple(arm.name for arm in selected if arm.name not in found)
+            if pending:
+                groups.setdefault(pending, []).append(j)
+        for pending, members in groups.items():
+            comparisons = wb.compare_many([batch[j].question for j in members], list(pending), **overrides)
+            for j, comparison in zip(members, comparisons):
+                for result in comparison.arms:
+                    results[j][result.arm] = result
+                    if item_keys[j][result.arm] and result.done and not result.error:
+                        cache.put(item_keys[j][result.arm], result)
+        for item, found, hits in zip(batch, results, cached):
+            evidence = next((r.passages for r in found.values() if r.passages), None)
+            if evidence is None and corpus_known:  # closed-book arms only: retrieve the evidence to judge them against
+                evidence, _ = wb.retrieve(item.question, opts.corpus, opts.top_k)
+            yield [EvalRecord(item, found[arm.name], evidence or [], arm.name in hits) for arm in selected]
 
 
 def run_eval(wb, eval_set: EvalSet, arms: str | list[str] | None = None, limit: int | None = None,
