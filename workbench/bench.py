@@ -7,6 +7,8 @@ Each side runs in its own subprocess (``python -m workbench.bench WORKER ...``),
   engine-one   Workbench with only the rag arm (no adapter attached): the one-arm peak RSS
   start        process start -> Workbench loaded and the app built: the warm start (the store already indexed),
                and the first start (an empty data directory: GGUF dequantized and cached, shipped corpora indexed)
+  eval         (with --eval) the evaluation of the QA set's first --eval-questions questions x the arms, one
+               question at a time and then --eval-batch questions per generation batch, in the same process
   train        (with --training) one RAFT training run on a fixed sample of the handbook's train split, with the
                trainer as it is ('now') and as the issue found it ('before'): fp32, batches drawn at random
 The parent measures the memory-read bandwidth, and turns all into figures with their ratio to the goal.
@@ -38,6 +40,7 @@ GOALS = {
     "first_start_s": (40.0, "max"),
     "peak_rss_four_vs_one_arm": (1.15, "max"),
     "training_tokens_per_s_now_vs_before": (2.0, "min"),
+    "eval_65_questions_s": (180.0, "max"),  # the handbook test set, 4 arms, no cache
 }
 
 
@@ -215,6 +218,34 @@ def worker_start(args) -> dict:
     return {"phases_s": phases, "ready_s": round(time.time() - args.spawned_at, 2)}
 
 
+def worker_eval(args) -> dict:
+    """The evaluation (no cache) one question at a time, then in batches of args.eval_batch questions: seconds,
+    peak RSS after each, and whether the batched answers are the one-at-a-time answers."""
+    from .config import Settings
+    from .engine import Workbench
+    from .evaluation.report import build_report
+    from .evaluation.runner import run_eval
+
+    wb = Workbench.load(Settings.from_env(dtype=args.dtype))
+    eval_set = load_eval_set(Path(args.data))
+    eval_set.items = eval_set.items[: args.eval_questions or None]
+    opts = dict(max_new_tokens=args.max_new_tokens, corpus=args.corpus or eval_set.corpus or wb.settings.corpus)
+    wb.compare(eval_set.items[0].question, args.arms, **opts)  # warm-up: attach adapters, first-call overheads
+    runs, answers = {}, {}
+    for name, batch in (("one_at_a_time", 1), ("batched", args.eval_batch)):
+        started = time.perf_counter()
+        records = run_eval(wb, eval_set, args.arms, eval_batch=batch, **opts)
+        seconds = time.perf_counter() - started
+        summary = build_report(records, eval_set.labels).summary
+        answers[name] = [(r.item.id, r.result.arm, r.result.answer) for r in records]
+        runs[name] = {"eval_batch": batch, "seconds": round(seconds, 1), "peak_rss_mib": round(_peak_rss() / 2**20),
+                      "contains": {arm: s.contains for arm, s in summary.items()},
+                      "f1": {arm: s.f1 for arm, s in summary.items()},
+                      "total_p50_ms": {arm: s.total_p50_ms for arm, s in summary.items()}}
+    same = statistics.fmean(a == b for a, b in zip(answers["one_at_a_time"], answers["batched"]))
+    return {"questions": len(eval_set.items), "runs": runs, "answers_identical": round(same, 4)}
+
+
 def worker_train(args) -> dict:
     """One RAFT training run, 'now' or 'before' (args.train_variant), on the same sampled examples and steps."""
     import random
@@ -280,6 +311,18 @@ def run_training(args, figures: dict, log) -> None:
     figures["training_tokens_per_s_now_vs_before"] = round(runs["now"]["tokens_per_s"] / runs["before"]["tokens_per_s"], 2)
 
 
+def run_evaluation(args, figures: dict, log) -> None:
+    """The evaluation's time, one question at a time vs batched, in one process (--eval)."""
+    log(f"evaluation: {args.eval_questions or 'all'} questions x {args.arms}, one at a time, then {args.eval_batch} "
+        "questions per batch (no cache)")
+    out, _ = _spawn("eval", args, ["--eval-questions", str(args.eval_questions), "--eval-batch", str(args.eval_batch)])
+    runs = out["runs"]
+    figures["evaluation"] = out
+    figures["eval_batched_vs_one_at_a_time_speedup"] = round(runs["one_at_a_time"]["seconds"] / runs["batched"]["seconds"], 2)
+    if out["questions"] == 65 and args.data.endswith("handbook/qa/test.jsonl") and len(parse_arms(args.arms)) == 4:
+        figures["eval_65_questions_s"] = runs["batched"]["seconds"]
+
+
 def run_bench(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     """All workers, then the figures."""
     arms = [a.name for a in parse_arms(args.arms)]
@@ -287,7 +330,9 @@ def run_bench(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
                      "questions": args.n, "max_new_tokens": args.max_new_tokens, "arms": arms}
     if args.training or args.training_only:
         run_training(args, figures, log)
-    if args.training_only:
+    if args.eval or args.eval_only:
+        run_evaluation(args, figures, log)
+    if args.training_only or args.eval_only:
         figures["goals"] = _ratios(figures)
         return figures
     log("measuring memory bandwidth")
@@ -362,7 +407,7 @@ def parse_args(argv=None):
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m workbench.bench")
-    p.add_argument("worker", choices=["engine", "engine-one", "naive", "start", "train"])
+    p.add_argument("worker", choices=["engine", "engine-one", "naive", "start", "train", "eval"])
     p.add_argument("--train-variant", choices=["before", "now"], default="now")
     p.add_argument("--spawned-at", type=float, default=0.0, help="time.time() when the parent started this worker")
     add_options(p)
@@ -380,6 +425,10 @@ def add_options(p) -> None:
     p.add_argument("--skip-naive", action="store_true", help="leave out the naive side (it loads three model copies)")
     p.add_argument("--training", action="store_true", help="also time training: the trainer now vs before")
     p.add_argument("--training-only", action="store_true", help="time training only")
+    p.add_argument("--eval", action="store_true", help="also time the evaluation: one question at a time vs batched")
+    p.add_argument("--eval-only", action="store_true", help="time the evaluation only")
+    p.add_argument("--eval-questions", type=int, default=0, help="questions of --data the evaluation runs (0: all)")
+    p.add_argument("--eval-batch", type=int, default=8, help="questions per generation batch in the batched run")
     p.add_argument("--train-data", default="corpora/handbook/qa/train.jsonl", help="Q/A file the RAFT runs sample")
     p.add_argument("--train-examples", type=int, default=0, help="examples sampled for the training runs (0: all)")
     p.add_argument("--train-epochs", type=float, default=1.0, help="passes over them")
@@ -395,6 +444,8 @@ def main(argv=None) -> None:
         out = worker_naive(args)
     elif args.worker == "train":
         out = worker_train(args)
+    elif args.worker == "eval":
+        out = worker_eval(args)
     else:
         out = worker_start(args)
     print(json.dumps(out))

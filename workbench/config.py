@@ -57,9 +57,9 @@ class Settings:
 
     eval_batch: int = 8
     """Questions an evaluation (and Decide's) generates together: all their arms' rows decode in one batch, so each
-    step reads the weights once for them all. On 2 CPU cores, 8 questions × 4 arms took half the time of one
+    step reads the weights once for them all. On 2 CPU cores, 8 questions × 4 arms took 0.56× the time of one
     question at a time, with the same greedy answers (docs/benchmarks.md); each question adds its rows' KV cache
-    (~110 MiB for SmolLM2 and four arms). 1: one question at a time."""
+    (~140 MiB for SmolLM2 and four arms: peak RSS 1.7 → 2.8 GiB at 8). 1: one question at a time."""
 
     max_question_tokens: int = 512
     """Longest question accepted, in model tokens (0 = no limit); longer ones are refused before generation."""
