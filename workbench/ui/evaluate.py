@@ -167,7 +167,8 @@ def build_evaluate_tab(wb, corpora=None) -> None:
         items = eval_set.items[:limit_] if limit_ > 0 else eval_set.items
         cache = ResultCache.in_data_dir(s) if use_cache_ else None
         started, records = time.perf_counter(), []
-        progress((0, len(items)), desc="starting")
+        batch = min(wb.options(**overrides).eval_batch, len(items))  # the questions' answers arrive batch by batch
+        progress((0, len(items)), desc=f"starting: {batch} questions per batch")
         try:
             for done, question_records in enumerate(iter_eval(wb, items, arms_, cache, **overrides), 1):
                 records += question_records
