@@ -146,10 +146,11 @@ def _keep_rows(cache, keep: list[int]) -> list[int]:
     order = list(range(n))
     for hole, mover in zip(holes, movers):
         order[hole] = mover
+    device = cache.layers[0].keys.device
+    dst, src = torch.tensor(holes, device=device), torch.tensor(movers, device=device)
     with torch.inference_mode():  # the cache's tensors were made in inference mode
         for layer in cache.layers:
             if holes:
-                dst, src = torch.tensor(holes, device=layer.keys.device), torch.tensor(movers, device=layer.keys.device)
                 layer.keys[dst], layer.values[dst] = layer.keys[src], layer.values[src]
             layer.keys, layer.values = layer.keys[:n], layer.values[:n]
             layer.batch_size = n
@@ -244,8 +245,9 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         _sync(device)
         now = time.perf_counter()
         steps += 1
+        share = (now - step_started) / len(live)
         for i, token in zip(live, tokens):
-            rows[i].decode_share_s += (now - step_started) / len(live)
+            rows[i].decode_share_s += share
             accept(i, token, now - started)
             last[i] = token
         positions = positions + 1
