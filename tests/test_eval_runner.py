@@ -118,6 +118,28 @@ def test_a_cached_arm_is_not_generated_again_in_a_batch(workbench, eval_file, mo
         ("q3", "base", False), ("q3", "rag", False)]
 
 
+def test_a_cancelled_run_stops_within_a_step_and_caches_nothing_of_the_cut_batch(workbench, eval_file):
+    import threading
+
+    from workbench.evaluation.runner import iter_eval
+
+    eval_set, cache, cancel, calls = load_eval_set(eval_file), ResultCache.in_data_dir(workbench.settings), \
+        threading.Event(), []
+
+    def count_and_cancel(*_):
+        calls.append(1)
+        if len(calls) == 5:  # the batch's prompts prefilled, a decode step under way
+            cancel.set()
+
+    handle = workbench.model.register_forward_hook(count_and_cancel)
+    try:
+        with pytest.raises(InterruptedError):
+            list(iter_eval(workbench, eval_set.items, "base,rag", cache, cancel, max_new_tokens=40, eval_batch=2))
+    finally:
+        handle.remove()
+    assert len(calls) == 5 and cache.count() == 0  # no forward pass after the step that saw it; nothing half done kept
+
+
 def test_eval_batch_out_of_range_is_refused(workbench, eval_file):
     with pytest.raises(ValueError, match="eval_batch must be"):
         run_eval(workbench, load_eval_set(eval_file), "base", eval_batch=0)

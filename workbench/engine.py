@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from contextlib import closing
 from typing import Iterator
@@ -121,12 +122,15 @@ class Workbench:
         return self.compare_many([question], arms, **overrides)[0]
 
     def compare_many(self, questions: list[str], arms: str | list[str] | None = None,
-                     **overrides) -> list[Comparison]:
+                     cancel: threading.Event | None = None, **overrides) -> list[Comparison]:
         """Several questions' comparisons in one generation batch (the evaluation's way: each decode step reads the
-        weights once for all their rows). Their wall-clock times are the batch's; `compute_ms` is each arm's own."""
+        weights once for all their rows). Their wall-clock times are the batch's; `compute_ms` is each arm's own.
+        Once `cancel` is set, generation stops at its next step and InterruptedError is raised."""
         comparisons = []
-        for comparisons in self.compare_many_stream(questions, arms, **overrides):
-            pass
+        with closing(self.compare_many_stream(questions, arms, **overrides)) as stream:
+            for comparisons in stream:
+                if cancel is not None and cancel.is_set():
+                    raise InterruptedError("cancelled")
         return comparisons
 
     def compare_many_stream(self, questions: list[str], arms: str | list[str] | None = None,

@@ -195,11 +195,10 @@ def stage_eval(run, wb) -> dict:
     overrides = dict(corpus=run.corpus, lora_adapter=adapters["lora"], raft_adapter=adapters["raft"])
     records, started = [], time.perf_counter()
     for done, question_records in enumerate(iter_eval(wb, eval_set.items, "base,rag,lora,raft",
-                                                      ResultCache.in_data_dir(wb.settings), **overrides), 1):
+                                                      ResultCache.in_data_dir(wb.settings), run.cancel,
+                                                      **overrides), 1):
         records += question_records
         run.report_progress("eval", done / len(eval_set.items), None)
-        if run.cancel is not None and run.cancel.is_set():
-            raise InterruptedError("cancelled")
     report = build_report(records)
     meta = run_metadata(wb, eval_set, ["base", "rag", "lora", "raft"], len(eval_set.items),
                         time.perf_counter() - started, **overrides)

@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from contextlib import closing
 from dataclasses import dataclass
@@ -123,10 +124,10 @@ class ArmKeys:
 
 
 def iter_eval(wb, items: list[EvalItem], arms: str | list[str] | None = None, cache: ResultCache | None = None,
-              **overrides) -> Iterator[list[EvalRecord]]:
+              cancel: threading.Event | None = None, **overrides) -> Iterator[list[EvalRecord]]:
     """Yield the records of each question in turn (one per selected arm). Questions are generated `eval_batch` at a
-    time, so they arrive in bursts. Stopping the iteration cancels the run after the current batch; what was
-    generated so far stays in the cache."""
+    time, so they arrive in bursts. Setting `cancel` stops the run at its next decode step (InterruptedError);
+    what finished batches generated stays in the cache."""
     opts = wb.options(**overrides)
     check_number(opts.eval_batch, "eval_batch", 1, EVAL_BATCH_MAX, integer=True)
     selected = parse_arms(arms)
@@ -149,7 +150,8 @@ def iter_eval(wb, items: list[EvalItem], arms: str | list[str] | None = None, ca
             if pending:
                 groups.setdefault(pending, []).append(j)
         for pending, members in groups.items():
-            comparisons = wb.compare_many([batch[j].question for j in members], list(pending), **overrides)
+            comparisons = wb.compare_many([batch[j].question for j in members], list(pending),
+                                          cancel=cancel, **overrides)
             for j, comparison in zip(members, comparisons):
                 for result in comparison.arms:
                     results[j][result.arm] = result

@@ -1,6 +1,6 @@
 """The Evaluate tab: the arms over a whole question set, with a summary, plots, answers side by side and export.
 
-Thin: it loads the set, drives `evaluation.runner.iter_eval` (streaming progress, cancellable) and shows what
+Thin: it loads the set, drives `evaluation.runner.iter_eval` in a thread (streaming progress, cancellable) and shows what
 `evaluation.report` computes.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from contextlib import closing
 
 import gradio as gr
 import pandas as pd
@@ -19,6 +20,7 @@ from ..evaluation.runner import ResultCache, iter_eval
 from ..retrieval.sessions import check_access
 from ..validation import TEMPERATURE_MAX, check_adapter_choice, check_number
 from ..config import REPO_ROOT
+from .background import WAITING, in_background
 from .compare import NO_ADAPTER
 from .errors import ok, user_error, verdict
 from .uploads import remove_uploads
@@ -133,6 +135,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     export = gr.File(label="Export: summary and per-question results as CSV and JSON", file_count="multiple",
                      elem_id="eval-export")
     rows = gr.State([])
+    all_outputs = [status, summary, *plots, latency, show, questions, export, rows]
     with gr.Accordion("Metric definitions (docs/evaluation.md)", open=False, elem_id="eval-docs"):
         gr.Markdown(docs_markdown())
 
@@ -166,15 +169,23 @@ def build_evaluate_tab(wb, corpora=None) -> None:
             raise user_error(str(exc)) from None
         items = eval_set.items[:limit_] if limit_ > 0 else eval_set.items
         cache = ResultCache.in_data_dir(s) if use_cache_ else None
-        started, records = time.perf_counter(), []
+        started, records, done = time.perf_counter(), [], 0
         batch = min(wb.options(**overrides).eval_batch, len(items))  # the questions' answers arrive batch by batch
         progress((0, len(items)), desc=f"starting: {batch} questions per batch")
+        # In a thread: Cancel stops generation at its next step, not at the end of a batch (background.py)
+        run = in_background(lambda stop: iter_eval(wb, items, arms_, cache, stop, **overrides))
         try:
-            for done, question_records in enumerate(iter_eval(wb, items, arms_, cache, **overrides), 1):
-                records += question_records
-                report = build_report(records, eval_set.labels)
-                progress((done, len(items)), desc=f"question {done}/{len(items)}", unit="questions")
-                yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
+            with closing(run):
+                for question_records in run:
+                    if question_records is WAITING:  # a batch is generating: say so
+                        yield [f"**{eval_set.name}**: {done}/{len(items)} questions on corpus `{overrides['corpus']}`,"
+                               f" generating the next {min(batch, len(items) - done)} "
+                               f"({time.perf_counter() - started:.0f} s) …", *[gr.skip()] * (len(all_outputs) - 1)]
+                        continue
+                    done, records = done + 1, records + question_records
+                    report = build_report(records, eval_set.labels)
+                    progress((done, len(items)), desc=f"question {done}/{len(items)}", unit="questions")
+                    yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
         except ValueError as exc:  # unknown corpus, bad arm: said plainly
             raise user_error(str(exc)) from None
 
@@ -211,7 +222,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     # A quick validated step swaps Evaluate for Cancel, so Cancel is clickable only while a run is active.
     lock = run.click(running, inputs, [run, cancel], validator=validate, show_progress="hidden",
                      api_visibility="private")
-    event = lock.success(evaluate, inputs, [status, summary, *plots, latency, show, questions, export, rows],
+    event = lock.success(evaluate, inputs, all_outputs,
                          api_name="evaluate", concurrency_id="model", concurrency_limit=wb.concurrency,
                          show_progress_on=[status])
     event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
