@@ -1,7 +1,7 @@
 """The Evaluate tab: the arms over a whole question set, with a summary, plots, answers side by side and export.
 
-Thin: it loads the set, drives `evaluation.runner.iter_eval` in a thread (streaming progress, cancellable) and shows what
-`evaluation.report` computes.
+Thin: it loads the set, drives `evaluation.runner.iter_eval` in a thread (streaming progress, cancellable) and
+shows what `evaluation.report` computes.
 """
 
 from __future__ import annotations
@@ -173,16 +173,17 @@ def build_evaluate_tab(wb, corpora=None) -> None:
         batch = min(wb.options(**overrides).eval_batch, len(items))  # the questions' answers arrive batch by batch
         progress((0, len(items)), desc=f"starting: {batch} questions per batch")
         # In a thread: Cancel stops generation at its next step, not at the end of a batch (background.py)
-        run = in_background(lambda stop: iter_eval(wb, items, arms_, cache, stop, **overrides))
+        answers = in_background(lambda stop: iter_eval(wb, items, arms_, cache, stop, **overrides))
         try:
-            with closing(run):
-                for question_records in run:
+            with closing(answers):
+                for question_records in answers:
                     if question_records is WAITING:  # a batch is generating: say so
                         yield [f"**{eval_set.name}**: {done}/{len(items)} questions on corpus `{overrides['corpus']}`,"
                                f" generating the next {min(batch, len(items) - done)} "
                                f"({time.perf_counter() - started:.0f} s) …", *[gr.skip()] * (len(all_outputs) - 1)]
                         continue
-                    done, records = done + 1, records + question_records
+                    done += 1
+                    records += question_records
                     report = build_report(records, eval_set.labels)
                     progress((done, len(items)), desc=f"question {done}/{len(items)}", unit="questions")
                     yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
