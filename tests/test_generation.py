@@ -2,11 +2,9 @@
 
 import copy
 
-import torch
 from conftest import save_random_adapter
 from peft import PeftModel
 
-from workbench import generation
 from workbench.generation import Request, generate_stream
 
 
@@ -66,6 +64,7 @@ def test_rows_that_finish_early_leave_a_large_batch_without_copying_it_or_changi
     """In a batch of many rows (an evaluation's), each row leaves the cache as it finishes: rows from the tail move
     into the slots that freed up and the cache is cut, not copied; every row, with or without an adapter, still
     says what it says alone."""
+    from workbench import generation
 
     save_random_adapter(tiny_model, tmp_path / "a1", seed=1)
     model = PeftModel.from_pretrained(tiny_model, str(tmp_path / "a1"), adapter_name="a1")
@@ -100,6 +99,8 @@ def test_rows_that_finish_early_leave_a_large_batch_without_copying_it_or_changi
 
 def test_greedy_rows_match_transformers_generate(tiny_model, tiny_tokenizer):
     """Each row of a mixed-length batch says what transformers' own generate() says for its prompt alone."""
+    import torch
+
     prompts = ["the per diem for lisbon is", "hotels are capped at 140 euro per night in lisbon . what is the", "bike"]
     _, rows, _ = run(tiny_model, tiny_tokenizer, [Request(p) for p in prompts], max_new_tokens=8)
     for prompt, row in zip(prompts, rows):
@@ -151,6 +152,8 @@ def test_dequantized_weights_are_cached_per_gguf_content(tmp_path):
 
 def test_stacked_lora_matches_peft_mixed_batch(tiny_model, tiny_tokenizer, tmp_path):
     """The stacked multi-adapter forward gives peft's adapter_names logits, also after rows leave the batch."""
+    import torch
+
     from workbench import multilora
 
     save_random_adapter(tiny_model, tmp_path / "a1", seed=1)
@@ -177,6 +180,8 @@ def test_stacked_lora_matches_peft_mixed_batch(tiny_model, tiny_tokenizer, tmp_p
 
 def test_stacked_lora_on_a_bf16_base_matches_peft(tiny_model, tiny_tokenizer, tmp_path):
     """A bf16 base keeps peft's fp32 adapters (WORKBENCH_DTYPE=bfloat16): the stacked form casts like peft."""
+    import torch
+
     from workbench import multilora
 
     save_random_adapter(tiny_model, tmp_path / "a1", seed=1)
@@ -216,15 +221,3 @@ def test_a_gguf_file_is_parsed_once_per_load_and_gguf_is_restored_after(tmp_path
         assert gguf.get_tensor_name_map(arch, 2) is gguf.get_tensor_name_map(arch, 2)
     assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (reader_class, name_map)
     assert gguf.GGUFReader(path) is not gguf.GGUFReader(path)
-
-
-def test_the_joined_cache_hands_attention_only_the_positions_written():
-    """The decode batch's static cache has room for the answers; attention reads only what was written so far."""
-    layer = generation._filled_static_cache(layers=1, max_cache_len=10).layers[0]
-    prompt = torch.randn(2, 3, 4, 8)
-    keys, values = layer.update(prompt, prompt + 1)
-    assert keys.shape == (2, 3, 4, 8) and torch.equal(values, prompt + 1)
-    assert layer.get_mask_sizes(1) == (5, 0)  # the mask of the next step: 4 written positions and its own
-    step = torch.randn(2, 3, 1, 8)
-    keys, _ = layer.update(step, step)
-    assert keys.shape[2] == 5 and torch.equal(keys, torch.cat([prompt, step], dim=2))

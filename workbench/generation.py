@@ -120,35 +120,19 @@ class _Picker:
         return torch.multinomial(probs, 1).squeeze(-1).tolist()
 
 
-def _join_caches(caches: list, lengths: list[int], room: int):
-    """One batched static cache from per-row caches: each row left-padded (with zeros) to the longest, then `room`
+def _join_caches(caches: list, lengths: list[int], config, room: int):
+    """One batched StaticCache from per-row caches: each row left-padded (with zeros) to the longest, then `room`
     free positions. Each decode step writes its keys and values in place; a growing DynamicCache copies every
     row's whole cache at every step instead, which for 4 rows on a CPU cost more than the step's matmuls."""
+    from transformers import StaticCache
+
     width = max(lengths)
-    joined = _filled_static_cache(len(caches[0].layers), width + room)
+    joined = StaticCache(config=config, max_cache_len=width + room)
     for layer, per_row in zip(joined.layers, zip(*[cache.layers for cache in caches])):
         pad = [(0, 0, width - n, 0) for n in lengths]  # k, v: (1, kv_heads, n, head_dim)
         layer.update(torch.cat([torch.nn.functional.pad(row.keys, p) for row, p in zip(per_row, pad)]),
                      torch.cat([torch.nn.functional.pad(row.values, p) for row, p in zip(per_row, pad)]))
     return joined
-
-
-def _filled_static_cache(layers: int, max_cache_len: int):
-    """A static cache whose attention reads only the positions written so far. transformers' StaticCache hands
-    attention all `max_cache_len` positions, the room left for the answers included: masked, yet computed at
-    every step (for an evaluation's 32 rows with 200 tokens of room, a third of the attention's work at first)."""
-    from transformers.cache_utils import Cache, StaticLayer
-
-    class FilledLayer(StaticLayer):
-        def update(self, key_states, value_states, *args, **kwargs):
-            keys, values = super().update(key_states, value_states, *args, **kwargs)
-            filled = int(self.cumulative_length)
-            return keys[:, :, :filled], values[:, :, :filled]
-
-        def get_mask_sizes(self, query_length: int) -> tuple[int, int]:  # asked before the step's update
-            return int(self.cumulative_length) + query_length, 0
-
-    return Cache(layers=[FilledLayer(max_cache_len=max_cache_len) for _ in range(layers)])
 
 
 def _keep_rows(cache, keep: list[int]) -> list[int]:
@@ -247,7 +231,7 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     if live:
         lengths = [len(prompts[i]) for i in live]
         width = max(lengths)
-        cache = _join_caches([caches[i] for i in live], lengths, max_new_tokens)
+        cache = _join_caches([caches[i] for i in live], lengths, model.config, max_new_tokens)
         caches.clear()
         mask = torch.tensor([[0] * (width - n) + [1] * n for n in lengths], device=device)
         positions = torch.tensor(lengths, device=device)  # position of the token fed next, per row
