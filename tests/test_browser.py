@@ -231,3 +231,35 @@ def test_queue_position_stop_and_the_locked_ask_button(app_url, browser, workben
     for page in (first, second):
         assert error_badges(page) == 0
         page.close()
+
+
+def test_cancel_stops_an_evaluation_in_the_middle_of_a_batch(app_url, browser, workbench):
+    """A batch of 8 questions takes ~5 s here (each forward pass slowed to 0.1 s); Cancel ends it within a step."""
+    import time
+
+    from playwright.sync_api import expect
+
+    passes: list[float] = []
+
+    def slow_pass(*_):
+        time.sleep(0.1)
+        passes.append(time.monotonic())
+
+    handle = workbench.model.register_forward_hook(slow_pass)
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(app_url)
+        page.get_by_role("tab", name="Evaluate").click()
+        page.locator("#eval-limit input").fill("0")  # all 65 questions
+        page.locator("#eval-run").click()
+        expect(page.locator("#eval-status")).to_contain_text("generating the next 8", timeout=TIMEOUT_MS)
+        page.locator("#eval-cancel").click()
+        cancelled = time.monotonic()
+        expect(page.locator("#eval-run")).to_be_enabled()
+        time.sleep(3)
+        assert passes and passes[-1] - cancelled < 1.5  # the batch in flight needed seconds more
+        assert "0/65 questions" in page.locator("#eval-status").inner_text()
+        assert error_badges(page) == 0
+        page.close()
+    finally:
+        handle.remove()
