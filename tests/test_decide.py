@@ -110,6 +110,29 @@ def test_a_stopped_run_resumes_after_its_last_finished_stage(workbench, facts_co
     assert (out / "adapters" / "lora" / "adapter_model.safetensors").stat().st_mtime_ns == lora_written
 
 
+def test_cancel_stops_the_evaluation_stage_within_a_step_and_a_rerun_finishes(workbench, facts_corpus, tmp_path):
+    import threading
+
+    cancel, passes, in_eval = threading.Event(), [], threading.Event()
+
+    def count(*_):
+        if in_eval.is_set():
+            passes.append(1)
+            if len(passes) == 3:  # the evaluation's first prompts prefilled
+                cancel.set()
+
+    handle = workbench.model.register_forward_hook(count)
+    try:
+        with pytest.raises(InterruptedError):
+            run_decide(workbench, facts_corpus, tmp_path / "run", budget_minutes=30, cancel=cancel,
+                       on_progress=lambda p: in_eval.set() if p.stage == "eval" else None)
+    finally:
+        handle.remove()
+    assert len(passes) == 3  # no forward pass after the one that saw Cancel
+    assert list(DecideRun.open(tmp_path / "run", facts_corpus).done) == ["qa", "plan", "lora", "raft"]
+    assert run_decide(workbench, facts_corpus, tmp_path / "run")["verdict"]
+
+
 def test_an_empty_corpus_or_one_without_facts_is_refused_with_what_to_do(workbench, store, settings, tmp_path):
     with pytest.raises(DecideError, match="no documents"):
         run_decide(workbench, "nothing-here", tmp_path / "a", budget_minutes=20)
