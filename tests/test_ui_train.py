@@ -27,6 +27,26 @@ def test_train_in_the_app_then_use_the_adapter(client, workbench, tmp_path):
     assert out["arms"][0]["error"] is None and out["arms"][0]["adapter"] == "ui-raft"
 
 
+def test_a_client_that_goes_away_stops_its_training(client, workbench):
+    """Like Cancel: a job cancelled by its API client (or a closed page) stops at the next step and saves nothing."""
+    import threading
+    import time
+
+    def training() -> bool:
+        return any(t.name == "train left" for t in threading.enumerate())
+
+    job = client.submit("handbook train split", None, "lora", "handbook", "left", 50, 1e-3, 1, 512, 4, 8, 0.0, 2,
+                        0.8, api_name="/train")
+    deadline = time.time() + 60
+    while not any(str(out[0]).startswith("Step") for out in job.outputs()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert training() and job.cancel()
+    deadline = time.time() + 10
+    while training() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not training() and not (workbench.settings.data_path / "adapters" / "left").exists()
+
+
 def test_train_refuses_an_existing_name(client, workbench):
     save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "taken")
     with pytest.raises(Exception, match="already exists"):

@@ -155,30 +155,33 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
             finally:
                 remove_uploads(upload_)  # trained on; no other session may fetch it from Gradio's cache
 
-        threading.Thread(target=work, daemon=True).start()
+        threading.Thread(target=work, daemon=True, name=f"train {name_}").start()
         losses: list[float] = []
-        yield f"Preparing {method_} training on `{path.name}`…", _loss_frame(losses), None
-        while True:
-            event = events.get()
-            if isinstance(event, dict):
-                losses.append(event["loss"])
-                progress(event["step"] / event["total"], desc=f"step {event['step']}/{event['total']}, "
-                                                            f"ETA {event['eta_s']:.0f} s")
-                yield (f"Step {event['step']}/{event['total']} · loss {event['loss']:.3f} · "
-                       f"ETA {event['eta_s']:.0f} s", _loss_frame(losses), None)
-            elif event[0] == "error":
-                exc = event[1]
-                if isinstance(exc, TrainingCancelled):
-                    yield "Training cancelled; no adapter was saved.", _loss_frame(losses), None
+        try:
+            yield f"Preparing {method_} training on `{path.name}`…", _loss_frame(losses), None
+            while True:
+                event = events.get()
+                if isinstance(event, dict):
+                    losses.append(event["loss"])
+                    progress(event["step"] / event["total"], desc=f"step {event['step']}/{event['total']}, "
+                                                                f"ETA {event['eta_s']:.0f} s")
+                    yield (f"Step {event['step']}/{event['total']} · loss {event['loss']:.3f} · "
+                           f"ETA {event['eta_s']:.0f} s", _loss_frame(losses), None)
+                elif event[0] == "error":
+                    exc = event[1]
+                    if isinstance(exc, TrainingCancelled):
+                        yield "Training cancelled; no adapter was saved.", _loss_frame(losses), None
+                        return
+                    raise user_error(str(exc)) from None
+                else:
+                    result = event[1]
+                    archive = shutil.make_archive(str(out), "zip", root_dir=out)
+                    yield (f"Saved adapter **{name_}**: {result.steps} steps, loss {result.first_loss} → "
+                           f"{result.train_loss}, {result.seconds} s ({result.tokens_per_s} tokens/s). "
+                           "It is now selectable in the Compare tab.", _loss_frame(result.losses), archive)
                     return
-                raise user_error(str(exc)) from None
-            else:
-                result = event[1]
-                archive = shutil.make_archive(str(out), "zip", root_dir=out)
-                yield (f"Saved adapter **{name_}**: {result.steps} steps, loss {result.first_loss} → "
-                       f"{result.train_loss}, {result.seconds} s ({result.tokens_per_s} tokens/s). "
-                       "It is now selectable in the Compare tab.", _loss_frame(result.losses), archive)
-                return
+        finally:  # closed before the end (a page or API client gone): stop at the next step, as Cancel does
+            cancel.set()
 
     def data_path(data_, upload_) -> Path | None:
         """The chosen source only: an upload counts when "(uploaded file)" is chosen, never otherwise."""
