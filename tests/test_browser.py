@@ -263,3 +263,28 @@ def test_cancel_stops_an_evaluation_in_the_middle_of_a_batch(app_url, browser, w
         page.close()
     finally:
         handle.remove()
+
+
+def test_closing_the_page_stops_its_training(app_url, browser, workbench):
+    import threading
+    import time
+
+    from playwright.sync_api import expect
+
+    def training() -> bool:
+        return any(t.name == "train gone" for t in threading.enumerate())
+
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#train-name textarea, #train-name input").first.fill("gone")
+    page.get_by_text("Hyperparameters").click()
+    page.locator("#train-epochs input").fill("50")
+    page.locator("#train-start").click()
+    expect(page.locator("#train-status")).to_contain_text("Step", timeout=TIMEOUT_MS)
+    assert training()
+    page.close()
+    deadline = time.time() + 15
+    while training() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not training() and not (workbench.settings.data_path / "adapters" / "gone").exists()

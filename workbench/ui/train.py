@@ -104,7 +104,7 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
             name = gr.Textbox("my-adapter", label="Adapter name", elem_id="train-name")
             with gr.Accordion("Hyperparameters", open=False):
                 with gr.Row():
-                    epochs = gr.Number(defaults.epochs, label="Epochs", minimum=0.1)
+                    epochs = gr.Number(defaults.epochs, label="Epochs", minimum=0.1, elem_id="train-epochs")
                     lr = gr.Number(defaults.learning_rate, label="Learning rate")
                     batch = gr.Number(defaults.batch_size, label="Batch size", precision=0, minimum=1)
                     max_length = gr.Number(defaults.max_length, label="Max length (tokens)", precision=0, minimum=32)
