@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+import uuid
 from contextlib import closing
 
 import gradio as gr
@@ -136,10 +137,12 @@ def build_evaluate_tab(wb, corpora=None) -> None:
                      elem_id="eval-export")
     rows = gr.State([])
     all_outputs = [status, summary, *plots, latency, show, questions, export, rows]
+    run_id = gr.State("")  # not part of the API: what the Cancel button names
+    stopping: set[str] = set()
     with gr.Accordion("Metric definitions (docs/evaluation.md)", open=False, elem_id="eval-docs"):
         gr.Markdown(docs_markdown())
 
-    def evaluate(set_name_, upload_, arms_, limit_, corpus_, top_k_, max_new_, temp_, lora_, raft_, use_cache_,
+    def evaluate(run_id_, set_name_, upload_, arms_, limit_, corpus_, top_k_, max_new_, temp_, lora_, raft_, use_cache_,
                  request: gr.Request, progress=gr.Progress()):
         path = upload_ or sets.get(set_name_)  # an upload wins over the dropdown
         if not path:
@@ -174,12 +177,19 @@ def build_evaluate_tab(wb, corpora=None) -> None:
         progress((0, len(items)), desc=f"starting: {batch} questions per batch")
         # In a thread: Cancel stops generation at its next step, not at the end of a batch (background.py)
         answers = in_background(lambda stop: iter_eval(wb, items, arms_, cache, stop, **overrides))
+
+        def so_far() -> str:
+            return f"**{eval_set.name}**: {done}/{len(items)} questions on corpus `{overrides['corpus']}`"
+
         try:
-            with closing(answers):
+            with closing(answers):  # closed (Cancel, a page gone): generation stops at its next step
                 for question_records in answers:
+                    if run_id_ in stopping:
+                        yield [so_far() + ", cancelled: the answers of finished batches are kept (in "
+                               "the cache too)", *[gr.skip()] * (len(all_outputs) - 1)]
+                        return
                     if question_records is WAITING:  # a batch is generating: say so
-                        yield [f"**{eval_set.name}**: {done}/{len(items)} questions on corpus `{overrides['corpus']}`,"
-                               f" generating the next {min(batch, len(items) - done)} "
+                        yield [so_far() + f", generating the next {min(batch, len(items) - done)} "
                                f"({time.perf_counter() - started:.0f} s) …", *[gr.skip()] * (len(all_outputs) - 1)]
                         continue
                     done += 1
@@ -189,6 +199,8 @@ def build_evaluate_tab(wb, corpora=None) -> None:
                     yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
         except ValueError as exc:  # unknown corpus, bad arm: said plainly
             raise user_error(str(exc)) from None
+        finally:
+            stopping.discard(run_id_)
 
     def outputs(report: EvalReport, done: int, total: int, eval_set, arms_, started, overrides):
         line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`"
@@ -214,19 +226,31 @@ def build_evaluate_tab(wb, corpora=None) -> None:
                 verdict(chosen, arms_, "choose at least one arm"), *[ok() for _ in rest]]
 
     def running(*_inputs):
-        return gr.update(interactive=False), gr.update(interactive=True)
+        """Evaluate locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
+        return gr.update(interactive=False), gr.update(interactive=True), uuid.uuid4().hex
 
     def idle():
         return gr.update(interactive=True), gr.update(interactive=False)
 
     inputs = [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft, use_cache]
     # A quick validated step swaps Evaluate for Cancel, so Cancel is clickable only while a run is active.
-    lock = run.click(running, inputs, [run, cancel], validator=validate, show_progress="hidden",
+    lock = run.click(running, inputs, [run, cancel, run_id], validator=validate, show_progress="hidden",
                      api_visibility="private")
-    event = lock.success(evaluate, inputs, all_outputs,
+    event = lock.success(evaluate, [run_id, *inputs], all_outputs,
                          api_name="evaluate", concurrency_id="model", concurrency_limit=wb.concurrency,
                          show_progress_on=[status])
     event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
-    cancel.click(idle, None, [run, cancel], cancels=[event], queue=False, api_visibility="private")
+
+    def cancelled(run_id_):
+        """Cancel is cooperative: the run sees its id within a second and ends as a run that finished. (Gradio's
+        `cancels` closes the generator from another thread; when that met a step in flight, the page showed a red
+        "Error" for a run the user had merely cancelled.)"""
+        if run_id_:
+            stopping.add(run_id_)
+        return idle()
+
+    cancel.click(cancelled, run_id, [run, cancel], queue=False, api_visibility="private")
+    # API clients stop a run by cancelling their job: gradio_client does so through an event that cancels it.
+    gr.Button(visible=False).click(None, None, None, cancels=[event], api_visibility="private")
     show.change(lambda rows_, choice: side_by_side(rows_, choice or ALL), [rows, show], questions, api_name="eval_filter",
                 queue=False)
