@@ -178,19 +178,20 @@ def build_evaluate_tab(wb, corpora=None) -> None:
         # In a thread: Cancel stops generation at its next step, not at the end of a batch (background.py)
         answers = in_background(lambda stop: iter_eval(wb, items, arms_, cache, stop, **overrides))
 
-        def so_far() -> str:
-            return f"**{eval_set.name}**: {done}/{len(items)} questions on corpus `{overrides['corpus']}`"
+        def status_only(news: str) -> list:
+            """The status line: the questions answered so far and `news`; every other output as it is."""
+            line = f"**{eval_set.name}**: {done}/{len(items)} questions on corpus `{overrides['corpus']}`, {news}"
+            return [line, *[gr.skip()] * (len(all_outputs) - 1)]
 
         try:
             with closing(answers):  # closed (Cancel, a page gone): generation stops at its next step
                 for question_records in answers:
                     if run_id_ in stopping:
-                        yield [so_far() + ", cancelled: the answers of finished batches are kept (in "
-                               "the cache too)", *[gr.skip()] * (len(all_outputs) - 1)]
+                        yield status_only("cancelled: the answers of finished batches are kept (in the cache too)")
                         return
                     if question_records is WAITING:  # a batch is generating: say so
-                        yield [so_far() + f", generating the next {min(batch, len(items) - done)} "
-                               f"({time.perf_counter() - started:.0f} s) …", *[gr.skip()] * (len(all_outputs) - 1)]
+                        yield status_only(f"generating the next {min(batch, len(items) - done)} "
+                                          f"({time.perf_counter() - started:.0f} s) …")
                         continue
                     done += 1
                     records += question_records
