@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from contextlib import closing
 
 import gradio as gr
@@ -17,6 +16,7 @@ from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapte
 from ..votes import ALL_BAD, VoteStore
 from .errors import ok, user_error, verdict
 from .format import answer_markdown, metrics_markdown, passages_markdown
+from .stopping import Stops
 
 NO_ADAPTER = "(none)"
 
@@ -124,31 +124,27 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                     lora_adapter="" if lora_ == NO_ADAPTER else check_adapter_choice(lora_, known),
                     raft_adapter="" if raft_ == NO_ADAPTER else check_adapter_choice(raft_, known))
 
-    # Stop is cooperative: it records the run's id and the run ends before its next step, as a run that finished.
-    # (Gradio's `cancels` closes the generator from another thread; when that met a step in flight, the status
-    # showed a red "Error" for a run the user had merely stopped.)
-    stopping: set[str] = set()
+    stops = Stops()  # Stop is cooperative: the run ends before its next step, as a run that finished (stopping.py)
 
     def stream(run_id_, question_, *settings):
         *settings, state_ = settings if corpora is not None else (*settings, None)
-        try:
-            opts = overrides(*settings)
-            if corpora is not None:
-                check_access(state_, settings[0])
-            # closing(): when the run is stopped or the browser leaves, generation stops too.
-            with closing(wb.compare_stream(question_, **opts)) as comparisons:
-                for comparison in comparisons:
-                    if run_id_ in stopping:
-                        return
-                    values = []
-                    for result in comparison.arms:
-                        values += [answer_markdown(result, opts["max_new_tokens"]), metrics_markdown(result),
-                                   passages_markdown(result), result.prompt]
-                    yield values
-        except ValueError as exc:
-            raise user_error(str(exc)) from None
-        finally:
-            stopping.discard(run_id_)
+        with stops.watching(run_id_):
+            try:
+                opts = overrides(*settings)
+                if corpora is not None:
+                    check_access(state_, settings[0])
+                # closing(): when the run is stopped or the browser leaves, generation stops too.
+                with closing(wb.compare_stream(question_, **opts)) as comparisons:
+                    for comparison in comparisons:
+                        if stops.asked(run_id_):
+                            return
+                        values = []
+                        for result in comparison.arms:
+                            values += [answer_markdown(result, opts["max_new_tokens"]), metrics_markdown(result),
+                                       passages_markdown(result), result.prompt]
+                        yield values
+            except ValueError as exc:
+                raise user_error(str(exc)) from None
 
     def validate(question_, *settings):
         """Checked before the run is queued; a refusal shows under the question and nothing else changes."""
@@ -160,7 +156,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
 
     def running(*_inputs):
         """Ask locked, Stop unlocked, the status cleared, and a new id for the run (what Stop names)."""
-        return gr.update(interactive=False), gr.update(interactive=True), "", uuid.uuid4().hex
+        return gr.update(interactive=False), gr.update(interactive=True), "", stops.new_id()
 
     def idle():
         return gr.update(interactive=True), gr.update(interactive=False)
@@ -178,8 +174,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
     run.then(idle, None, [ask, stop], queue=False, show_progress="hidden", api_visibility="private")
 
     def stopped(run_id_):
-        if run_id_:  # a run stopped while still queued ends as soon as its turn comes
-            stopping.add(run_id_)
+        stops.ask(run_id_)
         return (*idle(), "**Stopped.** The answers so far stay; the metrics of unfinished arms are not final.")
 
     stop.click(stopped, run_id, [ask, stop, status], queue=False, api_visibility="private")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-import uuid
 from contextlib import closing
 
 import gradio as gr
@@ -24,6 +23,7 @@ from ..config import REPO_ROOT
 from .background import WAITING, in_background
 from .compare import NO_ADAPTER
 from .errors import ok, user_error, verdict
+from .stopping import Stops, cancel_for_api_clients
 from .uploads import remove_uploads
 
 SET_CORPUS = "(the set's own corpus)"
@@ -138,7 +138,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     rows = gr.State([])
     all_outputs = [status, summary, *plots, latency, show, questions, export, rows]
     run_id = gr.State("")  # not part of the API: what the Cancel button names
-    stopping: set[str] = set()
+    stops = Stops()  # Cancel is cooperative: the run sees its id within a second and ends (stopping.py)
     with gr.Accordion("Metric definitions (docs/evaluation.md)", open=False, elem_id="eval-docs"):
         gr.Markdown(docs_markdown())
 
@@ -184,9 +184,9 @@ def build_evaluate_tab(wb, corpora=None) -> None:
             return [line, *[gr.skip()] * (len(all_outputs) - 1)]
 
         try:
-            with closing(answers):  # closed (Cancel, a page gone): generation stops at its next step
+            with stops.watching(run_id_), closing(answers):  # closed (Cancel, a page gone): stops at its next step
                 for question_records in answers:
-                    if run_id_ in stopping:
+                    if stops.asked(run_id_):
                         yield status_only("cancelled: the answers of finished batches are kept (in the cache too)")
                         return
                     if question_records is WAITING:  # a batch is generating: say so
@@ -200,8 +200,6 @@ def build_evaluate_tab(wb, corpora=None) -> None:
                     yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
         except ValueError as exc:  # unknown corpus, bad arm: said plainly
             raise user_error(str(exc)) from None
-        finally:
-            stopping.discard(run_id_)
 
     def outputs(report: EvalReport, done: int, total: int, eval_set, arms_, started, overrides):
         line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`"
@@ -228,7 +226,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
 
     def running(*_inputs):
         """Evaluate locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
-        return gr.update(interactive=False), gr.update(interactive=True), uuid.uuid4().hex
+        return gr.update(interactive=False), gr.update(interactive=True), stops.new_id()
 
     def idle():
         return gr.update(interactive=True), gr.update(interactive=False)
@@ -243,15 +241,10 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
 
     def cancelled(run_id_):
-        """Cancel is cooperative: the run sees its id within a second and ends as a run that finished. (Gradio's
-        `cancels` closes the generator from another thread; when that met a step in flight, the page showed a red
-        "Error" for a run the user had merely cancelled.)"""
-        if run_id_:
-            stopping.add(run_id_)
+        stops.ask(run_id_)
         return idle()
 
     cancel.click(cancelled, run_id, [run, cancel], queue=False, api_visibility="private")
-    # API clients stop a run by cancelling their job: gradio_client does so through an event that cancels it.
-    gr.Button(visible=False).click(None, None, None, cancels=[event], api_visibility="private")
+    cancel_for_api_clients(event)
     show.change(lambda rows_, choice: side_by_side(rows_, choice or ALL), [rows, show], questions, api_name="eval_filter",
                 queue=False)
