@@ -7,6 +7,7 @@ about. Screenshots go to tests/artifacts/ (gitignored) for a human to look at.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -288,3 +289,53 @@ def test_closing_the_page_stops_its_training(app_url, browser, workbench):
     while training() and time.time() < deadline:
         time.sleep(0.1)
     assert not training() and not (workbench.settings.data_path / "adapters" / "gone").exists()
+
+
+def test_cancel_stops_decide_at_its_next_step_and_open_resume_finishes_the_run(app_url, browser, workbench,
+                                                                               monkeypatch, tmp_path):
+    import threading
+    import time
+
+    from playwright.sync_api import expect
+    from test_decide import FACTS
+
+    import workbench.decide.plan as plan
+    from workbench.retrieval.ingest import ingest
+
+    for name, value in (("MAX_QA_REPEATS", 2), ("MAX_RAFT_EPOCHS", 1.0), ("MAX_TEST_QUESTIONS", 8)):
+        monkeypatch.setattr(plan, name, value)  # the tiny model's plan, as in test_decide.py
+    folder = tmp_path / "company"
+    folder.mkdir()
+    (folder / "facts.txt").write_text("\n\n".join(FACTS) + "\n")
+    ingest(workbench.store, "company", [folder], workbench.settings.chunk_size, workbench.settings.chunk_overlap)
+
+    def deciding() -> bool:
+        return any(t.name.startswith("decide ") for t in threading.enumerate())
+
+    handle = workbench.model.register_forward_hook(lambda *_: time.sleep(0.05))  # training takes seconds, not ms
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(app_url)
+        page.get_by_role("tab", name="Decide").click()
+        expect(page.locator("#decide-cancel")).to_be_disabled()  # Cancel only while a run is active
+        page.locator("#decide-corpus input").fill("company")
+        page.keyboard.press("Enter")
+        page.locator("#decide-run").click()
+        expect(page.locator("#decide-run")).to_be_disabled(timeout=TIMEOUT_MS)  # no second run from this page
+        expect(page.locator("#decide-open")).to_be_disabled()
+        expect(page.locator("#decide-status")).to_contain_text("Stage 3 of", timeout=TIMEOUT_MS)  # training lora
+        page.locator("#decide-cancel").click()
+        expect(page.locator("#decide-status")).to_contain_text("Cancelled during stage", timeout=TIMEOUT_MS)
+        assert not deciding()  # the run has stopped, not merely the page
+        expect(page.locator("#decide-run")).to_be_enabled()
+        expect(page.locator("#decide-cancel")).to_be_disabled()
+        assert error_badges(page) == 0  # a cancelled run is not an error
+        expect(page.locator("#decide-runs input")).to_have_value(re.compile("company, unfinished"))
+        shot(page, "decide-cancelled")
+    finally:
+        handle.remove()
+    page.locator("#decide-open").click()  # resumes the cancelled run after its last finished stage
+    expect(page.locator("#decide-status")).to_contain_text(re.compile(r"Run \S+ finished\."), timeout=TIMEOUT_MS)
+    expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
+    assert error_badges(page) == 0
+    page.close()

@@ -20,6 +20,7 @@ from ..decide.verdict import ARM_MEANING
 from ..retrieval.sessions import check_access
 from ..retrieval.store import StoreError
 from ..validation import check_number
+from .stopping import Stops, cancel_for_api_clients
 
 HELP = """**Decide** answers *should I use RAG or fine-tuning for these documents?* on the corpus you choose: it
 writes questions from the documents (offline), holds out a quarter of the facts as a test set, trains a **lora**
@@ -92,7 +93,7 @@ def build_decide_tab(wb, corpora=None) -> None:
                            elem_id="decide-budget")
     with gr.Row():
         start = gr.Button("Decide", variant="primary", elem_id="decide-run")
-        cancel = gr.Button("Cancel", variant="stop", elem_id="decide-cancel")
+        cancel = gr.Button("Cancel", variant="stop", interactive=False, elem_id="decide-cancel")
     with gr.Row():
         past = gr.Dropdown(list_runs(s), label="Past runs", elem_id="decide-runs", scale=3)
         reopen = gr.Button("Open / resume", elem_id="decide-open", scale=1)
@@ -103,6 +104,8 @@ def build_decide_tab(wb, corpora=None) -> None:
     chart = gr.LinePlot(x="queries", y="seconds", color="arm", title="Cumulative compute: training + queries",
                         x_title="queries answered", y_title="seconds", elem_id="decide-chart")
     files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files")
+    outputs = [status, verdict, table, chart, files, past]
+    stops = Stops()  # Cancel is cooperative: the run stops at its next step and the tab says so (stopping.py)
 
     def session_of(request):
         return corpora.session_of(request) if corpora is not None else None
@@ -114,11 +117,12 @@ def build_decide_tab(wb, corpora=None) -> None:
                 summary_frame(report), curve_frame(report), [str(folder / "report.md"), str(folder / "report.json")],
                 gr.update(choices=list_runs(s, session), value=folder.name))
 
-    def drive(folder: Path, corpus_: str, budget_: float | None, session, progress: gr.Progress):
+    def drive(folder: Path, corpus_: str, budget_: float | None, session, run_id_: str, progress: gr.Progress):
         """Run or resume in a thread; yield status lines until it ends, then the report.
 
-        Cancel (or the browser going away) closes this generator; the `finally` then stops the run at its next
-        training step or question, and the finished stages stay recorded for a resume."""
+        Cancel asks the run to stop: it stops at its next training step or question (the finished stages stay
+        recorded for a resume) and the tab says so. A browser that goes away closes this generator; the `finally`
+        stops the run the same way."""
         cancel_event = threading.Event()
         latest: dict = {}
         outcome: dict = {}
@@ -133,16 +137,27 @@ def build_decide_tab(wb, corpora=None) -> None:
             except BaseException as exc:  # shown below; the run folder keeps what finished
                 outcome["error"] = exc
 
-        worker = threading.Thread(target=work, daemon=True)
+        worker = threading.Thread(target=work, name=f"decide {folder.name}", daemon=True)
         worker.start()
         try:
             while worker.is_alive():
                 worker.join(1.0)
-                if "p" in latest:
-                    yield progress_line(latest["p"]), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                if stops.asked(run_id_):
+                    cancel_event.set()
+                    yield ("**Cancelling:** the current training step or question finishes first …",
+                           *[gr.skip()] * (len(outputs) - 1))
+                elif "p" in latest:
+                    yield progress_line(latest["p"]), *[gr.skip()] * (len(outputs) - 1)
         finally:
             if worker.is_alive():
                 cancel_event.set()
+        if cancel_event.is_set() and "summary" not in outcome:  # (a run that finished anyway shows its report)
+            where = f" during stage {latest['p'].done_stages + 1} of {latest['p'].total_stages}" if "p" in latest else ""
+            runs = list_runs(s, session)
+            yield (f"**Cancelled**{where}. The finished stages are kept: press **Open / resume** to continue this run.",
+                   gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                   gr.update(choices=runs, value=folder.name if folder.name in dict(runs).values() else None))
+            return
         if "error" in outcome:
             exc = outcome["error"]
             if isinstance(exc, (ValueError, InterruptedError)):
@@ -151,7 +166,7 @@ def build_decide_tab(wb, corpora=None) -> None:
             raise exc
         yield show(folder, session)
 
-    def decide(corpus_: str, budget_: float, request: gr.Request, progress=gr.Progress()):
+    def decide(run_id_: str, corpus_: str, budget_: float, request: gr.Request, progress=gr.Progress()):
         if not corpus_:
             raise gr.Error("choose a corpus (upload your documents in the Corpora tab first)")
         session = session_of(request)
@@ -161,9 +176,10 @@ def build_decide_tab(wb, corpora=None) -> None:
         except ValueError as exc:
             raise gr.Error(str(exc)) from None
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
-        yield from drive(runs_root(s) / name, corpus_, float(budget_), session, progress)
+        with stops.watching(run_id_):
+            yield from drive(runs_root(s) / name, corpus_, float(budget_), session, run_id_, progress)
 
-    def open_run(name: str, request: gr.Request, progress=gr.Progress()):
+    def open_run(run_id_: str, name: str, request: gr.Request, progress=gr.Progress()):
         session = session_of(request)
         folder = runs_root(s) / str(name or "")
         if not name or not any(name == value for _, value in list_runs(s, session)):
@@ -172,11 +188,30 @@ def build_decide_tab(wb, corpora=None) -> None:
             yield show(folder, session)
             return
         data = json.loads((folder / "run.json").read_text())
-        yield from drive(folder, data["corpus"], None, session, progress)
+        with stops.watching(run_id_):
+            yield from drive(folder, data["corpus"], None, session, run_id_, progress)
 
-    outputs = [status, verdict, table, chart, files, past]
-    run_event = start.click(decide, [corpus, budget], outputs, api_name="decide", concurrency_id="model",
-                            concurrency_limit=wb.concurrency)
-    open_event = reopen.click(open_run, [past], outputs, api_name="decide_open", concurrency_id="model",
-                              concurrency_limit=wb.concurrency)
-    cancel.click(None, None, None, cancels=[run_event, open_event])
+    def running():
+        """Decide and Open / resume locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
+        return gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True), stops.new_id()
+
+    def idle():
+        return gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False)
+
+    def cancelled(run_id_):
+        stops.ask(run_id_)
+        return gr.update(interactive=False)  # the buttons come back when the run has stopped
+
+    buttons = [start, reopen, cancel]
+    run_id = gr.State("")  # not part of the API
+    events = []
+    for button, fn, inputs, api_name in ((start, decide, [corpus, budget], "decide"),
+                                         (reopen, open_run, [past], "decide_open")):
+        lock = button.click(running, None, [*buttons, run_id], show_progress="hidden", api_visibility="private")
+        event = lock.success(fn, [run_id, *inputs], outputs, api_name=api_name, concurrency_id="model",
+                             concurrency_limit=wb.concurrency)
+        event.then(idle, None, buttons, queue=False, show_progress="hidden", api_visibility="private")
+        events.append(event)
+    cancel.click(cancelled, run_id, cancel, queue=False, api_visibility="private")
+    for event in events:
+        cancel_for_api_clients(event)
