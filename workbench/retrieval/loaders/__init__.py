@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import importlib
 import re
+import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from ..archive import ArchiveError, check_container
 
 
 class LoaderError(ValueError):
@@ -116,6 +120,48 @@ class Outline:
         self._parts, self._has_body = [], False
 
 
+# Word, Excel and PowerPoint write password-protected files (and wrote their old binary formats) as OLE2 containers.
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLD_OFFICE = {".docx": ".doc", ".xlsx": ".xls", ".xlsm": ".xls", ".pptx": ".ppt"}
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one short line (its type name when it has none)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:159] + "…"
+
+
+@contextmanager
+def parser_errors(path: Path, fix: str):
+    """Turn what a third-party parser raises on a malformed file into one line ending with `fix` (what to do)."""
+    try:
+        yield
+    except (LoaderError, OSError, MemoryError, RecursionError):  # parsing.py words the last two
+        raise
+    except Exception as exc:  # noqa: BLE001 - parsers fail on broken files in many ways (KeyError, lxml, zlib...)
+        raise LoaderError(f"not a valid {path.suffix.lower()} file ({one_line(exc)}); {fix}") from None
+
+
+@contextmanager
+def zip_document(path: Path, fix: str):
+    """Guard the parsing of a zip-based format (.docx for now): as parser_errors, and
+    a zip bomb is refused before the parser inflates the file in memory."""
+    suffix = path.suffix.lower()
+    with path.open("rb") as f:
+        if suffix in _OLD_OFFICE and f.read(len(_OLE2)) == _OLE2:
+            raise LoaderError(f"password-protected, or a {_OLD_OFFICE[suffix]} file renamed {suffix}; remove the "
+                              f"password, or open it and save it as {suffix}")
+    if not zipfile.is_zipfile(path):
+        raise LoaderError(f"not a valid {suffix} file (no readable zip container in it: truncated, or another "
+                          f"type of file); {fix}")
+    try:
+        check_container(path)
+    except ArchiveError as exc:  # the sizes of a zip bomb
+        raise LoaderError(str(exc)) from None
+    with parser_errors(path, fix):
+        yield
+
+
 def load_file(path: Path) -> list[Section]:
     """Sections of a file, or LoaderError with the reason it cannot be used."""
     suffix = path.suffix.lower()
@@ -133,13 +179,13 @@ def load_file(path: Path) -> list[Section]:
     except Exception as exc:  # noqa: BLE001
         # Third-party parsers meet hostile input here and fail in many ways (KeyError, struct.error,
         # RecursionError...); one bad file must become a listed failure, not abort the whole upload.
-        detail = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise LoaderError(f"cannot parse this {suffix} file ({detail})") from exc
+        raise LoaderError(f"cannot parse this {suffix} file ({one_line(exc)})") from exc
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise LoaderError("no text found")
     return sections
 
 
-for _module in ("text", "documents", "web", "records"):  # importing a format module registers its loaders
+# Importing a format module registers its loaders.
+for _module in ("text", "documents", "web", "records"):
     importlib.import_module(f"{__name__}.{_module}")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..archive import ArchiveError, check_container
-from . import LoaderError, Outline, Section, loader
+from . import LoaderError, Outline, Section, loader, zip_document
 
 ENCRYPTED = "encrypted PDF; remove its password (e.g. print it to a new PDF) and upload it again"
 
@@ -78,28 +77,30 @@ _HEADING_STYLE = re.compile(r"^(?:heading\s*(\d)|title)$", re.IGNORECASE)
 def load_docx(path: Path) -> list[Section]:
     """Paragraphs and tables in document order; "Heading n" and "Title" styles open sections."""
     import docx
-    from docx.opc.exceptions import PackageNotFoundError
     from docx.table import Table
 
-    try:
-        check_container(path)  # a .docx is a zip: refuse a bomb before python-docx inflates it in memory
+    with zip_document(path, "save it again from Word as .docx"):
         document = docx.Document(str(path))
-    except (ArchiveError, PackageNotFoundError, KeyError) as exc:
-        raise LoaderError(f"not a valid .docx file ({exc}); save it again from Word as .docx") from None
-    outline = Outline()
-    for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            for row in block.rows:
-                cells = []
-                for cell in row.cells:  # merged cells repeat; keep one copy
-                    if not cells or cell.text.strip() != cells[-1]:
-                        cells.append(cell.text.strip())
-                outline.text(" | ".join(cells))
-            continue
-        style = (block.style.name if block.style is not None else "") or ""
-        match = _HEADING_STYLE.match(style.strip())
-        if match and block.text.strip():
-            outline.heading(int(match.group(1) or 1), block.text)
-        else:
-            outline.text(block.text)
-    return outline.finish()
+        outline = Outline()
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                _table_rows(outline, ([cell.text for cell in row.cells] for row in block.rows))
+                continue
+            style = (block.style.name if block.style is not None else "") or ""
+            match = _HEADING_STYLE.match(style.strip())
+            if match and block.text.strip():
+                outline.heading(int(match.group(1) or 1), block.text)
+            else:
+                outline.text(block.text)
+        return outline.finish()
+
+
+def _table_rows(outline: Outline, rows) -> None:
+    """A table as one line per row, cells joined by " | "."""
+    for row in rows:
+        cells: list[str] = []
+        for text in row:  # merged cells repeat; keep one copy
+            if not cells or text.strip() != cells[-1]:
+                cells.append(text.strip())
+        outline.text(" | ".join(cells))
+
