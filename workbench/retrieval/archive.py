@@ -167,6 +167,7 @@ def _unpack_entry(zf: zipfile.ZipFile, info: zipfile.ZipInfo, root: Path, budget
 
 
 def check_container(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> None:
-    """Size checks for zip-based document formats (.docx) before a parser inflates them in memory."""
+    """Size checks for zip-based document formats (.docx .pptx .xlsx .odt .ods .epub) before a parser inflates
+    them in memory."""
     with open_zip(path) as zf:
         check_sizes(zf.infolist(), limits)

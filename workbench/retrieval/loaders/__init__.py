@@ -2,8 +2,8 @@
 
 A loader turns a file into Sections (text plus page/heading metadata). It raises LoaderError with a
 one-line reason for files it cannot read, so ingestion can list the failure and go on with the rest.
-The formats live in submodules: text (.txt .md), documents (.pdf .docx), web (.html .htm) and
-records (.csv .json .jsonl); importing this package registers them all.
+The formats live in submodules: text (.txt .md), documents (.pdf .docx .pptx .rtf), opendocument (.odt .ods),
+web (.html .htm .epub) and records (.csv .json .jsonl .xlsx); importing this package registers them all.
 """
 
 from __future__ import annotations
@@ -29,16 +29,14 @@ class Section:
     heading: str = ""
     """Heading path of the text, e.g. "Travel > Per diems" ("" when the format has none)."""
     page: int | None = None
-    """1-based page number (PDF only)."""
+    """1-based page number (PDF) or slide number (.pptx)."""
 
 
 LOADERS: dict[str, Callable[[Path], list[Section]]] = {}
 
 # Formats people often have that we do not parse, with what to do instead.
 HINTS = {
-    ".doc": "save it as .docx", ".rtf": "save it as .docx", ".odt": "save it as .docx",
-    ".xls": "export it as .csv", ".xlsx": "export it as .csv", ".ods": "export it as .csv",
-    ".ppt": "export it as .pdf", ".pptx": "export it as .pdf",
+    ".doc": "save it as .docx", ".xls": "save it as .xlsx or export it as .csv", ".ppt": "save it as .pptx",
     ".tar": "upload a .zip instead", ".gz": "upload a .zip instead", ".tgz": "upload a .zip instead",
     ".7z": "upload a .zip instead", ".rar": "upload a .zip instead",
 }
@@ -144,7 +142,7 @@ def parser_errors(path: Path, fix: str):
 
 @contextmanager
 def zip_document(path: Path, fix: str):
-    """Guard the parsing of a zip-based format (.docx for now): as parser_errors, and
+    """Guard the parsing of a zip-based format (.docx .pptx .xlsx .odt .ods .epub): as parser_errors, and
     a zip bomb is refused before the parser inflates the file in memory."""
     suffix = path.suffix.lower()
     with path.open("rb") as f:
@@ -187,5 +185,5 @@ def load_file(path: Path) -> list[Section]:
 
 
 # Importing a format module registers its loaders.
-for _module in ("text", "documents", "web", "records"):
+for _module in ("text", "documents", "opendocument", "web", "records"):
     importlib.import_module(f"{__name__}.{_module}")

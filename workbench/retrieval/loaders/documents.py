@@ -1,11 +1,12 @@
-"""PDF (pypdf: one section per page, headings from the bookmarks) and Word .docx (python-docx)."""
+"""Documents: PDF (pypdf: one section per page, headings from the bookmarks), Word .docx (python-docx),
+PowerPoint .pptx (python-pptx: one section per slide) and RTF (striprtf)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from . import LoaderError, Outline, Section, loader, zip_document
+from . import LoaderError, Outline, Section, loader, parser_errors, read_bytes_checked, zip_document
 
 ENCRYPTED = "encrypted PDF; remove its password (e.g. print it to a new PDF) and upload it again"
 
@@ -104,3 +105,58 @@ def _table_rows(outline: Outline, rows) -> None:
                 cells.append(text.strip())
         outline.text(" | ".join(cells))
 
+
+@loader(".pptx")
+def load_pptx(path: Path) -> list[Section]:
+    """One section per slide (its number as the page): the title as heading, then text boxes, tables, notes."""
+    from pptx import Presentation
+
+    with zip_document(path, "open it in PowerPoint or LibreOffice Impress and save it again as .pptx"):
+        sections = []
+        for number, slide in enumerate(Presentation(str(path)).slides, start=1):
+            outline = Outline(page=number)
+            title = slide.shapes.title
+            title_text = title.text_frame.text.strip() if title is not None else ""
+            outline.heading(1, title_text or f"Slide {number}")
+            _slide_text(outline, slide.shapes, skip=title.shape_id if title is not None else None)
+            notes = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
+            if notes is not None and notes.text.strip():
+                outline.text("Notes: " + notes.text)
+            sections += outline.finish()
+        return sections
+
+
+def _slide_text(outline: Outline, shapes, skip: int | None = None) -> None:
+    """Text boxes and tables of a slide in the order it lists them, inside groups too (pictures, charts: none)."""
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    for shape in shapes:
+        if shape.shape_id == skip:
+            continue
+        if shape.shape_type == MSO_SHAPE_TYPE.GROUP:
+            _slide_text(outline, shape.shapes)
+        elif shape.has_text_frame:
+            outline.text(shape.text_frame.text)
+        elif shape.has_table:
+            _table_rows(outline, ([cell.text for cell in row.cells] for row in shape.table.rows))
+
+
+_RTF_START = re.compile(rb"\s*\{\\rtf")
+
+
+@loader(".rtf")
+def load_rtf(path: Path) -> list[Section]:
+    from striprtf.striprtf import rtf_to_text
+
+    fix = "open it in a word processor and save it again as .rtf or .docx"
+    data = read_bytes_checked(path)
+    if not _RTF_START.match(data.removeprefix(b"\xef\xbb\xbf")):
+        raise LoaderError(f"not an RTF file (it does not start with {{\\rtf); {fix}")
+    # RTF is 7-bit text (other characters come as \'xx and \u escapes), but some writers put raw 8-bit text in it.
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    # errors="replace": one \'xx escape that is invalid in its code page must not cost the whole document.
+    with parser_errors(path, fix):
+        return [Section(rtf_to_text(text, errors="replace"))]
