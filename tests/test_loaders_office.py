@@ -170,6 +170,17 @@ def test_a_pptx_gives_one_section_per_slide_with_its_title_text_tables_and_notes
     assert "city | mascot\n\nOslo | walrus" in second.text  # the table, row by row
 
 
+def test_a_slide_with_only_a_title_keeps_its_title_as_text(tmp_path):
+    from pptx import Presentation
+
+    deck = Presentation()
+    deck.slides.add_slide(deck.slide_layouts[5]).shapes.title.text = "Headcount reached 412 in May"  # title only
+    deck.slides.add_slide(deck.slide_layouts[6])  # blank: nothing to read
+    deck.save(str(tmp_path / "titles.pptx"))
+    [section] = load_file(tmp_path / "titles.pptx")
+    assert (section.text, section.heading, section.page) == ("Headcount reached 412 in May",) * 2 + (1,)
+
+
 def test_an_xlsx_gives_one_section_per_sheet_with_each_cell_under_its_header(tmp_path):
     prices, notes = load_file(write_xlsx(tmp_path / "prices.xlsx"))
     assert prices.heading == "Prices" and notes.heading == "Notes"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import LoaderError, Outline, Section, loader, parser_errors, read_bytes_checked, zip_document
+from . import LoaderError, Outline, Section, clean_text, loader, parser_errors, read_bytes_checked, zip_document
 
 ENCRYPTED = "encrypted PDF; remove its password (e.g. print it to a new PDF) and upload it again"
 
@@ -122,7 +122,10 @@ def load_pptx(path: Path) -> list[Section]:
             notes = slide.notes_slide.notes_text_frame if slide.has_notes_slide else None
             if notes is not None and notes.text.strip():
                 outline.text("Notes: " + notes.text)
-            sections += outline.finish()
+            slide_sections = outline.finish()
+            if not slide_sections and clean_text(title_text):  # a title-only slide: its title is what it says
+                slide_sections = [Section(clean_text(title_text), clean_text(title_text), number)]
+            sections += slide_sections
         return sections
 
 
