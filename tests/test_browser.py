@@ -291,23 +291,66 @@ def test_closing_the_page_stops_its_training(app_url, browser, workbench):
     assert not training() and not (workbench.settings.data_path / "adapters" / "gone").exists()
 
 
-def test_cancel_stops_decide_at_its_next_step_and_open_resume_finishes_the_run(app_url, browser, workbench,
-                                                                               monkeypatch, tmp_path):
-    import threading
-    import time
-
-    from playwright.sync_api import expect
+def small_decide_corpus(workbench, monkeypatch, tmp_path) -> None:
+    """A corpus 'company' of 30 facts, and Decide's plan kept as small as test_decide.py keeps it."""
     from test_decide import FACTS
 
     import workbench.decide.plan as plan
     from workbench.retrieval.ingest import ingest
 
     for name, value in (("MAX_QA_REPEATS", 2), ("MAX_RAFT_EPOCHS", 1.0), ("MAX_TEST_QUESTIONS", 8)):
-        monkeypatch.setattr(plan, name, value)  # the tiny model's plan, as in test_decide.py
+        monkeypatch.setattr(plan, name, value)
     folder = tmp_path / "company"
     folder.mkdir()
     (folder / "facts.txt").write_text("\n\n".join(FACTS) + "\n")
     ingest(workbench.store, "company", [folder], workbench.settings.chunk_size, workbench.settings.chunk_overlap)
+
+
+def start_decide(page, app_url: str, expect) -> None:
+    """Decide on 'company' in a freshly opened page; the button locks (no second run from the same page)."""
+    page.goto(app_url)
+    page.get_by_role("tab", name="Decide").click()
+    expect(page.locator("#decide-cancel")).to_be_disabled()  # Cancel only while a run is active
+    page.locator("#decide-corpus input").fill("company")
+    page.keyboard.press("Enter")
+    page.locator("#decide-run").click()
+    expect(page.locator("#decide-run")).to_be_disabled(timeout=TIMEOUT_MS)
+
+
+def test_a_decide_cancelled_in_the_queue_never_starts(app_url, browser, workbench, monkeypatch, tmp_path):
+    import time
+
+    from playwright.sync_api import expect
+
+    small_decide_corpus(workbench, monkeypatch, tmp_path)
+    handle = workbench.model.register_forward_hook(lambda *_: time.sleep(0.05))
+    try:
+        first, second = (browser.new_page(viewport={"width": 1440, "height": 900}) for _ in range(2))
+        start_decide(first, app_url, expect)
+        expect(first.locator("#decide-status")).to_contain_text("Stage", timeout=TIMEOUT_MS)
+        start_decide(second, app_url, expect)
+        expect(second.locator("#decide-status")).to_contain_text("queue: 1/1", timeout=TIMEOUT_MS)
+        second.locator("#decide-cancel").click()
+        first.locator("#decide-cancel").click()
+        expect(first.locator("#decide-status")).to_contain_text("Cancelled during stage", timeout=TIMEOUT_MS)
+        expect(second.locator("#decide-status")).to_contain_text("Cancelled before it started", timeout=TIMEOUT_MS)
+        expect(second.locator("#decide-run")).to_be_enabled()
+        assert len(list((workbench.settings.data_path / "decide").iterdir())) == 1  # only the first run's folder
+        for page in (first, second):
+            assert error_badges(page) == 0
+            page.close()
+    finally:
+        handle.remove()
+
+
+def test_cancel_stops_decide_at_its_next_step_and_open_resume_finishes_the_run(app_url, browser, workbench,
+                                                                               monkeypatch, tmp_path):
+    import threading
+    import time
+
+    from playwright.sync_api import expect
+
+    small_decide_corpus(workbench, monkeypatch, tmp_path)
 
     def deciding() -> bool:
         return any(t.name.startswith("decide ") for t in threading.enumerate())
@@ -315,13 +358,7 @@ def test_cancel_stops_decide_at_its_next_step_and_open_resume_finishes_the_run(a
     handle = workbench.model.register_forward_hook(lambda *_: time.sleep(0.05))  # training takes seconds, not ms
     try:
         page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.goto(app_url)
-        page.get_by_role("tab", name="Decide").click()
-        expect(page.locator("#decide-cancel")).to_be_disabled()  # Cancel only while a run is active
-        page.locator("#decide-corpus input").fill("company")
-        page.keyboard.press("Enter")
-        page.locator("#decide-run").click()
-        expect(page.locator("#decide-run")).to_be_disabled(timeout=TIMEOUT_MS)  # no second run from this page
+        start_decide(page, app_url, expect)
         expect(page.locator("#decide-open")).to_be_disabled()
         expect(page.locator("#decide-status")).to_contain_text("Stage 3 of", timeout=TIMEOUT_MS)  # training lora
         page.locator("#decide-cancel").click()

@@ -123,6 +123,9 @@ def build_decide_tab(wb, corpora=None) -> None:
         Cancel asks the run to stop: it stops at its next training step or question (the finished stages stay
         recorded for a resume) and the tab says so. A browser that goes away closes this generator; the `finally`
         stops the run the same way."""
+        if stops.asked(run_id_):  # cancelled while it waited in the queue
+            yield "**Cancelled** before it started.", *[gr.skip()] * (len(outputs) - 1)
+            return
         cancel_event = threading.Event()
         latest: dict = {}
         outcome: dict = {}
