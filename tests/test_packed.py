@@ -81,8 +81,39 @@ def test_the_in_process_backend_packs_the_model_unless_told_not_to(settings, tin
 
     from workbench.engine import Workbench
 
-    Workbench(settings, tiny_model, tiny_tokenizer, store, "tiny-llama")
-    assert any(type(m) is packed.PackedLinear for m in tiny_model.modules())
+    Workbench(replace(settings, pack_weights="all"), tiny_model, tiny_tokenizer, store, "tiny-llama")
+    assert all(type(m) is not torch.nn.Linear for m in tiny_model.modules())
     other = make_tiny_model(tiny_tokenizer)
-    Workbench(replace(settings, pack_weights=False), other, tiny_tokenizer, store, "tiny-llama")
+    Workbench(replace(settings, pack_weights="none"), other, tiny_tokenizer, store, "tiny-llama")
     assert not any(type(m) is packed.PackedLinear for m in other.modules())
+    with pytest.raises(ValueError, match="unknown weight layout choice 'yes'.*use auto, all, none"):
+        Workbench(replace(settings, pack_weights="yes"), make_tiny_model(tiny_tokenizer), tiny_tokenizer, store, "tiny")
+
+
+def test_auto_packs_only_the_groups_of_layers_measured_faster(tiny_model, tiny_tokenizer, monkeypatch):
+    """'auto' times each group of same-shaped layers both ways; here the timing is replaced by a choice that packs
+    only the head, as the measurement chose on an Intel Xeon."""
+    dense = copy.deepcopy(tiny_model)
+    vocab = tiny_model.lm_head.out_features
+    timed = []
+
+    def head_only(weights, packs):
+        timed.append(len(weights))
+        return weights[0].shape[0] == vocab
+
+    monkeypatch.setattr(packed, "packed_is_faster", head_only)
+    assert packed.pack(tiny_model, "auto") == 1
+    assert sum(timed) == sum(type(m) is torch.nn.Linear for m in dense.modules())  # every layer was in one group
+    assert type(tiny_model.lm_head) is packed.PackedLinear
+    assert type(tiny_model.model.layers[0].self_attn.q_proj) is torch.nn.Linear
+    requests = [Request("the per diem for lisbon is"), Request("bike")]
+    assert tokens(tiny_model, tiny_tokenizer, requests) == tokens(dense, tiny_tokenizer, requests)
+
+
+def test_auto_on_this_cpu_keeps_the_models_outputs(tiny_model, tiny_tokenizer):
+    """Whatever the timing chooses on the machine running the tests, the model computes what the dense one does."""
+    dense = copy.deepcopy(tiny_model)
+    packed.pack(tiny_model, "auto")
+    ids = torch.randint(0, len(tiny_tokenizer), (3, 7))
+    with torch.inference_mode():
+        assert torch.allclose(tiny_model(input_ids=ids).logits, dense(input_ids=ids).logits, atol=1e-5)

@@ -102,6 +102,9 @@ def worker_engine(args, arms: list[str]) -> dict:
            "retrieval_top3_source_hit_rate": round(retrieval_hit_rate(wb, [i for i in items if i.source], opts["corpus"], 3), 3),
            # the base weights read per decode step (tied embeddings once; adapters are a few MiB more)
            "weight_bytes": packed.weight_bytes(wb.model),
+           # which Linear layers WORKBENCH_PACK_WEIGHTS (default 'auto': measured at load) put in the packed layout
+           "packed_layers": sum(isinstance(m, packed.PackedLinear) for m in wb.model.modules()),
+           "linear_layers": len(wb.module_shapes),
            "four": [], "one": []}
     for question in questions:
         started = time.perf_counter()
@@ -361,6 +364,7 @@ def run_bench(args, log=lambda msg: print(msg, file=sys.stderr)) -> dict:
     figures["engine_dtype"] = engine["dtype"]
     figures["retrieval_top3_source_hit_rate"] = engine["retrieval_top3_source_hit_rate"]
     figures["weights_mib"] = round(engine["weight_bytes"] / 2**20, 1)
+    figures["packed_linear_layers"] = f"{engine['packed_layers']} of {engine['linear_layers']}"
     figures["bandwidth_bound_tokens_per_s"] = round(figures["memory_read_gb_s"] * 1e9 / engine["weight_bytes"], 1)
     per_arm = {}
     for arm in arms:

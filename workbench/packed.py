@@ -1,12 +1,15 @@
-"""Linear layers in oneDNN's packed weight layout, for inference on a CPU.
+"""Linear layers in oneDNN's packed layout, for inference on a CPU.
 
-Decoding reads every weight once per step, so on a CPU its speed is the speed of reading the weights. torch's
-default CPU matmul (MKL) reads a row-major fp32 weight at ~17 GB/s when it multiplies one or a few rows, on one
-thread, and slows further with 4 rows; oneDNN's linear on a weight reordered into its blocked layout reads it at
-~50 GB/s on both cores and costs the same for 1 or 4 rows (docs/benchmarks.md). This is what torch.compile's
-CPU backend does to Linear layers when it freezes a model (weight prepacking, ``mkldnn._linear_pointwise``); here
-it is done without compiling, so nothing is traced and start-up stays fast. The arithmetic stays fp32 (or the
-model's bf16): only the order of the sums differs, as it does between batch sizes in MKL.
+Decoding reads every weight once per step, so on a CPU its speed is the speed of reading the weights. Which
+layout reads them faster depends on the CPU. On the AMD EPYCs we measured (Zen 3, Zen 4), torch's default CPU
+matmul (MKL) read a row-major fp32 weight at ~17 GB/s for one or a few rows, and oneDNN's linear on a weight
+reordered into its blocked layout at ~50 GB/s. On an Intel Xeon with AVX-512 and AMX, MKL read the attention and
+MLP weights faster than the packed layout for one row, and the packed head twice as fast for four rows
+(docs/benchmarks.md). So by default (`pack(model, "auto")`) each group of same-shaped layers is timed both ways at
+load, with 1 and 4 rows, and packed only where that is faster here. Packing is what torch.compile's CPU backend
+does to Linear layers when it freezes a model (weight prepacking, ``mkldnn._linear_pointwise``); here it is done
+without compiling, so nothing is traced and start-up stays fast. The arithmetic stays fp32 (or the model's bf16):
+only the order of the sums differs, as it does between batch sizes in MKL.
 
 The dense weight of a packed layer is released (one copy of the weights), except where another module shares it
 (a head tied to the embeddings). A packed layer still behaves like an nn.Linear for everything else: peft wraps it
@@ -17,10 +20,16 @@ weight back, and ``state_dict`` holds the dense weight.
 from __future__ import annotations
 
 import copy
+import logging
+import time
 
 import torch
 
+log = logging.getLogger(__name__)
+
 PACKABLE_DTYPES = (torch.float32, torch.bfloat16)
+CHOICES = ("auto", "all", "none")
+"""What `pack` packs: each group of same-shaped layers where it measured faster here, every layer, or none."""
 
 
 class PackedLinear(torch.nn.Linear):
@@ -52,21 +61,33 @@ def can_pack(device: str, dtype: torch.dtype) -> bool:
     return device == "cpu" and dtype in PACKABLE_DTYPES and torch.backends.mkldnn.is_available()
 
 
-def pack(model: torch.nn.Module) -> int:
-    """Pack every plain nn.Linear of a CPU model in place; returns how many. Layers on another device or in
-    another dtype are left as they are."""
+def pack(model: torch.nn.Module, which: str = "all") -> int:
+    """Pack the plain nn.Linear layers of a CPU model in place; returns how many. `which` is one of CHOICES:
+    'auto' packs a group of layers of one shape only where `packed_is_faster` says so. Layers on another device
+    or in another dtype are left as they are."""
+    if which not in CHOICES:
+        raise ValueError(f"unknown weight layout choice {which!r} (WORKBENCH_PACK_WEIGHTS); use {', '.join(CHOICES)}")
+    groups: dict[tuple, list[torch.nn.Linear]] = {}
+    for module in model.modules():
+        if type(module) is torch.nn.Linear and can_pack(module.weight.device.type, module.weight.dtype):
+            groups.setdefault((module.in_features, module.out_features, module.weight.dtype), []).append(module)
+    if which == "none" or not groups:
+        return 0
     shared = _shared_weights(model)
     count = 0
-    for module in model.modules():
-        if type(module) is not torch.nn.Linear or not can_pack(module.weight.device.type, module.weight.dtype):
+    for (n_in, n_out, _), modules in groups.items():
+        packs = [torch.ops.mkldnn._reorder_linear_weight(m.weight.detach()) for m in modules]
+        if which == "auto" and not packed_is_faster([m.weight.detach() for m in modules], packs):
+            log.info("kept %d Linear layers of %d -> %d in the dense layout (faster on this CPU)", len(modules), n_in, n_out)
             continue
-        weight = module.weight
-        module.packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach())
-        if id(weight) not in shared:
-            # The Parameter keeps its dtype and device (peft reads them) and loses its dense storage.
-            weight.data = weight.data.new_empty(0)
-        module.__class__ = PackedLinear
-        count += 1
+        for module, packed in zip(modules, packs):
+            weight = module.weight
+            module.packed = packed
+            if id(weight) not in shared:
+                # The Parameter keeps its dtype and device (peft reads them) and loses its dense storage.
+                weight.data = weight.data.new_empty(0)
+            module.__class__ = PackedLinear
+        count += len(modules)
     if count:
         # Loaded weights are views of the memory-mapped weights file; one view left alive (an embedding, a norm)
         # keeps every page of the file resident. Own copies of the rest let the dense pages go.
@@ -74,6 +95,28 @@ def pack(model: torch.nn.Module) -> int:
             if param.numel() and param.device.type == "cpu":
                 param.data = param.data.clone()
     return count
+
+
+def packed_is_faster(weights: list[torch.Tensor], packs: list[torch.Tensor], rounds: int = 3) -> bool:
+    """Whether multiplying 1 row and then 4 rows by each of these weights in turn is faster from their packed
+    copies than from the dense ones (best of `rounds`, the two layouts alternating). One row is a one-arm decode
+    step, four a four-arm one; going through all the weights of the group, as a step does, times reading them
+    from memory rather than from a cache."""
+    rows = [torch.randn(n, weights[0].shape[1], dtype=weights[0].dtype) for n in (1, 4)]
+    layouts = {
+        "dense": lambda x: [torch.nn.functional.linear(x, w) for w in weights],
+        "packed": lambda x: [torch.ops.mkldnn._linear_pointwise(x, p, None, "none", [], "") for p in packs],
+    }
+    best = dict.fromkeys(layouts, float("inf"))
+    with torch.inference_mode():
+        for round_ in range(rounds + 1):
+            for name, run in layouts.items():
+                started = time.perf_counter()
+                for x in rows:
+                    run(x)
+                if round_:  # round 0 warms up: oneDNN builds its kernels on first use
+                    best[name] = min(best[name], time.perf_counter() - started)
+    return best["packed"] < best["dense"]
 
 
 def _shared_weights(model: torch.nn.Module) -> set[int]:

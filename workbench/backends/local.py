@@ -16,8 +16,8 @@ class LocalBackend:
 
     def __init__(self, wb):
         self.wb = wb
-        if wb.settings.pack_weights and wb.model is not None:
-            packed.pack(wb.model)  # CPU layers only; a no-op on CUDA
+        if wb.model is not None:
+            packed.pack(wb.model, wb.settings.pack_weights)  # CPU layers only; a no-op on CUDA
 
     def adapter_names(self) -> list[str]:
         return list(adapter_lib.list_adapters(self.wb.settings.adapter_dirs))
