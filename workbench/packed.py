@@ -80,9 +80,9 @@ def pack(model: torch.nn.Module, which: str = "all") -> int:
         if which == "auto" and not packed_is_faster([m.weight.detach() for m in modules], packs):
             log.info("kept %d Linear layers of %d -> %d in the dense layout (faster on this CPU)", len(modules), n_in, n_out)
             continue
-        for module, packed in zip(modules, packs):
+        for module, packed_weight in zip(modules, packs):
             weight = module.weight
-            module.packed = packed
+            module.packed = packed_weight
             if id(weight) not in shared:
                 # The Parameter keeps its dtype and device (peft reads them) and loses its dense storage.
                 weight.data = weight.data.new_empty(0)
