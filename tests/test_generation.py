@@ -2,21 +2,24 @@
 
 import copy
 
+import pytest
 from conftest import save_random_adapter
 from peft import PeftModel
 
 from workbench.generation import Request, generate_stream
 
 
-def run(model, tokenizer, requests, max_new_tokens=6):
-    snapshots = [[row.text for row in rows] for rows, _ in generate_stream(model, tokenizer, requests, max_new_tokens)]
+def run(model, tokenizer, requests, max_new_tokens=6, draft=0):
+    snapshots = [[row.text for row in rows] for rows, _ in
+                 generate_stream(model, tokenizer, requests, max_new_tokens, draft_tokens=draft)]
     rows, stats = None, None
-    for rows, stats in generate_stream(model, tokenizer, requests, max_new_tokens):
+    for rows, stats in generate_stream(model, tokenizer, requests, max_new_tokens, draft_tokens=draft):
         pass
     return snapshots, rows, stats
 
 
-def test_batch_of_base_and_adapter_rows_matches_one_by_one(tiny_model, tiny_tokenizer, tmp_path):
+@pytest.mark.parametrize("draft", [0, 4])
+def test_batch_of_base_and_adapter_rows_matches_one_by_one(tiny_model, tiny_tokenizer, tmp_path, draft):
     save_random_adapter(tiny_model, tmp_path / "a1", seed=1)
     save_random_adapter(tiny_model, tmp_path / "a2", seed=2)
     model = PeftModel.from_pretrained(tiny_model, str(tmp_path / "a1"), adapter_name="a1")
@@ -25,8 +28,8 @@ def test_batch_of_base_and_adapter_rows_matches_one_by_one(tiny_model, tiny_toke
     prompts = ["the per diem for lisbon", "hotels are capped at 140 euro per night in lisbon", "what is", "the quick"]
     requests = [Request(prompts[0]), Request(prompts[1]), Request(prompts[2], "a1"), Request(prompts[3], "a2")]
 
-    _, batched, stats = run(model, tiny_tokenizer, requests)
-    alone = [run(model, tiny_tokenizer, [r])[1][0] for r in requests]
+    _, batched, stats = run(model, tiny_tokenizer, requests, draft=draft)
+    alone = [run(model, tiny_tokenizer, [r])[1][0] for r in requests]  # one row, no drafts: plain greedy
 
     assert [row.tokens for row in batched] == [row.tokens for row in alone]
     # the adapter changes what the model says for the same prompt
@@ -97,16 +100,20 @@ def test_rows_that_finish_early_leave_a_large_batch_without_copying_it_or_changi
     assert len(cuts) >= 3 and all(all(cut) for cut in cuts)
 
 
-def test_greedy_rows_match_transformers_generate(tiny_model, tiny_tokenizer):
-    """Each row of a mixed-length batch says what transformers' own generate() says for its prompt alone."""
+@pytest.mark.parametrize("draft", [0, 4])
+def test_greedy_rows_match_transformers_generate(tiny_model, tiny_tokenizer, draft):
+    """Each row of a mixed-length batch says what transformers' own generate() says for its prompt alone, with
+    prompt lookup drafts or without."""
     import torch
 
-    prompts = ["the per diem for lisbon is", "hotels are capped at 140 euro per night in lisbon . what is the", "bike"]
-    _, rows, _ = run(tiny_model, tiny_tokenizer, [Request(p) for p in prompts], max_new_tokens=8)
+    prompts = ["the per diem for lisbon is", "hotels are capped at 140 euro per night in lisbon . what is the", "bike",
+               "the quick fox the quick fox the quick fox the quick"]
+    _, rows, stats = run(tiny_model, tiny_tokenizer, [Request(p) for p in prompts], max_new_tokens=16, draft=draft)
+    assert (stats.drafted_tokens > 0) == (draft > 0)
     for prompt, row in zip(prompts, rows):
         ids = tiny_tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         with torch.inference_mode():
-            out = tiny_model.generate(**ids, max_new_tokens=8, do_sample=False, pad_token_id=tiny_tokenizer.pad_token_id)
+            out = tiny_model.generate(**ids, max_new_tokens=16, do_sample=False, pad_token_id=tiny_tokenizer.pad_token_id)
         expected = [t for t in out[0, ids["input_ids"].shape[1]:].tolist() if t != tiny_tokenizer.eos_token_id]
         assert row.tokens == expected[:len(row.tokens)] and len(row.tokens) == len(expected)
 
@@ -221,3 +228,36 @@ def test_a_gguf_file_is_parsed_once_per_load_and_gguf_is_restored_after(tmp_path
         assert gguf.get_tensor_name_map(arch, 2) is gguf.get_tensor_name_map(arch, 2)
     assert (gguf.GGUFReader, gguf.get_tensor_name_map) == (reader_class, name_map)
     assert gguf.GGUFReader(path) is not gguf.GGUFReader(path)
+
+
+def test_drafted_tokens_are_kept_up_to_the_first_one_greedy_would_not_choose(tiny_model, tiny_tokenizer, tmp_path,
+                                                                               monkeypatch):
+    """Prompt lookup's drafts, replaced here by drafts known to be right for two tokens and then wrong: each step
+    keeps the right ones and the model's own token after them, the refused columns are masked out for the rest of
+    the answer, and every row (base and adapter rows in one batch) says what it says without drafts, in fewer steps."""
+    from workbench import generation
+
+    save_random_adapter(tiny_model, tmp_path / "a1", seed=1)
+    model = PeftModel.from_pretrained(tiny_model, str(tmp_path / "a1"), adapter_name="a1").eval()
+    prompts = ["the per diem for lisbon is", "hotels are capped at 140 euro per night in lisbon . what is the", "bike"]
+    requests = [Request(prompts[0]), Request(prompts[1], "a1"), Request(prompts[2])]
+    _, plain, plain_stats = run(model, tiny_tokenizer, requests, max_new_tokens=16)
+    vocab = len(tiny_tokenizer)
+
+    def right_then_wrong(self, i, row, room):
+        ahead = plain[i].tokens[len(row.tokens):len(row.tokens) + 3]
+        draft = ahead[:2] + [(t + 1) % vocab for t in ahead[2:]]
+        return draft[:min(room, self.size)]
+
+    monkeypatch.setattr(generation._Drafts, "__call__", right_then_wrong)
+    _, drafted, stats = run(model, tiny_tokenizer, requests, max_new_tokens=16, draft=4)
+    assert [row.tokens for row in drafted] == [row.tokens for row in plain]
+    assert stats.accepted_tokens > 0 and stats.drafted_tokens > stats.accepted_tokens
+    assert stats.decode_steps < plain_stats.decode_steps
+
+
+def test_sampled_rows_never_draft(tiny_model, tiny_tokenizer):
+    """Drafts are checked against the greedy choice, so a sampled answer is decoded one token a step."""
+    *_, (rows, stats) = generate_stream(tiny_model, tiny_tokenizer, [Request("the quick fox the quick fox the")], 8,
+                                        temperature=0.7, draft_tokens=4)
+    assert stats.drafted_tokens == 0 and stats.decode_steps >= len(rows[0].tokens) - 1  # one token a step at most

@@ -150,6 +150,10 @@ class Settings:
     threads: int = 0
     """CPU threads torch uses (torch.set_num_threads); 0 keeps torch's default (one per core)."""
 
+    draft_tokens: int = 4
+    """Greedy decoding on the in-process engine: how many tokens prompt lookup may draft per answer and step, all
+    checked in one forward pass (workbench/generation.py); the answers stay the greedy ones. 0 turns it off."""
+
     pack_weights: str = "auto"
     """On a CPU, which Linear layers keep their weights in oneDNN's packed layout (workbench/packed.py), in the
     same dtype: 'auto' each group of same-shaped layers where that layout multiplied faster at load (on AMD EPYCs

@@ -14,7 +14,14 @@ How a run goes (and why):
    tail move into their slots and the cache is cut, rather than copied whole each time a row ends). Rows with
    different adapters share each step through stacked LoRA weights (multilora.py) rather than peft's per-adapter
    loop.
-3. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
+3. **Greedy rows propose the next tokens from their own text** (prompt lookup decoding, with transformers'
+   ``PromptLookupCandidateGenerator``): where the last few tokens occurred before in the prompt or the answer, the
+   tokens that followed them there are fed as a draft, and one forward pass checks them all. Each row keeps its
+   drafted tokens up to the first one greedy decoding would not have chosen, plus the model's own token there, so
+   the answer is the greedy one; a step costs about what a one-token step costs (the weights are read once), and
+   an answer that quotes its passages comes out several tokens a step. The columns of refused drafts stay in the
+   static cache, masked out for good.
+4. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
    disconnects or presses Stop) stops the generation at once and frees the model for the next user.
 
 Per row it records the tokens, the time of the first and of the last token, so every arm gets its own prefill time
@@ -38,6 +45,12 @@ from . import multilora
 from .arms import PLAIN_STOP, cut_at_stop
 
 BASE_ADAPTER = "__base__"
+
+STEP_TOKENS_WITH_DRAFTS = 16
+"""Most tokens one decode step feeds, drafts included (rows x (1 + drafts per row)). A step costs about what a
+one-token step costs while reading the weights bounds it; past ~16 tokens on 2 CPU cores the arithmetic does, and
+an evaluation's batch of 32 rows with 4 drafts each took 172 s instead of 139 s (docs/benchmarks.md). So large
+batches decode one token a step until enough of their rows have finished."""
 
 
 @dataclass
@@ -77,6 +90,10 @@ class GenerationStats:
     memory_kind: str
     decode_steps: int = 0
     """Batched decode steps run (each reads the weights once for every row still generating)."""
+    drafted_tokens: int = 0
+    """Tokens proposed by prompt lookup and checked in a decode step."""
+    accepted_tokens: int = 0
+    """Of those, the ones greedy decoding chose too (kept without a step of their own)."""
 
 
 def stop_token_ids(model, tokenizer) -> set[int]:
@@ -164,10 +181,35 @@ def _plain_dynamic(cache) -> bool:
     return all(type(layer) is DynamicLayer for layer in getattr(cache, "layers", [None]))
 
 
+class _Drafts:
+    """Prompt lookup drafts for greedy rows (transformers' PromptLookupCandidateGenerator, one row at a time): up to
+    `size` tokens that followed the latest n-gram (n = 3, 2, 1) of a row's prompt + answer where it occurred first."""
+
+    NGRAM = 3
+
+    def __init__(self, size: int, prompts: list[list[int]], stops: set[int]):
+        from transformers.generation.candidate_generator import PromptLookupCandidateGenerator
+
+        self.size = size
+        self.lookup = PromptLookupCandidateGenerator(
+            eos_token_id=torch.tensor(sorted(stops)) if stops else None, num_output_tokens=max(size, 1),
+            max_matching_ngram_size=self.NGRAM, max_length=sys.maxsize)
+        self.prompts = prompts
+
+    def __call__(self, i: int, row: RowState, room: int) -> list[int]:
+        """Row i's draft: at most `room` tokens, and none past its max_new_tokens (the caller passes that in room)."""
+        if room <= 0 or not self.size:
+            return []
+        ids = torch.tensor([self.prompts[i] + row.tokens])
+        candidates, _ = self.lookup.get_candidates(ids)
+        return candidates[0, ids.shape[1]:ids.shape[1] + min(room, self.size)].tolist()
+
+
 def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: int = 64, temperature: float = 0.0,
-                    device: str = "cpu") -> Iterator[tuple[list[RowState], GenerationStats | None]]:
+                    device: str = "cpu", draft_tokens: int = 0) -> Iterator[tuple[list[RowState], GenerationStats | None]]:
     """Yield (rows, None) after each prefill and each decode step, and (rows, stats) once at the end.
 
+    draft_tokens: with greedy decoding, how many tokens prompt lookup may propose per row and step (0: none).
     Closing the iterator early stops the generation before its next step.
     """
     peft = hasattr(model, "peft_config")
@@ -210,7 +252,8 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     order = sorted(range(len(rows)), key=lambda i: (-len(prompts[i]), names[i] != BASE_ADAPTER, i))
     caches: dict[int, object] = {}
     last: dict[int, int] = {}
-    steps = 0
+    steps = drafted = accepted = 0
+    draft = _Drafts(draft_tokens if temperature <= 0 else 0, prompts, stops)
     for i in order:
         ids = torch.tensor([prompts[i]], device=device)
         t0 = time.perf_counter()
@@ -231,26 +274,45 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     if live:
         lengths = [len(prompts[i]) for i in live]
         width = max(lengths)
-        cache = _join_caches([caches[i] for i in live], lengths, model.config, max_new_tokens)
+        # Room for the answers, and as much again for drafted tokens that are refused (their columns stay).
+        room = max_new_tokens * (2 if draft.size else 1)
+        cache = _join_caches([caches[i] for i in live], lengths, model.config, room)
         caches.clear()
         mask = torch.tensor([[0] * (width - n) + [1] * n for n in lengths], device=device)
         positions = torch.tensor(lengths, device=device)  # position of the token fed next, per row
         stacked = plan(live)
     while live:
         step_started = time.perf_counter()
-        mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
-        out = forward(live, stacked, input_ids=torch.tensor([[last[i]] for i in live], device=device),
-                      attention_mask=mask, position_ids=positions[:, None], past_key_values=cache)
-        tokens = pick(out.logits[:, -1, :])
+        # Drafts fit in the room that the longest answer still to come leaves free (each row then needs one column
+        # a step at most), and in the step's token budget.
+        spare = min(room - (mask.shape[1] - width) - 1 - max(max_new_tokens - 1 - len(rows[i].tokens) for i in live),
+                    STEP_TOKENS_WITH_DRAFTS // len(live) - 1)
+        drafts = [draft(i, rows[i], min(spare, max_new_tokens - 1 - len(rows[i].tokens))) for i in live]
+        k = max(map(len, drafts))
+        fed = [[last[i]] + d + [last[i]] * (k - len(d)) for i, d in zip(live, drafts)]  # padding: never kept
+        mask = torch.cat([mask, mask.new_ones((len(live), 1 + k))], dim=1)
+        out = forward(live, stacked, input_ids=torch.tensor(fed, device=device), attention_mask=mask,
+                      position_ids=positions[:, None] + torch.arange(1 + k, device=device),
+                      past_key_values=cache)
+        # each row's next token after each fed position (sampled rows never draft: k is 0 for them)
+        chosen = [[t] for t in pick(out.logits[:, -1, :])] if k == 0 else out.logits.argmax(dim=-1).tolist()
         _sync(device)
         now = time.perf_counter()
         steps += 1
         share = (now - step_started) / len(live)
-        for i, token in zip(live, tokens):
+        for r, (i, d) in enumerate(zip(live, drafts)):
+            kept = 0  # drafted tokens greedy decoding agrees with
+            while kept < len(d) and d[kept] == chosen[r][kept]:
+                kept += 1
+            drafted, accepted = drafted + len(d), accepted + kept
             rows[i].decode_share_s += share
-            accept(i, token, now - started)
-            last[i] = token
-        positions = positions + 1
+            for token in d[:kept] + [chosen[r][kept]]:
+                if not rows[i].done:
+                    accept(i, token, now - started)
+            last[i] = chosen[r][kept]
+            if kept < k:
+                mask[r, mask.shape[1] - (k - kept):] = 0  # refused drafts and padding: never attended to again
+            positions[r] += kept + 1
         keep = [j for j, i in enumerate(live) if not rows[i].done]
         if len(keep) < len(live):  # finished rows leave the batch
             if keep:
@@ -265,7 +327,7 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True)).strip()
         row.done = True
     stats = _peak_memory(device)
-    stats.decode_steps = steps
+    stats.decode_steps, stats.drafted_tokens, stats.accepted_tokens = steps, drafted, accepted
     yield rows, stats
 
 

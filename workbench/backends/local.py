@@ -55,4 +55,5 @@ class LocalBackend:
         return ""
 
     def stream(self, requests: list[Request], max_new_tokens: int, temperature: float) -> Iterator:
-        return generate_stream(self.wb.model, self.wb.tokenizer, requests, max_new_tokens, temperature, self.wb.device)
+        return generate_stream(self.wb.model, self.wb.tokenizer, requests, max_new_tokens, temperature, self.wb.device,
+                               self.wb.settings.draft_tokens)
