@@ -183,7 +183,8 @@ def _plain_dynamic(cache) -> bool:
 
 class _Drafts:
     """Prompt lookup drafts for greedy rows (transformers' PromptLookupCandidateGenerator, one row at a time): up to
-    `size` tokens that followed the latest n-gram (n = 3, 2, 1) of a row's prompt + answer where it occurred first."""
+    `size` tokens that followed the first earlier occurrence of the row's last n tokens (n = 3, else 2, else 1) in
+    its prompt and answer so far."""
 
     NGRAM = 3
 
