@@ -191,15 +191,15 @@ class _Drafts:
     def __init__(self, size: int, prompts: list[list[int]], stops: set[int]):
         from transformers.generation.candidate_generator import PromptLookupCandidateGenerator
 
-        self.size = size
+        self.size = max(size, 0)
         self.lookup = PromptLookupCandidateGenerator(
-            eos_token_id=torch.tensor(sorted(stops)) if stops else None, num_output_tokens=max(size, 1),
-            max_matching_ngram_size=self.NGRAM, max_length=sys.maxsize)
+            eos_token_id=torch.tensor(sorted(stops)) if stops else None, num_output_tokens=size,
+            max_matching_ngram_size=self.NGRAM, max_length=sys.maxsize) if self.size else None
         self.prompts = prompts
 
     def __call__(self, i: int, row: RowState, room: int) -> list[int]:
         """Row i's draft: at most `room` tokens, and none past its max_new_tokens (the caller passes that in room)."""
-        if room <= 0 or not self.size:
+        if room <= 0 or self.lookup is None:
             return []
         ids = torch.tensor([self.prompts[i] + row.tokens])
         candidates, _ = self.lookup.get_candidates(ids)
@@ -284,11 +284,11 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         stacked = plan(live)
     while live:
         step_started = time.perf_counter()
+        left = [max_new_tokens - 1 - len(rows[i].tokens) for i in live]  # tokens each row may add after this step's
         # Drafts fit in the room that the longest answer still to come leaves free (each row then needs one column
         # a step at most), and in the step's token budget.
-        spare = min(room - (mask.shape[1] - width) - 1 - max(max_new_tokens - 1 - len(rows[i].tokens) for i in live),
-                    STEP_TOKENS_WITH_DRAFTS // len(live) - 1)
-        drafts = [draft(i, rows[i], min(spare, max_new_tokens - 1 - len(rows[i].tokens))) for i in live]
+        spare = min(room - (mask.shape[1] - width) - 1 - max(left), STEP_TOKENS_WITH_DRAFTS // len(live) - 1)
+        drafts = [draft(i, rows[i], min(spare, n)) for i, n in zip(live, left)]
         k = max(map(len, drafts))
         fed = [[last[i]] + d + [last[i]] * (k - len(d)) for i, d in zip(live, drafts)]  # padding: never kept
         mask = torch.cat([mask, mask.new_ones((len(live), 1 + k))], dim=1)

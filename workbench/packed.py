@@ -67,12 +67,12 @@ def pack(model: torch.nn.Module, which: str = "all") -> int:
     or in another dtype are left as they are."""
     if which not in CHOICES:
         raise ValueError(f"unknown weight layout choice {which!r} (WORKBENCH_PACK_WEIGHTS); use {', '.join(CHOICES)}")
+    if which == "none":
+        return 0
     groups: dict[tuple, list[torch.nn.Linear]] = {}
     for module in model.modules():
         if type(module) is torch.nn.Linear and can_pack(module.weight.device.type, module.weight.dtype):
             groups.setdefault((module.in_features, module.out_features, module.weight.dtype), []).append(module)
-    if which == "none" or not groups:
-        return 0
     shared = _shared_weights(model)
     count = 0
     for (n_in, n_out, _), modules in groups.items():
