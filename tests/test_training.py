@@ -51,6 +51,17 @@ def test_raft_training_runs_and_the_adapter_serves_the_raft_arm(workbench, qa_fi
     assert answer.error is None and answer.answer
 
 
+def test_the_model_cards_command_names_every_setting_off_its_default(tmp_path):
+    """An adapter trained with the earlier recipe's dropout (the shipped ones) is re-created only if its card says so."""
+    from workbench.training.jobs import command_line
+
+    plain = command_line(tmp_path / "qa.jsonl", TrainConfig(method="raft"), "handbook", tmp_path / "out")
+    assert "--dropout" not in plain and "--corpus handbook" in plain
+    earlier = command_line(tmp_path / "qa.jsonl", TrainConfig(method="raft", dropout=0.05, epochs=2), "handbook",
+                           tmp_path / "out")
+    assert "--dropout 0.05" in earlier and "--epochs 2" in earlier
+
+
 def test_raft_oracle_rate_distractors_and_prompt_match_inference(workbench, monkeypatch):
     pairs = [QAPair(q, a, s) for q, a, s in FACTS] * 50
     examples = build_raft(pairs, workbench.store, "handbook", workbench.tokenizer, "Be brief.", k=2, p_oracle=0.8)

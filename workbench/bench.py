@@ -10,7 +10,8 @@ Each side runs in its own subprocess (``python -m workbench.bench WORKER ...``),
   eval         (with --eval) the evaluation of the QA set's first --eval-questions questions x the arms, one
                question at a time and then --eval-batch questions per generation batch, in the same process
   train        (with --training) one RAFT training run on a fixed sample of the handbook's train split, with the
-               trainer as it is ('now') and as the issue found it ('before'): fp32, batches drawn at random
+               trainer as it is ('now') and as the issue found it ('before'): fp32, batches drawn at random, LoRA
+               dropout 0.05
 The parent measures the memory-read bandwidth, and turns all into figures with their ratio to the goal.
 """
 
@@ -259,7 +260,7 @@ def worker_train(args) -> dict:
     from .training.trainer import TrainConfig, train
 
     wb = Workbench.load(Settings.from_env())
-    before = {"group_by_length": False, "bf16_autocast": False} if args.train_variant == "before" else {}
+    before = {"group_by_length": False, "bf16_autocast": False, "dropout": 0.05} if args.train_variant == "before" else {}
     config = TrainConfig(method="raft", epochs=args.train_epochs, **before)
     examples = build_examples(wb, Path(args.train_data), config, wb.settings.corpus)
     if args.train_examples:
