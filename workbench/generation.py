@@ -18,9 +18,9 @@ How a run goes (and why):
    ``PromptLookupCandidateGenerator``): where the last few tokens occurred before in the prompt or the answer, the
    tokens that followed them there are fed as a draft, and one forward pass checks them all. Each row keeps its
    drafted tokens up to the first one greedy decoding would not have chosen, plus the model's own token there, so
-   the answer is the greedy one; a step costs about what a one-token step costs (the weights are read once), and
-   an answer that quotes its passages comes out several tokens a step. The columns of refused drafts stay in the
-   static cache, masked out for good.
+   the answer is the greedy one. The weights are read once for the whole draft, so a step costs far less than a
+   step per token (on a 2-core Xeon, 5 tokens cost 1.5x one), and an answer that quotes its passages comes out
+   several tokens a step. The columns of refused drafts stay in the static cache, masked out for good.
 4. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
    disconnects or presses Stop) stops the generation at once and frees the model for the next user.
 
@@ -47,10 +47,10 @@ from .arms import PLAIN_STOP, cut_at_stop
 BASE_ADAPTER = "__base__"
 
 STEP_TOKENS_WITH_DRAFTS = 16
-"""Most tokens one decode step feeds, drafts included (rows x (1 + drafts per row)). A step costs about what a
-one-token step costs while reading the weights bounds it; past ~16 tokens on 2 CPU cores the arithmetic does, and
-an evaluation's batch of 32 rows with 4 drafts each took 172 s instead of 139 s (docs/benchmarks.md). So large
-batches decode one token a step until enough of their rows have finished."""
+"""Most tokens one decode step feeds, drafts included (rows x (1 + drafts per row)). Each token fed adds arithmetic
+to the step (on a 2-core Xeon: one row fed 5 tokens 1.5x a one-token step, four rows fed 16 tokens 1.6x four
+rows' single tokens), and an evaluation's batch of 32 rows with 4 drafts each took 172 s instead of 139 s
+(docs/benchmarks.md). So large batches decode one token a step until enough of their rows have finished."""
 
 
 @dataclass
