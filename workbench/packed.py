@@ -32,13 +32,18 @@ CHOICES = ("auto", "all", "none")
 """What `pack` packs: each group of same-shaped layers where it measured faster here, every layer, or none."""
 
 
+def packed_linear(x: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x @ W^T + bias, from W in oneDNN's packed layout (torch.ops.mkldnn._reorder_linear_weight)."""
+    return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
+
+
 class PackedLinear(torch.nn.Linear):
     """An nn.Linear whose weight lives in oneDNN's packed layout (`self.packed`); made by `pack()`, never directly."""
 
     packed: torch.Tensor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
+        return packed_linear(x, self.packed, self.bias)
 
     def dense_weight(self) -> torch.Tensor:
         """The weight as a plain (out, in) tensor: the kept one where it is shared, else unpacked."""
@@ -105,7 +110,7 @@ def packed_is_faster(weights: list[torch.Tensor], packs: list[torch.Tensor], rou
     rows = [torch.randn(n, weights[0].shape[1], dtype=weights[0].dtype) for n in (1, 4)]
     layouts = {
         "dense": lambda x: [torch.nn.functional.linear(x, w) for w in weights],
-        "packed": lambda x: [torch.ops.mkldnn._linear_pointwise(x, p, None, "none", [], "") for p in packs],
+        "packed": lambda x: [packed_linear(x, p) for p in packs],
     }
     best = dict.fromkeys(layouts, float("inf"))
     with torch.inference_mode():
