@@ -261,3 +261,25 @@ def test_sampled_rows_never_draft(tiny_model, tiny_tokenizer):
     *_, (rows, stats) = generate_stream(tiny_model, tiny_tokenizer, [Request("the quick fox the quick fox the")], 8,
                                         temperature=0.7, draft_tokens=4)
     assert stats.drafted_tokens == 0 and stats.decode_steps >= len(rows[0].tokens) - 1  # one token a step at most
+
+
+def test_drafted_steps_hand_the_kernel_grouped_heads_and_say_the_same(tiny_model, tiny_tokenizer, monkeypatch):
+    """With the engine's attention (CPU), a step that feeds a row its drafts attends over the cache's own key/value
+    heads instead of a copy repeated for each query head; every row still says what it said before."""
+    from transformers.integrations import sdpa_attention
+
+    from workbench import attention
+
+    copies = []
+    repeat_kv = sdpa_attention.repeat_kv
+    monkeypatch.setattr(sdpa_attention, "repeat_kv", lambda *a: copies.append(a[0].shape) or repeat_kv(*a))
+    prompts = ["the quick fox the quick fox the quick fox the quick", "hotels are capped at 140 euro per night in",
+               "bike"]
+    _, before, stats = run(tiny_model, tiny_tokenizer, [Request(p) for p in prompts], max_new_tokens=12, draft=4)
+    assert stats.drafted_tokens > 0 and copies  # transformers' sdpa copied the cache for the drafted steps
+
+    assert attention.use_grouped_sdpa(tiny_model)
+    copies.clear()
+    _, after, stats = run(tiny_model, tiny_tokenizer, [Request(p) for p in prompts], max_new_tokens=12, draft=4)
+    assert stats.drafted_tokens > 0 and copies == []
+    assert [row.tokens for row in after] == [row.tokens for row in before]

@@ -227,10 +227,12 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     def adapters(indices: list[int]) -> dict:
         return {"adapter_names": [names[i] for i in indices]} if peft else {}
 
+    stacked_rows = multilora.plan(model, names) if peft else None
+
     def plan(indices: list[int]):
         """Stacked LoRA for these rows; None without adapters, or where it does not apply (then peft's
         adapter_names, whose mixed-batch path loops over the adapters and hooks every layer)."""
-        return multilora.plan(model, [names[i] for i in indices]) if peft else None
+        return stacked_rows.rows(indices) if stacked_rows is not None else None
 
     def forward(indices: list[int], stacked, **inputs):
         context = stacked.active() if stacked is not None else contextlib.nullcontext()

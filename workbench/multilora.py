@@ -14,6 +14,7 @@ non-Linear base make `plan()` return None, and the caller keeps peft's own mixed
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 
 import torch
@@ -47,6 +48,12 @@ class _Layer:
         else:
             self.a = None
 
+    def rows(self, rows: torch.Tensor) -> "_Layer":
+        """This layer for a subset of the batch's rows (the stacked weights are shared, not copied)."""
+        part = copy.copy(self)
+        part.keep(rows)
+        return part
+
     def keep(self, rows: torch.Tensor) -> None:
         if self.a is not None:
             self.scale = self.scale[rows]
@@ -72,6 +79,12 @@ class Plan:
 
     def __init__(self, layers: list[_Layer]):
         self.layers = layers
+
+    def rows(self, rows: list[int]) -> "Plan":
+        """The plan for some of its rows, e.g. one row's prefill: the adapters are stacked once per generation,
+        not once per forward call (stacking walks every module and copies every adapter's weights)."""
+        index = torch.tensor(rows)
+        return Plan([layer.rows(index) for layer in self.layers])
 
     def keep(self, rows: list[int]) -> None:
         """Rows that left the batch leave the per-row scales too."""

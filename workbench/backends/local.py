@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from .. import adapters as adapter_lib
-from .. import packed
+from .. import attention, packed
 from ..generation import Request, generate_stream
 
 
@@ -18,6 +18,7 @@ class LocalBackend:
         self.wb = wb
         if wb.model is not None:
             packed.pack(wb.model, wb.settings.pack_weights)  # CPU layers only; a no-op on CUDA
+            attention.use_grouped_sdpa(wb.model)  # CPU only: drafted steps without copies of the cache
 
     def adapter_names(self) -> list[str]:
         return list(adapter_lib.list_adapters(self.wb.settings.adapter_dirs))
