@@ -20,7 +20,8 @@ How a run goes (and why):
    drafted tokens up to the first one greedy decoding would not have chosen, plus the model's own token there, so
    the answer is the greedy one. The weights are read once for the whole draft, so a step costs far less than a
    step per token (on a 2-core Xeon, 5 tokens cost 1.5x one), and an answer that quotes its passages comes out
-   several tokens a step. The columns of refused drafts stay in the static cache, masked out for good.
+   several tokens a step. The columns of refused drafts stay in the static cache, masked out for good. On a CPU
+   these steps attend over the cache's own key/value heads rather than a copy per query head (attention.py).
 4. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
    disconnects or presses Stop) stops the generation at once and frees the model for the next user.
 
