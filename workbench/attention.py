@@ -11,16 +11,18 @@ to transformers' own function unchanged.
 
 from __future__ import annotations
 
+import torch
+from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
+from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+
 NAME = "workbench_sdpa"
 
 
 def grouped_sdpa(module, query, key, value, attention_mask, dropout: float = 0.0, scaling: float | None = None,
                  is_causal: bool | None = None, **kwargs):
     """transformers' attention-function signature: query (rows, heads, q, dim), key/value (rows, kv_heads, kv,
-    dim); returns (rows, q, heads, dim) and no attention weights."""
-    import torch
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
-
+    dim); returns (rows, q, heads, dim) and no attention weights. Called by every layer in every forward pass."""
     if (query.device.type == "cpu" and query.shape[2] > 1 and attention_mask is not None and not module.training
             and getattr(module, "num_key_value_groups", 1) > 1
             and all(kwargs.get(k) is None for k in ("position_bias", "cache", "softcap"))):
@@ -34,9 +36,6 @@ def grouped_sdpa(module, query, key, value, attention_mask, dropout: float = 0.0
 def use_grouped_sdpa(model) -> bool:
     """Route a model that runs transformers' 'sdpa' on the CPU through grouped_sdpa; True if it did. Its masks
     stay SDPA's."""
-    from transformers import AttentionInterface
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
-
     config = getattr(model, "config", None)
     if config is None or getattr(config, "_attn_implementation", None) != "sdpa" or model.device.type != "cpu":
         return False
