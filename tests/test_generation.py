@@ -283,3 +283,15 @@ def test_drafted_steps_hand_the_kernel_grouped_heads_and_say_the_same(tiny_model
     _, after, stats = run(tiny_model, tiny_tokenizer, [Request(p) for p in prompts], max_new_tokens=12, draft=4)
     assert stats.drafted_tokens > 0 and copies == []
     assert [row.tokens for row in after] == [row.tokens for row in before]
+
+
+def test_an_answer_that_repeats_a_unit_ends_after_its_first_copy():
+    from workbench.generation import repeated_tail
+
+    says = [11, 12, 13, 14, 15]  # 'The context says: "' as five tokens
+    assert repeated_tail([1, 2] + says * 3) == 10  # three copies of a 5-token unit: keep one
+    assert repeated_tail([7] * 12) == 11  # one token twelve times
+    assert repeated_tail([7] * 11) == 0  # ...but not yet at eleven (a unit of 1 needs a span of 12)
+    assert repeated_tail([1, 2] + says * 2) == 0  # said twice is not a loop
+    assert repeated_tail(list(range(40))) == 0  # a list never repeats a unit
+    assert repeated_tail([3, 4, 3, 4, 3, 4, 9]) == 0  # a repetition that ended is left alone

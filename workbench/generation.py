@@ -22,7 +22,10 @@ How a run goes (and why):
    step per token (on a 2-core Xeon, 5 tokens cost 1.5x one), and an answer that quotes its passages comes out
    several tokens a step. The columns of refused drafts stay in the static cache, masked out for good. On a CPU
    these steps attend over the cache's own key/value heads rather than a copy per query head (attention.py).
-4. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
+4. **An answer that starts repeating itself ends** (``repeated_tail``): once its last tokens are one unit said
+   over and over (three times for a unit of four tokens or more, more often for shorter ones), the row stops and
+   keeps the unit once. A greedy answer that never repeats itself so is left exactly as it was.
+5. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
    disconnects or presses Stop) stops the generation at once and frees the model for the next user.
 
 Per row it records the tokens, the time of the first and of the last token, so every arm gets its own prefill time
@@ -54,6 +57,28 @@ rows' single tokens), and an evaluation's batch of 32 rows with 4 drafts each to
 (docs/benchmarks.md). So large batches decode one token a step until enough of their rows have finished."""
 
 
+LOOP_MIN_SPAN = 12
+"""A repeated unit ends an answer once its copies in a row span at least this many tokens (and it came 3 times)."""
+LOOP_MAX_UNIT = 32
+"""Longest unit (in tokens) checked for repetition."""
+
+
+def repeated_tail(tokens: list[int]) -> int:
+    """How many tokens to drop from the end of `tokens` because they repeat a unit: 0 when the answer does not end
+    in a loop. A loop is a unit of p tokens (p <= LOOP_MAX_UNIT) that comes at least max(3, LOOP_MIN_SPAN / p)
+    times in a row at the end; all copies but the first are dropped. ("The context says: "The context says: ..."
+    is a unit of 5 tokens three times; a list such as "1, 2, 3, 4" never repeats a unit.)"""
+    n = len(tokens)
+    for p in range(1, min(LOOP_MAX_UNIT, n // 3) + 1):
+        times = max(3, -(-LOOP_MIN_SPAN // p))
+        if times * p > n:
+            continue
+        unit = tokens[n - p:]
+        if all(tokens[n - k * p:n - (k - 1) * p] == unit for k in range(2, times + 1)):
+            return (times - 1) * p
+    return 0
+
+
 @dataclass
 class Request:
     prompt: str
@@ -75,6 +100,8 @@ class RowState:
     decode_share_s: float = 0.0
     """This row's share of the batched decode: each step's time divided evenly among the rows in that step."""
     done: bool = False
+    looped: bool = False
+    """The answer began to repeat itself and was ended there (see repeated_tail)."""
 
     @property
     def decode_tokens_per_s(self) -> float:
@@ -248,6 +275,10 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
         row.tokens.append(token)
         row.first_token_s = now if row.first_token_s is None else row.first_token_s
         row.last_token_s = now
+        drop = repeated_tail(row.tokens)
+        if drop:
+            del row.tokens[-drop:]
+            row.looped = row.done = True
         row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True))
         if len(row.tokens) >= max_new_tokens or (plain_text and PLAIN_STOP in tokenizer.decode(row.tokens[-8:])):
             row.done = True
