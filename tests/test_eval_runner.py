@@ -233,3 +233,25 @@ def test_cli_refuses_a_malformed_file_before_loading_the_model(cli_env, eval_fil
     capsys.readouterr()
     assert main(["eval", "--data", str(eval_file), "--out", str(tmp_path / "out"), "--batch", "0"]) == 2
     assert capsys.readouterr().err == "error: --batch must be between 1 and 64 questions, got 0\n"
+
+
+def test_unanswerable_rows_score_abstention_and_answerable_rows_false_abstention(tmp_path):
+    from workbench.arms import ABSTENTION
+    from workbench.evaluation.runner import EvalRecord
+    from workbench.results import ArmResult
+
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(json.dumps({"question": "Per diem in Lisbon?", "answer": "95 euro"}) + "\n"
+                    + json.dumps({"question": "Per diem in Oslo?", "answer": "", "type": "unanswerable"}) + "\n")
+    answerable, unanswerable = load_eval_set(path).items
+    assert unanswerable.type == "unanswerable" and unanswerable.answers == [ABSTENTION]
+    said = {"rag": ["It is 95 euro.", "It is 80 euro."],
+            "raft": [ABSTENTION, f"Answer: {ABSTENTION}"],
+            "base": ["Per diem per diem per diem per diem", "No."]}
+    records = [EvalRecord(item, ArmResult(arm, answer), []) for arm, answers in said.items()
+               for item, answer in zip([answerable, unanswerable], answers)]
+    summary = build_report(records).summary
+    assert (summary["rag"].contains, summary["rag"].abstain, summary["rag"].false_abstain) == (1.0, 0.0, 0.0)
+    assert (summary["raft"].contains, summary["raft"].abstain, summary["raft"].false_abstain) == (0.0, 1.0, 1.0)
+    assert (summary["base"].loops, summary["rag"].loops) == (1, 0)
+    assert [r.correct for r in build_report(records).rows if r.arm == "raft"] == [0.0, 1.0]

@@ -106,3 +106,12 @@ def test_final_answer_is_scored_after_the_last_answer_marker():
     assert final_answer("It is 27 days.") == "It is 27 days."
     assert final_answer("answer: 3 (the answer: is three)") == "is three)"
     assert final_answer("Answer:") == "Answer:"  # nothing after the marker: keep the whole output
+
+
+def test_abstention_and_loops_are_counted_per_answer():
+    from workbench.arms import ABSTENTION
+
+    assert M.abstains(ABSTENTION) == 1.0 and M.abstains(f"Answer: {ABSTENTION.lower()}") == 1.0
+    assert M.abstains("The documents say six months.") == 0.0
+    assert M.loops('The context says: "The context says: "The context says: "') == 1.0
+    assert M.loops("six months, six months") == 0.0

@@ -40,6 +40,11 @@ def parse_arms(spec: str | list[str] | None) -> list[Arm]:
     return [ARMS[n] for n in dict.fromkeys(names)]
 
 
+ABSTENTION = "The documents do not say."
+"""The one phrase with which an arm says its passages do not answer the question (docs/evaluation.md): the
+retrieval arms' prompt asks for it, the reader adapter is trained to give it, the evaluation counts it."""
+
+
 def format_context(passages: list[Passage]) -> str:
     return "\n\n".join(f"[{i}] (source: {p.source})\n{p.text.strip()}" for i, p in enumerate(passages, 1))
 

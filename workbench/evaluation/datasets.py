@@ -1,8 +1,9 @@
 """Eval sets: load and validate question/answer files (JSONL or CSV), and find the shipped ones.
 
 Each row has `question`, `answer` (a string, or a list of acceptable strings), an optional `source` (the document
-that holds the answer, for retrieval metrics), an optional `type` (`short`, the default, or `label` for
-classification such as yes/no/maybe) and an optional `id`. In CSV, a list of answers is written as a JSON list
+that holds the answer, for retrieval metrics), an optional `type` (`short`, the default; `label` for
+classification such as yes/no/maybe; `unanswerable` for a question the documents do not answer, whose answer is
+empty and whose right reply is the abstention phrase, arms.ABSTENTION) and an optional `id`. In CSV, a list of answers is written as a JSON list
 in the cell (`["27 days", "twenty-seven days"]`). A malformed file is refused as a whole, with the line number
 and what is wrong.
 """
@@ -15,9 +16,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..arms import ABSTENTION
 from ..config import REPO_ROOT
 
-TYPES = ("short", "label")
+TYPES = ("short", "label", "unanswerable")
 SUFFIXES = (".jsonl", ".csv")
 MAX_BYTES = 20 * 2**20
 
@@ -56,6 +58,9 @@ def label_classes(items: list[EvalItem]) -> list[str]:
 def _item(row, where: str, line: int) -> EvalItem:
     if not isinstance(row, dict):
         raise EvalDataError(f"{where} line {line}: expected an object with 'question' and 'answer', got {type(row).__name__}")
+    kind = str(row.get("type") or "short").strip().lower()
+    if kind == "unanswerable":
+        row = {**row, "answer": row.get("answer") or ABSTENTION}
     missing = [k for k in ("question", "answer") if row.get(k) in (None, "")]
     if missing:
         raise EvalDataError(f"{where} line {line}: missing {' and '.join(repr(k) for k in missing)} "
@@ -68,7 +73,6 @@ def _item(row, where: str, line: int) -> EvalItem:
         raise EvalDataError(f"{where} line {line}: 'question' must be a non-empty string")
     if not answers or not all(isinstance(a, str) and a.strip() for a in answers):
         raise EvalDataError(f"{where} line {line}: 'answer' must be a non-empty string or a list of them")
-    kind = str(row.get("type") or "short").strip().lower()
     if kind not in TYPES:
         raise EvalDataError(f"{where} line {line}: type {row.get('type')!r} is not one of {', '.join(TYPES)}")
     if kind == "label" and len(answers) != 1:

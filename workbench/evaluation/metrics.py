@@ -13,6 +13,8 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import PurePosixPath
 
+from ..arms import ABSTENTION
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
 
@@ -159,6 +161,19 @@ def groundedness(prediction: str, passages: list[str]) -> float | None:
         return None
     vocabulary = set(normalize_answer(" ".join(passages)).split())
     return sum(w in vocabulary for w in words) / len(words)
+
+
+def abstains(prediction: str) -> float:
+    """1.0 when the answer (after its last 'Answer:' marker) says the abstention phrase, else 0.0."""
+    return float(f" {normalize_answer(ABSTENTION)} " in f" {normalize_answer(final_answer(prediction))} ")
+
+
+def loops(prediction: str, n: int = 3, times: int = 3) -> float:
+    """1.0 when some run of `n` words (lower-cased, punctuation dropped) occurs `times` times or more in the
+    answer: an answer that repeats itself ("The context says: The context says: ..."), else 0.0."""
+    words = re.findall(r"\w+", prediction.lower())
+    grams = Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    return float(any(count >= times for count in grams.values()))
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -32,10 +32,15 @@ class Row:
     answer: str
     reference: str
     """The first acceptable answer; all of them are in `references`."""
-    em: float
-    f1: float
-    contains: float
-    rouge_l: float
+    em: float | None
+    """em, f1, contains and rouge_l score answerable rows; None on `unanswerable` rows (see abstained)."""
+    f1: float | None
+    contains: float | None
+    rouge_l: float | None
+    abstained: float
+    """1.0 when the answer is the abstention phrase (metrics.abstains)."""
+    looped: float
+    """1.0 when the answer repeats itself (metrics.loops)."""
     hit: float | None
     """1.0 when a passage from the reference `source` was among the top-k retrieved (retrieval arms only)."""
     rr: float | None
@@ -51,8 +56,8 @@ class Row:
     predicted_label: str | None
     """For `label` rows: the label the answer gives (see metrics.predicted_label)."""
     correct: float
-    """The verdict the disagreement filters use: the label matches (label rows) or the answer contains a
-    reference (short rows)."""
+    """The verdict the disagreement filters use: the label matches (label rows), the answer contains a reference
+    (short rows), the arm abstains (unanswerable rows)."""
     retrieval_ms: float
     tokens_per_s: float
     peak_memory_mib: float
@@ -92,16 +97,21 @@ def score(record: EvalRecord, labels: list[str]) -> Row:
     sources = [p.source for p in result.passages]
     rr = M.reciprocal_rank(sources, item.source) if ARMS[result.arm].retrieval and item.source else None
     label = M.predicted_label(answer, labels) if item.type == "label" else None
-    contains = M.contains_answer(answer, refs)
+    answerable = item.type != "unanswerable"
+    contains = M.contains_answer(answer, refs) if answerable else None
+    abstained = M.abstains(result.answer)
+    correct = float(label == refs[0].lower()) if item.type == "label" else contains if answerable else abstained
     return Row(
         id=item.id, question=item.question, arm=result.arm, answer=result.answer, reference=refs[0],
-        em=M.exact_match(answer, refs), f1=round(M.token_f1(answer, refs), PERCENT_DIGITS), contains=contains,
-        rouge_l=round(M.rouge_l(answer, refs), PERCENT_DIGITS),
+        em=M.exact_match(answer, refs) if answerable else None,
+        f1=round(M.token_f1(answer, refs), PERCENT_DIGITS) if answerable else None, contains=contains,
+        rouge_l=round(M.rouge_l(answer, refs), PERCENT_DIGITS) if answerable else None,
+        abstained=abstained, looped=M.loops(result.answer),
         hit=None if rr is None else float(rr > 0), rr=None if rr is None else round(rr, PERCENT_DIGITS),
         grounded=_round(M.groundedness(answer, [p.text for p in record.evidence]), PERCENT_DIGITS),
         ttft_ms=ttft_ms, total_ms=total_ms, prompt_tokens=m.prompt_tokens, output_tokens=m.output_tokens,
         type=item.type,
-        predicted_label=label, correct=float(label == refs[0].lower()) if item.type == "label" else contains,
+        predicted_label=label, correct=correct,
         retrieval_ms=m.retrieval_ms, tokens_per_s=tokens_per_s,
         peak_memory_mib=round(m.peak_memory_bytes / 2**20, 1), memory_kind=m.memory_kind, adapter=result.adapter,
         cached=record.cached, references=json.dumps(refs), retrieved=" | ".join(sources),
@@ -114,10 +124,17 @@ class ArmSummary:
 
     arm: str
     n: int
-    em: float
-    f1: float
-    contains: float
-    rouge_l: float
+    em: float | None
+    """em, f1, contains, rouge_l: means over the answerable rows (None when all are unanswerable)."""
+    f1: float | None
+    contains: float | None
+    rouge_l: float | None
+    abstain: float | None
+    """Unanswerable rows: share where the arm says the abstention phrase (docs/evaluation.md)."""
+    false_abstain: float | None
+    """Answerable rows: share where the arm says the abstention phrase although the documents answer."""
+    loops: int
+    """Answers that repeat themselves (a run of 3 words 3 times or more; metrics.loops)."""
     accuracy: float | None
     """Label rows only: share whose predicted label is right."""
     macro_f1: float | None
@@ -161,6 +178,8 @@ def summarize_arm(arm: str, rows: list[Row]) -> ArmSummary:
     return ArmSummary(
         arm=arm, n=len(rows), em=_mean(r.em for r in rows), f1=_mean(r.f1 for r in rows),
         contains=_mean(r.contains for r in rows), rouge_l=_mean(r.rouge_l for r in rows),
+        abstain=_mean(r.abstained for r in rows if r.type == "unanswerable"),
+        false_abstain=_mean(r.abstained for r in rows if r.type != "unanswerable"), loops=int(sum(r.looped for r in rows)),
         accuracy=_round(M.accuracy(gold, predicted), PERCENT_DIGITS) if labelled else None,
         macro_f1=_round(M.macro_f1(gold, predicted), PERCENT_DIGITS) if labelled else None,
         hit_at_k=_mean(r.hit for r in rows), mrr=_mean(r.rr for r in rows), grounded=_mean(r.grounded for r in rows),
