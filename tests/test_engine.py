@@ -91,3 +91,21 @@ def test_stopping_a_comparison_frees_the_model(workbench):
     result = workbench.compare("Hotel cap?", "base", max_new_tokens=2)
     handle.remove()
     assert seen == 3 and result.arms[0].done and len(calls) > seen
+
+
+def test_auto_adapter_is_the_corpus_own_else_the_reader(workbench):
+    adapters = workbench.settings.data_path / "adapters"
+    auto = dict(lora_adapter="auto", raft_adapter="auto")
+    if "reader" not in workbench.adapter_names():  # the shipped reader, or one saved here
+        save_random_adapter(workbench.model, adapters / "reader")
+    opts = workbench.options(corpus="notes", **auto)
+    assert (opts.lora_adapter, opts.raft_adapter) == ("auto", "reader")  # no lora fits another corpus's notes
+    lora = workbench.compare("x?", "lora", corpus="notes", max_new_tokens=2, **auto).arms[0]
+    assert lora.error == "lora arm unavailable: no lora adapter trained on 'notes' yet. Train or upload an adapter."
+
+    save_random_adapter(workbench.model, adapters / "notes-raft", seed=3)
+    save_random_adapter(workbench.model, adapters / "notes-lora", seed=4)
+    opts = workbench.options(corpus="notes", **auto)
+    assert (opts.lora_adapter, opts.raft_adapter) == ("notes-lora", "notes-raft")
+    raft = workbench.compare("x?", "raft", raft_adapter="auto", max_new_tokens=2).arms[0]
+    assert raft.adapter == "handbook-raft"  # the fixture's corpus is the handbook: the shipped adapter is its own

@@ -52,6 +52,22 @@ def list_adapters(dirs: list[Path]) -> dict[str, Path]:
     return found
 
 
+AUTO = "auto"
+"""An adapter column's setting that follows the corpus: its own adapter, `<corpus>-lora` or `<corpus>-raft` (what
+Decide and Train name them), else for the raft column the general reader (models/adapters/reader)."""
+READER = "reader"
+"""The shipped general reader: trained to read passages of any corpus (models/adapters/reader/README.md)."""
+
+
+def auto_adapter(column: str, corpus: str, names: list[str]) -> str:
+    """The adapter AUTO means for a column ("lora" or "raft") on a corpus; "" when none fits (a closed-book lora
+    adapter only fits the corpus it was trained on)."""
+    own = f"{corpus}-{column}"
+    if own in names:
+        return own
+    return READER if column == "raft" and READER in names else ""
+
+
 def find_adapter(name_or_path: str, dirs: list[Path], allow_paths: bool = True) -> Path:
     """The adapter of that name in the adapter directories, else (when `allow_paths`, e.g. the CLI) a folder path.
 

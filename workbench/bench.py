@@ -130,7 +130,7 @@ def worker_naive(args) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.generation.streamers import BaseStreamer
 
-    from .adapters import find_adapter
+    from .adapters import AUTO, auto_adapter, find_adapter, list_adapters
     from .config import Settings
     from .models import dequantized_cache, resolve
     from .retrieval.embedder import Embedder
@@ -150,10 +150,15 @@ def worker_naive(args) -> dict:
             model = PeftModel.from_pretrained(model, str(find_adapter(adapter, settings.adapter_dirs))).merge_and_unload()
         return model.eval()
 
-    copies = {None: load(None), "lora_adapter": load(settings.lora_adapter), "raft_adapter": load(settings.raft_adapter)}
-    store = VectorStore.open(settings, Embedder.load(settings.embedder, "cpu"))
     questions, corpus = _questions(args.data, args.n)
     corpus = args.corpus or corpus or settings.corpus
+
+    def adapter(column: str) -> str:
+        name = getattr(settings, f"{column}_adapter")
+        return auto_adapter(column, corpus, list(list_adapters(settings.adapter_dirs))) if name == AUTO else name
+
+    copies = {None: load(None), "lora_adapter": load(adapter("lora")), "raft_adapter": load(adapter("raft"))}
+    store = VectorStore.open(settings, Embedder.load(settings.embedder, "cpu"))
 
     class Times(BaseStreamer):
         def __init__(self):

@@ -46,8 +46,9 @@ class Settings:
     lora_adapter: str = "handbook-lora"
     """Adapter the lora column uses (a name in the adapter directories, or a folder path)."""
 
-    raft_adapter: str = "handbook-raft"
-    """Adapter the raft column uses."""
+    raft_adapter: str = "auto"
+    """Adapter the raft column uses; "auto": the corpus's own `<corpus>-raft` where one exists, else the general
+    reader (models/adapters/reader)."""
 
     top_k: int = 3
     """Passages retrieved for the rag and raft arms."""

@@ -109,8 +109,14 @@ class Workbench:
 
     # --- the comparison ------------------------------------------------------------------------------
     def options(self, **overrides) -> Settings:
-        """This request's settings: the app's settings with per-request overrides (None means default)."""
-        return dataclasses.replace(self.settings, **{k: v for k, v in overrides.items() if v is not None})
+        """This request's settings: the app's settings with per-request overrides (None means default), an "auto"
+        adapter column resolved for the corpus (adapters.auto_adapter; it stays "auto" when none fits)."""
+        opts = dataclasses.replace(self.settings, **{k: v for k, v in overrides.items() if v is not None})
+        for column in ("lora", "raft"):
+            if getattr(opts, f"{column}_adapter") == adapter_lib.AUTO:
+                chosen = adapter_lib.auto_adapter(column, opts.corpus, self.adapter_names())
+                opts = dataclasses.replace(opts, **{f"{column}_adapter": chosen or adapter_lib.AUTO})
+        return opts
 
     def compare_stream(self, question: str, arms: str | list[str] | None = None, **overrides) -> Iterator[Comparison]:
         """Yield a growing Comparison while the arms generate; the last one is complete."""
@@ -173,6 +179,8 @@ class Workbench:
             if arm.adapter_setting:
                 result.adapter = getattr(opts, arm.adapter_setting) or None
                 try:
+                    if result.adapter == adapter_lib.AUTO:  # options() found none for this corpus
+                        raise adapter_lib.AdapterError(f"no {arm.name} adapter trained on {opts.corpus!r} yet")
                     if not result.adapter:
                         raise adapter_lib.AdapterError("no adapter selected")
                     adapter = self.attach_adapter(result.adapter)

@@ -8,6 +8,7 @@ from contextlib import closing
 import gradio as gr
 import pandas as pd
 
+from ..adapters import AUTO
 from ..arms import ARMS
 from ..config import REPO_ROOT
 from ..retrieval.sessions import check_access
@@ -19,6 +20,17 @@ from .format import answer_markdown, metrics_markdown, passages_markdown
 from .stopping import Stops
 
 NO_ADAPTER = "(none)"
+
+
+def adapter_choices(wb) -> list[tuple[str, str]]:
+    """The adapter dropdowns' choices: none, auto (the corpus's own adapter, else the reader), every installed one."""
+    return [(NO_ADAPTER, NO_ADAPTER), ("auto: the corpus's own, else the reader", AUTO)] + [
+        (n, n) for n in wb.adapter_names()]
+
+
+def known_adapters(wb) -> list[str]:
+    """What a request may name as an adapter: auto or an installed adapter (never a server folder)."""
+    return [AUTO, *wb.adapter_names()]
 
 
 def example_questions(corpus: str = "handbook", n: int = 8) -> list[str]:
@@ -93,10 +105,11 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
             corpus = gr.Dropdown(wb.store.corpora(), value=s.corpus, label="Corpus (rag, raft)", elem_id="corpus")
             if corpora is not None:
                 corpora.follow(corpus)  # also offer this session's uploaded corpora (see ui/corpora.py)
-            adapters = [NO_ADAPTER] + wb.adapter_names()
-            lora = gr.Dropdown(adapters, value=s.lora_adapter if s.lora_adapter in adapters else NO_ADAPTER,
+            adapters = adapter_choices(wb)
+            values = [value for _, value in adapters]
+            lora = gr.Dropdown(adapters, value=s.lora_adapter if s.lora_adapter in values else NO_ADAPTER,
                                label="Adapter of the lora column", allow_custom_value=True, elem_id="lora-adapter")
-            raft = gr.Dropdown(adapters, value=s.raft_adapter if s.raft_adapter in adapters else NO_ADAPTER,
+            raft = gr.Dropdown(adapters, value=s.raft_adapter if s.raft_adapter in values else NO_ADAPTER,
                                label="Adapter of the raft column", allow_custom_value=True, elem_id="raft-adapter")
 
     outputs, vote_buttons = [], []
@@ -116,7 +129,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
     build_votes(wb, question, outputs[0::4], vote_buttons)
 
     def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_):
-        known = wb.adapter_names()  # adapters by name only: a request never names a server folder
+        known = known_adapters(wb)  # adapters by name only: a request never names a server folder
         return dict(corpus=corpus_ or None, top_k=check_number(top_k_, "top_k", 1, s.max_top_k, integer=True),
                     max_new_tokens=check_number(max_new_, "max_new_tokens", 1, s.max_new_tokens_cap, integer=True),
                     temperature=check_number(temp_, "temperature", 0.0, TEMPERATURE_MAX),
@@ -187,7 +200,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
         Empty or non-positive settings mean the app's defaults.
         """
         try:
-            known = wb.adapter_names()
+            known = known_adapters(wb)
             check_text(arms, "arms", 200)
             if corpora is not None:
                 check_access(corpora.session_of(request), corpus)

@@ -21,7 +21,7 @@ from ..retrieval.sessions import check_access
 from ..validation import TEMPERATURE_MAX, check_adapter_choice, check_number
 from ..config import REPO_ROOT
 from .background import WAITING, in_background
-from .compare import NO_ADAPTER
+from .compare import NO_ADAPTER, adapter_choices, known_adapters
 from .errors import ok, user_error, verdict
 from .stopping import Stops, cancel_for_api_clients
 from .uploads import remove_uploads
@@ -109,10 +109,11 @@ def build_evaluate_tab(wb, corpora=None) -> None:
             max_new_tokens = gr.Slider(8, 512, value=s.max_new_tokens, step=8, label="Max new tokens")
             temperature = gr.Slider(0.0, 1.5, value=s.temperature, step=0.05, label="Temperature (0 = greedy)")
         with gr.Row():
-            adapters = [NO_ADAPTER] + wb.adapter_names()
-            lora = gr.Dropdown(adapters, value=s.lora_adapter if s.lora_adapter in adapters else NO_ADAPTER,
+            adapters = adapter_choices(wb)
+            values = [value for _, value in adapters]
+            lora = gr.Dropdown(adapters, value=s.lora_adapter if s.lora_adapter in values else NO_ADAPTER,
                                label="Adapter of the lora arm", allow_custom_value=True)
-            raft = gr.Dropdown(adapters, value=s.raft_adapter if s.raft_adapter in adapters else NO_ADAPTER,
+            raft = gr.Dropdown(adapters, value=s.raft_adapter if s.raft_adapter in values else NO_ADAPTER,
                                label="Adapter of the raft arm", allow_custom_value=True)
             use_cache = gr.Checkbox(True, label="Reuse cached answers")
     with gr.Row():
@@ -156,7 +157,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
         if not arms_:
             raise user_error("choose at least one arm")
         try:
-            known = wb.adapter_names()
+            known = known_adapters(wb)
             corpus_name = (eval_set.corpus or s.corpus) if corpus_ in (None, SET_CORPUS) else corpus_
             # the set's own corpus comes from an uploaded file: it is checked like a chosen one
             check_access(corpora.session_of(request) if corpora is not None else None, corpus_name)

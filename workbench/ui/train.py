@@ -19,6 +19,7 @@ from ..training.data import DataError, detect_format, load_chat, load_qa
 from ..training.jobs import clear_partial, train_adapter
 from ..training.trainer import TrainConfig, TrainingCancelled
 from ..validation import check_number, check_text
+from .compare import adapter_choices
 from .errors import ok, user_error, verdict
 from .uploads import remove_uploads
 
@@ -217,8 +218,7 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
         return "Cancelling after the current step…", gr.update(interactive=False)
 
     def refresh():
-        choices = ["(none)"] + wb.adapter_names()
-        return [gr.update(choices=choices) for _ in adapter_dropdowns]
+        return [gr.update(choices=adapter_choices(wb)) for _ in adapter_dropdowns]
 
     def running(*_inputs):
         return gr.update(interactive=False), gr.update(interactive=True)
