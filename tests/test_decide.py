@@ -86,6 +86,29 @@ def test_decide_runs_every_stage_and_reports_a_verdict(workbench, facts_corpus, 
     assert not {r["question"] for r in train} & {r["question"] for r in test}
 
 
+def test_raft_continues_the_reader_and_keeps_what_reads_validation_facts_better(workbench, facts_corpus, tmp_path):
+    from conftest import save_random_adapter
+
+    reader = save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "reader")
+    out = tmp_path / "run"
+    run_decide(workbench, facts_corpus, out, budget_minutes=30)
+    state = json.loads((out / "run.json").read_text())["state"]
+    assert state["raft_training"]["from"] == str(reader)
+    choice = state["raft_choice"]
+    assert choice["validation_facts"] >= 3 and set(choice["contains"]) == {"reader", "tuned"}
+    kept = str(reader) if choice["kept"] == "reader" else str(out / "adapters" / "raft")
+    assert state["adapters"]["raft"] == kept
+    assert choice["kept"] == ("tuned" if choice["contains"]["tuned"] > choice["contains"]["reader"] else "reader")
+    assert "the reader alone vs tuned on this corpus" in (out / "report.md").read_text()
+    # validation facts are training facts held out of raft training, never test facts
+    from workbench.decide.stages import _validation_split
+
+    trained, held = _validation_split(DecideRun.open(out, facts_corpus))
+    tested = {json.loads(x)["answer"] for x in (out / "qa" / "test.jsonl").read_text().splitlines()}
+    assert len(held) == choice["validation_facts"]
+    assert not {f.answer for f in held} & {f.answer for f in trained} and not {f.answer for f in held} & tested
+
+
 def test_a_stopped_run_resumes_after_its_last_finished_stage(workbench, facts_corpus, tmp_path, monkeypatch):
     import workbench.decide.pipeline as pipeline
 

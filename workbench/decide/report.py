@@ -50,7 +50,8 @@ def build(run) -> dict:
             "break_even_queries": break_even, "cost_curve": {"queries": CURVE_QUERIES, **curves},
             "verdict": verdict.text, "winner": verdict.winner, "tied_with": verdict.tied_with,
             "reasons": verdict.reasons, "plan_notes": (run.state.get("plan") or {}).get("notes", []),
-            "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", "")}
+            "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", ""),
+            "raft_choice": run.state.get("raft_choice"), "raft_training": run.state.get("raft_training", {})}
 
 
 def _accuracy_caveat(summary: dict, arm: str) -> str:
@@ -59,6 +60,23 @@ def _accuracy_caveat(summary: dict, arm: str) -> str:
     if ours is None or rag is None or ours >= rag:
         return ""
     return f" (compute only: it answered {ours * 100:.0f} % of the questions, rag {rag * 100:.0f} %)"
+
+
+def _raft_choice_lines(report: dict) -> list[str]:
+    """The reader alone vs the reader tuned on this corpus, on validation facts, and which one the raft arm used."""
+    choice = report.get("raft_choice")
+    if not choice:
+        origin = (report.get("raft_training") or {}).get("from")
+        return ["", f"The raft arm was trained from {origin or 'a fresh LoRA'} (no reader fits this base model)."]
+    c = choice["contains"]
+    used = ("the reader alone (corpus training did not read better)" if choice["kept"] == "reader"
+            else "the reader tuned on this corpus")
+    return ["", "## raft: the reader alone vs tuned on this corpus", "",
+            f"On {choice['validation_facts']} validation facts (training facts held out of raft training, never the "
+            "test facts), contains the answer:", "", "| raft adapter | contains |", "|---|---|",
+            f"| the reader alone (shipped) | {c['reader'] * 100:.0f} % |",
+            f"| the reader tuned on this corpus | {c['tuned'] * 100:.0f} % |", "",
+            f"The raft column above used {used}."]
 
 
 def markdown(report: dict) -> str:
@@ -87,6 +105,7 @@ def markdown(report: dict) -> str:
         lines.append("")
         lines.append(f"- {arm}: " + (f"training is repaid after ~{n:,} queries compared with rag" if n else
                                      "never repaid: it is not faster per query than rag") + _accuracy_caveat(s, arm))
+    lines += _raft_choice_lines(report)
     lines += ["", "## How the budget was spent", "", *[f"- {n}" for n in report["plan_notes"]]]
     q = report["qa"].get("quality") or {}
     if q:

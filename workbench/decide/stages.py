@@ -3,7 +3,7 @@
     qa      questions from the corpus, split by fact        -> qa/facts.jsonl, qa/train.jsonl, qa/test.jsonl
     plan    measure this machine, fit the budget            -> plan in run.json
     lora    knowledge recipe: documents + question phrasings -> adapters/lora/
-    raft    RAFT on the training questions                  -> adapters/raft/
+    raft    the reader, continued on the training questions -> adapters/raft/ (or the reader, if it reads better)
     eval    four arms on the held-out questions             -> eval/ (summary.csv, per_question.csv, ...)
     report  intervals, costs, break-even, verdict           -> report.json, report.md
 
@@ -17,15 +17,15 @@ import json
 import random
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..evaluation.datasets import EvalSet, load_eval_set
-from ..training.data import QAPair
 from ..training.knowledge import KnowledgeItem, KnowledgeMix, document_example, knowledge_examples
-from ..training.raft import build_raft, raft_examples
+from ..training.reader import ReaderItem, ReaderMix, build_reader, reader_examples
 from ..training.trainer import TrainConfig, train
 from .plan import Speed, make_plan
+from .verdict import mean
 
 MIN_FACTS = 20
 """Fewer facts than this cannot be split into a training set and a test set that says anything."""
@@ -87,10 +87,20 @@ def _train_facts(run) -> list[KnowledgeItem]:
     return list(items.values())
 
 
-def _raft_pairs(run) -> list[QAPair]:
-    """One Q/A pair per training fact: RAFT prompts are ~15 times longer than closed-book ones, and raft learns
-    to read the passages, not the facts, so more phrasings would buy little for their time."""
-    return [QAPair(item.questions[0], item.answer, item.source) for item in _train_facts(run) if item.questions]
+RAFT_LEARNING_RATE = 3e-4
+"""Continuing the reader: a third of a fresh adapter's rate, so a few dozen questions adjust it, not overwrite it."""
+RAFT_MAX_EPOCHS = 2.0
+"""At most two passes over the corpus's questions when continuing the reader (more learnt them by rote and looped)."""
+
+
+def _validation_split(run) -> tuple[list[KnowledgeItem], list[KnowledgeItem]]:
+    """(train, validation) of the training facts: a fifth of them (3 to 12) is held out of raft training to choose
+    between the reader alone and the corpus-tuned raft; the test facts are never looked at."""
+    facts = _train_facts(run)
+    n = min(12, max(3, round(len(facts) / 5))) if len(facts) >= 8 else 0
+    order = random.Random(run.seed).sample(range(len(facts)), len(facts))
+    held = set(order[:n])
+    return [f for i, f in enumerate(facts) if i not in held], [f for i, f in enumerate(facts) if i in held]
 
 
 def _lora_examples(run, wb, qa_repeats: int = 1, doc_repeats: int = 1, documents: bool = True):
@@ -100,9 +110,25 @@ def _lora_examples(run, wb, qa_repeats: int = 1, doc_repeats: int = 1, documents
 
 
 def _raft_examples(run, wb):
-    raft = build_raft(_raft_pairs(run), wb.store, run.corpus, wb.tokenizer, wb.settings.system_prompt,
-                      k=wb.settings.top_k, seed=run.seed)
-    return raft_examples(raft, wb.tokenizer)
+    """Every phrasing of every training fact (validation facts excepted) in the rag arm's prompt, the fact's passage
+    among distractors of the same corpus, or withheld with the abstention as target (training/reader.py)."""
+    train_facts, _ = _validation_split(run)
+    items = [ReaderItem(q, f.answer, run.corpus, f.source) for f in train_facts for q in f.questions]
+    raft = build_reader(items, wb.store, wb.tokenizer, wb.settings.system_prompt,
+                        ReaderMix(k=wb.settings.top_k, seed=run.seed))
+    return reader_examples(raft, wb.tokenizer)
+
+
+def reader_adapter(wb) -> Path | None:
+    """The shipped general reader, if it was trained for the loaded base model (Decide's raft starts from it)."""
+    from ..adapters import READER, AdapterError, find_adapter, read_config, same_model
+
+    try:
+        folder = find_adapter(READER, wb.settings.adapter_dirs, allow_paths=False)
+        base = read_config(folder).get("base_model_name_or_path", "")
+    except AdapterError:
+        return None
+    return folder if same_model(base, wb.model_id) else None
 
 
 def _tokens(wb, examples) -> int:
@@ -150,11 +176,14 @@ def stage_plan(run, wb) -> dict:
 
 
 # --- lora, raft --------------------------------------------------------------------------------------------
-def _train_stage(run, wb, method: str, examples, epochs: float, seconds: float) -> dict:
+def _train_stage(run, wb, method: str, examples, epochs: float, seconds: float, init: Path | None = None) -> dict:
     from ..training.jobs import train_and_install
 
     config = TrainConfig(method="knowledge" if method == "lora" else "raft", epochs=epochs, max_seconds=seconds,
                          raft_k=wb.settings.top_k, seed=run.seed)
+    if init is not None:
+        config = replace(config, init_adapter=str(init), learning_rate=RAFT_LEARNING_RATE,
+                         epochs=min(epochs, RAFT_MAX_EPOCHS))
     result = train_and_install(
         wb, examples, config, run.adapter_dir(method), cancel=run.cancel,
         progress=lambda p: run.report_progress(method, p["step"] / max(p["total"], 1), p.get("eta_s")),
@@ -163,7 +192,8 @@ def _train_stage(run, wb, method: str, examples, epochs: float, seconds: float) 
     return {"adapters": {**run.state.get("adapters", {}), method: str(run.adapter_dir(method))},
             "training_minutes": {**run.state.get("training_minutes", {}), method: round(result.seconds / 60, 2)},
             f"{method}_training": {"steps": result.steps, "loss": [result.first_loss, result.train_loss],
-                                   "tokens_per_s": result.tokens_per_s, "examples": len(examples)}}
+                                   "tokens_per_s": result.tokens_per_s, "examples": len(examples),
+                                   "from": str(init) if init else "a fresh LoRA"}}
 
 
 def stage_lora(run, wb) -> dict:
@@ -172,9 +202,35 @@ def stage_lora(run, wb) -> dict:
     return _train_stage(run, wb, "lora", examples, 1.0, plan["lora_seconds"])  # repeats are in the examples
 
 
+def _validate(run, wb, adapter: str, facts: list[KnowledgeItem]) -> float:
+    """Share of the validation facts (first phrasing each) whose raft answer contains the answer."""
+    from ..evaluation.datasets import EvalItem
+    from ..evaluation.metrics import contains_answer, final_answer
+    from ..evaluation.runner import iter_eval
+
+    items = [EvalItem(str(i), f.questions[0], [f.answer], f.source) for i, f in enumerate(facts)]
+    scores = [contains_answer(final_answer(r.result.answer), r.item.answers)
+              for records in iter_eval(wb, items, "raft", None, run.cancel, corpus=run.corpus, raft_adapter=adapter)
+              for r in records]
+    return round(mean(scores), 4) if scores else 0.0
+
+
 def stage_raft(run, wb) -> dict:
+    """Continue the reader on the corpus's questions (a fresh LoRA where no reader fits the base model), then keep
+    whichever of the reader alone and the tuned adapter answers more validation facts (ties keep the reader)."""
     plan = run.state["plan"]
-    return _train_stage(run, wb, "raft", _raft_examples(run, wb), plan["raft_epochs"], plan["raft_seconds"])
+    reader = reader_adapter(wb)
+    state = _train_stage(run, wb, "raft", _raft_examples(run, wb), plan["raft_epochs"], plan["raft_seconds"], reader)
+    _, validation = _validation_split(run)
+    if reader is None or not validation:
+        return state
+    scores = {"reader": _validate(run, wb, str(reader), validation),
+              "tuned": _validate(run, wb, state["adapters"]["raft"], validation)}
+    kept = "tuned" if scores["tuned"] > scores["reader"] else "reader"
+    if kept == "reader":
+        state["adapters"]["raft"] = str(reader)
+    state["raft_choice"] = {"validation_facts": len(validation), "contains": scores, "kept": kept}
+    return state
 
 
 # --- eval --------------------------------------------------------------------------------------------------

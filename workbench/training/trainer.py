@@ -62,6 +62,9 @@ class TrainConfig:
     group_by_length: bool = True
     """Batch examples of similar length, so batches pad less (RAFT prompts run from ~300 to ~900 tokens); False
     draws batches at random (the benchmark's 'before')."""
+    init_adapter: str = ""
+    """Continue training this adapter (a folder) instead of a fresh LoRA; its rank and targets apply (r, alpha and
+    target_modules here are then unused). Decide's raft continues the shipped reader this way."""
     bf16_autocast: bool | None = None
     """bf16 autocast for forward and backward (the LoRA weights and the optimiser stay fp32). None: on where the
     hardware runs bf16 natively (CUDA that supports it, CPUs with AVX512-BF16 or AMX), off elsewhere."""
@@ -186,7 +189,12 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
     base.train()
     lora = LoraConfig(r=config.r, lora_alpha=config.alpha, lora_dropout=config.dropout,
                       target_modules=list(config.target_modules), task_type="CAUSAL_LM")
-    peft_model = get_peft_model(base, lora)
+    if config.init_adapter:
+        from peft import PeftModel
+
+        peft_model = PeftModel.from_pretrained(base, config.init_adapter, is_trainable=True)
+    else:
+        peft_model = get_peft_model(base, lora)
     steps_per_epoch = math.ceil(len(data) / config.batch_size)
     total = math.ceil(steps_per_epoch * config.epochs)
     losses: list[float] = []
