@@ -131,3 +131,10 @@ def test_orphans_of_a_previous_run_expire(sessions, store, docs, clock):
     assert restarted.expire_orphans() == 1
     clock.now += 61
     assert restarted.sweep() == [sessions.collection(sid, "mine")]
+
+
+def test_a_session_corpus_is_shown_by_the_name_its_owner_gave_it():
+    from workbench.retrieval.sessions import display_name
+
+    assert display_name("session--52c2ab--harbor-lantern") == "harbor-lantern"
+    assert display_name("handbook") == "handbook"

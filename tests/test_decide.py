@@ -167,6 +167,18 @@ def test_an_empty_corpus_or_one_without_facts_is_refused_with_what_to_do(workben
         run_decide(workbench, "vague", tmp_path / "b", budget_minutes=20)
 
 
+def test_three_small_documents_get_a_verdict_with_wide_intervals(workbench, store, settings, tmp_path):
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for i in range(0, 9, 3):
+        (folder / f"policy{i // 3}.txt").write_text("\n\n".join(FACTS[i:i + 3]) + "\n")
+    ingest(store, "few", [folder], settings.chunk_size, settings.chunk_overlap)
+    result = run_decide(workbench, "few", tmp_path / "run", budget_minutes=30)
+    assert result["verdict"] and result["qa"]["test"] >= 3
+    lo, hi = result["summary"]["rag"]["ci95"]
+    assert hi - lo >= 0.3 or result["summary"]["rag"]["contains"] in (0.0, 1.0)  # a few questions tell little apart
+
+
 def test_a_budget_too_small_to_train_says_how_much_is_needed(workbench, facts_corpus, tmp_path, monkeypatch):
     import workbench.decide.stages as stages
     from workbench.decide.plan import Speed
@@ -199,7 +211,21 @@ def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpu
     run_name = past["value"] if isinstance(past, dict) else past
     again = client.predict(run_name, api_name="/decide_open")
     assert again[1] == verdict  # a finished run is shown again, not recomputed
-    with pytest.raises(AppError):  # only the listed runs are accepted; a path is not
+    with pytest.raises(AppError, match="not in the list of choices"):  # only the listed runs; a path is not
         client.predict("../../etc", api_name="/decide_open")
-    with pytest.raises(AppError):
+    with pytest.raises(AppError, match="not in the list of choices"):
         client.predict("session--someone-else--secret", 20, api_name="/decide")
+
+
+@pytest.mark.ui
+def test_a_refused_run_says_why_in_the_status_line_in_the_person_s_words(facts_corpus, client, monkeypatch):
+    """A refusal is a status line, not an error toast: nothing is raised, so the buttons come back (`idle`)."""
+    import workbench.ui.decide as tab
+
+    def refuse(wb, corpus, folder, budget, **_):
+        folder.mkdir(parents=True, exist_ok=True)
+        raise DecideError(f"only 4 answerable facts found in corpus {corpus!r} (Decide needs at least 6)")
+
+    monkeypatch.setattr(tab, "run_decide", refuse)
+    status = client.predict(facts_corpus, 30, api_name="/decide")[0]
+    assert status == f"**Not run:** only 4 answerable facts found in corpus '{facts_corpus}' (Decide needs at least 6)."

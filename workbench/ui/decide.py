@@ -8,6 +8,7 @@ reopened; an unfinished one resumes from its last finished stage.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
 from ..decide.verdict import ARM_MEANING
-from ..retrieval.sessions import check_access
+from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
 from ..validation import check_number
 from .stopping import Stops, cancel_for_api_clients
@@ -27,7 +28,9 @@ writes questions from the documents (offline), holds out a quarter of the facts 
 adapter with the knowledge recipe (the documents plus several phrasings of each training question) and a **raft**
 adapter, evaluates the four arms on the held-out questions, and reports accuracy with 95 % intervals, latency,
 prompt size, training time and when fine-tuning pays back its training. The budget sizes the run (questions and
-epochs); a run that stops (cancel, restart) resumes from its last finished stage."""
+epochs); a run that stops (cancel, restart) resumes from its last finished stage. A corpus needs at least 6 facts
+the question writer can find (two or three short documents often hold 10–30); with few facts the intervals are
+wide, and the report says which differences they can tell apart."""
 
 
 def runs_root(settings) -> Path:
@@ -80,6 +83,22 @@ def curve_frame(report: dict) -> pd.DataFrame:
 def progress_line(p: Progress) -> str:
     eta = f" — about {p.eta_s / 60:.1f} min left" if p.eta_s is not None else ""
     return f"**Stage {p.done_stages + 1} of {p.total_stages}: {p.message}** ({p.fraction * 100:.0f} % of the run){eta}"
+
+
+def _failure(exc: BaseException, folder: Path, corpus: str) -> str:
+    """Why a run stopped, in the person's terms: their corpus's name, and whether a resume can help."""
+    text = str(exc).replace(repr(corpus), repr(display_name(corpus))).rstrip(".") + "."
+    if not isinstance(exc, (ValueError, InterruptedError)):
+        logging.getLogger(__name__).error("Decide run %s failed", folder.name, exc_info=exc)
+        text = f"the run failed ({type(exc).__name__}: {text})"
+    try:
+        done = json.loads((folder / "run.json").read_text()).get("done", {})
+    except (OSError, json.JSONDecodeError):
+        done = {}
+    if done:
+        text += (f" The finished stages ({', '.join(done)}) are kept: fix the cause, then choose the run under "
+                 "Past runs and press Open / resume.")
+    return text
 
 
 def build_decide_tab(wb, corpora=None) -> None:
@@ -162,22 +181,26 @@ def build_decide_tab(wb, corpora=None) -> None:
                    gr.update(choices=runs, value=folder.name if folder.name in dict(runs).values() else None))
             return
         if "error" in outcome:
-            exc = outcome["error"]
-            if isinstance(exc, (ValueError, InterruptedError)):
-                raise gr.Error(f"{exc}. Finished stages are kept: select the run under Past runs and press "
-                               "Open / resume to continue.") from None
-            raise exc
+            yield refusal(_failure(outcome["error"], folder, corpus_), runs=list_runs(s, session))
+            return
         yield show(folder, session)
+
+    def refusal(text: str, runs=None):
+        """The status line says why nothing (more) runs; the rest of the tab stays as it was."""
+        past_ = gr.update(choices=runs) if runs is not None else gr.skip()
+        return f"**Not run:** {text}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), past_
 
     def decide(run_id_: str, corpus_: str, budget_: float, request: gr.Request, progress=gr.Progress()):
         if not corpus_:
-            raise gr.Error("choose a corpus (upload your documents in the Corpora tab first)")
+            yield refusal("choose a corpus (upload your documents in the Corpora tab first).")
+            return
         session = session_of(request)
         try:
             corpus_ = check_access(session, corpus_)  # another session's private corpus is refused
             budget_ = check_number(budget_, "budget", 1, 24 * 60)
         except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+            yield refusal(f"{exc}.")
+            return
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
         with stops.watching(run_id_):
             yield from drive(runs_root(s) / name, corpus_, float(budget_), session, run_id_, progress)
@@ -186,7 +209,8 @@ def build_decide_tab(wb, corpora=None) -> None:
         session = session_of(request)
         folder = runs_root(s) / str(name or "")
         if not name or not any(name == value for _, value in list_runs(s, session)):
-            raise gr.Error("choose one of the past runs listed")  # names only, and only runs this session may see
+            yield refusal("choose one of the past runs listed.")  # names only, and only runs this session may see
+            return
         if (folder / "report.json").is_file():
             yield show(folder, session)
             return
