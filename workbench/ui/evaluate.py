@@ -22,6 +22,7 @@ from ..validation import TEMPERATURE_MAX, check_adapter_choice, check_number
 from ..config import REPO_ROOT
 from .background import WAITING, in_background
 from .compare import NO_ADAPTER, adapter_choices, known_adapters
+from .train import corpus_choices
 from .errors import ok, user_error, verdict
 from .stopping import Stops, cancel_for_api_clients
 from .uploads import remove_uploads
@@ -33,13 +34,15 @@ PLOTTED = {"em": "Exact match", "f1": "Token F1", "contains": "Contains answer",
 HELP = """Runs every chosen arm over the set, the arms of each question batched in one generate call. Answers are
 cached per model, adapter, corpus, settings and question, so a re-run or a larger run only generates what is new
 (cached rows keep the latency measured when they were generated). **correct** (✓) means the answer contains a
-reference answer (short sets) or gives the right label (label sets). Every metric is defined in
+reference answer (short sets), gives the right label (label sets) or says "The documents do not say." (unanswerable
+questions). Every metric is defined in
 *Metric definitions* below (the repository's `docs/evaluation.md`)."""
 ARM_COLORS = {"base": "#6b7280", "rag": "#2563eb", "lora": "#d97706", "raft": "#059669"}
 """One colour per arm in every chart (colour-blind-safe enough to tell apart: grey, blue, orange, green)."""
 SUMMARY_LABELS = {"n": "questions", "em": "exact match", "f1": "token F1", "contains": "contains answer",
                   "rouge_l": "ROUGE-L", "accuracy": "accuracy", "macro_f1": "macro-F1", "hit_at_k": "hit@k",
-                  "mrr": "MRR", "grounded": "groundedness", "ttft_p50_ms": "TTFT p50 (ms)",
+                  "mrr": "MRR", "grounded": "groundedness", "abstain": "abstains (unanswerable)",
+                  "false_abstain": "abstains (answerable)", "loops": "looping answers", "ttft_p50_ms": "TTFT p50 (ms)",
                   "ttft_p95_ms": "TTFT p95 (ms)", "total_p50_ms": "total p50 (ms)", "total_p95_ms": "total p95 (ms)",
                   "tokens_per_s": "tokens/s", "peak_memory_mib": "peak memory (MiB)", "cached": "cached"}
 QUESTION_COLUMNS = ["id", "question", "reference"]
@@ -101,7 +104,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     with gr.Row():
         arms = gr.CheckboxGroup(list(ARMS), value=list(ARMS), label="Arms", elem_id="eval-arms")
         limit = gr.Number(20, precision=0, minimum=0, label="Questions (first N; 0 = all)", elem_id="eval-limit")
-        corpus = gr.Dropdown([SET_CORPUS, *wb.store.corpora()], value=SET_CORPUS, label="Corpus (rag, raft)",
+        corpus = gr.Dropdown([SET_CORPUS, *corpus_choices(wb)], value=SET_CORPUS, label="Corpus (rag, raft)",
                              elem_id="eval-corpus")
     with gr.Accordion("Settings", open=False):
         with gr.Row():

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .. import adapters as adapter_lib
 from ..config import REPO_ROOT
+from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access
 from ..training.data import DataError, detect_format, load_chat, load_qa
 from ..training.jobs import clear_partial, train_adapter
@@ -26,6 +27,11 @@ from .uploads import remove_uploads
 UPLOADED = "(uploaded file)"
 LONG_RUN_S = 600
 """Estimates above this get a warning before the run starts."""
+
+
+def corpus_choices(wb) -> list[str]:
+    """Indexed corpora and the shipped ones (listed while start-up still indexes them)."""
+    return sorted(set(wb.store.corpora()) | set(shipped_corpora()))
 
 
 def shipped_training_sets() -> dict[str, Path]:
@@ -100,8 +106,10 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                               info="lora: closed-book Q/A; raft: trained on the rag prompt with distractor passages; "
                                    "knowledge: closed book, the corpus text plus every phrasing of the Q/A, the "
                                    "phrasings repeated once per epoch (learns facts best; docs/fine-tuning-recipes.md)")
-            corpus = gr.Dropdown(wb.store.corpora(), value=wb.settings.corpus,
-                                 label="Corpus (raft distractors; knowledge: the text trained on)")
+            corpus = gr.Dropdown(corpus_choices(wb), value=wb.settings.corpus,
+                                 label="Corpus (raft distractors; knowledge: the text trained on)", elem_id="train-corpus")
+            if corpora is not None:
+                corpora.follow(corpus)  # this session's uploaded corpora too
             name = gr.Textbox("my-adapter", label="Adapter name", elem_id="train-name")
             with gr.Accordion("Hyperparameters", open=False):
                 with gr.Row():
@@ -131,6 +139,9 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
         try:
             check_name(check_text(name_, "the adapter name", 64))
             check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
+            if method_ in ("raft", "knowledge") and not (corpus_ and wb.store.exists(corpus_) and wb.store.count(corpus_)):
+                raise ValueError(f"corpus {corpus_!r} is not indexed yet (the shipped corpora are indexed at first "
+                                 "start, about a minute); try again when the banner at the top has gone")
             config = TrainConfig(
                 method=method_, epochs=check_number(epochs_, "epochs", 0.01, 100),
                 learning_rate=check_number(lr_, "learning rate", 1e-8, 1.0),
