@@ -80,9 +80,15 @@ def test_foreign_base(adapter, shapes):
     assert validate(adapter, "HuggingFaceTB/SmolLM2-135M-Instruct", shapes, allow_foreign=True)
 
 
-def test_list_adapters_user_dir_overrides_shipped(tiny_model, tmp_path):
+def test_a_user_adapter_never_shadows_a_shipped_one_and_shipped_names_are_reserved(tiny_model, tmp_path):
+    from workbench.adapters import AdapterError, check_adapter_name, reserved_names
+
     save_random_adapter(tiny_model, tmp_path / "shipped" / "x")
-    save_random_adapter(tiny_model, tmp_path / "user" / "x")
+    save_random_adapter(tiny_model, tmp_path / "user" / "x")  # e.g. left by an older version
     save_random_adapter(tiny_model, tmp_path / "user" / "y")
-    assert list_adapters([tmp_path / "shipped", tmp_path / "user", tmp_path / "absent"]) == {
-        "x": tmp_path / "user" / "x", "y": tmp_path / "user" / "y"}
+    dirs = [tmp_path / "shipped", tmp_path / "user", tmp_path / "absent"]
+    assert list_adapters(dirs) == {"x": tmp_path / "shipped" / "x", "y": tmp_path / "user" / "y"}
+    for name in ("x", "auto"):
+        with pytest.raises(AdapterError, match="is reserved"):
+            check_adapter_name(name, reserved_names(dirs))
+    assert check_adapter_name("y", reserved_names(dirs)) == "y"

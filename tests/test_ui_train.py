@@ -54,6 +54,19 @@ def test_train_refuses_an_existing_name(client, workbench):
                        api_name="/train")
 
 
+def test_no_client_can_take_a_shipped_adapter_s_name(client, workbench, tmp_path):
+    from gradio_client import handle_file
+
+    folder = save_random_adapter(workbench.model, tmp_path / "src")
+    files = [handle_file(str(folder / n)) for n in ("adapter_config.json", "adapter_model.safetensors")]
+    with pytest.raises(Exception, match="'handbook-raft' is reserved"):
+        client.predict(files, "handbook-raft", False, api_name="/upload_adapter")
+    with pytest.raises(Exception, match="'handbook-lora' is reserved"):
+        client.predict("handbook train split", None, "lora", "handbook", "handbook-lora", 1, 1e-3, 1, 512, 4, 8, 0.0,
+                       2, 0.8, api_name="/train")
+    assert not (workbench.settings.data_path / "adapters" / "handbook-raft").exists()
+
+
 def test_upload_zip_then_refusals(client, workbench, tmp_path):
     from gradio_client import handle_file
 

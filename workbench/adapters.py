@@ -42,13 +42,14 @@ class AdapterInfo:
 
 
 def list_adapters(dirs: list[Path]) -> dict[str, Path]:
-    """Adapter folders by name; later directories (user adapters) override earlier ones (shipped)."""
+    """Adapter folders by name; an earlier directory wins (the shipped adapters: no upload or training shadows the
+    adapter behind everyone's default columns)."""
     found: dict[str, Path] = {}
     for root in dirs:
         if root.is_dir():
             # Hidden folders are uploads and trainings still in progress (see install_adapter, training.jobs).
             for folder in sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / CONFIG_FILE).is_file()):
-                found[folder.name] = folder
+                found.setdefault(folder.name, folder)
     return found
 
 
@@ -225,10 +226,18 @@ SETTINGS_FILE = "workbench.json"
 """Written beside an adapter the user chose to 'load anyway' for a foreign base."""
 
 
-def check_adapter_name(name: str) -> str:
+def check_adapter_name(name: str, reserved: set[str] | frozenset[str] = frozenset()) -> str:
+    """A name for a new adapter: plain, and not `auto` or a shipped adapter's (`reserved`)."""
     if not ADAPTER_NAME.match(name or "") or ".." in name:
         raise AdapterError(f"invalid adapter name {name!r}: use 1-64 letters, digits, '.', '_' or '-'")
+    if name == AUTO or name in reserved:
+        raise AdapterError(f"the adapter name {name!r} is reserved (a shipped adapter or 'auto'); choose another name")
     return name
+
+
+def reserved_names(dirs: list[Path]) -> set[str]:
+    """Names no upload or training may take: the shipped adapters (the first adapter directory)."""
+    return set(list_adapters(dirs[:1]))
 
 
 @dataclass
@@ -311,12 +320,13 @@ def _copy_upload(files: list[Path], into: Path, max_bytes: int) -> list[str]:
 
 def install_adapter(files: list[Path], name: str, root: Path, base_model_id: str,
                     module_shapes: dict[str, tuple[int, int]], allow_foreign: bool = False,
-                    max_rank: int = 256, max_bytes: int = MAX_ADAPTER_BYTES) -> Installed:
+                    max_rank: int = 256, max_bytes: int = MAX_ADAPTER_BYTES,
+                    reserved: set[str] | frozenset[str] = frozenset()) -> Installed:
     """Validate an uploaded adapter and store it as root/name. A failed upload leaves nothing behind."""
     import shutil
     import tempfile
 
-    check_adapter_name(name)
+    check_adapter_name(name, reserved)
     target = Path(root) / name
     if target.exists():
         raise AdapterError(f"an adapter named {name!r} already exists; choose another name")

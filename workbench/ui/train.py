@@ -202,7 +202,7 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
         return shipped.get(data_)
 
     def check_name(name_):
-        adapter_lib.check_adapter_name(name_)
+        adapter_lib.check_adapter_name(name_, adapter_lib.reserved_names(wb.settings.adapter_dirs))
         if (user_root / name_).exists():
             raise ValueError(f"an adapter named {name_!r} already exists; choose another name")
 
@@ -269,7 +269,7 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
             installed = adapter_lib.install_adapter(
                 [Path(f) for f in files_ or []], check_text(name_, "the adapter name", 64).strip(), user_root,
                 wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
-                wb.settings.adapter_max_bytes)
+                wb.settings.adapter_max_bytes, adapter_lib.reserved_names(wb.settings.adapter_dirs))
         except ValueError as exc:
             raise user_error(str(exc)) from None
         finally:
