@@ -99,3 +99,11 @@ def test_a_break_even_says_when_the_arm_answers_fewer_questions_than_rag():
     assert "- lora: training is repaid after ~30 queries compared with rag (compute only: it answered 0 % of the " \
            "questions, rag 50 %)" in text
     assert "- raft: training is repaid after ~40 queries compared with rag\n" in text
+
+
+def test_the_cost_chart_ends_just_past_the_latest_break_even():
+    from workbench.decide.report import curve_queries
+
+    assert curve_queries({"lora": 340, "raft": None}) == [0, 125, 250, 375, 500, 625, 750, 875, 1000]
+    assert curve_queries({"lora": 1_200, "raft": 4_100})[-1] == 10_000
+    assert curve_queries({"lora": None, "raft": None})[-1] == 1_000  # nothing pays back: a short view

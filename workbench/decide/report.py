@@ -12,7 +12,20 @@ import statistics
 from ..arms import ARMS
 from .verdict import ARM_MEANING, bootstrap_ci, break_even_queries, cost_curve, decide, mean
 
-CURVE_QUERIES = [0, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000]
+CURVE_POINTS = 8
+"""The cost chart's points after zero queries, evenly spaced so its lines are straight and their crossing shows."""
+
+
+def curve_queries(break_even: dict[str, int | None]) -> list[int]:
+    """0 to a round number of queries past the latest break-even (twice it), or to 1,000 when none pays back, so
+    the training cost and the crossing both stay visible."""
+    latest = max((n for n in break_even.values() if n), default=0)
+    top = 1_000
+    if latest:
+        magnitude = 10 ** (len(str(2 * latest)) - 1)
+        top = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= 2 * latest)
+    return [top * i // CURVE_POINTS for i in range(CURVE_POINTS + 1)]
+
 
 
 def _per_arm(rows: list[dict], key: str) -> dict[str, list[float]]:
@@ -44,10 +57,11 @@ def build(run) -> dict:
                      "ci95": list(ci_contains[arm]), "f1_ci95": list(ci_f1[arm]), "total_p50_ms": total[arm],
                      "prompt_tokens": prompt_tokens[arm], "peak_memory_mib": memory[arm],
                      "training_minutes": train_min.get(arm, 0.0)} for arm in contains}
-    curves = {arm: cost_curve(train_min.get(arm, 0.0) * 60, total[arm], CURVE_QUERIES)
+    queries = curve_queries(break_even)
+    curves = {arm: cost_curve(train_min.get(arm, 0.0) * 60, total[arm], queries)
               for arm in ("rag", "lora", "raft") if arm in total}
     return {"corpus": run.corpus, "questions": len(contains[next(iter(contains))]), "summary": summary,
-            "break_even_queries": break_even, "cost_curve": {"queries": CURVE_QUERIES, **curves},
+            "break_even_queries": break_even, "cost_curve": {"queries": queries, **curves},
             "verdict": verdict.text, "winner": verdict.winner, "tied_with": verdict.tied_with,
             "reasons": verdict.reasons, "plan_notes": (run.state.get("plan") or {}).get("notes", []),
             "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", ""),

@@ -68,10 +68,16 @@ def summary_frame(report: dict) -> pd.DataFrame:
         lo, hi = v["ci95"]
         rows.append({"arm": arm, "what it is": ARM_MEANING.get(arm, arm),
                      "contains": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
-                     "F1": round(v["f1"], 3), "total p50 ms": v["total_p50_ms"], "prompt tokens": v["prompt_tokens"],
-                     "training min": v["training_minutes"],
-                     "peak MiB (process, incl. training)": v["peak_memory_mib"]})
+                     "F1": round(v["f1"], 2), "total p50 ms": round(v["total_p50_ms"]),
+                     "prompt tokens": round(v["prompt_tokens"]),
+                     "training min": round(v["training_minutes"], 1)})
     return pd.DataFrame(rows)
+
+
+def peak_memory_line(report: dict) -> str:
+    """One figure: the arms share one process, so its peak (training included) is the same for all of them."""
+    peak = max((v["peak_memory_mib"] for v in report["summary"].values()), default=0.0)
+    return f"Peak memory of the run: {peak / 1024:.1f} GiB ({report.get('memory_kind') or 'not reported'}; training included)."
 
 
 def curve_frame(report: dict) -> pd.DataFrame:
@@ -132,7 +138,7 @@ def build_decide_tab(wb, corpora=None) -> None:
     def show(folder: Path, session=None):
         report = json.loads((folder / "report.json").read_text())
         return (f"Run `{folder.name}` finished.", f"### {report['verdict']}\n\n" + "\n".join(
-                    f"- {r}" for r in report["reasons"] + report["plan_notes"]),
+                    f"- {r}" for r in report["reasons"] + report["plan_notes"] + [peak_memory_line(report)]),
                 summary_frame(report), curve_frame(report), [str(folder / "report.md"), str(folder / "report.json")],
                 gr.update(choices=list_runs(s, session), value=folder.name))
 
