@@ -205,6 +205,8 @@ def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpu
     from gradio_client.exceptions import AppError
 
     status, verdict, table, chart, files, past = client.predict(facts_corpus, 30, api_name="/decide")
+    assert table["visible"] and chart["visible"] and files["visible"]  # hidden until there is a report
+    table, files = table["value"], files["value"]
     assert "finished" in status and ("Use " in verdict or "Best measured" in verdict)
     assert [row[0] for row in table["data"]] == ["base", "rag", "lora", "raft"]
     assert {"report.md", "report.json"} <= {f.rsplit("/", 1)[-1] for f in files}

@@ -123,12 +123,14 @@ def build_decide_tab(wb, corpora=None) -> None:
         past = gr.Dropdown(list_runs(s), label="Past runs", elem_id="decide-runs", scale=3)
         reopen = gr.Button("Open / resume", elem_id="decide-open", scale=1)
     status = gr.Markdown(elem_id="decide-status")
-    verdict = gr.Markdown(elem_id="decide-verdict")
+    verdict = gr.Markdown("No run shown yet: choose a corpus and press **Decide**, or open a past run.",
+                          elem_id="decide-verdict")
+    # The results appear with the first report (before it, an empty table, plot and file box said nothing).
     table = gr.DataFrame(label="Per arm on the held-out questions (contains with 95 % interval)", wrap=True,
-                         elem_id="decide-summary")
+                         elem_id="decide-summary", visible=False)
     chart = gr.LinePlot(x="queries", y="seconds", color="arm", title="Cumulative compute: training + queries",
-                        x_title="queries answered", y_title="seconds", elem_id="decide-chart")
-    files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files")
+                        x_title="queries answered", y_title="seconds", elem_id="decide-chart", visible=False)
+    files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files", visible=False)
     outputs = [status, verdict, table, chart, files, past]
     stops = Stops()  # Cancel is cooperative: the run stops at its next step and the tab says so (stopping.py)
 
@@ -139,7 +141,8 @@ def build_decide_tab(wb, corpora=None) -> None:
         report = json.loads((folder / "report.json").read_text())
         return (f"Run `{folder.name}` finished.", f"### {report['verdict']}\n\n" + "\n".join(
                     f"- {r}" for r in report["reasons"] + report["plan_notes"] + [peak_memory_line(report)]),
-                summary_frame(report), curve_frame(report), [str(folder / "report.md"), str(folder / "report.json")],
+                gr.update(value=summary_frame(report), visible=True), gr.update(value=curve_frame(report), visible=True),
+                gr.update(value=[str(folder / "report.md"), str(folder / "report.json")], visible=True),
                 gr.update(choices=list_runs(s, session), value=folder.name))
 
     def drive(folder: Path, corpus_: str, budget_: float | None, session, run_id_: str, progress: gr.Progress):
