@@ -376,3 +376,39 @@ def test_cancel_stops_decide_at_its_next_step_and_open_resume_finishes_the_run(a
     expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
     assert error_badges(page) == 0
     page.close()
+
+
+def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url, browser, workbench, monkeypatch,
+                                                                        tmp_path):
+    from playwright.sync_api import expect
+
+    from workbench.retrieval.ingest import ingest
+
+    small_decide_corpus(workbench, monkeypatch, tmp_path)
+    folder = tmp_path / "vague"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("We like to work together. Good ideas are always welcome here.\n")
+    ingest(workbench.store, "vague", [folder], workbench.settings.chunk_size, workbench.settings.chunk_overlap)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Decide").click()
+    page.locator("#decide-corpus input").fill("vague")
+    page.keyboard.press("Enter")
+    page.locator("#decide-run").click()
+    status = page.locator("#decide-status")
+    expect(status).to_contain_text("Decide stopped: no questions could be made", timeout=TIMEOUT_MS)
+    expect(status).to_contain_text("add such documents")  # what to do
+    expect(status).not_to_contain_text("Open / resume")  # resuming cannot help a corpus with too few facts
+    expect(page.locator("#decide-run")).to_be_enabled()  # the tab is usable again, with no reload
+    expect(page.locator("#decide-open")).to_be_enabled()
+    expect(page.locator("#decide-cancel")).to_be_disabled()
+    assert error_badges(page) == 0
+    shot(page, "decide-refused")
+    page.locator("#decide-corpus input").fill("company")
+    page.keyboard.press("Enter")
+    page.locator("#decide-run").click()
+    expect(status).to_contain_text(re.compile(r"Run \S+ finished\."), timeout=TIMEOUT_MS)
+    expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
+    expect(page.locator("#decide-run")).to_be_enabled()
+    assert error_badges(page) == 0
+    page.close()

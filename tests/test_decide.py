@@ -62,6 +62,16 @@ def facts_corpus(tmp_path, store, settings):
     return "company"
 
 
+@pytest.fixture()
+def vague_corpus(tmp_path, store, settings):
+    """A corpus without a single answerable fact."""
+    folder = tmp_path / "vague"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("We like to work together. Good ideas are always welcome here.\n")
+    ingest(store, "vague", [folder], settings.chunk_size, settings.chunk_overlap)
+    return "vague"
+
+
 def test_decide_runs_every_stage_and_reports_a_verdict(workbench, facts_corpus, tmp_path):
     out = tmp_path / "run"
     result = run_decide(workbench, facts_corpus, out, budget_minutes=30)
@@ -189,7 +199,7 @@ def test_a_run_folder_of_another_corpus_is_not_overwritten(workbench, facts_corp
 
 
 @pytest.mark.ui
-def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpus, client):
+def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpus, vague_corpus, client, tmp_path):
     from gradio_client.exceptions import AppError
 
     status, verdict, table, chart, files, past = client.predict(facts_corpus, 30, api_name="/decide")
@@ -199,7 +209,23 @@ def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpu
     run_name = past["value"] if isinstance(past, dict) else past
     again = client.predict(run_name, api_name="/decide_open")
     assert again[1] == verdict  # a finished run is shown again, not recomputed
-    with pytest.raises(AppError):  # only the listed runs are accepted; a path is not
+    with pytest.raises(AppError, match="not in the list of choices"):  # only the listed runs; a path is not
         client.predict("../../etc", api_name="/decide_open")
-    with pytest.raises(AppError):
+    with pytest.raises(AppError, match="not in the list of choices"):  # another session's corpus is not offered
         client.predict("session--someone-else--secret", 20, api_name="/decide")
+    refused = client.predict("vague", 20, api_name="/decide")  # a refusal is the status line, not an error
+    assert refused[0].startswith("**Decide stopped:** no questions could be made") and "add such documents" in refused[0]
+    assert "Open / resume" not in refused[0] and ".." not in refused[0]
+    assert len(list((tmp_path / "data" / "decide").iterdir())) == 1  # the refused run left no folder to resume
+
+
+def test_a_failed_run_says_why_in_the_corpus_name_the_person_chose(tmp_path):
+    from workbench.ui.decide import failure_line
+
+    corpus = "session--0a1b2c--harbor-lantern"
+    line = failure_line(DecideError(f"only 3 answerable facts found in corpus {corpus!r}: add documents."),
+                        tmp_path, corpus)
+    assert line == "**Decide stopped:** only 3 answerable facts found in corpus 'harbor-lantern': add documents."
+    (tmp_path / "run.json").write_text(json.dumps({"done": {"qa": 1.0, "plan": 2.0}}))
+    line = failure_line(RuntimeError("CUDA out of memory"), tmp_path, corpus)
+    assert "RuntimeError: CUDA out of memory." in line and "(qa, plan) are kept" in line and "Open / resume" in line

@@ -71,6 +71,11 @@ def check_shared_name(name: str) -> str:
     return name
 
 
+def display_name(corpus: str) -> str:
+    """The name a person gave a corpus: a session collection's internal name without its session prefix."""
+    return corpus.split("--", 2)[-1] if corpus.startswith(SESSION_PREFIX) else corpus
+
+
 def session_id(session) -> str | None:
     """The session id of a CorpusSession, an id string, or None (a session that has no corpora yet)."""
     if isinstance(session, CorpusSession):

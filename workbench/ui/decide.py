@@ -8,6 +8,8 @@ reopened; an unfinished one resumes from its last finished stage.
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -17,7 +19,7 @@ import pandas as pd
 
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
 from ..decide.verdict import ARM_MEANING
-from ..retrieval.sessions import check_access
+from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
 from ..validation import check_number
 from .stopping import Stops, cancel_for_api_clients
@@ -80,6 +82,29 @@ def curve_frame(report: dict) -> pd.DataFrame:
 def progress_line(p: Progress) -> str:
     eta = f" — about {p.eta_s / 60:.1f} min left" if p.eta_s is not None else ""
     return f"**Stage {p.done_stages + 1} of {p.total_stages}: {p.message}** ({p.fraction * 100:.0f} % of the run){eta}"
+
+
+def _done_stages(folder: Path) -> list[str]:
+    try:
+        return list(json.loads((folder / "run.json").read_text()).get("done", {}))
+    except (OSError, json.JSONDecodeError):
+        return []
+
+
+def failure_line(exc: BaseException, folder: Path, corpus: str) -> str:
+    """Why a run stopped, for the status line: in the person's terms (their corpus's name, not the session
+    collection's), and "Open / resume" only where resuming can help (a refusal of the corpus or budget cannot)."""
+    text = str(exc).replace(corpus, display_name(corpus))
+    text = text.strip().rstrip(".") + "."
+    done = _done_stages(folder)
+    if isinstance(exc, ValueError):  # DecideError, BudgetError, bad input: the message says what to do
+        return f"**Decide stopped:** {text}"
+    logging.getLogger(__name__).error("Decide run %s failed", folder.name, exc_info=exc)
+    line = f"**Decide failed** ({type(exc).__name__}: {text})"
+    if done:
+        line += (f" The finished stages ({', '.join(done)}) are kept: choose the run under Past runs and press "
+                 "**Open / resume** to continue.")
+    return line
 
 
 def build_decide_tab(wb, corpora=None) -> None:
@@ -163,21 +188,28 @@ def build_decide_tab(wb, corpora=None) -> None:
             return
         if "error" in outcome:
             exc = outcome["error"]
-            if isinstance(exc, (ValueError, InterruptedError)):
-                raise gr.Error(f"{exc}. Finished stages are kept: select the run under Past runs and press "
-                               "Open / resume to continue.") from None
-            raise exc
+            line = failure_line(exc, folder, corpus_)
+            if isinstance(exc, ValueError) and not _done_stages(folder):
+                shutil.rmtree(folder, ignore_errors=True)  # refused before any stage: nothing to resume
+            yield refusal(line, list_runs(s, session))
+            return
         yield show(folder, session)
+
+    def refusal(line: str, runs=None):
+        """The status line says why nothing (more) runs; the report shown before stays as it was."""
+        return line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(choices=runs) if runs is not None else gr.skip()
 
     def decide(run_id_: str, corpus_: str, budget_: float, request: gr.Request, progress=gr.Progress()):
         if not corpus_:
-            raise gr.Error("choose a corpus (upload your documents in the Corpora tab first)")
+            yield refusal("**Not run:** choose a corpus (upload your documents in the Corpora tab first).")
+            return
         session = session_of(request)
         try:
             corpus_ = check_access(session, corpus_)  # another session's private corpus is refused
             budget_ = check_number(budget_, "budget", 1, 24 * 60)
-        except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+        except (StoreError, ValueError) as exc:
+            yield refusal(f"**Not run:** {str(exc).rstrip('.')}.")
+            return
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
         with stops.watching(run_id_):
             yield from drive(runs_root(s) / name, corpus_, float(budget_), session, run_id_, progress)
@@ -186,7 +218,9 @@ def build_decide_tab(wb, corpora=None) -> None:
         session = session_of(request)
         folder = runs_root(s) / str(name or "")
         if not name or not any(name == value for _, value in list_runs(s, session)):
-            raise gr.Error("choose one of the past runs listed")  # names only, and only runs this session may see
+            # names only, and only runs this session may see
+            yield refusal("**Not opened:** choose one of the past runs listed.", list_runs(s, session))
+            return
         if (folder / "report.json").is_file():
             yield show(folder, session)
             return
@@ -211,9 +245,13 @@ def build_decide_tab(wb, corpora=None) -> None:
     for button, fn, inputs, api_name in ((start, decide, [corpus, budget], "decide"),
                                          (reopen, open_run, [past], "decide_open")):
         lock = button.click(running, None, [*buttons, run_id], show_progress="hidden", api_visibility="private")
+        # Progress and any error show on the status line only: no error badge on the other outputs.
         event = lock.success(fn, [run_id, *inputs], outputs, api_name=api_name, concurrency_id="model",
-                             concurrency_limit=wb.concurrency)
-        event.then(idle, None, buttons, queue=False, show_progress="hidden", api_visibility="private")
+                             concurrency_limit=wb.concurrency, show_progress_on=[status])
+        # The page runs a .then() only after an event that did not fail; .failure() covers one that did (an
+        # unexpected error, a lost connection), so the buttons always come back.
+        for after in (event.then, event.failure):
+            after(idle, None, buttons, queue=False, show_progress="hidden", api_visibility="private")
         events.append(event)
     cancel.click(cancelled, run_id, cancel, queue=False, api_visibility="private")
     for event in events:
