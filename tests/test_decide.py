@@ -229,3 +229,27 @@ def test_a_failed_run_says_why_in_the_corpus_name_the_person_chose(tmp_path):
     (tmp_path / "run.json").write_text(json.dumps({"done": {"qa": 1.0, "plan": 2.0}}))
     line = failure_line(RuntimeError("CUDA out of memory"), tmp_path, corpus)
     assert "RuntimeError: CUDA out of memory." in line and "(qa, plan) are kept" in line and "Open / resume" in line
+
+
+def test_three_small_documents_get_a_report_that_says_its_intervals_are_wide(workbench, store, settings, tmp_path):
+    folder = tmp_path / "few"
+    folder.mkdir()
+    for i in range(0, 9, 3):
+        (folder / f"policy{i // 3}.txt").write_text("\n\n".join(FACTS[i:i + 3]) + "\n")
+    ingest(store, "few", [folder], settings.chunk_size, settings.chunk_overlap)
+    result = run_decide(workbench, "few", tmp_path / "run", budget_minutes=30)
+    assert result["verdict"] and 3 <= result["qa"]["test"] < 12
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert f"On {result['qa']['test']} questions, differences under ~" in report
+    if result["qa"]["test"] < 6:  # fewer than 6 questions cannot make any lead clear (exact sign test)
+        assert result["verdict"].startswith("Best measured") and "not clear" in result["verdict"]
+
+
+def test_too_few_facts_are_refused_with_the_count_the_minimum_and_what_to_add(workbench, store, settings, tmp_path):
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "note.txt").write_text("\n\n".join(FACTS[:2]) + "\n")
+    ingest(store, "session--0a1b2c--two-notes", [folder], settings.chunk_size, settings.chunk_overlap)
+    with pytest.raises(DecideError, match=r"only \d answerable facts found in corpus 'two-notes' \(Decide needs at "
+                                          r"least 6\): add documents"):
+        run_decide(workbench, "session--0a1b2c--two-notes", tmp_path / "run", budget_minutes=20)

@@ -99,3 +99,14 @@ def test_a_break_even_says_when_the_arm_answers_fewer_questions_than_rag():
     assert "- lora: training is repaid after ~30 queries compared with rag (compute only: it answered 0 % of the " \
            "questions, rag 50 %)" in text
     assert "- raft: training is repaid after ~40 queries compared with rag\n" in text
+
+
+def test_a_handful_of_questions_never_gives_a_clear_verdict_and_says_how_wide_it_is():
+    from workbench.decide.verdict import resolvable_points, sign_test_p
+
+    # 3 of 3 against 0 of 3: the bootstrap resamples to +100 to +100, the exact sign test says p = 0.25
+    v = decide({"rag": [1, 1, 1], "base": [0, 0, 0]}, {}, {"rag": 2000, "base": 900}, {})
+    assert v.winner == "rag" and v.tied_with == ["base"] and "not clear" in v.text
+    assert sign_test_p([1, 1, 1], [0, 0, 0]) == 0.25 and sign_test_p([1] * 6, [0] * 6) < 0.05
+    assert any("3 test questions: differences under ~80 points" in r for r in v.reasons)
+    assert [resolvable_points(n) for n in (6, 12, 30, 120)] == [55, 40, 25, 15]

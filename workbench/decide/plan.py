@@ -77,7 +77,7 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
         raise BudgetError(
             f"a budget of {budget_minutes:g} min is too small for this corpus on this machine: it needs at least "
             f"{math.ceil(needed_s / 60 / SAFETY)} min (lora: one pass over the documents and questions; raft: half "
-            f"a pass; {MIN_TEST_QUESTIONS} test questions). Raise the budget or use fewer documents.")
+            f"a pass; {floor} test questions). Raise the budget or use fewer documents.")
     eval_s = test * speed.eval_s_per_question
     train_s = left - eval_s
     # The usual split, unless it leaves either adapter under its minimum (a tight budget): then that one gets its

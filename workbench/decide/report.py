@@ -10,7 +10,7 @@ import json
 import statistics
 
 from ..arms import ARMS
-from .verdict import ARM_MEANING, bootstrap_ci, break_even_queries, cost_curve, decide, mean
+from .verdict import ARM_MEANING, bootstrap_ci, break_even_queries, cost_curve, decide, mean, resolvable_points
 
 CURVE_QUERIES = [0, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000]
 
@@ -83,7 +83,9 @@ def markdown(report: dict) -> str:
     s = report["summary"]
     lines = [f"# Decide: corpus `{report['corpus']}`", "", f"**Verdict.** {report['verdict']}", "",
              f"{report['questions']} held-out questions (facts no training question was written for), answered by "
-             "each arm. contains = the answer holds the reference; 95 % bootstrap intervals over questions.", "",
+             "each arm. contains = the answer holds the reference; 95 % bootstrap intervals over questions. "
+             f"On {report['questions']} questions, differences under ~{resolvable_points(report['questions'])} points "
+             "between two arms can be chance.", "",
              "| arm | what it is | contains (95 % CI) | F1 | total p50 ms | prompt tokens | training min | peak MiB* |",
              "|---|---|---|---|---|---|---|---|"]
     for arm, v in s.items():

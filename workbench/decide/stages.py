@@ -21,14 +21,16 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from ..evaluation.datasets import EvalSet, load_eval_set
+from ..retrieval.sessions import display_name
 from ..training.knowledge import KnowledgeItem, KnowledgeMix, document_example, knowledge_examples
 from ..training.reader import ReaderItem, ReaderMix, build_reader, reader_examples
 from ..training.trainer import TrainConfig, train
 from .plan import Speed, make_plan
 from .verdict import mean
 
-MIN_FACTS = 20
-"""Fewer facts than this cannot be split into a training set and a test set that says anything."""
+MIN_FACTS = 6
+"""Fewer facts than this cannot be split into training facts and test facts at all. A few documents give a few
+dozen facts: the run goes ahead and its intervals say how little a small test set can tell apart."""
 TEST_QUESTIONS_WANTED = 30
 """A verdict needs questions: below ~30 the 95 % intervals of two arms overlap unless they differ by ~25 points."""
 
@@ -64,8 +66,8 @@ def stage_qa(run, wb) -> dict:
         raise DecideError(str(exc)) from None
     if len(facts) < MIN_FACTS:
         raise DecideError(
-            f"only {len(facts)} answerable facts found in corpus {run.corpus!r} (Decide needs at least {MIN_FACTS}): "
-            "add documents with concrete facts — numbers, names, dates, places — or more text")
+            f"only {len(facts)} answerable facts found in corpus {display_name(run.corpus)!r} (Decide needs at "
+            f"least {MIN_FACTS}): add documents with concrete facts — numbers, names, dates, places — or more text")
     train_facts, test_facts = split_by_fact(facts, test_fraction(len(facts)), seed=run.seed)
     write_jsonl([asdict(f) for f in facts], run.path / "qa" / "facts.jsonl")
     write_jsonl(qa_items(train_facts, "train", reword=False), run.path / "qa" / "train.jsonl")

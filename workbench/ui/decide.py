@@ -29,7 +29,11 @@ writes questions from the documents (offline), holds out a quarter of the facts 
 adapter with the knowledge recipe (the documents plus several phrasings of each training question) and a **raft**
 adapter, evaluates the four arms on the held-out questions, and reports accuracy with 95 % intervals, latency,
 prompt size, training time and when fine-tuning pays back its training. The budget sizes the run (questions and
-epochs); a run that stops (cancel, restart) resumes from its last finished stage."""
+epochs); a run that stops (cancel, restart) resumes from its last finished stage.
+
+Any corpus with at least **6 answerable facts** (sentences with a number, name, date or code) runs: a few short
+documents give fewer test questions and wider intervals, and the report says which differences they can tell
+apart."""
 
 
 def runs_root(settings) -> Path:
