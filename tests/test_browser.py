@@ -199,6 +199,55 @@ def test_the_page_opens_while_start_up_indexes(workbench, browser):
         demo.close()
 
 
+def dropdown_options(page, elem_id: str) -> list[str]:
+    """The options a dropdown offers, as a person sees them when opening it."""
+    page.locator(f"#{elem_id} input").click()
+    options = page.get_by_role("option")
+    options.first.wait_for(timeout=TIMEOUT_MS)
+    texts = [t.strip().splitlines()[-1].strip() for t in options.all_inner_texts()]  # without the ✓ of the chosen
+    page.keyboard.press("Escape")
+    return texts
+
+
+def test_train_and_evaluate_offer_the_shipped_corpora_on_the_first_start(workbench, docs, browser):
+    """A fresh data directory: nothing is indexed yet when the page opens."""
+    from playwright.sync_api import expect
+
+    from workbench.retrieval.ingest import ingest
+    from workbench.ui import CSS, Startup, build_app
+
+    workbench.store.delete_corpus("handbook")  # the store of a fresh clone: empty while start-up indexes
+    startup = Startup()
+    startup.progress(1, 8, "files", "reading hr-policies.md")
+    demo = build_app(workbench.settings, workbench, startup).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=CSS)
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(url)
+        expect(page.locator("#startup-banner")).to_contain_text("reading hr-policies.md")
+        page.get_by_role("tab", name="Train").click()
+        expect(page.locator("#train-corpus input")).to_have_value(re.compile("handbook"))
+        opts = dropdown_options(page, "train-corpus")
+        assert any(o.startswith("handbook") and "indexing" in o for o in opts), opts
+        page.locator("#train-start").click()  # raft on a corpus still indexing: said under the corpus, no toast
+        expect(page.get_by_text("is still being indexed")).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(page.get_by_text("not in the list of choices")).to_have_count(0)
+        expect(page.locator("#train-start")).to_be_enabled()
+        page.get_by_role("tab", name="Evaluate").click()
+        options = dropdown_options(page, "eval-corpus")
+        assert options[0] == "(the set's own corpus)" and any(o.startswith("handbook") for o in options), options
+        shot(page, "first-start")
+        startup.run(lambda progress: ingest(workbench.store, "handbook", [docs], workbench.settings.chunk_size,
+                                            workbench.settings.chunk_overlap))
+        expect(page.locator("#startup-banner")).to_be_hidden(timeout=10_000)
+        page.get_by_role("tab", name="Train").click()
+        assert "handbook (demo)" in dropdown_options(page, "train-corpus")  # indexed now, refreshed in place
+        assert error_badges(page) == 0
+        page.close()
+    finally:
+        demo.close()
+
+
 def test_queue_position_stop_and_the_locked_ask_button(app_url, browser, workbench, monkeypatch):
     import time
 

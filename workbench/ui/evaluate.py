@@ -103,6 +103,8 @@ def build_evaluate_tab(wb, corpora=None) -> None:
         limit = gr.Number(20, precision=0, minimum=0, label="Questions (first N; 0 = all)", elem_id="eval-limit")
         corpus = gr.Dropdown([SET_CORPUS, *wb.store.corpora()], value=SET_CORPUS, label="Corpus (rag, raft)",
                              elem_id="eval-corpus")
+        if corpora is not None:
+            corpora.follow(corpus, extra=[SET_CORPUS])  # the shipped corpora while they index, and the session's
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             top_k = gr.Slider(1, 10, value=s.top_k, step=1, label="Top-k passages (rag, raft; hit@k)")
