@@ -441,6 +441,9 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(app_url)
     page.get_by_role("tab", name="Decide").click()
+    expect(page.locator("#decide-status")).to_contain_text("No report yet")  # an empty state, not empty boxes
+    for empty in ("#decide-summary", "#decide-chart", "#decide-files"):
+        expect(page.locator(empty)).to_be_hidden()
     page.locator("#decide-corpus input").fill("vague")
     page.keyboard.press("Enter")
     page.locator("#decide-run").click()
@@ -459,5 +462,8 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     expect(status).to_contain_text(re.compile(r"Run \S+ finished\."), timeout=TIMEOUT_MS)
     expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
     expect(page.locator("#decide-run")).to_be_enabled()
+    expect(page.locator("#decide-chart")).to_contain_text("pays back")  # the caption under the break-even chart
+    expect(page.locator("#decide-summary")).to_be_visible()
+    shot(page, "decide-report")
     assert error_badges(page) == 0
     page.close()

@@ -204,6 +204,7 @@ def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpu
 
     status, verdict, table, chart, files, past = client.predict(facts_corpus, 30, api_name="/decide")
     assert "finished" in status and ("Use " in verdict or "Best measured" in verdict)
+    table, files = table.get("value", table), files.get("value", files)  # shown (visible) with their values
     assert [row[0] for row in table["data"]] == ["base", "rag", "lora", "raft"]
     assert {"report.md", "report.json"} <= {f.rsplit("/", 1)[-1] for f in files}
     run_name = past["value"] if isinstance(past, dict) else past
@@ -253,3 +254,25 @@ def test_too_few_facts_are_refused_with_the_count_the_minimum_and_what_to_add(wo
     with pytest.raises(DecideError, match=r"only \d answerable facts found in corpus 'two-notes' \(Decide needs at "
                                           r"least 6\): add documents"):
         run_decide(workbench, "session--0a1b2c--two-notes", tmp_path / "run", budget_minutes=20)
+
+
+def test_the_report_on_the_tab_reads_at_a_glance():
+    from workbench.ui.decide import chart_caption, curve_frame, memory_line, summary_frame
+
+    arm = {"contains": 0.5, "f1": 0.43219, "ci95": [0.3, 0.7], "total_p50_ms": 2345.6, "prompt_tokens": 38.2,
+           "peak_memory_mib": 10907.4, "training_minutes": 0.0}
+    report = {"summary": {"base": dict(arm), "rag": dict(arm), "lora": {**arm, "total_p50_ms": 1345.6,
+                                                                          "training_minutes": 5.0},
+                          "raft": {**arm, "total_p50_ms": 2600.0, "training_minutes": 6.0}},
+              "break_even_queries": {"lora": 300, "raft": None}, "memory_kind": "cpu_peak_rss"}
+    table = summary_frame(report)
+    assert "peak memory" not in table.columns  # the same process figure for every arm is said once
+    assert "10,907 MiB" in memory_line(report) and "shared by the four arms" in memory_line(report)
+    lora = table[table["arm"] == "lora"].iloc[0]
+    assert (lora["prompt tokens"], lora["F1"], lora["median time"], lora["training"]) == ("38", "0.43", "1.3 s",
+                                                                                           "5.0 min")
+    chart = curve_frame(report)
+    assert chart["queries"].max() == 500 and 300 in set(chart["queries"])  # the crossing, not 100,000 queries
+    assert "lora pays back its 5.0 min of training after ~300 queries" in chart_caption(report)
+    report["summary"]["raft"]["peak_memory_mib"] = 900.0
+    assert "peak memory" in summary_frame(report).columns and memory_line(report) == ""

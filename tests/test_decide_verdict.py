@@ -110,3 +110,14 @@ def test_a_handful_of_questions_never_gives_a_clear_verdict_and_says_how_wide_it
     assert sign_test_p([1, 1, 1], [0, 0, 0]) == 0.25 and sign_test_p([1] * 6, [0] * 6) < 0.05
     assert any("3 test questions: differences under ~80 points" in r for r in v.reasons)
     assert [resolvable_points(n) for n in (6, 12, 30, 120)] == [55, 40, 25, 15]
+
+
+def test_the_cost_chart_ends_past_the_break_even_and_shows_the_training_cost():
+    from workbench.decide.verdict import chart_queries
+
+    queries = chart_queries({"rag": 0, "lora": 300, "raft": 360}, {"rag": 2000, "lora": 1500, "raft": 2500},
+                            {"lora": 600, "raft": None})
+    assert queries[0] == 0 and 600 in queries and max(queries) == 1000  # 1.5 × 600, rounded up to a round number
+    assert len(queries) <= 8
+    never = chart_queries({"rag": 0, "raft": 300}, {"rag": 2000, "raft": 2500}, {"raft": None})
+    assert max(never) == 500  # rag's queries reach twice the training time at 300 queries: the gap stays visible

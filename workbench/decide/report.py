@@ -10,9 +10,8 @@ import json
 import statistics
 
 from ..arms import ARMS
-from .verdict import ARM_MEANING, bootstrap_ci, break_even_queries, cost_curve, decide, mean, resolvable_points
-
-CURVE_QUERIES = [0, 100, 300, 1_000, 3_000, 10_000, 30_000, 100_000]
+from .verdict import (ARM_MEANING, bootstrap_ci, break_even_queries, chart_queries, cost_curve, decide, mean,
+                      resolvable_points)
 
 
 def _per_arm(rows: list[dict], key: str) -> dict[str, list[float]]:
@@ -44,14 +43,22 @@ def build(run) -> dict:
                      "ci95": list(ci_contains[arm]), "f1_ci95": list(ci_f1[arm]), "total_p50_ms": total[arm],
                      "prompt_tokens": prompt_tokens[arm], "peak_memory_mib": memory[arm],
                      "training_minutes": train_min.get(arm, 0.0)} for arm in contains}
-    curves = {arm: cost_curve(train_min.get(arm, 0.0) * 60, total[arm], CURVE_QUERIES)
+    queries = cost_queries(summary, break_even)
+    curves = {arm: cost_curve(train_min.get(arm, 0.0) * 60, total[arm], queries)
               for arm in ("rag", "lora", "raft") if arm in total}
     return {"corpus": run.corpus, "questions": len(contains[next(iter(contains))]), "summary": summary,
-            "break_even_queries": break_even, "cost_curve": {"queries": CURVE_QUERIES, **curves},
+            "break_even_queries": break_even, "cost_curve": {"queries": queries, **curves},
             "verdict": verdict.text, "winner": verdict.winner, "tied_with": verdict.tied_with,
             "reasons": verdict.reasons, "plan_notes": (run.state.get("plan") or {}).get("notes", []),
             "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", ""),
             "raft_choice": run.state.get("raft_choice"), "raft_training": run.state.get("raft_training", {})}
+
+
+def cost_queries(summary: dict, break_even: dict) -> list[int]:
+    """The query counts of the cost chart and table, from a report's summary (see verdict.chart_queries)."""
+    arms = [arm for arm in ("rag", "lora", "raft") if arm in summary]
+    return chart_queries({arm: summary[arm]["training_minutes"] * 60 for arm in arms},
+                         {arm: summary[arm]["total_p50_ms"] for arm in arms}, break_even)
 
 
 def _accuracy_caveat(summary: dict, arm: str) -> str:

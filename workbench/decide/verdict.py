@@ -85,6 +85,28 @@ def break_even_queries(train_seconds: float, arm_query_ms: float, rag_query_ms: 
     return max(1, round(train_seconds * 1000 / saving_ms))
 
 
+def _nice_ceiling(x: float) -> int:
+    """The smallest of 1, 2, 2.5, 5 × 10^k that is at least x."""
+    magnitude = 10 ** math.floor(math.log10(max(x, 1)))
+    return int(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= x))
+
+
+def chart_queries(train_seconds: dict[str, float], query_ms: dict[str, float], break_even: dict[str, int | None],
+                  points: int = 5) -> list[int]:
+    """Query counts at which to draw the cost lines: up to 1.5× the farthest break-even, so the crossing and the
+    training cost (the lines' start at 0 queries) are both on the chart. When no adapter pays back, up to where
+    rag's query time reaches twice the largest training time. Break-even points are included; the lines are
+    straight, so a few points draw them exactly."""
+    repaid = [n for n in break_even.values() if n]
+    if repaid:
+        top = 1.5 * max(repaid)
+    else:
+        per_query_s = (query_ms.get("rag") or max(query_ms.values(), default=0.0)) / 1000
+        top = 2 * max(train_seconds.values(), default=0.0) / per_query_s if per_query_s else 100
+    top = _nice_ceiling(max(top, 10))
+    return sorted({round(i * top / points) for i in range(points + 1)} | set(repaid))
+
+
 def cost_curve(train_seconds: float, query_ms: float, queries: list[int]) -> list[float]:
     """Cumulative compute seconds after each number of queries: upfront training plus per-query time."""
     return [round(train_seconds + n * query_ms / 1000, 1) for n in queries]

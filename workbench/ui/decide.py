@@ -18,7 +18,8 @@ import gradio as gr
 import pandas as pd
 
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
-from ..decide.verdict import ARM_MEANING
+from ..decide.report import cost_queries
+from ..decide.verdict import ARM_MEANING, cost_curve
 from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
 from ..validation import check_number
@@ -65,22 +66,62 @@ def list_runs(settings, session=None) -> list[tuple[str, str]]:
     return runs
 
 
+EMPTY = ("No report yet: choose a corpus and a budget and press **Decide**, or open a past run. The verdict, a "
+         "table per arm and the cost chart appear here.")
+
+
+def _shared_memory(report: dict) -> float | None:
+    """The peak memory when every arm reports the same figure (one process served them all), else None."""
+    values = {v.get("peak_memory_mib") for v in report["summary"].values()}
+    return values.pop() if len(values) == 1 else None
+
+
 def summary_frame(report: dict) -> pd.DataFrame:
+    """One row per arm, each figure rounded to what it means; a peak memory the arms share is left to
+    `memory_line`."""
+    shared = _shared_memory(report) is not None
     rows = []
     for arm, v in report["summary"].items():
         lo, hi = v["ci95"]
-        rows.append({"arm": arm, "what it is": ARM_MEANING.get(arm, arm),
-                     "contains": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
-                     "F1": round(v["f1"], 3), "total p50 ms": v["total_p50_ms"], "prompt tokens": v["prompt_tokens"],
-                     "training min": v["training_minutes"],
-                     "peak MiB (process, incl. training)": v["peak_memory_mib"]})
+        row = {"arm": arm, "what it is": ARM_MEANING.get(arm, arm),
+               "contains (95 % CI)": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
+               "F1": f"{v['f1']:.2f}", "median time": f"{v['total_p50_ms'] / 1000:.1f} s",
+               "prompt tokens": f"{v['prompt_tokens']:,.0f}",
+               "training": f"{v['training_minutes']:.1f} min" if v["training_minutes"] else "none"}
+        if not shared:
+            row["peak memory"] = f"{v['peak_memory_mib']:,.0f} MiB"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
+def memory_line(report: dict) -> str:
+    """The process's peak memory, said once when the arms share it."""
+    mib = _shared_memory(report)
+    if not mib:
+        return ""
+    kind = report.get("memory_kind") or "not reported"
+    return (f"Peak memory: **{mib:,.0f} MiB** for the whole process ({kind}), shared by the four arms; on CPU it "
+            "includes the training stages that ran before.")
+
+
 def curve_frame(report: dict) -> pd.DataFrame:
-    curve = report["cost_curve"]
-    return pd.DataFrame([{"queries": n, "arm": arm, "seconds": curve[arm][i]}
-                         for arm in curve if arm != "queries" for i, n in enumerate(curve["queries"])])
+    """Cumulative seconds (training + queries) per arm over a range that shows the training cost and where the
+    lines cross; recomputed from the summary, so runs reported before keep a readable chart too."""
+    s = report["summary"]
+    queries = cost_queries(s, report.get("break_even_queries", {}))
+    return pd.DataFrame([{"queries": n, "arm": arm, "seconds": seconds}
+                         for arm in ("rag", "lora", "raft") if arm in s
+                         for n, seconds in zip(queries, cost_curve(s[arm]["training_minutes"] * 60,
+                                                                   s[arm]["total_p50_ms"], queries))])
+
+
+def chart_caption(report: dict) -> str:
+    s, parts = report["summary"], []
+    for arm, n in report.get("break_even_queries", {}).items():
+        minutes = s[arm]["training_minutes"]
+        parts.append(f"{arm} pays back its {minutes:.1f} min of training after ~{n:,} queries" if n else
+                     f"{arm} never pays back its {minutes:.1f} min of training (not faster per query than rag)")
+    return "Training is the cost at 0 queries; " + "; ".join(parts) + "." if parts else ""
 
 
 def progress_line(p: Progress) -> str:
@@ -126,13 +167,16 @@ def build_decide_tab(wb, corpora=None) -> None:
     with gr.Row():
         past = gr.Dropdown(list_runs(s), label="Past runs", elem_id="decide-runs", scale=3)
         reopen = gr.Button("Open / resume", elem_id="decide-open", scale=1)
-    status = gr.Markdown(elem_id="decide-status")
+    status = gr.Markdown(EMPTY, elem_id="decide-status")
     verdict = gr.Markdown(elem_id="decide-verdict")
-    table = gr.DataFrame(label="Per arm on the held-out questions (contains with 95 % interval)", wrap=True,
-                         elem_id="decide-summary")
+    # Hidden until a report exists: an empty table, plot and file box before any run say nothing.
+    table = gr.DataFrame(label="Per arm on the held-out questions", wrap=True, elem_id="decide-summary",
+                         visible=False, interactive=False)
     chart = gr.LinePlot(x="queries", y="seconds", color="arm", title="Cumulative compute: training + queries",
-                        x_title="queries answered", y_title="seconds", elem_id="decide-chart")
-    files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files")
+                        x_title="queries answered", y_title="seconds", x_axis_format="~s", y_axis_format="~s",
+                        elem_id="decide-chart", visible=False)
+    files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files", visible=False,
+                    interactive=False, height=90)
     outputs = [status, verdict, table, chart, files, past]
     stops = Stops()  # Cancel is cooperative: the run stops at its next step and the tab says so (stopping.py)
 
@@ -141,9 +185,12 @@ def build_decide_tab(wb, corpora=None) -> None:
 
     def show(folder: Path, session=None):
         report = json.loads((folder / "report.json").read_text())
+        notes = [*report["reasons"], *report["plan_notes"], memory_line(report)]
         return (f"Run `{folder.name}` finished.", f"### {report['verdict']}\n\n" + "\n".join(
-                    f"- {r}" for r in report["reasons"] + report["plan_notes"]),
-                summary_frame(report), curve_frame(report), [str(folder / "report.md"), str(folder / "report.json")],
+                    f"- {r}" for r in notes if r),
+                gr.update(value=summary_frame(report), visible=True),
+                gr.update(value=curve_frame(report), visible=True, caption=chart_caption(report)),
+                gr.update(value=[str(folder / "report.md"), str(folder / "report.json")], visible=True),
                 gr.update(choices=list_runs(s, session), value=folder.name))
 
     def drive(folder: Path, corpus_: str, budget_: float | None, session, run_id_: str, progress: gr.Progress):
