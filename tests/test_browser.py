@@ -446,6 +446,7 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
         expect(page.locator(empty)).to_be_hidden()
     page.locator("#decide-corpus input").fill("vague")
     page.keyboard.press("Enter")
+    expect(page.locator("#decide-estimate")).to_contain_text("no Decide run on this machine yet")
     page.locator("#decide-run").click()
     status = page.locator("#decide-status")
     expect(status).to_contain_text("Decide stopped: no questions could be made", timeout=TIMEOUT_MS)
@@ -463,6 +464,7 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
     expect(page.locator("#decide-run")).to_be_enabled()
     expect(page.locator("#decide-chart")).to_contain_text("pays back")  # the caption under the break-even chart
+    expect(page.locator("#decide-estimate")).to_contain_text("needs at least")  # measured by this run
     expect(page.locator("#decide-summary")).to_be_visible()
     shot(page, "decide-report")
     assert error_badges(page) == 0

@@ -188,6 +188,20 @@ def test_a_budget_too_small_to_train_says_how_much_is_needed(workbench, facts_co
         run_decide(workbench, facts_corpus, tmp_path / "run", budget_minutes=0.05)
     # what finished before the plan is kept for a later run with a larger budget
     assert (tmp_path / "run" / "qa" / "train.jsonl").is_file()
+    # and the minimum is remembered: the tab shows it before the next run on this corpus, and bounds the slider
+    from workbench.decide.estimate import estimate_budget
+    from workbench.ui.decide import estimate_line
+
+    state = json.loads((tmp_path / "run" / "run.json").read_text())["state"]
+    needed, words = state["min_budget_minutes"], state["qa"]["words"]
+    guess = estimate_budget(tmp_path, facts_corpus, words)
+    assert needed > 1 and guess.minutes == needed and "on this corpus" in guess.basis
+    assert estimate_budget(tmp_path, "other", 2 * words).minutes == 2 * needed  # another corpus: scaled by words
+    workbench.settings.data_dir = str(tmp_path / "data")
+    (tmp_path / "data" / "decide").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "data" / "decide" / "run").symlink_to(tmp_path / "run")
+    line, slider = estimate_line(workbench, facts_corpus, 5)
+    assert f"needs at least **{needed} min**" in line and slider["minimum"] == max(5, needed) <= slider["value"]
 
 
 def test_a_run_folder_of_another_corpus_is_not_overwritten(workbench, facts_corpus, tmp_path):

@@ -18,6 +18,7 @@ import gradio as gr
 import pandas as pd
 
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
+from ..decide.estimate import estimate_budget
 from ..decide.report import cost_queries
 from ..decide.verdict import ARM_MEANING, cost_curve
 from ..retrieval.sessions import check_access, display_name
@@ -152,6 +153,27 @@ def failure_line(exc: BaseException, folder: Path, corpus: str) -> str:
     return line
 
 
+SLIDER_MIN, SLIDER_MAX = 5, 120
+
+
+def estimate_line(wb, corpus: str | None, budget: float | None) -> tuple[str, dict]:
+    """What the chosen corpus needs, before pressing Decide, and the budget slider bounded by it."""
+    if not corpus or not wb.store.exists(corpus):
+        return "", gr.update(minimum=SLIDER_MIN)
+    words = sum(len(c.text.split()) for c in wb.store.chunks(corpus))
+    guess = estimate_budget(runs_root(wb.settings), corpus, words)
+    if guess is None:
+        return (f"**Budget**: no Decide run on this machine yet, so no estimate for `{display_name(corpus)}` "
+                f"({words:,} words). The run measures this machine first; a budget too small stops after writing "
+                "the questions and says how many minutes it needs.", gr.update(minimum=SLIDER_MIN))
+    low = max(SLIDER_MIN, guess.minutes)
+    value = max(float(budget or 0), low)
+    return (f"**Budget**: `{display_name(corpus)}` ({words:,} words) needs at least **{guess.minutes} min** on this "
+            f"machine ({guess.basis}; the machine's load moves it). More minutes buy more test questions and "
+            "training; the report shows the plan.",
+            gr.update(minimum=low, maximum=max(SLIDER_MAX, 2 * low), value=value))
+
+
 def build_decide_tab(wb, corpora=None) -> None:
     s = wb.settings
     gr.Markdown(HELP)
@@ -159,8 +181,9 @@ def build_decide_tab(wb, corpora=None) -> None:
         corpus = gr.Dropdown(wb.store.corpora(), value=s.corpus, label="Corpus", elem_id="decide-corpus")
         if corpora is not None:
             corpora.follow(corpus)  # this session's uploaded corpora too
-        budget = gr.Slider(5, 120, value=DEFAULT_BUDGET_MINUTES, step=1, label="Budget (minutes)",
+        budget = gr.Slider(SLIDER_MIN, SLIDER_MAX, value=DEFAULT_BUDGET_MINUTES, step=1, label="Budget (minutes)",
                            elem_id="decide-budget")
+    estimate = gr.Markdown(estimate_line(wb, corpus.value, budget.value)[0], elem_id="decide-estimate")
     with gr.Row():
         start = gr.Button("Decide", variant="primary", elem_id="decide-run")
         cancel = gr.Button("Cancel", variant="stop", interactive=False, elem_id="decide-cancel")
@@ -305,5 +328,10 @@ def build_decide_tab(wb, corpora=None) -> None:
             after(idle, None, buttons, queue=False, show_progress="hidden", api_visibility="private")
         events.append(event)
     cancel.click(cancelled, run_id, cancel, queue=False, api_visibility="private")
+    corpus.change(lambda c, b: estimate_line(wb, c, b), [corpus, budget], [estimate, budget], queue=False,
+                  show_progress="hidden", api_visibility="private")
+    for event in events:  # a run (finished or refused for its budget) may have measured what the corpus needs
+        event.then(lambda c, b: estimate_line(wb, c, b), [corpus, budget], [estimate, budget], queue=False,
+                   show_progress="hidden", api_visibility="private")
     for event in events:
         cancel_for_api_clients(event)
