@@ -236,6 +236,10 @@ def test_train_and_evaluate_offer_the_shipped_corpora_on_the_first_start(workben
         page.get_by_role("tab", name="Evaluate").click()
         options = dropdown_options(page, "eval-corpus")
         assert options[0] == "(the set's own corpus)" and any(o.startswith("handbook") for o in options), options
+        page.get_by_role("tab", name="Decide").click()
+        page.locator("#decide-run").click()
+        expect(page.locator("#decide-status")).to_contain_text("'handbook' is still being indexed", timeout=TIMEOUT_MS)
+        expect(page.locator("#decide-run")).to_be_enabled()
         shot(page, "first-start")
         startup.run(lambda progress: ingest(workbench.store, "handbook", [docs], workbench.settings.chunk_size,
                                             workbench.settings.chunk_overlap))

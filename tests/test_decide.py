@@ -229,7 +229,8 @@ def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpu
     with pytest.raises(AppError, match="not in the list of choices"):  # another session's corpus is not offered
         client.predict("session--someone-else--secret", 20, api_name="/decide")
     refused = client.predict("vague", 20, api_name="/decide")  # a refusal is the status line, not an error
-    assert refused[0].startswith("**Decide stopped:** no questions could be made") and "add such documents" in refused[0]
+    assert refused[0].startswith("**Decide stopped:** no questions could be made")
+    assert "add such documents" in refused[0]
     assert "Open / resume" not in refused[0] and ".." not in refused[0]
     assert len(list((tmp_path / "data" / "decide").iterdir())) == 1  # the refused run left no folder to resume
 

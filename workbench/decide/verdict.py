@@ -135,7 +135,8 @@ def decide(scores: dict[str, list[float]], train_minutes: dict[str, float], tota
     """Which arm to use, and why, from per-question contains scores and the measured costs.
 
     The best arm by mean score wins when the 95 % paired interval of its lead over every other arm excludes 0 and
-    the exact sign test agrees (p < 0.05; it decides on a handful of questions, where the bootstrap cannot); otherwise it is tied with the arms it cannot be told apart from, and the verdict says so and prefers the
+    the exact sign test agrees (p < 0.05; it decides on a handful of questions, where the bootstrap cannot);
+    otherwise it is tied with the arms it cannot be told apart from, and the verdict says so and prefers the
     cheapest of the tied arms (no training beats training; shorter answers beat longer ones).
     """
     means = {arm: mean(v) for arm, v in scores.items()}

@@ -102,7 +102,8 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
             top_k = gr.Slider(1, 10, value=s.top_k, step=1, label="Top-k passages (rag, raft)")
         system_prompt = gr.Textbox(s.system_prompt, label="System prompt", lines=2)
         with gr.Row():
-            corpus = gr.Dropdown(wb.store.corpora(), value=s.corpus, label="Corpus (rag, raft)", elem_id="corpus")
+            corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(), value=s.corpus,
+                                 label="Corpus (rag, raft)", elem_id="corpus")
             if corpora is not None:
                 corpora.follow(corpus)  # also offer this session's uploaded corpora (see ui/corpora.py)
             adapters = adapter_choices(wb)

@@ -90,6 +90,10 @@ class CorpusSessions:
             update["value"] = chosen if chosen in collections else None
         return gr.update(**update)
 
+    def offered(self, extra=()) -> list[str]:
+        """The corpora a follower offers before the page loads (no session yet): its first choices."""
+        return [value for _, value in self.choices(self.manager.list(None), extra)]
+
     def follow(self, dropdown: gr.Dropdown, extra=()) -> None:
         """Keep `dropdown` offering this session's corpora plus the shared ones (on load and on every change),
         after the choices `extra`."""

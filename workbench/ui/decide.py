@@ -21,6 +21,7 @@ from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
 from ..decide.estimate import estimate_budget
 from ..decide.report import cost_queries
 from ..decide.verdict import ARM_MEANING, cost_curve
+from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
 from ..validation import check_number
@@ -178,7 +179,8 @@ def build_decide_tab(wb, corpora=None) -> None:
     s = wb.settings
     gr.Markdown(HELP)
     with gr.Row():
-        corpus = gr.Dropdown(wb.store.corpora(), value=s.corpus, label="Corpus", elem_id="decide-corpus")
+        corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(), value=s.corpus,
+                             label="Corpus", elem_id="decide-corpus")
         if corpora is not None:
             corpora.follow(corpus)  # this session's uploaded corpora too
         budget = gr.Slider(SLIDER_MIN, SLIDER_MAX, value=DEFAULT_BUDGET_MINUTES, step=1, label="Budget (minutes)",
@@ -271,7 +273,8 @@ def build_decide_tab(wb, corpora=None) -> None:
 
     def refusal(line: str, runs=None):
         """The status line says why nothing (more) runs; the report shown before stays as it was."""
-        return line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.update(choices=runs) if runs is not None else gr.skip()
+        past_ = gr.update(choices=runs) if runs is not None else gr.skip()
+        return line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), past_
 
     def decide(run_id_: str, corpus_: str, budget_: float, request: gr.Request, progress=gr.Progress()):
         if not corpus_:
@@ -283,6 +286,10 @@ def build_decide_tab(wb, corpora=None) -> None:
             budget_ = check_number(budget_, "budget", 1, 24 * 60)
         except (StoreError, ValueError) as exc:
             yield refusal(f"**Not run:** {str(exc).rstrip('.')}.")
+            return
+        if corpus_ in shipped_corpora() and not wb.store.exists(corpus_):  # the first start, still indexing
+            yield refusal(f"**Not run:** corpus {corpus_!r} is still being indexed (see the banner at the top); "
+                          "press Decide once it is done.")
             return
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
         with stops.watching(run_id_):

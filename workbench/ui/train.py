@@ -101,7 +101,8 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                               info="lora: closed-book Q/A; raft: trained on the rag prompt with distractor passages; "
                                    "knowledge: closed book, the corpus text plus every phrasing of the Q/A, the "
                                    "phrasings repeated once per epoch (learns facts best; docs/fine-tuning-recipes.md)")
-            corpus = gr.Dropdown(wb.store.corpora(), value=wb.settings.corpus, elem_id="train-corpus",
+            corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(),
+                                 value=wb.settings.corpus, elem_id="train-corpus",
                                  label="Corpus (raft distractors; knowledge: the text trained on)")
             if corpora is not None:
                 corpora.follow(corpus)  # the shipped corpora while they index, and this session's uploads
