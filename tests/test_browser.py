@@ -472,4 +472,10 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     expect(page.locator("#decide-summary")).to_be_visible()
     shot(page, "decide-report")
     assert error_badges(page) == 0
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: every arm's column on screen, none cut off
+    for arm in ("base", "rag", "lora", "raft"):
+        header = page.locator("#decide-summary th").filter(has_text=arm).first
+        box = header.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (arm, box)
+    shot(page, "decide-report-phone")
     page.close()

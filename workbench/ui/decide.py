@@ -20,7 +20,7 @@ import pandas as pd
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
 from ..decide.estimate import estimate_budget
 from ..decide.report import cost_queries
-from ..decide.verdict import ARM_MEANING, cost_curve
+from ..decide.verdict import cost_curve
 from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
@@ -79,21 +79,21 @@ def _shared_memory(report: dict) -> float | None:
 
 
 def summary_frame(report: dict) -> pd.DataFrame:
-    """One row per arm, each figure rounded to what it means; a peak memory the arms share is left to
-    `memory_line`."""
-    shared = _shared_memory(report) is not None
-    rows = []
-    for arm, v in report["summary"].items():
+    """One column per arm and one row per figure (five narrow columns fit a phone), each figure rounded to what
+    it means; a peak memory the arms share is left to `memory_line`."""
+    def figures(v: dict) -> dict[str, str]:
         lo, hi = v["ci95"]
-        row = {"arm": arm, "what it is": ARM_MEANING.get(arm, arm),
-               "contains (95 % CI)": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
-               "F1": f"{v['f1']:.2f}", "median time": f"{v['total_p50_ms'] / 1000:.1f} s",
+        out = {"contains the answer (95 % CI)": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
+               "F1": f"{v['f1']:.2f}", "median time per answer": f"{v['total_p50_ms'] / 1000:.1f} s",
                "prompt tokens": f"{v['prompt_tokens']:,.0f}",
                "training": f"{v['training_minutes']:.1f} min" if v["training_minutes"] else "none"}
-        if not shared:
-            row["peak memory"] = f"{v['peak_memory_mib']:,.0f} MiB"
-        rows.append(row)
-    return pd.DataFrame(rows)
+        if _shared_memory(report) is None:
+            out["peak memory"] = f"{v['peak_memory_mib']:,.0f} MiB"
+        return out
+
+    columns = {arm: figures(v) for arm, v in report["summary"].items()}
+    names = list(next(iter(columns.values()), {}))
+    return pd.DataFrame({"figure": names, **{arm: [col[n] for n in names] for arm, col in columns.items()}})
 
 
 def memory_line(report: dict) -> str:
@@ -195,7 +195,9 @@ def build_decide_tab(wb, corpora=None) -> None:
     status = gr.Markdown(EMPTY, elem_id="decide-status")
     verdict = gr.Markdown(elem_id="decide-verdict")
     # Hidden until a report exists: an empty table, plot and file box before any run say nothing.
-    table = gr.DataFrame(label="Per arm on the held-out questions", wrap=True, elem_id="decide-summary",
+    table = gr.DataFrame(label="Per arm on the held-out questions (base: the model alone; rag: retrieval; lora: "
+                               "fine-tuned, closed book; raft: fine-tuned with retrieval)", wrap=True,
+                         elem_id="decide-summary", column_widths=["28%", "18%", "18%", "18%", "18%"],
                          visible=False, interactive=False)
     chart = gr.LinePlot(x="queries", y="seconds", color="arm", title="Cumulative compute: training + queries",
                         x_title="queries answered", y_title="seconds", x_axis_format="~s", y_axis_format="~s",
