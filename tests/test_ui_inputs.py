@@ -165,3 +165,13 @@ def test_user_errors_leave_no_traceback_in_the_server_log(client, capfd, tmp_pat
         client.predict("", "", api_name="/save_corpus")
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err
+
+
+def test_a_two_token_answer_gets_no_decode_rate_and_every_figure_is_explained():
+    from workbench.ui.format import METRIC_HELP
+
+    rows = dict(metric_rows(ArmResult("lora", done=True, metrics=Metrics(output_tokens=2, tokens_per_s=2.7,
+                                                                         compute_ms=900))))
+    assert rows["decode tokens/s (after the first)"] == "— (too few tokens)" and rows["own compute"] == "900 ms"
+    shown = {label.split(",")[0] for label in rows}
+    assert shown <= set(METRIC_HELP), shown - set(METRIC_HELP)  # no figure without its one-line definition

@@ -16,7 +16,7 @@ from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapte
                           check_text, optional_number)
 from ..votes import ALL_BAD, VoteStore
 from .errors import ok, user_error, verdict
-from .format import answer_markdown, metrics_markdown, passages_markdown
+from .format import answer_markdown, metrics_help_markdown, metrics_markdown, passages_markdown
 from .stopping import Stops
 
 NO_ADAPTER = "(none)"
@@ -127,6 +127,8 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                     prompt = gr.Textbox(show_label=False, lines=8, max_lines=30, elem_id=f"prompt-{arm.name}")
                 outputs += [answer, metrics, passages, prompt]
                 vote_buttons.append((arm.name, gr.Button(f"Best: {arm.name}", size="sm", elem_id=f"vote-{arm.name}")))
+    with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
+        gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
     build_votes(wb, question, outputs[0::4], vote_buttons)
 
     def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_):

@@ -14,10 +14,26 @@ METRIC_LABELS = {
     "prefill_ms": "own prefill",
     "ttft_ms": "time to first token",
     "total_ms": "total",
+    "compute_ms": "own compute",
     "tokens_per_s": "decode tokens/s (after the first)",
     "decode_tokens_per_s": "decode tokens/s",
 }
 """Labels of the Metrics fields we know; any other field is shown under its own name (see `metric_rows`)."""
+METRIC_HELP = {
+    "retrieval": "embedding the question and searching the corpus (rag and raft only)",
+    "time to first token": "retrieval plus the time from the start of generation to this arm's first token; the "
+                           "four arms share one batch, so shorter prompts' prefills run before this arm's own",
+    "own prefill": "this arm's own forward pass over its prompt",
+    "total": "retrieval plus generation until this arm's last token (wall clock, shared batch)",
+    "own compute": "what this arm costs alone: retrieval, its own prefill and its share of the batched decode steps",
+    "prompt / output tokens": "tokens of the prompt the model read / of the answer it wrote",
+    "decode tokens/s (after the first)": "output tokens after the first ÷ the time after the first (not shown for "
+                                         "answers under 3 tokens, too short to time)",
+    "peak memory": "of the whole process (or GPU), shared by the four arms: the same figure in every column",
+}
+"""One line per figure of the Compare columns (the definitions of docs/evaluation.md, shortened)."""
+MIN_RATE_TOKENS = 3
+"""Answers with fewer output tokens get no decode rate: one interval between two tokens is not a rate."""
 PREVIEW_CHARS = 280
 
 
@@ -39,10 +55,15 @@ def metric_rows(result: ArmResult) -> list[tuple[str, str]]:
         elif name.endswith("_ms"):
             rows.append((label.removesuffix(" ms"), f"{value:,.0f} ms"))
         elif name.endswith("_per_s"):
-            rows.append((label, f"{value:.1f}"))
+            rows.append((label, f"{value:.1f}" if m.output_tokens >= MIN_RATE_TOKENS else "— (too few tokens)"))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             rows.append((label, f"{value:,}"))
     return rows
+
+
+def metrics_help_markdown() -> str:
+    """What each figure in the columns means, one line each."""
+    return "\n".join(f"- **{label}**: {text}" for label, text in METRIC_HELP.items())
 
 
 def metrics_markdown(result: ArmResult) -> str:
