@@ -116,6 +116,19 @@ def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, na
     page.close()
 
 
+def test_a_long_question_scrolls_in_its_box_and_the_buttons_keep_their_size(app_url, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(app_url)
+    page.locator("#question textarea").fill("How many days of leave do I get? " * 90)  # ~3,000 characters
+    for button in ("#ask", "#stop"):
+        box = page.locator(button).bounding_box()
+        assert box and box["height"] < 80, (button, box)
+    box = page.locator("#question textarea").bounding_box()
+    assert box and box["height"] < 200, box
+    shot(page, "long-question")
+    page.close()
+
+
 def test_upload_a_file_into_a_new_corpus_and_ask_about_it(app_url, browser, tmp_path):
     from playwright.sync_api import expect
 

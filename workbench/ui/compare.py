@@ -83,15 +83,15 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
     With a `startup` (ui/startup.py) still indexing, questions are refused with a message saying so.
     """
     s = wb.settings
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False):  # a long question scrolls in its box; the buttons keep their size
         question = gr.Textbox(label="Question", placeholder="Ask something about the corpus…", scale=5,
-                              elem_id="question", lines=1,
+                              elem_id="question", lines=1, max_lines=6,
                               info=f"Up to {s.max_question_tokens} tokens" if s.max_question_tokens else None)
         with gr.Column(scale=1, min_width=160):
             ask = gr.Button("Ask all four arms", variant="primary", elem_id="ask")
             stop = gr.Button("Stop", variant="stop", elem_id="stop", interactive=False)
     # Queue position, progress and any refusal found during a run show here, once, instead of on every column.
-    status = gr.Markdown(elem_id="compare-status", min_height=64)
+    status = gr.Markdown(elem_id="compare-status")
     examples = example_questions(s.corpus)
     if examples:
         gr.Examples(examples, inputs=question, label="Example questions (handbook test split)")
