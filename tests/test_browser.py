@@ -155,6 +155,7 @@ def test_upload_a_file_into_a_new_corpus_and_ask_about_it(app_url, browser, tmp_
     page.get_by_role("tab", name="Compare").click()
     page.get_by_text("Settings", exact=True).first.click()  # the corpus picker is in the Settings accordion
     expect(page.locator("#corpus input")).to_have_value("garden-docs (this session)", timeout=TIMEOUT_MS)
+    expect(page.get_by_text("handbook test split")).to_be_hidden()  # no examples about another corpus
     page.locator("#question textarea").fill("When is the rooftop garden watered?")
     ask_and_wait(page, expect)
     passages = page.locator("#passages-rag")

@@ -37,3 +37,19 @@ def test_streaming_endpoint_fills_all_columns(client):
     assert "lora arm unavailable" in answers[2]
     assert "**#1 · score " in passages[1] and ("`travel.md`" in passages[1] or "`it.txt`" in passages[1])
     assert passages[0] == ""  # base retrieves nothing
+
+
+def test_example_questions_follow_the_corpus(tmp_path):
+    import json
+
+    from workbench.ui.compare import example_questions
+
+    questions, label = example_questions("handbook")
+    assert questions and label == "Example questions (handbook test split)"
+    assert example_questions("session--0a1b--harbor", runs_root=tmp_path) == ([], "")  # none, not the handbook's
+    run = tmp_path / "20260101-harbor"
+    (run / "qa").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"corpus": "session--0a1b--harbor"}))
+    (run / "qa" / "test.jsonl").write_text(json.dumps({"question": "When does the ferry leave?", "answer": "9"}) + "\n")
+    assert example_questions("session--0a1b--harbor", runs_root=tmp_path) == (
+        ["When does the ferry leave?"], "Example questions (written by Decide for harbor)")

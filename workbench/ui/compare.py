@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -11,7 +12,7 @@ import pandas as pd
 from ..adapters import AUTO
 from ..arms import ARMS
 from ..config import REPO_ROOT
-from ..retrieval.sessions import check_access
+from ..retrieval.sessions import check_access, display_name
 from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_question,
                           check_text, optional_number)
 from ..votes import ALL_BAD, VoteStore
@@ -33,13 +34,27 @@ def known_adapters(wb) -> list[str]:
     return [AUTO, *wb.adapter_names()]
 
 
-def example_questions(corpus: str = "handbook", n: int = 8) -> list[str]:
-    """A few test-split questions from the shipped corpus, for the clickable examples."""
-    path = REPO_ROOT / "corpora" / corpus / "qa" / "test.jsonl"
-    if not path.is_file():
-        return []
+def _questions(path: Path, n: int) -> list[str]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r["question"] for r in rows[:: max(1, len(rows) // n)]][:n]
+
+
+def example_questions(corpus: str = "handbook", n: int = 8, runs_root: Path | None = None) -> tuple[list[str], str]:
+    """A few questions about `corpus` for the clickable examples, and where they come from: a shipped corpus's
+    test split, else the test questions of the latest Decide run on it (under `runs_root`), else none."""
+    path = REPO_ROOT / "corpora" / str(corpus or "") / "qa" / "test.jsonl"
+    if corpus and path.is_file():
+        return _questions(path, n), f"Example questions ({corpus} test split)"
+    runs = []
+    for record in (runs_root.glob("*/run.json") if runs_root and corpus else []):
+        try:
+            if json.loads(record.read_text()).get("corpus") == corpus and (record.parent / "qa/test.jsonl").is_file():
+                runs.append((record.stat().st_mtime, record.parent / "qa" / "test.jsonl"))
+        except (OSError, ValueError):
+            continue
+    if runs:
+        return _questions(max(runs)[1], n), f"Example questions (written by Decide for {display_name(corpus)})"
+    return [], ""
 
 
 def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
@@ -92,9 +107,11 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
             stop = gr.Button("Stop", variant="stop", elem_id="stop", interactive=False)
     # Queue position, progress and any refusal found during a run show here, once, instead of on every column.
     status = gr.Markdown(elem_id="compare-status")
-    examples = example_questions(s.corpus)
-    if examples:
-        gr.Examples(examples, inputs=question, label="Example questions (handbook test split)")
+    runs_root = s.data_path / "decide"
+    shown, label = example_questions(s.corpus, runs_root=runs_root)
+    # Always built (with a placeholder when the default corpus has none), so it can follow the chosen corpus.
+    example_set = gr.Examples([[q] for q in shown] or [[""]], inputs=question, label=label or "Example questions")
+    example_set.dataset.visible = bool(shown)
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             max_new_tokens = gr.Slider(8, 512, value=s.max_new_tokens, step=8, label="Max new tokens")
@@ -127,6 +144,14 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                     prompt = gr.Textbox(show_label=False, lines=8, max_lines=30, elem_id=f"prompt-{arm.name}")
                 outputs += [answer, metrics, passages, prompt]
                 vote_buttons.append((arm.name, gr.Button(f"Best: {arm.name}", size="sm", elem_id=f"vote-{arm.name}")))
+    def follow_examples(corpus_):
+        """The examples are about the chosen corpus (hidden when it has none)."""
+        questions, label_ = example_questions(corpus_, runs_root=runs_root)
+        return gr.Dataset(samples=[[q] for q in questions] or [[""]], label=label_ or "Example questions",
+                          visible=bool(questions))
+
+    corpus.change(follow_examples, corpus, example_set.dataset, queue=False, show_progress="hidden",
+                  api_visibility="private")
     with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
         gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
     build_votes(wb, question, outputs[0::4], vote_buttons)
