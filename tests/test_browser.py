@@ -92,6 +92,8 @@ def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, na
 
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(app_url)
+    for tab in ("Compare", "Corpora", "Decide", "Evaluate", "Train"):  # every tab named, none behind a "⋯" menu
+        expect(page.get_by_role("tab", name=tab)).to_be_visible()
     example = page.get_by_text("How long is the probation period", exact=False).first
     if not example.count():
         example = page.locator(".gallery-item, button.gallery-item, [data-testid='examples'] button").first

@@ -35,7 +35,7 @@ def test_streaming_endpoint_fills_all_columns(client):
     assert "time to first token" in metrics[0] and "process peak RSS (CPU)" in metrics[1]
     assert "Hotels are capped" in prompts[1] and "Be brief." in prompts[0]
     assert "lora arm unavailable" in answers[2]
-    assert "**#1 · score " in passages[1] and ("`travel.md`" in passages[1] or "`it.txt`" in passages[1])
+    assert "**#1 of " in passages[1] and ("`travel.md`" in passages[1] or "`it.txt`" in passages[1])
     assert passages[0] == ""  # base retrieves nothing
 
 

@@ -49,7 +49,7 @@ def test_passages_are_cards_with_score_source_and_folded_long_text():
                                         Passage(long_text, "travel.md", 0.4, "0123456789ab")])
     text = passages_markdown(result)
     first, second = text.split("\n\n---\n\n")
-    assert first.startswith("**#1 · score 0.612** · `travel.md` · chunk `abcdef12`")
+    assert first.startswith("**#1 of 2 · score 0.612** · `travel.md` · chunk `abcdef12`")  # the count: more follow
     assert "> The per diem for Lisbon is 62 euro." in first and "<details>" not in first
     assert "<details><summary>show the whole passage" in second and "**Hotels**" in second  # headings flattened
     assert passages_markdown(ArmResult("base")) == ""

@@ -22,6 +22,10 @@ CSS = """/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
 .arm-column .prose hr { margin: 8px 0; }
 .arm-column .prose th, .arm-column .prose td { padding: 3px 8px; }
 .arm-column .prose p { overflow-wrap: anywhere; }
+/* A phone: the five tab names fit on one line, none hidden behind an unlabelled "⋯" menu. */
+@media (max-width: 480px) {
+  .tabs .tab-container button { padding-left: 6px; padding-right: 6px; font-size: 14px; }
+}
 """
 
 

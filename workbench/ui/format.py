@@ -98,9 +98,11 @@ def _preview(text: str, limit: int = PREVIEW_CHARS) -> str:
     return flat[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def passage_markdown(index: int, passage: Passage) -> str:
-    """One passage as a card: rank, score, source and chunk id on one line, then the text (long text folded)."""
-    head = f"**#{index} · score {passage.score:.3f}** · `{passage.source}` · chunk `{passage.chunk_id[:8]}`"
+def passage_markdown(index: int, passage: Passage, total: int = 0) -> str:
+    """One passage as a card: rank (of how many: a box that cuts a card still says more follow), score, source
+    and chunk id on one line, then the text (long text folded)."""
+    rank = f"#{index} of {total}" if total else f"#{index}"
+    head = f"**{rank} · score {passage.score:.3f}** · `{passage.source}` · chunk `{passage.chunk_id[:8]}`"
     text = passage.text.strip()
     body = "> " + _preview(text)
     if len(" ".join(text.split())) > PREVIEW_CHARS:
@@ -113,4 +115,5 @@ def passages_markdown(result: ArmResult) -> str:
     """The retrieved passages, best first, as Markdown cards (empty for arms without retrieval)."""
     if not result.passages:
         return ""
-    return "\n\n---\n\n".join(passage_markdown(i, p) for i, p in enumerate(result.passages, 1))
+    n = len(result.passages)
+    return "\n\n---\n\n".join(passage_markdown(i, p, n) for i, p in enumerate(result.passages, 1))
