@@ -174,6 +174,8 @@ def test_evaluate_and_train_tabs_fit_the_page(app_url, browser):
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(app_url)
     page.get_by_role("tab", name="Evaluate").click()
+    expect(page.locator("#eval-status")).to_contain_text("No results yet")  # an empty state, not empty headers
+    expect(page.locator("#eval-summary")).to_be_hidden()
     page.locator("#eval-limit input").fill("2")
     page.locator("#eval-run").click()
     expect(page.locator("#eval-status")).to_contain_text("2/2 questions", timeout=TIMEOUT_MS)
