@@ -53,3 +53,12 @@ def test_example_questions_follow_the_corpus(tmp_path):
     (run / "qa" / "test.jsonl").write_text(json.dumps({"question": "When does the ferry leave?", "answer": "9"}) + "\n")
     assert example_questions("session--0a1b--harbor", runs_root=tmp_path) == (
         ["When does the ferry leave?"], "Example questions (written by Decide for harbor)")
+
+
+def test_an_adapter_of_another_corpus_is_said_so_under_its_picker():
+    from workbench.ui.compare import adapter_note
+
+    note = adapter_note("lora", "handbook-lora", "session--0a1b--harbor", ["handbook", "session--0a1b--harbor"])
+    assert "handbook-lora was trained on handbook, not on harbor" in note
+    assert adapter_note("lora", "handbook-lora", "handbook", ["handbook"]) == ""  # its own corpus
+    assert adapter_note("raft", "reader", "harbor", ["handbook"]) == ""  # the general reader fits any corpus

@@ -12,6 +12,7 @@ import pandas as pd
 from ..adapters import AUTO
 from ..arms import ARMS
 from ..config import REPO_ROOT
+from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
 from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_question,
                           check_text, optional_number)
@@ -55,6 +56,16 @@ def example_questions(corpus: str = "handbook", n: int = 8, runs_root: Path | No
     if runs:
         return _questions(max(runs)[1], n), f"Example questions (written by Decide for {display_name(corpus)})"
     return [], ""
+
+
+def adapter_note(column: str, adapter: str, corpus: str, corpora: list[str]) -> str:
+    """Said under an adapter picker whose adapter was made for another corpus (named `<corpus>-<column>`, as Decide
+    and Train name them), so the column's answers are not mistaken for this corpus's fine-tune."""
+    other = adapter.removesuffix(f"-{column}") if adapter and adapter.endswith(f"-{column}") else ""
+    if not other or other == corpus or other not in corpora:
+        return ""
+    return (f"⚠️ {adapter} was trained on {other}, not on {display_name(corpus)}: this column shows another "
+            f"domain's fine-tune. Choose auto for {display_name(corpus)}'s own adapter once one is trained.")
 
 
 def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
@@ -152,6 +163,15 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
 
     corpus.change(follow_examples, corpus, example_set.dataset, queue=False, show_progress="hidden",
                   api_visibility="private")
+
+    def adapter_notes(corpus_, lora_, raft_):
+        names = [*wb.store.corpora(), *shipped_corpora()]
+        return [gr.update(info=adapter_note(column, value, corpus_ or "", names) or None)
+                for column, value in (("lora", lora_), ("raft", raft_))]
+
+    for trigger in (corpus, lora, raft):
+        trigger.change(adapter_notes, [corpus, lora, raft], [lora, raft], queue=False, show_progress="hidden",
+                       api_visibility="private")
     with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
         gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
     build_votes(wb, question, outputs[0::4], vote_buttons)
