@@ -68,7 +68,8 @@ def test_metrics_show_every_field_including_new_ones():
     assert rows["time to first token"] == "1,234 ms" or rows["time to first token"] == "1,235 ms"
     assert rows["own prefill"] == "800 ms" and rows["decode tokens/s"] == "12.3"
     assert rows["prompt / output tokens"] == "300 / 20"
-    assert rows["peak memory, process peak RSS (CPU)"] == "3,072 MiB"
+    assert rows["peak memory, all columns"] == "3,072 MiB (process RSS)"
+    assert not any(label.startswith("peak memory") for label, _ in metric_rows(result, memory=False))
 
 
 def test_training_estimate_warns_before_a_long_run(tmp_path):

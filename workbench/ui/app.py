@@ -21,6 +21,7 @@ CSS = """/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
 .arm-column .prose blockquote { margin: 4px 0; }
 .arm-column .prose hr { margin: 8px 0; }
 .arm-column .prose th, .arm-column .prose td { padding: 3px 8px; }
+.arm-column .prose table { width: 100%; }  /* the four columns' metric rows line up */
 .arm-column .prose p { overflow-wrap: anywhere; }
 /* A phone: the five tab names fit on one line, none hidden behind an unlabelled "⋯" menu. */
 @media (max-width: 480px) {

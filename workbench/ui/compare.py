@@ -200,9 +200,10 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                         if stops.asked(run_id_):
                             return
                         values = []
-                        for result in comparison.arms:
-                            values += [answer_markdown(result, opts["max_new_tokens"]), metrics_markdown(result),
-                                       passages_markdown(result), result.prompt]
+                        for i, result in enumerate(comparison.arms):  # a process-wide memory: first column only
+                            values += [answer_markdown(result, opts["max_new_tokens"]),
+                                       metrics_markdown(result, memory=i == 0), passages_markdown(result),
+                                       result.prompt]
                         yield values
             except ValueError as exc:
                 raise user_error(str(exc)) from None

@@ -35,10 +35,13 @@ METRIC_HELP = {
 MIN_RATE_TOKENS = 3
 """Answers with fewer output tokens get no decode rate: one interval between two tokens is not a rate."""
 PREVIEW_CHARS = 280
+PROCESS_WIDE = {"cuda_peak_allocated": "GPU allocated", "cpu_peak_rss": "process RSS"}
+"""Memory kinds measured for the whole process (or GPU): one figure for every column, shown once."""
 
 
-def metric_rows(result: ArmResult) -> list[tuple[str, str]]:
-    """(label, value) for every field of the result's Metrics, so new fields appear without UI changes."""
+def metric_rows(result: ArmResult, memory: bool = True) -> list[tuple[str, str]]:
+    """(label, value) for every field of the result's Metrics, so new fields appear without UI changes; without
+    `memory`, a process-wide peak memory (shown in another column) is left out."""
     m = result.metrics
     values = dataclasses.asdict(m)
     rows = []
@@ -49,9 +52,15 @@ def metric_rows(result: ArmResult) -> list[tuple[str, str]]:
         if name == "prompt_tokens":
             rows.append(("prompt / output tokens", f"{value} / {m.output_tokens}"))
         elif name == "peak_memory_bytes":
-            kind = MEMORY_KINDS.get(m.memory_kind, "…")
+            if not memory and m.memory_kind in PROCESS_WIDE:
+                continue
             shown = "not reported" if m.memory_kind == "not_reported" else "…"
-            rows.append((f"peak memory, {kind}", f"{value / 2**20:,.0f} MiB" if value else shown))
+            if m.memory_kind in PROCESS_WIDE:  # short: the column's table stays narrow
+                rows.append(("peak memory, all columns",
+                             f"{value / 2**20:,.0f} MiB ({PROCESS_WIDE[m.memory_kind]})" if value else shown))
+            else:
+                kind = MEMORY_KINDS.get(m.memory_kind, "…")
+                rows.append((f"peak memory, {kind}", f"{value / 2**20:,.0f} MiB" if value else shown))
         elif name.endswith("_ms"):
             rows.append((label.removesuffix(" ms"), f"{value:,.0f} ms"))
         elif name.endswith("_per_s"):
@@ -66,14 +75,16 @@ def metrics_help_markdown() -> str:
     return "\n".join(f"- **{label}**: {text}" for label, text in METRIC_HELP.items())
 
 
-def metrics_markdown(result: ArmResult) -> str:
+def metrics_markdown(result: ArmResult, memory: bool = True) -> str:
+    """The metrics table of one column (the same rows in every column, so they line up), then its adapter."""
     if result.error:
         return ""  # the answer box says why the arm did not run
     m = result.metrics
     if not result.done and not m.output_tokens:
         return "_generating…_"
-    adapter = f"adapter **{result.adapter}**\n\n" if result.adapter else ""
-    return adapter + "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in metric_rows(result))
+    adapter = f"\n\nadapter **{result.adapter}**" if result.adapter else ""
+    return ("| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in metric_rows(result, memory))
+            + adapter)
 
 
 def answer_markdown(result: ArmResult, max_new_tokens: int) -> str:
