@@ -118,6 +118,22 @@ def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, na
     page.close()
 
 
+@pytest.mark.parametrize("width, height, name", [(1440, 900, "desktop"), (390, 844, "phone")])
+def test_every_tab_fits_the_width_of_the_page(app_url, browser, width, height, name):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url)
+    for tab in ("Compare", "Corpora", "Decide", "Evaluate", "Train"):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+        page.wait_for_timeout(300)  # the tab's layout settles
+        shot(page, f"tab-{tab.lower()}-{name}")
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, (tab, overflow)  # no horizontal scrolling of the page
+    page.close()
+
+
 def test_a_long_question_scrolls_in_its_box_and_the_buttons_keep_their_size(app_url, browser):
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(app_url)
