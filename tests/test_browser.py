@@ -92,6 +92,8 @@ def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, na
 
     page = browser.new_page(viewport={"width": width, "height": height})
     page.goto(app_url)
+    for tab in ("Compare", "Corpora", "Decide", "Evaluate", "Train"):  # every tab named, none behind a "⋯" menu
+        expect(page.get_by_role("tab", name=tab)).to_be_visible()
     example = page.get_by_text("How long is the probation period", exact=False).first
     if not example.count():
         example = page.locator(".gallery-item, button.gallery-item, [data-testid='examples'] button").first
@@ -113,6 +115,35 @@ def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, na
     expect(page.locator("#ask")).to_be_enabled()  # a refused question does not lock Ask
     expect(page.locator("#passages-rag")).to_contain_text("score")  # the previous answers stay as they were
     shot(page, f"input-error-{name}")
+    page.close()
+
+
+@pytest.mark.parametrize("width, height, name", [(1440, 900, "desktop"), (390, 844, "phone")])
+def test_every_tab_fits_the_width_of_the_page(app_url, browser, width, height, name):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(app_url)
+    for tab in ("Compare", "Corpora", "Decide", "Evaluate", "Train"):
+        page.get_by_role("tab", name=tab).click()
+        expect(page.get_by_role("tab", name=tab)).to_have_attribute("aria-selected", "true")
+        page.wait_for_timeout(300)  # the tab's layout settles
+        shot(page, f"tab-{tab.lower()}-{name}")
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, (tab, overflow)  # no horizontal scrolling of the page
+    page.close()
+
+
+def test_a_long_question_scrolls_in_its_box_and_the_buttons_keep_their_size(app_url, browser):
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(app_url)
+    page.locator("#question textarea").fill("How many days of leave do I get? " * 90)  # ~3,000 characters
+    for button in ("#ask", "#stop"):
+        box = page.locator(button).bounding_box()
+        assert box and box["height"] < 80, (button, box)
+    box = page.locator("#question textarea").bounding_box()
+    assert box and box["height"] < 200, box
+    shot(page, "long-question")
     page.close()
 
 
@@ -142,6 +173,7 @@ def test_upload_a_file_into_a_new_corpus_and_ask_about_it(app_url, browser, tmp_
     page.get_by_role("tab", name="Compare").click()
     page.get_by_text("Settings", exact=True).first.click()  # the corpus picker is in the Settings accordion
     expect(page.locator("#corpus input")).to_have_value("garden-docs (this session)", timeout=TIMEOUT_MS)
+    expect(page.get_by_text("handbook test split")).to_be_hidden()  # no examples about another corpus
     page.locator("#question textarea").fill("When is the rooftop garden watered?")
     ask_and_wait(page, expect)
     passages = page.locator("#passages-rag")
@@ -158,6 +190,8 @@ def test_evaluate_and_train_tabs_fit_the_page(app_url, browser):
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     page.goto(app_url)
     page.get_by_role("tab", name="Evaluate").click()
+    expect(page.locator("#eval-status")).to_contain_text("No results yet")  # an empty state, not empty headers
+    expect(page.locator("#eval-summary")).to_be_hidden()
     page.locator("#eval-limit input").fill("2")
     page.locator("#eval-run").click()
     expect(page.locator("#eval-status")).to_contain_text("2/2 questions", timeout=TIMEOUT_MS)
@@ -194,6 +228,59 @@ def test_the_page_opens_while_start_up_indexes(workbench, browser):
         shot(page, "starting")
         startup.run(lambda progress: None)
         expect(page.locator("#startup-banner")).to_be_hidden(timeout=10_000)  # gone once indexing is done
+        page.close()
+    finally:
+        demo.close()
+
+
+def dropdown_options(page, elem_id: str) -> list[str]:
+    """The options a dropdown offers, as a person sees them when opening it."""
+    page.locator(f"#{elem_id} input").click()
+    options = page.get_by_role("option")
+    options.first.wait_for(timeout=TIMEOUT_MS)
+    texts = [t.strip().splitlines()[-1].strip() for t in options.all_inner_texts()]  # without the ✓ of the chosen
+    page.keyboard.press("Escape")
+    return texts
+
+
+def test_train_and_evaluate_offer_the_shipped_corpora_on_the_first_start(workbench, docs, browser):
+    """A fresh data directory: nothing is indexed yet when the page opens."""
+    from playwright.sync_api import expect
+
+    from workbench.retrieval.ingest import ingest
+    from workbench.ui import CSS, Startup, build_app
+
+    workbench.store.delete_corpus("handbook")  # the store of a fresh clone: empty while start-up indexes
+    startup = Startup()
+    startup.progress(1, 8, "files", "reading hr-policies.md")
+    demo = build_app(workbench.settings, workbench, startup).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=CSS)
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(url)
+        expect(page.locator("#startup-banner")).to_contain_text("reading hr-policies.md")
+        page.get_by_role("tab", name="Train").click()
+        expect(page.locator("#train-corpus input")).to_have_value(re.compile("handbook"))
+        opts = dropdown_options(page, "train-corpus")
+        assert any(o.startswith("handbook") and "indexing" in o for o in opts), opts
+        page.locator("#train-start").click()  # raft on a corpus still indexing: said under the corpus, no toast
+        expect(page.get_by_text("is still being indexed")).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(page.get_by_text("not in the list of choices")).to_have_count(0)
+        expect(page.locator("#train-start")).to_be_enabled()
+        page.get_by_role("tab", name="Evaluate").click()
+        options = dropdown_options(page, "eval-corpus")
+        assert options[0] == "(the set's own corpus)" and any(o.startswith("handbook") for o in options), options
+        page.get_by_role("tab", name="Decide").click()
+        page.locator("#decide-run").click()
+        expect(page.locator("#decide-status")).to_contain_text("'handbook' is still being indexed", timeout=TIMEOUT_MS)
+        expect(page.locator("#decide-run")).to_be_enabled()
+        shot(page, "first-start")
+        startup.run(lambda progress: ingest(workbench.store, "handbook", [docs], workbench.settings.chunk_size,
+                                            workbench.settings.chunk_overlap))
+        expect(page.locator("#startup-banner")).to_be_hidden(timeout=10_000)
+        page.get_by_role("tab", name="Train").click()
+        assert "handbook (demo)" in dropdown_options(page, "train-corpus")  # indexed now, refreshed in place
+        assert error_badges(page) == 0
         page.close()
     finally:
         demo.close()
@@ -375,4 +462,54 @@ def test_cancel_stops_decide_at_its_next_step_and_open_resume_finishes_the_run(a
     expect(page.locator("#decide-status")).to_contain_text(re.compile(r"Run \S+ finished\."), timeout=TIMEOUT_MS)
     expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
     assert error_badges(page) == 0
+    page.close()
+
+
+def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url, browser, workbench, monkeypatch,
+                                                                        tmp_path):
+    from playwright.sync_api import expect
+
+    from workbench.retrieval.ingest import ingest
+
+    small_decide_corpus(workbench, monkeypatch, tmp_path)
+    folder = tmp_path / "vague"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("We like to work together. Good ideas are always welcome here.\n")
+    ingest(workbench.store, "vague", [folder], workbench.settings.chunk_size, workbench.settings.chunk_overlap)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Decide").click()
+    expect(page.locator("#decide-status")).to_contain_text("No report yet")  # an empty state, not empty boxes
+    for empty in ("#decide-summary", "#decide-chart", "#decide-files"):
+        expect(page.locator(empty)).to_be_hidden()
+    page.locator("#decide-corpus input").fill("vague")
+    page.keyboard.press("Enter")
+    expect(page.locator("#decide-estimate")).to_contain_text("no Decide run on this machine yet")
+    page.locator("#decide-run").click()
+    status = page.locator("#decide-status")
+    expect(status).to_contain_text("Decide stopped: no questions could be made", timeout=TIMEOUT_MS)
+    expect(status).to_contain_text("add such documents")  # what to do
+    expect(status).not_to_contain_text("Open / resume")  # resuming cannot help a corpus with too few facts
+    expect(page.locator("#decide-run")).to_be_enabled()  # the tab is usable again, with no reload
+    expect(page.locator("#decide-open")).to_be_enabled()
+    expect(page.locator("#decide-cancel")).to_be_disabled()
+    assert error_badges(page) == 0
+    shot(page, "decide-refused")
+    page.locator("#decide-corpus input").fill("company")
+    page.keyboard.press("Enter")
+    page.locator("#decide-run").click()
+    expect(status).to_contain_text(re.compile(r"Run \S+ finished\."), timeout=TIMEOUT_MS)
+    expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
+    expect(page.locator("#decide-run")).to_be_enabled()
+    expect(page.locator("#decide-chart")).to_contain_text("pays back")  # the caption under the break-even chart
+    expect(page.locator("#decide-estimate")).to_contain_text("needs at least")  # measured by this run
+    expect(page.locator("#decide-summary")).to_be_visible()
+    shot(page, "decide-report")
+    assert error_badges(page) == 0
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: every arm's column on screen, none cut off
+    for arm in ("base", "rag", "lora", "raft"):
+        header = page.locator("#decide-summary th").filter(has_text=arm).first
+        box = header.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (arm, box)
+    shot(page, "decide-report-phone")
     page.close()

@@ -53,7 +53,7 @@ def ask_rag(c, question, corpus):
     import re
 
     out = c.predict(question, corpus, 3, 8, 0.0, "", "(none)", "(none)", api_name="/compare_stream")
-    cards = re.findall(r"\*\*#\d+ · score ([\d.-]+)\*\* · `([^`]+)` · chunk `(\w+)`\n\n(.*?)(?=\n\n---\n\n|$)",
+    cards = re.findall(r"\*\*#\d+(?: of \d+)? · score ([\d.-]+)\*\* · `([^`]+)` · chunk `(\w+)`\n\n(.*?)(?=\n\n---\n\n|$)",
                        out[6], re.S)
     return [(float(score), source, chunk, text) for score, source, chunk, text in cards]
 
@@ -67,12 +67,11 @@ def test_upload_ingests_every_format_and_two_sessions_never_see_each_others_corp
         assert sorted(report["files_ok"]) == sorted(GOOD) and {f["file"] for f in report["files_failed"]} == set(BROKEN)
         mine = compare_dropdown["value"]  # the Compare tab now offers and selects the upload
         assert mine.startswith("session--") and ["mine (this session)", mine] in compare_dropdown["choices"]
-        # every shipped corpus is listed, indexed or not yet (this test indexes only the handbook)
-        assert listing(a) == {"mine": "this session", "handbook": "demo", "pubmedqa-sample": "demo"}
+        assert listing(a) == {"mine": "this session", "handbook": "demo"}
         top = ask_rag(a, FACTS["report.pdf"][0], mine)[0]
         assert top[1] == "report.pdf" and FACTS["report.pdf"][1] in top[3]
 
-        assert listing(b) == {"handbook": "demo", "pubmedqa-sample": "demo"}
+        assert listing(b) == {"handbook": "demo"}
         with pytest.raises(AppError, match="no corpus 'mine' in this session"):
             b.predict("mine", api_name="/documents")
         with pytest.raises(AppError, match="not in the list of choices"):
@@ -120,7 +119,7 @@ def test_a_saved_corpus_survives_an_app_restart(workbench, files, fake_embedder)
     restarted = Workbench(workbench.settings, workbench.model, workbench.tokenizer, store, model_id="tiny-llama")
     with launched(restarted) as url:
         c = client(url)
-        assert listing(c) == {"handbook": "demo", "pubmedqa-sample": "demo", "team-docs": "shared library"}
+        assert listing(c) == {"handbook": "demo", "team-docs": "shared library"}
         docs = c.predict("team-docs", api_name="/documents")[0]["data"]
         assert sum(n for _, n in docs) == report["chunks_total"]
         top = ask_rag(c, FACTS["page.html"][0], "team-docs")[0]

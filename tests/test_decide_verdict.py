@@ -101,9 +101,23 @@ def test_a_break_even_says_when_the_arm_answers_fewer_questions_than_rag():
     assert "- raft: training is repaid after ~40 queries compared with rag\n" in text
 
 
-def test_the_cost_chart_ends_just_past_the_latest_break_even():
-    from workbench.decide.report import curve_queries
+def test_a_handful_of_questions_never_gives_a_clear_verdict_and_says_how_wide_it_is():
+    from workbench.decide.verdict import resolvable_points, sign_test_p
 
-    assert curve_queries({"lora": 340, "raft": None}) == [0, 125, 250, 375, 500, 625, 750, 875, 1000]
-    assert curve_queries({"lora": 1_200, "raft": 4_100})[-1] == 10_000
-    assert curve_queries({"lora": None, "raft": None})[-1] == 1_000  # nothing pays back: a short view
+    # 3 of 3 against 0 of 3: the bootstrap resamples to +100 to +100, the exact sign test says p = 0.25
+    v = decide({"rag": [1, 1, 1], "base": [0, 0, 0]}, {}, {"rag": 2000, "base": 900}, {})
+    assert v.winner == "rag" and v.tied_with == ["base"] and "not clear" in v.text
+    assert sign_test_p([1, 1, 1], [0, 0, 0]) == 0.25 and sign_test_p([1] * 6, [0] * 6) < 0.05
+    assert any("3 test questions: differences under ~80 points" in r for r in v.reasons)
+    assert [resolvable_points(n) for n in (6, 12, 30, 120)] == [55, 40, 25, 15]
+
+
+def test_the_cost_chart_ends_past_the_break_even_and_shows_the_training_cost():
+    from workbench.decide.verdict import chart_queries
+
+    queries = chart_queries({"rag": 0, "lora": 300, "raft": 360}, {"rag": 2000, "lora": 1500, "raft": 2500},
+                            {"lora": 600, "raft": None})
+    assert queries[0] == 0 and 600 in queries and max(queries) == 1000  # 1.5 × 600, rounded up to a round number
+    assert len(queries) <= 8
+    never = chart_queries({"rag": 0, "raft": 300}, {"rag": 2000, "raft": 2500}, {"raft": None})
+    assert max(never) == 500  # rag's queries reach twice the training time at 300 queries: the gap stays visible

@@ -32,8 +32,35 @@ def test_streaming_endpoint_fills_all_columns(client):
     final = job.result()
     answers, metrics, passages, prompts = final[0::4], final[1::4], final[2::4], final[3::4]
     assert answers[0] and answers[1]  # base and rag answered
-    assert "time to first token" in metrics[0] and "process peak RSS (CPU)" in metrics[1]
+    assert "time to first token" in metrics[0] and "time to first token" in metrics[1]
+    assert "| peak memory, all columns | " in metrics[0] and "MiB (process RSS)" in metrics[0]
+    assert "peak" not in metrics[1]  # one process's figure: shown once
     assert "Hotels are capped" in prompts[1] and "Be brief." in prompts[0]
     assert "lora arm unavailable" in answers[2]
-    assert "**#1 · score " in passages[1] and ("`travel.md`" in passages[1] or "`it.txt`" in passages[1])
+    assert "**#1 of " in passages[1] and ("`travel.md`" in passages[1] or "`it.txt`" in passages[1])
     assert passages[0] == ""  # base retrieves nothing
+
+
+def test_example_questions_follow_the_corpus(tmp_path):
+    import json
+
+    from workbench.ui.compare import example_questions
+
+    questions, label = example_questions("handbook")
+    assert questions and label == "Example questions (handbook test split)"
+    assert example_questions("session--0a1b--harbor", runs_root=tmp_path) == ([], "")  # none, not the handbook's
+    run = tmp_path / "20260101-harbor"
+    (run / "qa").mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"corpus": "session--0a1b--harbor"}))
+    (run / "qa" / "test.jsonl").write_text(json.dumps({"question": "When does the ferry leave?", "answer": "9"}) + "\n")
+    assert example_questions("session--0a1b--harbor", runs_root=tmp_path) == (
+        ["When does the ferry leave?"], "Example questions (written by Decide for harbor)")
+
+
+def test_an_adapter_of_another_corpus_is_said_so_under_its_picker():
+    from workbench.ui.compare import adapter_note
+
+    note = adapter_note("lora", "handbook-lora", "session--0a1b--harbor", ["handbook", "session--0a1b--harbor"])
+    assert "handbook-lora was trained on handbook, not on harbor" in note
+    assert adapter_note("lora", "handbook-lora", "handbook", ["handbook"]) == ""  # its own corpus
+    assert adapter_note("raft", "reader", "harbor", ["handbook"]) == ""  # the general reader fits any corpus

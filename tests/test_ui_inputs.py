@@ -49,7 +49,7 @@ def test_passages_are_cards_with_score_source_and_folded_long_text():
                                         Passage(long_text, "travel.md", 0.4, "0123456789ab")])
     text = passages_markdown(result)
     first, second = text.split("\n\n---\n\n")
-    assert first.startswith("**#1 · score 0.612** · `travel.md` · chunk `abcdef12`")
+    assert first.startswith("**#1 of 2 · score 0.612** · `travel.md` · chunk `abcdef12`")  # the count: more follow
     assert "> The per diem for Lisbon is 62 euro." in first and "<details>" not in first
     assert "<details><summary>show the whole passage" in second and "**Hotels**" in second  # headings flattened
     assert passages_markdown(ArmResult("base")) == ""
@@ -68,7 +68,8 @@ def test_metrics_show_every_field_including_new_ones():
     assert rows["time to first token"] == "1,234 ms" or rows["time to first token"] == "1,235 ms"
     assert rows["own prefill"] == "800 ms" and rows["decode tokens/s"] == "12.3"
     assert rows["prompt / output tokens"] == "300 / 20"
-    assert rows["peak memory, process peak RSS (CPU)"] == "3,072 MiB"
+    assert rows["peak memory, all columns"] == "3,072 MiB (process RSS)"
+    assert not any(label.startswith("peak memory") for label, _ in metric_rows(result, memory=False))
 
 
 def test_training_estimate_warns_before_a_long_run(tmp_path):
@@ -105,7 +106,8 @@ def test_eval_summary_is_one_column_per_arm_in_arm_order():
     from workbench.ui.evaluate import summary_table
 
     def arm(name, hit):
-        return ArmSummary(name, 2, 0.5, 0.5, 0.5, 0.5, None, None, hit, hit, 0.7, 10, 20, 30, 40, 5.0, 100.0, 0)
+        return ArmSummary(name, 2, 0.5, 0.5, 0.5, 0.5, None, None, 0, None, None, hit, hit, 0.7, 10, 20, 30, 40, 5.0,
+                          100.0, 0)
 
     frame = summary_table(EvalReport([], {"raft": arm("raft", 1.0), "base": arm("base", None)}, []))
     assert list(frame.columns) == ["metric", "base", "raft"]
@@ -165,3 +167,13 @@ def test_user_errors_leave_no_traceback_in_the_server_log(client, capfd, tmp_pat
         client.predict("", "", api_name="/save_corpus")
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err
+
+
+def test_a_two_token_answer_gets_no_decode_rate_and_every_figure_is_explained():
+    from workbench.ui.format import METRIC_HELP
+
+    rows = dict(metric_rows(ArmResult("lora", done=True, metrics=Metrics(output_tokens=2, tokens_per_s=2.7,
+                                                                         compute_ms=900))))
+    assert rows["decode tokens/s (after the first)"] == "— (too few tokens)" and rows["own compute"] == "900 ms"
+    shown = {label.split(",")[0] for label in rows}
+    assert shown <= set(METRIC_HELP), shown - set(METRIC_HELP)  # no figure without its one-line definition

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .plan import BudgetError
 from .stages import STAGES, DecideError
 
 DEFAULT_BUDGET_MINUTES = 20.0
@@ -116,7 +117,12 @@ def run_decide(wb, corpus: str, out_dir: str | Path, budget_minutes: float | Non
             raise InterruptedError("Decide was cancelled; run it again to resume from the last finished stage")
         run._stage, run._stage_started = name, time.perf_counter()
         run.report_progress(name, 0.0, None)
-        run.state.update(stage(run, wb))
+        try:
+            run.state.update(stage(run, wb))
+        except BudgetError as exc:  # remembered: the tab shows it before the next run on this corpus
+            run.state["min_budget_minutes"] = exc.min_minutes
+            run.save()
+            raise
         run.done[name] = round(time.perf_counter() - run._stage_started, 1)
         run._stage = ""
         run.save()

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 class BudgetError(ValueError):
     """The budget cannot fit a meaningful run; the message says how many minutes it needs."""
 
+    def __init__(self, message: str, min_minutes: float = 0.0):
+        super().__init__(message)
+        self.min_minutes = min_minutes
+
 
 @dataclass
 class Speed:
@@ -40,6 +44,9 @@ class Plan:
     speed: Speed
     notes: list[str] = field(default_factory=list)
     """What the plan chose and why, in words, for the report."""
+    min_budget_minutes: float = 0.0
+    """The smallest budget that fits this corpus on this machine (what a too-small budget's error names); the
+    Decide tab shows it before the next run (decide/estimate.py)."""
 
 
 # Shares of the time left after question generation: evaluation first (a verdict needs enough questions),
@@ -73,11 +80,12 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     room = left - lora_min_s - raft_min_s
     fits = int(room / speed.eval_s_per_question) if room >= 0 else -1
     test = min(test_available, MAX_TEST_QUESTIONS, max(share, floor), fits)
+    min_minutes = math.ceil(needed_s / 60 / SAFETY)
     if test < floor:
         raise BudgetError(
             f"a budget of {budget_minutes:g} min is too small for this corpus on this machine: it needs at least "
-            f"{math.ceil(needed_s / 60 / SAFETY)} min (lora: one pass over the documents and questions; raft: half "
-            f"a pass; {MIN_TEST_QUESTIONS} test questions). Raise the budget or use fewer documents.")
+            f"{min_minutes} min (lora: one pass over the documents and questions; raft: half "
+            f"a pass; {floor} test questions). Raise the budget or use fewer documents.", min_minutes)
     eval_s = test * speed.eval_s_per_question
     train_s = left - eval_s
     # The usual split, unless it leaves either adapter under its minimum (a tight budget): then that one gets its
@@ -102,4 +110,4 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
         f"(~{raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s / 60:.1f} min)",
     ]
     return Plan(budget_minutes, test, qa_repeats, doc_repeats, round(raft_epochs, 2),
-                round(lora_used_s / SAFETY), round(raft_s / SAFETY), round(eval_s), speed, notes)
+                round(lora_used_s / SAFETY), round(raft_s / SAFETY), round(eval_s), speed, notes, min_minutes)

@@ -10,22 +10,8 @@ import json
 import statistics
 
 from ..arms import ARMS
-from .verdict import ARM_MEANING, bootstrap_ci, break_even_queries, cost_curve, decide, mean
-
-CURVE_POINTS = 8
-"""The cost chart's points after zero queries, evenly spaced so its lines are straight and their crossing shows."""
-
-
-def curve_queries(break_even: dict[str, int | None]) -> list[int]:
-    """0 to a round number of queries past the latest break-even (twice it), or to 1,000 when none pays back, so
-    the training cost and the crossing both stay visible."""
-    latest = max((n for n in break_even.values() if n), default=0)
-    top = 1_000
-    if latest:
-        magnitude = 10 ** (len(str(2 * latest)) - 1)
-        top = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= 2 * latest)
-    return [top * i // CURVE_POINTS for i in range(CURVE_POINTS + 1)]
-
+from .verdict import (ARM_MEANING, bootstrap_ci, break_even_queries, chart_queries, cost_curve, decide, mean,
+                      resolvable_points)
 
 
 def _per_arm(rows: list[dict], key: str) -> dict[str, list[float]]:
@@ -57,7 +43,7 @@ def build(run) -> dict:
                      "ci95": list(ci_contains[arm]), "f1_ci95": list(ci_f1[arm]), "total_p50_ms": total[arm],
                      "prompt_tokens": prompt_tokens[arm], "peak_memory_mib": memory[arm],
                      "training_minutes": train_min.get(arm, 0.0)} for arm in contains}
-    queries = curve_queries(break_even)
+    queries = cost_queries(summary, break_even)
     curves = {arm: cost_curve(train_min.get(arm, 0.0) * 60, total[arm], queries)
               for arm in ("rag", "lora", "raft") if arm in total}
     return {"corpus": run.corpus, "questions": len(contains[next(iter(contains))]), "summary": summary,
@@ -66,6 +52,13 @@ def build(run) -> dict:
             "reasons": verdict.reasons, "plan_notes": (run.state.get("plan") or {}).get("notes", []),
             "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", ""),
             "raft_choice": run.state.get("raft_choice"), "raft_training": run.state.get("raft_training", {})}
+
+
+def cost_queries(summary: dict, break_even: dict) -> list[int]:
+    """The query counts of the cost chart and table, from a report's summary (see verdict.chart_queries)."""
+    arms = [arm for arm in ("rag", "lora", "raft") if arm in summary]
+    return chart_queries({arm: summary[arm]["training_minutes"] * 60 for arm in arms},
+                         {arm: summary[arm]["total_p50_ms"] for arm in arms}, break_even)
 
 
 def _accuracy_caveat(summary: dict, arm: str) -> str:
@@ -97,7 +90,9 @@ def markdown(report: dict) -> str:
     s = report["summary"]
     lines = [f"# Decide: corpus `{report['corpus']}`", "", f"**Verdict.** {report['verdict']}", "",
              f"{report['questions']} held-out questions (facts no training question was written for), answered by "
-             "each arm. contains = the answer holds the reference; 95 % bootstrap intervals over questions.", "",
+             "each arm. contains = the answer holds the reference; 95 % bootstrap intervals over questions. "
+             f"On {report['questions']} questions, differences under ~{resolvable_points(report['questions'])} points "
+             "between two arms can be chance.", "",
              "| arm | what it is | contains (95 % CI) | F1 | total p50 ms | prompt tokens | training min | peak MiB* |",
              "|---|---|---|---|---|---|---|---|"]
     for arm, v in s.items():

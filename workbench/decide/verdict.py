@@ -7,6 +7,7 @@ the same questions for every arm), as the arms answered the same questions.
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -50,6 +51,26 @@ def paired_difference_ci(a: list[float], b: list[float], resamples: int = RESAMP
     return _interval(diffs)
 
 
+def sign_test_p(a: list[float], b: list[float]) -> float:
+    """Two-sided exact sign test over the questions where a and b differ (McNemar's exact test for 0/1 scores).
+
+    On a handful of questions the bootstrap interval is too narrow (3 of 3 right against 0 of 3 resamples to
+    +100 to +100 points); the exact test says what so few questions can show (3 of 3: p = 0.25)."""
+    wins, losses = sum(x > y for x, y in zip(a, b)), sum(x < y for x, y in zip(a, b))
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(min(wins, losses) + 1)) / 2 ** n)
+
+
+def resolvable_points(questions: int) -> int:
+    """Differences (in points of contains) that `questions` questions may not tell apart at 95 %: the worst case,
+    two unrelated arms near 50 %, 1.96 × sqrt(0.5 / n), rounded to 5 points (6: ~55, 12: ~40, 30: ~25, 120: ~15)."""
+    if questions <= 0:
+        return 100
+    return min(100, 5 * round(1.96 * math.sqrt(0.5 / questions) * 100 / 5))
+
+
 def _interval(values: list[float]) -> tuple[float, float]:
     values = sorted(values)
     lo, hi = values[int(0.025 * (len(values) - 1))], values[int(round(0.975 * (len(values) - 1)))]
@@ -62,6 +83,28 @@ def break_even_queries(train_seconds: float, arm_query_ms: float, rag_query_ms: 
     if saving_ms <= 0:
         return None
     return max(1, round(train_seconds * 1000 / saving_ms))
+
+
+def _nice_ceiling(x: float) -> int:
+    """The smallest of 1, 2, 2.5, 5 × 10^k that is at least x."""
+    magnitude = 10 ** math.floor(math.log10(max(x, 1)))
+    return int(next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= x))
+
+
+def chart_queries(train_seconds: dict[str, float], query_ms: dict[str, float], break_even: dict[str, int | None],
+                  points: int = 5) -> list[int]:
+    """Query counts at which to draw the cost lines: up to 1.5× the farthest break-even, so the crossing and the
+    training cost (the lines' start at 0 queries) are both on the chart. When no adapter pays back, up to where
+    rag's query time reaches twice the largest training time. Break-even points are included; the lines are
+    straight, so a few points draw them exactly."""
+    repaid = [n for n in break_even.values() if n]
+    if repaid:
+        top = 1.5 * max(repaid)
+    else:
+        per_query_s = (query_ms.get("rag") or max(query_ms.values(), default=0.0)) / 1000
+        top = 2 * max(train_seconds.values(), default=0.0) / per_query_s if per_query_s else 100
+    top = _nice_ceiling(max(top, 10))
+    return sorted({round(i * top / points) for i in range(points + 1)} | set(repaid))
 
 
 def cost_curve(train_seconds: float, query_ms: float, queries: list[int]) -> list[float]:
@@ -91,15 +134,20 @@ def decide(scores: dict[str, list[float]], train_minutes: dict[str, float], tota
            break_even: dict[str, int | None]) -> Verdict:
     """Which arm to use, and why, from per-question contains scores and the measured costs.
 
-    The best arm by mean score wins when the 95 % paired interval of its lead over every other arm excludes 0;
+    The best arm by mean score wins when the 95 % paired interval of its lead over every other arm excludes 0 and
+    the exact sign test agrees (p < 0.05; it decides on a handful of questions, where the bootstrap cannot);
     otherwise it is tied with the arms it cannot be told apart from, and the verdict says so and prefers the
     cheapest of the tied arms (no training beats training; shorter answers beat longer ones).
     """
     means = {arm: mean(v) for arm, v in scores.items()}
     ranked = sorted(means, key=lambda arm: -means[arm])
     best = ranked[0]
-    tied = [arm for arm in ranked[1:] if paired_difference_ci(scores[best], scores[arm])[0] <= 0]
+    tied = [arm for arm in ranked[1:] if paired_difference_ci(scores[best], scores[arm])[0] <= 0
+            or sign_test_p(scores[best], scores[arm]) >= 0.05]
+    n = len(next(iter(scores.values())))
     reasons = [f"{arm}: {means[arm] * 100:.0f} % of questions answered" for arm in ranked]
+    reasons.append(f"{n} test questions: differences under ~{resolvable_points(n)} points between two arms can be "
+                   "chance" + (" (a larger corpus gives more questions and narrower intervals)" if n < 30 else ""))
 
     def cost(arm: str) -> str:
         minutes = train_minutes.get(arm)
@@ -124,7 +172,6 @@ def decide(scores: dict[str, list[float]], train_minutes: dict[str, float], tota
     cheapest = min(group, key=lambda arm: (train_minutes.get(arm) or 0.0, total_p50_ms.get(arm, 0.0)))
     second = tied[0]
     lo, hi = paired_difference_ci(scores[best], scores[second])
-    n = len(next(iter(scores.values())))
     text = (f"Best measured: {best} — {ARM_MEANING.get(best, best)}, {_pts(means[best] - means[second])} points "
             f"over {second}, but on {n} questions that lead is not clear (95 % CI {_pts(lo)} to {_pts(hi)}); "
             f"{', '.join(tied)} {'is' if len(tied) == 1 else 'are'} within the interval. {best} {cost(best)}.")

@@ -128,11 +128,8 @@ class SessionCorpora:
         """The session's own corpora first (none for sid None), then the shared library (shipped ones marked)."""
         mine = sorted((meta.get("display", name), name) for name, meta in self._owned(sid).items()) if sid else []
         out = [CorpusInfo(display, name, "session", self.store.count(name)) for display, name in mine]
-        indexed = self.store.corpora()
-        for name in indexed:
+        for name in self.store.corpora():
             out.append(CorpusInfo(name, name, "shipped" if name in self.shipped else "shared", self.store.count(name)))
-        # A shipped corpus still being indexed at first start is listed already (0 chunks): every tab offers it.
-        out += [CorpusInfo(name, name, "shipped", 0) for name in sorted(self.shipped - set(indexed))]
         return out
 
     def names(self, sid: str) -> tuple[str, ...]:

@@ -21,7 +21,12 @@ CSS = """/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
 .arm-column .prose blockquote { margin: 4px 0; }
 .arm-column .prose hr { margin: 8px 0; }
 .arm-column .prose th, .arm-column .prose td { padding: 3px 8px; }
+.arm-column .prose table { width: 100%; }  /* the four columns' metric rows line up */
 .arm-column .prose p { overflow-wrap: anywhere; }
+/* A phone: the five tab names fit on one line, none hidden behind an unlabelled "⋯" menu. */
+@media (max-width: 480px) {
+  .tabs .tab-container button { padding-left: 6px; padding-right: 6px; font-size: 14px; }
+}
 """
 
 
@@ -29,18 +34,26 @@ def starting(startup: Startup) -> str:
     return f"**Starting**: {startup.message}. Questions can be asked once this is done."
 
 
-def startup_banner(startup: Startup) -> None:
-    """A banner that says what start-up is doing and disappears (and stops polling) once it is done."""
+def startup_banner(startup: Startup) -> tuple[gr.Markdown, gr.Timer]:
+    """A banner that says what start-up is doing, and the timer that polls it (wired by `watch_startup`)."""
     banner = gr.Markdown(starting(startup), elem_id="startup-banner", visible=not startup.ready.is_set())
-    timer = gr.Timer(1.0, active=not startup.ready.is_set())
+    return banner, gr.Timer(1.0, active=not startup.ready.is_set())
 
-    def poll():
+
+def watch_startup(startup: Startup, banner, timer, corpora) -> None:
+    """The banner follows start-up and disappears (the timer stops) once it is done; then every tab's corpus list
+    is refreshed, so the shipped corpora listed from their folders while indexing are now the indexed ones."""
+    followers = list(corpora.followers)
+
+    def poll(value):
         if startup.ready.is_set():
             note = f"⚠️ {startup.error}" if startup.error else ""
-            return gr.update(value=note, visible=bool(note)), gr.Timer(active=False)
-        return gr.update(value=starting(startup)), gr.skip()
+            return (gr.update(value=note, visible=bool(note)), gr.Timer(active=False),
+                    *[corpora.refresh(dropdown, value) for dropdown in followers])
+        return gr.update(value=starting(startup)), gr.skip(), *[gr.skip()] * len(followers)
 
-    timer.tick(poll, None, [banner, timer], queue=False, show_progress="hidden", api_visibility="private")
+    timer.tick(poll, [corpora.state], [banner, timer, *followers], queue=False, show_progress="hidden",
+               api_visibility="private")
 
 
 def build_app(settings, wb, startup: Startup | None = None) -> gr.Blocks:
@@ -52,8 +65,8 @@ def build_app(settings, wb, startup: Startup | None = None) -> gr.Blocks:
     with gr.Blocks(title="RAG vs fine-tuning workbench", delete_cache=(ttl, ttl)) as demo:
         gr.Markdown(INTRO.format(model=wb.model_id))
         if startup is not None:
-            startup_banner(startup)
-        corpora = corpus_session(demo, wb)  # per-session uploaded corpora, shared by the tabs
+            banner, timer = startup_banner(startup)
+        corpora = corpus_session(demo, wb, startup)  # per-session uploaded corpora, shared by the tabs
         with gr.Tab("Compare"):
             adapter_dropdowns = build_compare_tab(wb, corpora, startup)
         with gr.Tab("Corpora"):
@@ -64,6 +77,8 @@ def build_app(settings, wb, startup: Startup | None = None) -> gr.Blocks:
             build_evaluate_tab(wb, corpora)
         with gr.Tab("Train"):
             build_train_tab(wb, adapter_dropdowns, corpora)
+        if startup is not None:
+            watch_startup(startup, banner, timer, corpora)
     # A bounded queue: beyond it a user is told the app is busy and to try again (Gradio's queue_full), and
     # everyone queued sees their position. Calling .queue() again (tests) replaces these settings.
     return demo.queue(max_size=max(1, int(settings.queue_max_size)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import closing
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -11,12 +12,13 @@ import pandas as pd
 from ..adapters import AUTO
 from ..arms import ARMS
 from ..config import REPO_ROOT
-from ..retrieval.sessions import check_access
+from ..retrieval.ingest import shipped_corpora
+from ..retrieval.sessions import check_access, display_name
 from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_question,
                           check_text, optional_number)
 from ..votes import ALL_BAD, VoteStore
 from .errors import ok, user_error, verdict
-from .format import answer_markdown, metrics_markdown, passages_markdown
+from .format import answer_markdown, metrics_help_markdown, metrics_markdown, passages_markdown
 from .stopping import Stops
 
 NO_ADAPTER = "(none)"
@@ -33,13 +35,37 @@ def known_adapters(wb) -> list[str]:
     return [AUTO, *wb.adapter_names()]
 
 
-def example_questions(corpus: str = "handbook", n: int = 8) -> list[str]:
-    """A few test-split questions from the shipped corpus, for the clickable examples."""
-    path = REPO_ROOT / "corpora" / corpus / "qa" / "test.jsonl"
-    if not path.is_file():
-        return []
+def _questions(path: Path, n: int) -> list[str]:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r["question"] for r in rows[:: max(1, len(rows) // n)]][:n]
+
+
+def example_questions(corpus: str = "handbook", n: int = 8, runs_root: Path | None = None) -> tuple[list[str], str]:
+    """A few questions about `corpus` for the clickable examples, and where they come from: a shipped corpus's
+    test split, else the test questions of the latest Decide run on it (under `runs_root`), else none."""
+    path = REPO_ROOT / "corpora" / str(corpus or "") / "qa" / "test.jsonl"
+    if corpus and path.is_file():
+        return _questions(path, n), f"Example questions ({corpus} test split)"
+    runs = []
+    for record in (runs_root.glob("*/run.json") if runs_root and corpus else []):
+        try:
+            if json.loads(record.read_text()).get("corpus") == corpus and (record.parent / "qa/test.jsonl").is_file():
+                runs.append((record.stat().st_mtime, record.parent / "qa" / "test.jsonl"))
+        except (OSError, ValueError):
+            continue
+    if runs:
+        return _questions(max(runs)[1], n), f"Example questions (written by Decide for {display_name(corpus)})"
+    return [], ""
+
+
+def adapter_note(column: str, adapter: str, corpus: str, corpora: list[str]) -> str:
+    """Said under an adapter picker whose adapter was made for another corpus (named `<corpus>-<column>`, as Decide
+    and Train name them), so the column's answers are not mistaken for this corpus's fine-tune."""
+    other = adapter.removesuffix(f"-{column}") if adapter and adapter.endswith(f"-{column}") else ""
+    if not other or other == corpus or other not in corpora:
+        return ""
+    return (f"⚠️ {adapter} was trained on {other}, not on {display_name(corpus)}: this column shows another "
+            f"domain's fine-tune. Choose auto for {display_name(corpus)}'s own adapter once one is trained.")
 
 
 def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
@@ -83,18 +109,20 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
     With a `startup` (ui/startup.py) still indexing, questions are refused with a message saying so.
     """
     s = wb.settings
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False):  # a long question scrolls in its box; the buttons keep their size
         question = gr.Textbox(label="Question", placeholder="Ask something about the corpus…", scale=5,
-                              elem_id="question", lines=1,
+                              elem_id="question", lines=1, max_lines=6,
                               info=f"Up to {s.max_question_tokens} tokens" if s.max_question_tokens else None)
         with gr.Column(scale=1, min_width=160):
             ask = gr.Button("Ask all four arms", variant="primary", elem_id="ask")
             stop = gr.Button("Stop", variant="stop", elem_id="stop", interactive=False)
     # Queue position, progress and any refusal found during a run show here, once, instead of on every column.
-    status = gr.Markdown(elem_id="compare-status", min_height=64)
-    examples = example_questions(s.corpus)
-    if examples:
-        gr.Examples(examples, inputs=question, label="Example questions (handbook test split)")
+    status = gr.Markdown(elem_id="compare-status")
+    runs_root = s.data_path / "decide"
+    shown, label = example_questions(s.corpus, runs_root=runs_root)
+    # Always built (with a placeholder when the default corpus has none), so it can follow the chosen corpus.
+    example_set = gr.Examples([[q] for q in shown] or [[""]], inputs=question, label=label or "Example questions")
+    example_set.dataset.visible = bool(shown)
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             max_new_tokens = gr.Slider(8, 512, value=s.max_new_tokens, step=8, label="Max new tokens")
@@ -102,7 +130,8 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
             top_k = gr.Slider(1, 10, value=s.top_k, step=1, label="Top-k passages (rag, raft)")
         system_prompt = gr.Textbox(s.system_prompt, label="System prompt", lines=2)
         with gr.Row():
-            corpus = gr.Dropdown(wb.store.corpora(), value=s.corpus, label="Corpus (rag, raft)", elem_id="corpus")
+            corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(), value=s.corpus,
+                                 label="Corpus (rag, raft)", elem_id="corpus")
             if corpora is not None:
                 corpora.follow(corpus)  # also offer this session's uploaded corpora (see ui/corpora.py)
             adapters = adapter_choices(wb)
@@ -126,6 +155,25 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                     prompt = gr.Textbox(show_label=False, lines=8, max_lines=30, elem_id=f"prompt-{arm.name}")
                 outputs += [answer, metrics, passages, prompt]
                 vote_buttons.append((arm.name, gr.Button(f"Best: {arm.name}", size="sm", elem_id=f"vote-{arm.name}")))
+    def follow_examples(corpus_):
+        """The examples are about the chosen corpus (hidden when it has none)."""
+        questions, label_ = example_questions(corpus_, runs_root=runs_root)
+        return gr.Dataset(samples=[[q] for q in questions] or [[""]], label=label_ or "Example questions",
+                          visible=bool(questions))
+
+    corpus.change(follow_examples, corpus, example_set.dataset, queue=False, show_progress="hidden",
+                  api_visibility="private")
+
+    def adapter_notes(corpus_, lora_, raft_):
+        names = [*wb.store.corpora(), *shipped_corpora()]
+        return [gr.update(info=adapter_note(column, value, corpus_ or "", names) or None)
+                for column, value in (("lora", lora_), ("raft", raft_))]
+
+    for trigger in (corpus, lora, raft):
+        trigger.change(adapter_notes, [corpus, lora, raft], [lora, raft], queue=False, show_progress="hidden",
+                       api_visibility="private")
+    with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
+        gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
     build_votes(wb, question, outputs[0::4], vote_buttons)
 
     def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_):
@@ -152,9 +200,10 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                         if stops.asked(run_id_):
                             return
                         values = []
-                        for result in comparison.arms:
-                            values += [answer_markdown(result, opts["max_new_tokens"]), metrics_markdown(result),
-                                       passages_markdown(result), result.prompt]
+                        for i, result in enumerate(comparison.arms):  # a process-wide memory: first column only
+                            values += [answer_markdown(result, opts["max_new_tokens"]),
+                                       metrics_markdown(result, memory=i == 0), passages_markdown(result),
+                                       result.prompt]
                         yield values
             except ValueError as exc:
                 raise user_error(str(exc)) from None

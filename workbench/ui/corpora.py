@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Callable
 
 import gradio as gr
 import pandas as pd
@@ -45,6 +46,10 @@ class CorpusSessions:
     """Dropdowns in other tabs that offer this session's corpora (values are collection names)."""
     hashes: dict[str, str] = field(default_factory=dict)
     """Gradio session hash -> our session id; only used to learn which session's browser went away."""
+    indexing: Callable[[], bool] = lambda: False
+    """True while start-up still indexes the shipped corpora (ui/startup.py): they are offered meanwhile."""
+    extras: dict = field(default_factory=dict)
+    """Follower id -> choices offered before the corpora (Evaluate's "the set's own corpus")."""
 
     def enter(self, value, request: gr.Request | None) -> CorpusSession:
         """The session's state at the start of an event (created on first use), marked active."""
@@ -63,29 +68,56 @@ class CorpusSessions:
         if sid:
             self.manager.end(sid)
 
-    def follower_update(self, value: CorpusSession | None, infos: list[CorpusInfo], reset: bool = False) -> dict:
+    def pending(self, infos: list[CorpusInfo]) -> list[str]:
+        """Shipped corpora that start-up is still indexing (listed from their folders, not yet in the store)."""
+        if not self.indexing():
+            return []
+        listed = {info.collection for info in infos}
+        return [name for name in self.manager.shipped if name not in listed]
+
+    def choices(self, infos: list[CorpusInfo], extra=()) -> list[tuple[str, str]]:
+        """(label, collection) of every corpus a tab may offer: extras, the session's, the shared, those indexing."""
+        return ([(str(e), e) for e in extra] + [(corpus_label(info), info.collection) for info in infos]
+                + [(f"{name} ({SCOPE_LABELS['shipped']}, indexing…)", name) for name in self.pending(infos)])
+
+    def follower_update(self, value: CorpusSession | None, infos: list[CorpusInfo], reset: bool = False,
+                        extra=()) -> dict:
         """Choices (label, collection) for a follower; with `reset`, also its value (the chosen corpus)."""
         collections = [info.collection for info in infos]
-        update = {"choices": [(corpus_label(info), info.collection) for info in infos]}
-        if reset:
+        update = {"choices": self.choices(infos, extra)}
+        if reset and not extra:  # a dropdown with its own first choice (Evaluate's) keeps it
             chosen = value.selected if value and value.selected in collections else self.default
             update["value"] = chosen if chosen in collections else None
         return gr.update(**update)
 
-    def follow(self, dropdown: gr.Dropdown) -> None:
-        """Keep `dropdown` offering this session's corpora plus the shared ones (on load and on every change)."""
+    def offered(self, extra=()) -> list[str]:
+        """The corpora a follower offers before the page loads (no session yet): its first choices."""
+        return [value for _, value in self.choices(self.manager.list(None), extra)]
+
+    def follow(self, dropdown: gr.Dropdown, extra=()) -> None:
+        """Keep `dropdown` offering this session's corpora plus the shared ones (on load and on every change),
+        after the choices `extra`."""
         self.followers.append(dropdown)
+        self.extras[dropdown._id] = tuple(extra)
+        dropdown.choices = self.choices(self.manager.list(None), extra)  # what the page shows before it loads
+        if dropdown.value not in [value for _, value in dropdown.choices]:
+            dropdown.value = None
 
         def refresh(value):
-            infos = self.manager.list(value.id if isinstance(value, CorpusSession) else None)
-            return self.follower_update(value, infos, reset=bool(value and value.selected))
+            return self.refresh(dropdown, value)
 
         gr.on(None, refresh, inputs=[self.state], outputs=[dropdown], queue=False, show_progress="hidden",
               api_visibility="private")
 
+    def refresh(self, dropdown: gr.Dropdown, value) -> dict:
+        """A follower's update for the session `value` (a CorpusSession or None)."""
+        infos = self.manager.list(value.id if isinstance(value, CorpusSession) else None)
+        return self.follower_update(value, infos, bool(value and value.selected), self.extras.get(dropdown._id, ()))
 
-def corpus_session(demo: gr.Blocks, wb) -> CorpusSessions:
-    """Create the per-session corpus state and hook its lifetime to the browser session."""
+
+def corpus_session(demo: gr.Blocks, wb, startup=None) -> CorpusSessions:
+    """Create the per-session corpus state and hook its lifetime to the browser session; while `startup` (a
+    ui.startup.Startup) indexes, the shipped corpora are offered from their folders."""
     s = wb.settings
     manager = SessionCorpora(wb.store, s.session_corpus_ttl, s.shared_library, tuple(shipped_corpora()))
     if not s.chroma_host:
@@ -94,6 +126,8 @@ def corpus_session(demo: gr.Blocks, wb) -> CorpusSessions:
     # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
     state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)
     sessions = CorpusSessions(manager, state, demo, s.corpus)
+    if startup is not None:
+        sessions.indexing = lambda: not startup.ready.is_set()
     demo.unload(sessions.on_unload)
     return sessions
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -17,7 +18,10 @@ import gradio as gr
 import pandas as pd
 
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
-from ..decide.verdict import ARM_MEANING
+from ..decide.estimate import estimate_budget
+from ..decide.report import cost_queries
+from ..decide.verdict import cost_curve
+from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
 from ..validation import check_number
@@ -28,9 +32,11 @@ writes questions from the documents (offline), holds out a quarter of the facts 
 adapter with the knowledge recipe (the documents plus several phrasings of each training question) and a **raft**
 adapter, evaluates the four arms on the held-out questions, and reports accuracy with 95 % intervals, latency,
 prompt size, training time and when fine-tuning pays back its training. The budget sizes the run (questions and
-epochs); a run that stops (cancel, restart) resumes from its last finished stage. A corpus needs at least 6 facts
-the question writer can find (two or three short documents often hold 10–30); with few facts the intervals are
-wide, and the report says which differences they can tell apart."""
+epochs); a run that stops (cancel, restart) resumes from its last finished stage.
+
+Any corpus with at least **6 answerable facts** (sentences with a number, name, date or code) runs: a few short
+documents give fewer test questions and wider intervals, and the report says which differences they can tell
+apart."""
 
 
 def runs_root(settings) -> Path:
@@ -62,28 +68,62 @@ def list_runs(settings, session=None) -> list[tuple[str, str]]:
     return runs
 
 
+EMPTY = ("No report yet: choose a corpus and a budget and press **Decide**, or open a past run. The verdict, a "
+         "table per arm and the cost chart appear here.")
+
+
+def _shared_memory(report: dict) -> float | None:
+    """The peak memory when every arm reports the same figure (one process served them all), else None."""
+    values = {v.get("peak_memory_mib") for v in report["summary"].values()}
+    return values.pop() if len(values) == 1 else None
+
+
 def summary_frame(report: dict) -> pd.DataFrame:
-    rows = []
-    for arm, v in report["summary"].items():
+    """One column per arm and one row per figure (five narrow columns fit a phone), each figure rounded to what
+    it means; a peak memory the arms share is left to `memory_line`."""
+    def figures(v: dict) -> dict[str, str]:
         lo, hi = v["ci95"]
-        rows.append({"arm": arm, "what it is": ARM_MEANING.get(arm, arm),
-                     "contains": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
-                     "F1": round(v["f1"], 2), "total p50 ms": round(v["total_p50_ms"]),
-                     "prompt tokens": round(v["prompt_tokens"]),
-                     "training min": round(v["training_minutes"], 1)})
-    return pd.DataFrame(rows)
+        out = {"contains the answer (95 % CI)": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
+               "F1": f"{v['f1']:.2f}", "median time per answer": f"{v['total_p50_ms'] / 1000:.1f} s",
+               "prompt tokens": f"{v['prompt_tokens']:,.0f}",
+               "training": f"{v['training_minutes']:.1f} min" if v["training_minutes"] else "none"}
+        if _shared_memory(report) is None:
+            out["peak memory"] = f"{v['peak_memory_mib']:,.0f} MiB"
+        return out
+
+    columns = {arm: figures(v) for arm, v in report["summary"].items()}
+    names = list(next(iter(columns.values()), {}))
+    return pd.DataFrame({"figure": names, **{arm: [col[n] for n in names] for arm, col in columns.items()}})
 
 
-def peak_memory_line(report: dict) -> str:
-    """One figure: the arms share one process, so its peak (training included) is the same for all of them."""
-    peak = max((v["peak_memory_mib"] for v in report["summary"].values()), default=0.0)
-    return f"Peak memory of the run: {peak / 1024:.1f} GiB ({report.get('memory_kind') or 'not reported'}; training included)."
+def memory_line(report: dict) -> str:
+    """The process's peak memory, said once when the arms share it."""
+    mib = _shared_memory(report)
+    if not mib:
+        return ""
+    kind = report.get("memory_kind") or "not reported"
+    return (f"Peak memory: **{mib:,.0f} MiB** for the whole process ({kind}), shared by the four arms; on CPU it "
+            "includes the training stages that ran before.")
 
 
 def curve_frame(report: dict) -> pd.DataFrame:
-    curve = report["cost_curve"]
-    return pd.DataFrame([{"queries": n, "arm": arm, "seconds": curve[arm][i]}
-                         for arm in curve if arm != "queries" for i, n in enumerate(curve["queries"])])
+    """Cumulative seconds (training + queries) per arm over a range that shows the training cost and where the
+    lines cross; recomputed from the summary, so runs reported before keep a readable chart too."""
+    s = report["summary"]
+    queries = cost_queries(s, report.get("break_even_queries", {}))
+    return pd.DataFrame([{"queries": n, "arm": arm, "seconds": seconds}
+                         for arm in ("rag", "lora", "raft") if arm in s
+                         for n, seconds in zip(queries, cost_curve(s[arm]["training_minutes"] * 60,
+                                                                   s[arm]["total_p50_ms"], queries))])
+
+
+def chart_caption(report: dict) -> str:
+    s, parts = report["summary"], []
+    for arm, n in report.get("break_even_queries", {}).items():
+        minutes = s[arm]["training_minutes"]
+        parts.append(f"{arm} pays back its {minutes:.1f} min of training after ~{n:,} queries" if n else
+                     f"{arm} never pays back its {minutes:.1f} min of training (not faster per query than rag)")
+    return "Training is the cost at 0 queries; " + "; ".join(parts) + "." if parts else ""
 
 
 def progress_line(p: Progress) -> str:
@@ -91,46 +131,79 @@ def progress_line(p: Progress) -> str:
     return f"**Stage {p.done_stages + 1} of {p.total_stages}: {p.message}** ({p.fraction * 100:.0f} % of the run){eta}"
 
 
-def _failure(exc: BaseException, folder: Path, corpus: str) -> str:
-    """Why a run stopped, in the person's terms: their corpus's name, and whether a resume can help."""
-    text = str(exc).replace(repr(corpus), repr(display_name(corpus))).rstrip(".") + "."
-    if not isinstance(exc, (ValueError, InterruptedError)):
-        logging.getLogger(__name__).error("Decide run %s failed", folder.name, exc_info=exc)
-        text = f"the run failed ({type(exc).__name__}: {text})"
+def _done_stages(folder: Path) -> list[str]:
     try:
-        done = json.loads((folder / "run.json").read_text()).get("done", {})
+        return list(json.loads((folder / "run.json").read_text()).get("done", {}))
     except (OSError, json.JSONDecodeError):
-        done = {}
+        return []
+
+
+def failure_line(exc: BaseException, folder: Path, corpus: str) -> str:
+    """Why a run stopped, for the status line: in the person's terms (their corpus's name, not the session
+    collection's), and "Open / resume" only where resuming can help (a refusal of the corpus or budget cannot)."""
+    text = str(exc).replace(corpus, display_name(corpus))
+    text = text.strip().rstrip(".") + "."
+    done = _done_stages(folder)
+    if isinstance(exc, ValueError):  # DecideError, BudgetError, bad input: the message says what to do
+        return f"**Decide stopped:** {text}"
+    logging.getLogger(__name__).error("Decide run %s failed", folder.name, exc_info=exc)
+    line = f"**Decide failed** ({type(exc).__name__}: {text})"
     if done:
-        text += (f" The finished stages ({', '.join(done)}) are kept: fix the cause, then choose the run under "
-                 "Past runs and press Open / resume.")
-    return text
+        line += (f" The finished stages ({', '.join(done)}) are kept: choose the run under Past runs and press "
+                 "**Open / resume** to continue.")
+    return line
+
+
+SLIDER_MIN, SLIDER_MAX = 5, 120
+
+
+def estimate_line(wb, corpus: str | None, budget: float | None) -> tuple[str, dict]:
+    """What the chosen corpus needs, before pressing Decide, and the budget slider bounded by it."""
+    if not corpus or not wb.store.exists(corpus):
+        return "", gr.update(minimum=SLIDER_MIN)
+    words = sum(len(c.text.split()) for c in wb.store.chunks(corpus))
+    guess = estimate_budget(runs_root(wb.settings), corpus, words)
+    if guess is None:
+        return (f"**Budget**: no Decide run on this machine yet, so no estimate for `{display_name(corpus)}` "
+                f"({words:,} words). The run measures this machine first; a budget too small stops after writing "
+                "the questions and says how many minutes it needs.", gr.update(minimum=SLIDER_MIN))
+    low = max(SLIDER_MIN, guess.minutes)
+    value = max(float(budget or 0), low)
+    return (f"**Budget**: `{display_name(corpus)}` ({words:,} words) needs at least **{guess.minutes} min** on this "
+            f"machine ({guess.basis}; the machine's load moves it). More minutes buy more test questions and "
+            "training; the report shows the plan.",
+            gr.update(minimum=low, maximum=max(SLIDER_MAX, 2 * low), value=value))
 
 
 def build_decide_tab(wb, corpora=None) -> None:
     s = wb.settings
     gr.Markdown(HELP)
     with gr.Row():
-        corpus = gr.Dropdown(wb.store.corpora(), value=s.corpus, label="Corpus", elem_id="decide-corpus")
+        corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(), value=s.corpus,
+                             label="Corpus", elem_id="decide-corpus")
         if corpora is not None:
             corpora.follow(corpus)  # this session's uploaded corpora too
-        budget = gr.Slider(5, 120, value=DEFAULT_BUDGET_MINUTES, step=1, label="Budget (minutes)",
+        budget = gr.Slider(SLIDER_MIN, SLIDER_MAX, value=DEFAULT_BUDGET_MINUTES, step=1, label="Budget (minutes)",
                            elem_id="decide-budget")
+    estimate = gr.Markdown(estimate_line(wb, corpus.value, budget.value)[0], elem_id="decide-estimate")
     with gr.Row():
         start = gr.Button("Decide", variant="primary", elem_id="decide-run")
         cancel = gr.Button("Cancel", variant="stop", interactive=False, elem_id="decide-cancel")
     with gr.Row():
         past = gr.Dropdown(list_runs(s), label="Past runs", elem_id="decide-runs", scale=3)
         reopen = gr.Button("Open / resume", elem_id="decide-open", scale=1)
-    status = gr.Markdown(elem_id="decide-status")
-    verdict = gr.Markdown("No run shown yet: choose a corpus and press **Decide**, or open a past run.",
-                          elem_id="decide-verdict")
-    # The results appear with the first report (before it, an empty table, plot and file box said nothing).
-    table = gr.DataFrame(label="Per arm on the held-out questions (contains with 95 % interval)", wrap=True,
-                         elem_id="decide-summary", visible=False)
+    status = gr.Markdown(EMPTY, elem_id="decide-status")
+    verdict = gr.Markdown(elem_id="decide-verdict")
+    # Hidden until a report exists: an empty table, plot and file box before any run say nothing.
+    table = gr.DataFrame(label="Per arm on the held-out questions (base: the model alone; rag: retrieval; lora: "
+                               "fine-tuned, closed book; raft: fine-tuned with retrieval)", wrap=True,
+                         elem_id="decide-summary", column_widths=["28%", "18%", "18%", "18%", "18%"],
+                         visible=False, interactive=False)
     chart = gr.LinePlot(x="queries", y="seconds", color="arm", title="Cumulative compute: training + queries",
-                        x_title="queries answered", y_title="seconds", elem_id="decide-chart", visible=False)
-    files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files", visible=False)
+                        x_title="queries answered", y_title="seconds", x_axis_format="~s", y_axis_format="~s",
+                        elem_id="decide-chart", visible=False)
+    files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files", visible=False,
+                    interactive=False, height=90)
     outputs = [status, verdict, table, chart, files, past]
     stops = Stops()  # Cancel is cooperative: the run stops at its next step and the tab says so (stopping.py)
 
@@ -139,9 +212,11 @@ def build_decide_tab(wb, corpora=None) -> None:
 
     def show(folder: Path, session=None):
         report = json.loads((folder / "report.json").read_text())
+        notes = [*report["reasons"], *report["plan_notes"], memory_line(report)]
         return (f"Run `{folder.name}` finished.", f"### {report['verdict']}\n\n" + "\n".join(
-                    f"- {r}" for r in report["reasons"] + report["plan_notes"] + [peak_memory_line(report)]),
-                gr.update(value=summary_frame(report), visible=True), gr.update(value=curve_frame(report), visible=True),
+                    f"- {r}" for r in notes if r),
+                gr.update(value=summary_frame(report), visible=True),
+                gr.update(value=curve_frame(report), visible=True, caption=chart_caption(report)),
                 gr.update(value=[str(folder / "report.md"), str(folder / "report.json")], visible=True),
                 gr.update(choices=list_runs(s, session), value=folder.name))
 
@@ -190,25 +265,33 @@ def build_decide_tab(wb, corpora=None) -> None:
                    gr.update(choices=runs, value=folder.name if folder.name in dict(runs).values() else None))
             return
         if "error" in outcome:
-            yield refusal(_failure(outcome["error"], folder, corpus_), runs=list_runs(s, session))
+            exc = outcome["error"]
+            line = failure_line(exc, folder, corpus_)
+            if isinstance(exc, ValueError) and not _done_stages(folder):
+                shutil.rmtree(folder, ignore_errors=True)  # refused before any stage: nothing to resume
+            yield refusal(line, list_runs(s, session))
             return
         yield show(folder, session)
 
-    def refusal(text: str, runs=None):
-        """The status line says why nothing (more) runs; the rest of the tab stays as it was."""
+    def refusal(line: str, runs=None):
+        """The status line says why nothing (more) runs; the report shown before stays as it was."""
         past_ = gr.update(choices=runs) if runs is not None else gr.skip()
-        return f"**Not run:** {text}", gr.skip(), gr.skip(), gr.skip(), gr.skip(), past_
+        return line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), past_
 
     def decide(run_id_: str, corpus_: str, budget_: float, request: gr.Request, progress=gr.Progress()):
         if not corpus_:
-            yield refusal("choose a corpus (upload your documents in the Corpora tab first).")
+            yield refusal("**Not run:** choose a corpus (upload your documents in the Corpora tab first).")
             return
         session = session_of(request)
         try:
             corpus_ = check_access(session, corpus_)  # another session's private corpus is refused
             budget_ = check_number(budget_, "budget", 1, 24 * 60)
-        except ValueError as exc:
-            yield refusal(f"{exc}.")
+        except (StoreError, ValueError) as exc:
+            yield refusal(f"**Not run:** {str(exc).rstrip('.')}.")
+            return
+        if corpus_ in shipped_corpora() and not wb.store.exists(corpus_):  # the first start, still indexing
+            yield refusal(f"**Not run:** corpus {corpus_!r} is still being indexed (see the banner at the top); "
+                          "press Decide once it is done.")
             return
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
         with stops.watching(run_id_):
@@ -218,7 +301,8 @@ def build_decide_tab(wb, corpora=None) -> None:
         session = session_of(request)
         folder = runs_root(s) / str(name or "")
         if not name or not any(name == value for _, value in list_runs(s, session)):
-            yield refusal("choose one of the past runs listed.")  # names only, and only runs this session may see
+            # names only, and only runs this session may see
+            yield refusal("**Not opened:** choose one of the past runs listed.", list_runs(s, session))
             return
         if (folder / "report.json").is_file():
             yield show(folder, session)
@@ -244,10 +328,19 @@ def build_decide_tab(wb, corpora=None) -> None:
     for button, fn, inputs, api_name in ((start, decide, [corpus, budget], "decide"),
                                          (reopen, open_run, [past], "decide_open")):
         lock = button.click(running, None, [*buttons, run_id], show_progress="hidden", api_visibility="private")
+        # Progress and any error show on the status line only: no error badge on the other outputs.
         event = lock.success(fn, [run_id, *inputs], outputs, api_name=api_name, concurrency_id="model",
-                             concurrency_limit=wb.concurrency)
-        event.then(idle, None, buttons, queue=False, show_progress="hidden", api_visibility="private")
+                             concurrency_limit=wb.concurrency, show_progress_on=[status])
+        # The page runs a .then() only after an event that did not fail; .failure() covers one that did (an
+        # unexpected error, a lost connection), so the buttons always come back.
+        for after in (event.then, event.failure):
+            after(idle, None, buttons, queue=False, show_progress="hidden", api_visibility="private")
         events.append(event)
     cancel.click(cancelled, run_id, cancel, queue=False, api_visibility="private")
+    corpus.change(lambda c, b: estimate_line(wb, c, b), [corpus, budget], [estimate, budget], queue=False,
+                  show_progress="hidden", api_visibility="private")
+    for event in events:  # a run (finished or refused for its budget) may have measured what the corpus needs
+        event.then(lambda c, b: estimate_line(wb, c, b), [corpus, budget], [estimate, budget], queue=False,
+                   show_progress="hidden", api_visibility="private")
     for event in events:
         cancel_for_api_clients(event)

@@ -22,7 +22,6 @@ from ..validation import TEMPERATURE_MAX, check_adapter_choice, check_number
 from ..config import REPO_ROOT
 from .background import WAITING, in_background
 from .compare import NO_ADAPTER, adapter_choices, known_adapters
-from .train import corpus_choices
 from .errors import ok, user_error, verdict
 from .stopping import Stops, cancel_for_api_clients
 from .uploads import remove_uploads
@@ -104,8 +103,10 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     with gr.Row():
         arms = gr.CheckboxGroup(list(ARMS), value=list(ARMS), label="Arms", elem_id="eval-arms")
         limit = gr.Number(20, precision=0, minimum=0, label="Questions (first N; 0 = all)", elem_id="eval-limit")
-        corpus = gr.Dropdown([SET_CORPUS, *corpus_choices(wb)], value=SET_CORPUS, label="Corpus (rag, raft)",
+        corpus = gr.Dropdown([SET_CORPUS, *wb.store.corpora()], value=SET_CORPUS, label="Corpus (rag, raft)",
                              elem_id="eval-corpus")
+        if corpora is not None:
+            corpora.follow(corpus, extra=[SET_CORPUS])  # the shipped corpora while they index, and the session's
     with gr.Accordion("Settings", open=False):
         with gr.Row():
             top_k = gr.Slider(1, 10, value=s.top_k, step=1, label="Top-k passages (rag, raft; hit@k)")
@@ -122,23 +123,27 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     with gr.Row():
         run = gr.Button("Evaluate", variant="primary", elem_id="eval-run")
         cancel = gr.Button("Cancel", variant="stop", elem_id="eval-cancel", interactive=False)
-    status = gr.Markdown(elem_id="eval-status")
+    status = gr.Markdown("No results yet: choose a set and the arms, then press **Evaluate**. The summary, charts "
+                         "and answers side by side appear here.", elem_id="eval-status")
+    # The tables, the latency chart and the files are hidden until a run fills them: empty headers say nothing
+    # (and on a phone they wrapped letter by letter).
     summary = gr.DataFrame(pd.DataFrame(columns=["metric", *ARMS]), label="Summary per arm (fractions 0..1)",
-                           elem_id="eval-summary", interactive=False)
+                           elem_id="eval-summary", interactive=False, visible=False)
     with gr.Row():
         plots = [gr.BarPlot(x="arm", y=metric, color="arm", color_map=ARM_COLORS, sort=list(ARMS), title=title,
                             y_lim=[0, 1], min_width=220, height=220, visible=False, elem_id=f"eval-plot-{metric}")
                  for metric, title in PLOTTED.items()]
     latency = gr.ScatterPlot(x="arm", y="ms", color="measure", sort=list(ARMS),
                              title="Latency per question: time to first token and total", y_title="ms",
-                             elem_id="eval-latency")
+                             elem_id="eval-latency", visible=False)
     with gr.Row():
-        show = gr.Dropdown(filter_choices(list(ARMS)), value=ALL, label="Show questions", elem_id="eval-filter")
+        show = gr.Dropdown(filter_choices(list(ARMS)), value=ALL, label="Show questions", elem_id="eval-filter",
+                           visible=False)
     questions = gr.DataFrame(pd.DataFrame(columns=[*QUESTION_COLUMNS, *ARMS]), label="Answers side by side "
                              "(✓ correct, ✗ not)", wrap=True, max_height=500, elem_id="eval-questions",
-                             column_widths=question_widths(list(ARMS)), interactive=False)
+                             column_widths=question_widths(list(ARMS)), interactive=False, visible=False)
     export = gr.File(label="Export: summary and per-question results as CSV and JSON", file_count="multiple",
-                     elem_id="eval-export")
+                     elem_id="eval-export", visible=False, interactive=False)
     rows = gr.State([])
     all_outputs = [status, summary, *plots, latency, show, questions, export, rows]
     run_id = gr.State("")  # not part of the API: what the Cancel button names
@@ -208,17 +213,19 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     def outputs(report: EvalReport, done: int, total: int, eval_set, arms_, started, overrides):
         line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`"
         notes = "".join(f"\n- ⚠️ {n}" for n in report.notes)
-        table = side_by_side(report.rows)
+        table = gr.update(value=side_by_side(report.rows), visible=True)
+        summary_ = gr.update(value=summary_table(report), visible=True)
         if done < total:  # plots and files once, at the end; the tables grow question by question
-            return [line + " …" + notes, summary_table(report), *[gr.skip()] * len(plots), gr.skip(), gr.skip(), table,
+            return [line + " …" + notes, summary_, *[gr.skip()] * len(plots), gr.skip(), gr.skip(), table,
                     gr.skip(), report.rows]
         meta = run_metadata(wb, eval_set, list(arms_), total, time.perf_counter() - started, **overrides)
         files = write_report(report, tempfile.mkdtemp(prefix="workbench-eval-"), meta)
         bars = [gr.BarPlot(metric_frame(report, m), visible=any(getattr(x, m) is not None for x in report.summary.values()))
                 for m in PLOTTED]
         choices = filter_choices(list(report.summary))
-        return [line + f" in {meta['seconds']:.0f} s" + notes, summary_table(report), *bars, latency_frame(report),
-                gr.Dropdown(choices, value=ALL), table, [str(p) for p in files], report.rows]
+        return [line + f" in {meta['seconds']:.0f} s" + notes, summary_, *bars,
+                gr.update(value=latency_frame(report), visible=True), gr.Dropdown(choices, value=ALL, visible=True),
+                table, gr.update(value=[str(p) for p in files], visible=True), report.rows]
 
     def validate(set_name_, upload_, arms_, *rest):
         """Checked before the run is queued; each refusal shows under its own input."""

@@ -15,7 +15,7 @@ import pandas as pd
 from .. import adapters as adapter_lib
 from ..config import REPO_ROOT
 from ..retrieval.ingest import shipped_corpora
-from ..retrieval.sessions import check_access
+from ..retrieval.sessions import check_access, display_name
 from ..training.data import DataError, detect_format, load_chat, load_qa
 from ..training.jobs import clear_partial, train_adapter
 from ..training.trainer import TrainConfig, TrainingCancelled
@@ -27,11 +27,6 @@ from .uploads import remove_uploads
 UPLOADED = "(uploaded file)"
 LONG_RUN_S = 600
 """Estimates above this get a warning before the run starts."""
-
-
-def corpus_choices(wb) -> list[str]:
-    """Indexed corpora and the shipped ones (listed while start-up still indexes them)."""
-    return sorted(set(wb.store.corpora()) | set(shipped_corpora()))
 
 
 def shipped_training_sets() -> dict[str, Path]:
@@ -106,10 +101,11 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                               info="lora: closed-book Q/A; raft: trained on the rag prompt with distractor passages; "
                                    "knowledge: closed book, the corpus text plus every phrasing of the Q/A, the "
                                    "phrasings repeated once per epoch (learns facts best; docs/fine-tuning-recipes.md)")
-            corpus = gr.Dropdown(corpus_choices(wb), value=wb.settings.corpus,
-                                 label="Corpus (raft distractors; knowledge: the text trained on)", elem_id="train-corpus")
+            corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(),
+                                 value=wb.settings.corpus, elem_id="train-corpus",
+                                 label="Corpus (raft distractors; knowledge: the text trained on)")
             if corpora is not None:
-                corpora.follow(corpus)  # this session's uploaded corpora too
+                corpora.follow(corpus)  # the shipped corpora while they index, and this session's uploads
             name = gr.Textbox("my-adapter", label="Adapter name", elem_id="train-name")
             with gr.Accordion("Hyperparameters", open=False):
                 with gr.Row():
@@ -139,9 +135,6 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
         try:
             check_name(check_text(name_, "the adapter name", 64))
             check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
-            if method_ in ("raft", "knowledge") and not (corpus_ and wb.store.exists(corpus_) and wb.store.count(corpus_)):
-                raise ValueError(f"corpus {corpus_!r} is not indexed yet (the shipped corpora are indexed at first "
-                                 "start, about a minute); try again when the banner at the top has gone")
             config = TrainConfig(
                 method=method_, epochs=check_number(epochs_, "epochs", 0.01, 100),
                 learning_rate=check_number(lr_, "learning rate", 1e-8, 1.0),
@@ -221,7 +214,21 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
         def has_file(value):
             if data_ == UPLOADED and not value:
                 raise ValueError("upload a training file, or choose a shipped training set above")
-        return [ok(), verdict(has_file, upload_), ok(), ok(), verdict(check_name, name_ or ""), *[ok() for _ in rest]]
+        return [ok(), verdict(has_file, upload_), ok(), verdict(check_corpus, method_, corpus_),
+                verdict(check_name, name_ or ""), *[ok() for _ in rest]]
+
+    def check_corpus(method_, corpus_):
+        """raft needs passages and knowledge the text: a corpus that has chunks."""
+        if method_ == "lora":
+            return
+        if not corpus_:
+            raise ValueError(f"choose a corpus: {method_} takes its {'passages' if method_ == 'raft' else 'text'} "
+                             "from it (or choose the lora method, which needs none)")
+        if not wb.store.exists(corpus_) or not wb.store.count(corpus_):
+            if corpus_ in shipped_corpora():
+                raise ValueError(f"corpus {corpus_!r} is still being indexed (see the banner at the top); press "
+                                 "Train once it is done, or choose the lora method, which needs no corpus")
+            raise ValueError(f"corpus {display_name(corpus_)!r} has no documents; add some in the Corpora tab")
 
     def cancel_run(request: gr.Request):
         if request.session_hash in cancels:
