@@ -125,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-examples", type=int, default=1400)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--p-withheld", type=float, default=0.10)
-    parser.add_argument("--off-topic", type=float, default=0.04, help="share of questions asked of another corpus")
+    parser.add_argument("--p-withheld", type=float, default=0.05)
+    parser.add_argument("--off-topic", type=float, default=0.03, help="share of questions asked of another corpus")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dry-run", action="store_true", help="build and count the examples, do not train")
     args = parser.parse_args(argv)
@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from workbench.config import Settings
     from workbench.engine import Workbench
+    from workbench.training.card import READER_TARGET
     from workbench.training.jobs import train_and_install
     from workbench.training.reader import ReaderMix, build_reader, reader_examples
     from workbench.training.trainer import TrainConfig
@@ -175,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         wb, examples, config, Path(args.out),
         progress=lambda p: print(f"step {p['step']}/{p['total']} loss {p['loss']:.3f} eta {p['eta_s'] / 60:.1f} min",
                                  flush=True) if p["step"] % 10 == 0 else None,
-        data=f"reader mix: {json.dumps(by_corpus)} ({json.dumps(counts)})", corpus=None,
-        command=f"python scripts/train_reader.py --out {args.out} --max-examples {args.max_examples}{without}")
+        data=f"reader mix: {json.dumps(by_corpus)} ({json.dumps(counts)})", corpus="each example's own",
+        command=f"python scripts/train_reader.py --out {args.out} --max-examples {args.max_examples}{without}",
+        target=READER_TARGET)
     print(json.dumps({"adapter_dir": result.adapter_dir, "steps": result.steps, "loss": [result.first_loss,
                       result.train_loss], "minutes": round((time.perf_counter() - started) / 60, 1)}))
     return 0

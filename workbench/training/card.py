@@ -9,6 +9,11 @@ from pathlib import Path
 import torch
 
 
+EVIDENCE_TARGET = "the target quotes the evidence, then gives the answer"
+READER_TARGET = ("the target is the answer alone (Yes./No. for a yes/no question; the abstention phrase when no "
+                 "passage answers)")
+
+
 def _machine() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
@@ -16,8 +21,10 @@ def _machine() -> str:
 
 
 def write_card(out_dir: Path, *, name: str, base_model_id: str, data: str, method: str, corpus: str | None,
-               n_examples: int, config, result, command: str, evaluation: dict | None = None) -> Path:
-    """Write README.md beside the adapter. `evaluation` maps arm -> {metric: value} when known."""
+               n_examples: int, config, result, command: str, evaluation: dict | None = None,
+               target: str = EVIDENCE_TARGET) -> Path:
+    """Write README.md beside the adapter. `evaluation` maps arm -> {metric: value} when known; `target` says what
+    a raft example's target is (training/raft.py's or training/reader.py's)."""
     hyper = {k: v for k, v in asdict(config).items() if k not in ("method",)}
     if not torch.cuda.is_available():
         hyper.pop("qlora")  # QLoRA applies on CUDA only
@@ -35,7 +42,7 @@ def write_card(out_dir: Path, *, name: str, base_model_id: str, data: str, metho
         "",
         "## Data and method",
         f"- Training data: `{data}` ({n_examples} examples)",
-        f"- Method: **{method}** — " + _method_text(method, config, corpus),
+        f"- Method: **{method}** — " + _method_text(method, config, corpus, target),
         "",
         "## Hyperparameters",
         "| parameter | value |", "|---|---|",
@@ -61,11 +68,10 @@ def write_card(out_dir: Path, *, name: str, base_model_id: str, data: str, metho
     return path
 
 
-def _method_text(method: str, config, corpus: str | None) -> str:
+def _method_text(method: str, config, corpus: str | None, target: str = EVIDENCE_TARGET) -> str:
     if method == "raft":
         return (f"Retrieval-Augmented Fine-Tuning: each prompt is the rag arm's prompt with {config.raft_k} passages "
-                f"from corpus `{corpus}`; the oracle passage is among them with probability {config.raft_p}; the "
-                "target quotes the evidence, then gives the answer.")
+                f"from corpus `{corpus}`; the oracle passage is among them with probability {config.raft_p}; {target}.")
     if method == "docs":
         return f"continued pre-training on the text of corpus `{corpus}` (every token trained), no Q/A."
     if method == "knowledge":

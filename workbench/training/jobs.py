@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .card import write_card
+from .card import EVIDENCE_TARGET, write_card
 from .data import DataError, chat_example, detect_format, load_chat, load_qa
 from .knowledge import KnowledgeMix, items_from_pairs, knowledge_examples
 from .raft import build_raft, lora_examples, raft_examples
@@ -92,7 +92,8 @@ def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: st
 
 
 def train_and_install(wb, examples, config: TrainConfig, out_dir: Path, progress=None, cancel=None, *,
-                      card_config: TrainConfig | None = None, data: str, corpus: str | None, command: str) -> TrainResult:
+                      card_config: TrainConfig | None = None, data: str, corpus: str | None, command: str,
+                      target: str = EVIDENCE_TARGET) -> TrainResult:
     """Train `examples` into a hidden folder beside `out_dir`, write the model card, and move it into place only
     once complete, so a killed or failed run never leaves a half-written adapter under the name (nor blocks it).
     `card_config` is the configuration the card shows (the user's, when the run's differs)."""
@@ -110,7 +111,8 @@ def train_and_install(wb, examples, config: TrainConfig, out_dir: Path, progress
             record.write_text(json.dumps(saved, indent=2))
         card_config = card_config or config
         write_card(partial, name=out_dir.name, base_model_id=wb.model_id, data=data, method=card_config.method,
-                   corpus=corpus, n_examples=len(examples), config=card_config, result=result, command=command)
+                   corpus=corpus, n_examples=len(examples), config=card_config, result=result, command=command,
+                   target=target)
         _move_into_place(partial, out_dir)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
