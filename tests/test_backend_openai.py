@@ -207,7 +207,7 @@ def test_a_server_that_is_down_is_reported_in_every_column(settings, tiny_model,
     url = fake.url
     fake.close()  # nothing listens on that port now
     wb = server_workbench(settings, tiny_model, tiny_tokenizer, store, docs, url)
-    assert wb.adapter_names() == ["handbook-lora", "handbook-raft"]  # the shipped ones; no exception
+    assert wb.adapter_names() == ["handbook-lora", "handbook-raft", "reader"]  # the shipped ones; no exception
     arms = wb.compare("q", "base,rag").arms
     assert all("did not answer" in a.error and "make vllm" in a.error for a in arms)
 
