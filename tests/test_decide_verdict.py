@@ -38,7 +38,7 @@ def test_verdict_names_a_clear_winner_with_its_lead_and_cost():
     v = decide(scores, {"lora": 5.0, "raft": 6.0}, {"base": 900, "rag": 2000, "lora": 800, "raft": 2500},
                {"lora": 250, "raft": None})
     assert v.winner == "raft" and not v.tied_with
-    assert "+45 points over rag" in v.text and "6 min of training" in v.text and "never pays back" in v.text
+    assert "+45 points over rag" in v.text and "6.0 min of training" in v.text and "never pays back" in v.text
 
 
 def test_verdict_says_so_when_the_top_arms_are_within_their_intervals():

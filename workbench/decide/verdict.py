@@ -151,7 +151,7 @@ def decide(scores: dict[str, list[float]], train_minutes: dict[str, float], tota
 
     def cost(arm: str) -> str:
         minutes = train_minutes.get(arm)
-        parts = [f"costs {minutes:.0f} min of training" if minutes else "needs no training"]
+        parts = [f"costs {minutes:.{0 if minutes >= 10 else 1}f} min of training" if minutes else "needs no training"]
         if arm in break_even:
             n = break_even[arm]
             parts.append(f"pays back after ~{n:,} queries" if n else "never pays back its training in query time "
