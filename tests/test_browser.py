@@ -393,13 +393,21 @@ def small_decide_corpus(workbench, monkeypatch, tmp_path) -> None:
     ingest(workbench.store, "company", [folder], workbench.settings.chunk_size, workbench.settings.chunk_overlap)
 
 
+def choose_decide_corpus(page, name: str, expect) -> None:
+    """Pick a corpus as a person does: type, then click its option; the box then shows it (a run never starts on
+    another corpus because the list had not caught up)."""
+    box = page.locator("#decide-corpus input")
+    box.fill(name)
+    page.locator('[data-testid="dropdown-option"]', has_text=name).first.click(timeout=TIMEOUT_MS)
+    expect(box).to_have_value(re.compile(rf"^{re.escape(name)}\b"))
+
+
 def start_decide(page, app_url: str, expect) -> None:
     """Decide on 'company' in a freshly opened page; the button locks (no second run from the same page)."""
     page.goto(app_url)
     page.get_by_role("tab", name="Decide").click()
     expect(page.locator("#decide-cancel")).to_be_disabled()  # Cancel only while a run is active
-    page.locator("#decide-corpus input").fill("company")
-    page.keyboard.press("Enter")
+    choose_decide_corpus(page, "company", expect)
     page.locator("#decide-run").click()
     expect(page.locator("#decide-run")).to_be_disabled(timeout=TIMEOUT_MS)
 
@@ -482,8 +490,7 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     expect(page.locator("#decide-status")).to_contain_text("No report yet")  # an empty state, not empty boxes
     for empty in ("#decide-summary", "#decide-chart", "#decide-files"):
         expect(page.locator(empty)).to_be_hidden()
-    page.locator("#decide-corpus input").fill("vague")
-    page.keyboard.press("Enter")
+    choose_decide_corpus(page, "vague", expect)
     expect(page.locator("#decide-estimate")).to_contain_text("no Decide run on this machine yet")
     page.locator("#decide-run").click()
     status = page.locator("#decide-status")
@@ -495,8 +502,7 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     expect(page.locator("#decide-cancel")).to_be_disabled()
     assert error_badges(page) == 0
     shot(page, "decide-refused")
-    page.locator("#decide-corpus input").fill("company")
-    page.keyboard.press("Enter")
+    choose_decide_corpus(page, "company", expect)
     page.locator("#decide-run").click()
     expect(status).to_contain_text(re.compile(r"Run \S+ finished\."), timeout=TIMEOUT_MS)
     expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
