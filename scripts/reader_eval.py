@@ -35,9 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 HELDOUT = ROOT / "benchmarks" / "heldout"
 FORMATS = ["md", "html", "docx", "txt", "pdf"]
 
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+from train_reader import read_jsonl  # noqa: E402 (scripts/ is on the path above)
 
 
 def ingest_heldout(wb, name: str, folder: Path) -> str:

@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     from workbench.engine import Workbench
     from workbench.training.card import READER_TARGET
     from workbench.training.jobs import train_and_install
-    from workbench.training.reader import ReaderMix, build_reader, reader_examples
+    from workbench.training.raft import raft_examples
+    from workbench.training.reader import ReaderMix, build_reader
     from workbench.training.trainer import TrainConfig
 
     wb = Workbench.load(Settings.from_env())
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Q: {r.pair.question}\n-> {r.target}", flush=True)
     if args.dry_run:
         return 0
-    examples = reader_examples(raft, wb.tokenizer)
+    examples = raft_examples(raft, wb.tokenizer)
     config = TrainConfig(method="raft", epochs=args.epochs, learning_rate=args.learning_rate, raft_k=mix.k,
                          raft_p=1 - args.p_withheld, seed=args.seed)
     started = time.perf_counter()

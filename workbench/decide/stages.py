@@ -24,7 +24,8 @@ from ..evaluation.datasets import EvalSet, load_eval_set
 from ..retrieval.sessions import display_name
 from ..training.knowledge import KnowledgeItem, KnowledgeMix, document_example, knowledge_examples
 from ..training.card import READER_TARGET
-from ..training.reader import ReaderItem, ReaderMix, build_reader, reader_examples
+from ..training.raft import raft_examples
+from ..training.reader import ReaderItem, ReaderMix, build_reader
 from ..training.trainer import TrainConfig, train
 from .plan import Speed, make_plan
 from .verdict import mean
@@ -119,7 +120,7 @@ def _raft_examples(run, wb):
     items = [ReaderItem(q, f.answer, run.corpus, f.source) for f in train_facts for q in f.questions]
     raft = build_reader(items, wb.store, wb.tokenizer, wb.settings.system_prompt,
                         ReaderMix(k=wb.settings.top_k, seed=run.seed))
-    return reader_examples(raft, wb.tokenizer)
+    return raft_examples(raft, wb.tokenizer)
 
 
 def reader_adapter(wb) -> Path | None:

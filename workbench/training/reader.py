@@ -9,8 +9,9 @@ k passages retrieved from the item's own corpus) and one of four targets:
   the abstention phrase (arms.ABSTENTION);
 
 so the model learns to find the passage that answers, to say yes or no when asked so, to stop after the answer,
-and to say so when nothing answers. `reader_examples` builds them for any mix of corpora: the shipped reader
-(models/adapters/reader, scripts/train_reader.py) on many domains, Decide's raft on one corpus.
+and to say so when nothing answers. `build_reader` builds them for any mix of corpora (training.raft.raft_examples
+turns them into training examples, loss on the target): the shipped reader (models/adapters/reader,
+scripts/train_reader.py) on many domains, Decide's raft on one corpus.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from dataclasses import dataclass
 
 from ..arms import ABSTENTION, build_prompt
 from ..results import Passage
-from .data import Example, QAPair
-from .raft import RaftExample, _completion
+from .data import QAPair
+from .raft import RaftExample, _contains
 
 KINDS = ("fact", "yesno", "unanswerable")
 
@@ -40,6 +41,11 @@ class ReaderItem:
     evidence: str = ""
     """yesno: a phrase of the passage that decides it (finds that passage); facts use the answer itself."""
 
+    @property
+    def needle(self) -> str:
+        """The text that marks the deciding passage: the evidence, else a fact's answer ("" when neither)."""
+        return self.evidence or (self.answer if self.kind == "fact" else "")
+
 
 @dataclass
 class ReaderMix:
@@ -51,13 +57,13 @@ class ReaderMix:
 
 
 def _holds(passage: Passage, needle: str) -> bool:
-    return bool(needle) and needle.lower() in passage.text.lower()
+    return bool(needle) and _contains(passage.text, needle)
 
 
 def _deciding(item: ReaderItem, ranked: list[Passage], chunks: list[Passage]) -> Passage | None:
     """The passage that answers: the best-ranked one from the item's source holding the answer (or evidence), else
     any passage of the corpus holding it; for a yes/no item without evidence, the best-ranked one from its source."""
-    needle = item.evidence or (item.answer if item.kind == "fact" else "")
+    needle = item.needle
     same = [p for p in ranked + chunks if not item.source or p.source == item.source]
     for candidates in ([p for p in same if _holds(p, needle)], [p for p in ranked + chunks if _holds(p, needle)],
                        [p for p in ranked if item.kind == "yesno" and p.source == item.source]):
@@ -84,9 +90,10 @@ def build_reader(items: list[ReaderItem], store, tokenizer, system_prompt: str,
     chunks_of: dict[str, list[Passage]] = {}
     out = []
     for item in items:
-        chunks = chunks_of.setdefault(item.corpus, store.chunks(item.corpus))
+        if item.corpus not in chunks_of:  # once per corpus, not per item
+            chunks_of[item.corpus] = store.chunks(item.corpus)
+        chunks = chunks_of[item.corpus]
         ranked = store.query(item.corpus, item.question, mix.k + 6)
-        needle = item.evidence or (item.answer if item.kind == "fact" else "")
         if item.kind == "unanswerable":
             passages, oracle = ranked[: mix.k], None
         else:
@@ -94,7 +101,7 @@ def build_reader(items: list[ReaderItem], store, tokenizer, system_prompt: str,
             if oracle is None:
                 continue
             # Distractors never hold the answer: a second passage that does would make "withheld" a lie.
-            distractors = [p for p in ranked if p.chunk_id != oracle.chunk_id and not _holds(p, needle)]
+            distractors = [p for p in ranked if p.chunk_id != oracle.chunk_id and not _holds(p, item.needle)]
             if rng.random() < mix.p_withheld:
                 passages, oracle = distractors[: mix.k], None
             else:
@@ -105,7 +112,3 @@ def build_reader(items: list[ReaderItem], store, tokenizer, system_prompt: str,
         out.append(RaftExample(pair, passages, oracle, prompt, target(item, oracle is not None)))
     return out
 
-
-def reader_examples(raft: list[RaftExample], tokenizer) -> list[Example]:
-    """Prompt untrained, target and end-of-text trained: the answer ends where the target ends."""
-    return [Example([(r.prompt, False), (_completion(tokenizer, r.target), True)]) for r in raft]
