@@ -1,10 +1,24 @@
-"""Try fine-tuning recipes for closed-book fact recall and score each on a held-out question set.
+"""Ablation of the closed-book knowledge recipe: each ingredient alone and together, side by side in one run.
 
-Each run trains a LoRA adapter on the loaded base with one recipe, then asks the lora arm (closed book) every
-test question and prints one JSON line: recipe, training time and tokens, loss, contains and F1. The table in
-docs/fine-tuning-recipes.md was made with this script.
+Decide's setting on one or more indexed corpora: questions are generated from the documents and split by fact
+(as Decide splits them), a LoRA adapter is trained per variant on the training facts' phrasings plus the
+documents, and the lora arm alone (closed book, greedy) answers
 
-    python scripts/knowledge_experiments.py --name qa-10ep --qa corpora/handbook/qa/train.jsonl --epochs 10 --per-conversation 1
+- **handwritten**: the `--eval` files, questions written by a person (most are about facts the generator may or may
+  not have found), and
+- **heldout**: the generated test facts, which no training question asks about (what Decide's report measures).
+
+One JSON line per variant goes to stdout and `--log`, then a table. Variants (a comma list, first = baseline):
+
+    docs1      the documents once and the Q/A phrasings `--qa-repeats` times (the recipe before augmentation)
+    docs3      the documents three times, same order
+    shuffle    the documents three times, the 2nd and 3rd with each chunk's sentences shuffled
+    restate    docs1 + every fact-bearing sentence restated (on its own, and turned around its answer) 3 times
+    qafirst    docs1 with one Q/A pass before the documents (Jiang et al. 2024)
+    all        shuffle + restate + qafirst
+
+    WORKBENCH_DATA_DIR=/work/devdata python scripts/knowledge_experiments.py --corpus reader-city-library \\
+        --eval corpora/reader-mix/city-library/qa.jsonl --variants docs1,shuffle,restate,qafirst,all
 """
 
 from __future__ import annotations
@@ -12,89 +26,90 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workbench.config import Settings  # noqa: E402
+from workbench.decide.stages import test_fraction  # noqa: E402
 from workbench.engine import Workbench  # noqa: E402
-from workbench.evaluation.datasets import load_eval_set  # noqa: E402
+from workbench.evaluation.datasets import EvalItem, EvalSet, load_eval_set  # noqa: E402
 from workbench.evaluation.report import build_report  # noqa: E402
 from workbench.evaluation.runner import run_eval  # noqa: E402
-from workbench.training.data import QAPair, load_qa  # noqa: E402
-from workbench.training.knowledge import KnowledgeItem, KnowledgeMix, items_from_pairs, knowledge_examples  # noqa: E402,F401
+from workbench.qa import generate_facts, split_by_fact  # noqa: E402
+from workbench.qa.nlp import pipeline  # noqa: E402
+from workbench.training.knowledge import KnowledgeItem, KnowledgeMix, knowledge_examples  # noqa: E402
+from workbench.training.restate import fact_statements  # noqa: E402
 from workbench.training.trainer import TrainConfig, train  # noqa: E402
 
-
-def load_items(args) -> list[KnowledgeItem]:
-    """Hand-written Q/A and generated facts; phrasings of the same answer in the same source become one item."""
-    pairs = []
-    for path in args.qa or []:
-        pairs += load_qa(Path(path))
-    for path in args.facts or []:  # generated facts: {"answer", "source", "questions": [...]}
-        for line in Path(path).read_text().splitlines():
-            row = json.loads(line)
-            pairs += [QAPair(q, row["answer"], row.get("source", "")) for q in row["questions"]]
-    return items_from_pairs(pairs)
+VARIANTS = {
+    "docs1": dict(doc_repeats=1),
+    "docs3": dict(doc_repeats=3),
+    "shuffle": dict(doc_repeats=3, shuffle_sentences=True),
+    "restate": dict(doc_repeats=1, statement_repeats=3),
+    "qafirst": dict(doc_repeats=1, qa_first=True),
+    "all": dict(doc_repeats=3, shuffle_sentences=True, statement_repeats=3, qa_first=True),
+}
 
 
-def score(wb, adapter_dir: Path, eval_path: Path, limit: int | None, max_new_tokens: int) -> dict:
-    """The lora arm alone over an eval set, through the evaluation runner (no cache: every answer is new)."""
-    records = run_eval(wb, load_eval_set(eval_path), ["lora"], limit, lora_adapter=str(adapter_dir),
-                       max_new_tokens=max_new_tokens)
-    summary = build_report(records).summary["lora"]
-    answers = [{"q": r.item.question, "gold": r.item.answers[0], "pred": r.result.answer} for r in records]
-    return {"n": summary.n, "contains": round(summary.contains, 3), "f1": round(summary.f1, 3), "answers": answers}
+def score(wb, adapter: Path, items: list[EvalItem], max_new_tokens: int) -> dict:
+    """The lora arm alone over eval items (no cache: every answer is new)."""
+    records = run_eval(wb, EvalSet("knowledge", items), ["lora"], None, lora_adapter=str(adapter), max_new_tokens=max_new_tokens)
+    s = build_report(records).summary["lora"]
+    return {"n": s.n, "contains": round(s.contains, 3), "f1": round(s.f1, 3)}
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--name", required=True)
-    p.add_argument("--qa", nargs="*", help="Q/A JSONL files (questions with the same answer+source are phrasings)")
-    p.add_argument("--facts", nargs="*", help="generated facts JSONL with several questions each")
-    p.add_argument("--docs", default="", help="corpus whose chunks are trained as documents ('' for none)")
-    p.add_argument("--doc-repeats", type=int, default=1)
-    p.add_argument("--qa-repeats", type=int, default=1, help="times each phrasing is seen (the run is one pass)")
-    p.add_argument("--phrasings", type=int, default=4)
-    p.add_argument("--per-conversation", type=int, default=8, help="Q/A turns packed into one chat (1: no packing)")
-    p.add_argument("--epochs", type=float, default=1, help="passes over the mixed data (repeats are in the data)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--r", type=int, default=16)
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--eval", nargs="*", default=["corpora/handbook/qa/test.jsonl"])
-    p.add_argument("--limit", type=int)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", action="append", required=True, help="indexed corpus (repeatable)")
+    p.add_argument("--eval", action="append", default=[], help="hand-written Q/A file (repeatable)")
+    p.add_argument("--variants", default="docs1,shuffle,restate,qafirst,all")
+    p.add_argument("--qa-repeats", type=int, default=8, help="times each phrasing is seen (Decide plans 1-12)")
+    p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--max-new-tokens", type=int, default=24)
-    p.add_argument("--out", default="/tmp/knowledge-runs")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log", default="/tmp/knowledge-runs/results.jsonl")
     args = p.parse_args()
 
     wb = Workbench.load(Settings.from_env())
-    items = load_items(args)
-    chunks = wb.store.chunks(args.docs) if args.docs else []
-    examples = knowledge_examples(wb.tokenizer, items, chunks, wb.settings.system_prompt,
-                                  KnowledgeMix(qa_repeats=args.qa_repeats, doc_repeats=args.doc_repeats,
-                                               phrasings=args.phrasings, per_conversation=args.per_conversation))
-    config = TrainConfig(epochs=args.epochs, learning_rate=args.lr, r=args.r, alpha=2 * args.r,
-                         batch_size=args.batch_size)
-    out_dir = Path(args.out) / args.name
-    started = time.perf_counter()
-    result = train(wb.model, wb.tokenizer, examples, config, out_dir, wb.model_id,
-                   progress=lambda s: print(f"step {s['step']}/{s['total']} loss {s['loss']:.3f} eta {s['eta_s']:.0f}s",
-                                            file=sys.stderr, flush=True) if s["step"] % 20 == 0 else None)
-    row = {"name": args.name, "facts": len(items), "docs": len(chunks), "examples": len(examples),
-           "epochs": args.epochs, "qa_repeats": args.qa_repeats, "doc_repeats": args.doc_repeats,
-           "per_conversation": args.per_conversation, "lr": args.lr, "r": args.r, "phrasings": args.phrasings,
-           "train_s": round(time.perf_counter() - started), "tokens_per_s": result.tokens_per_s,
-           "loss": [result.first_loss, result.train_loss]}
-    for path in args.eval:
-        got = score(wb, out_dir, Path(path), args.limit, args.max_new_tokens)
-        row[Path(path).stem] = {k: got[k] for k in ("n", "contains", "f1")}
-        (out_dir / f"answers-{Path(path).stem}.json").write_text(json.dumps(got["answers"], indent=1))
-    print(json.dumps(row), flush=True)
-    Path(args.log).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.log, "a") as f:
-        f.write(json.dumps(row) + "\n")
+    chunks = [c for corpus in args.corpus for c in wb.store.chunks(corpus)]
+    facts = generate_facts(chunks, seed=args.seed)
+    train_facts, test_facts = split_by_fact(facts, test_fraction(len(facts)), seed=args.seed)
+    items = [KnowledgeItem(f.answer, list(f.questions), f.source) for f in train_facts]
+    statements = fact_statements(facts, pipeline())  # every fact of the documents, held-out ones included
+    handwritten = [item for path in args.eval for item in load_eval_set(Path(path)).items]
+    heldout = [EvalItem(f.fact_id, f.questions[-1], [f.answer], f.source) for f in test_facts]
+    words = sum(len(c.text.split()) for c in chunks)
+    print(f"{len(chunks)} chunks, {words:,} words, {len(facts)} facts ({len(train_facts)} train, {len(test_facts)} "
+          f"held out), {len(statements)} restatements, {len(handwritten)} hand-written questions", file=sys.stderr)
+
+    rows = []
+    for name in args.variants.split(","):
+        mix = KnowledgeMix(qa_repeats=args.qa_repeats, seed=args.seed, **VARIANTS[name])
+        examples = knowledge_examples(wb.tokenizer, items, chunks, wb.settings.system_prompt, mix,
+                                      statements if mix.statement_repeats else [])
+        config = TrainConfig(method="knowledge", epochs=1, learning_rate=args.lr, keep_order=mix.qa_first,
+                             seed=args.seed)
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            result = train(wb.model, wb.tokenizer, examples, config, Path(tmp) / name, wb.model_id)
+            row = {"variant": name, "examples": len(examples), "train_s": round(time.perf_counter() - started),
+                   "tokens_per_s": result.tokens_per_s, "loss": [result.first_loss, result.train_loss],
+                   "handwritten": score(wb, Path(tmp) / name, handwritten, args.max_new_tokens) if handwritten else {},
+                   "heldout": score(wb, Path(tmp) / name, heldout, args.max_new_tokens)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
+        with open(args.log, "a") as f:
+            f.write(json.dumps({"corpus": args.corpus, **row}) + "\n")
+
+    print(f"\n| variant | examples | train s | hand-written contains (n={len(handwritten)}) | held-out facts "
+          f"contains (n={len(heldout)}) |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['variant']} | {r['examples']} | {r['train_s']} | {r['handwritten'].get('contains', '–')} | "
+              f"{r['heldout']['contains']} |")
     return 0
 
 

@@ -16,11 +16,12 @@ accuracy ~3 % on the handbook). The `knowledge` method follows what the literatu
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..arms import build_prompt
 from ..results import Passage
 from .data import Example, QAPair
+from .restate import shuffled_text, source_title
 
 
 @dataclass
@@ -45,12 +46,18 @@ class KnowledgeMix:
     per_conversation: int = 8
     """Questions packed into one multi-turn conversation under one system prompt (chat models): the system prompt
     and template are ~25 of a ~45-token single-turn example, so packing halves the tokens per fact."""
+    statement_repeats: int = 0
+    """Times each restatement of a fact-bearing sentence is seen (restate.py; 0: none)."""
+    shuffle_sentences: bool = False
+    """Document repeats after the first show each chunk's sentences in a new order."""
+    qa_first: bool = False
+    """One pass over the Q/A comes before the documents, the rest is mixed (train with keep_order=True)."""
     seed: int = 0
 
 
 def document_example(tokenizer, passage: Passage) -> Example:
     """A chunk as plain text with its source as a title; every token is trained (continued pre-training)."""
-    title = passage.source.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", " ").replace("_", " ")
+    title = source_title(passage.source)
     return Example([(f"{title}\n\n{passage.text.strip()}{tokenizer.eos_token or ''}", True)])
 
 
@@ -82,24 +89,39 @@ def conversation_example(tokenizer, turns: list[tuple[str, str]], system_prompt:
     return chat_example(tokenizer, messages)
 
 
+def text_example(tokenizer, text: str) -> Example:
+    """Plain text with every token trained (a restatement, a shuffled chunk)."""
+    return Example([(f"{text.strip()}{tokenizer.eos_token or ''}", True)])
+
+
+def _qa_pass(tokenizer, items: list[KnowledgeItem], system_prompt: str, mix: KnowledgeMix, rng) -> list[Example]:
+    """Every item's phrasings (at most `mix.phrasings`, a new subset each pass) once, shuffled, packed into chats."""
+    turns = []
+    for item in items:
+        questions = list(item.questions)
+        rng.shuffle(questions)
+        turns += [(q, item.answer) for q in questions[: mix.phrasings]]
+    rng.shuffle(turns)
+    if getattr(tokenizer, "chat_template", None) and mix.per_conversation > 1:
+        return [conversation_example(tokenizer, turns[i:i + mix.per_conversation], system_prompt)
+                for i in range(0, len(turns), mix.per_conversation)]
+    return [qa_example(tokenizer, q, a, system_prompt) for q, a in turns]
+
+
 def knowledge_examples(tokenizer, items: list[KnowledgeItem], chunks: list[Passage], system_prompt: str,
-                       mix: KnowledgeMix | None = None) -> list[Example]:
-    """Documents and Q/A phrasings, repeated and shuffled together: the whole run (train it with epochs=1)."""
+                       mix: KnowledgeMix | None = None, statements: list[str] = ()) -> list[Example]:
+    """Documents, restatements and Q/A phrasings, repeated and shuffled together: the whole run (epochs=1).
+
+    With `mix.qa_first` the first Q/A pass leads and the list is in training order (train with keep_order)."""
     mix = mix or KnowledgeMix()
     rng = random.Random(mix.seed)
-    out = [document_example(tokenizer, c) for c in chunks for _ in range(mix.doc_repeats)]
-    packed = bool(getattr(tokenizer, "chat_template", None)) and mix.per_conversation > 1
-    for _ in range(mix.qa_repeats):
-        turns = []
-        for item in items:
-            questions = list(item.questions)
-            rng.shuffle(questions)
-            turns += [(q, item.answer) for q in questions[: mix.phrasings]]
-        rng.shuffle(turns)
-        if packed:
-            out += [conversation_example(tokenizer, turns[i:i + mix.per_conversation], system_prompt)
-                    for i in range(0, len(turns), mix.per_conversation)]
-        else:
-            out += [qa_example(tokenizer, q, a, system_prompt) for q, a in turns]
+    out = [document_example(tokenizer, c) for c in chunks]
+    for _ in range(mix.doc_repeats - 1):
+        out += [document_example(tokenizer, replace(c, text=shuffled_text(c.text, rng))) if mix.shuffle_sentences
+                else document_example(tokenizer, c) for c in chunks]
+    out += [text_example(tokenizer, s) for s in statements for _ in range(mix.statement_repeats)]
+    first = _qa_pass(tokenizer, items, system_prompt, mix, rng) if mix.qa_first and mix.qa_repeats else []
+    for _ in range(mix.qa_repeats - (1 if first else 0)):
+        out += _qa_pass(tokenizer, items, system_prompt, mix, rng)
     rng.shuffle(out)
-    return out
+    return first + out

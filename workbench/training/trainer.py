@@ -62,6 +62,8 @@ class TrainConfig:
     group_by_length: bool = True
     """Batch examples of similar length, so batches pad less (RAFT prompts run from ~300 to ~900 tokens); False
     draws batches at random (the benchmark's 'before')."""
+    keep_order: bool = False
+    """Train the examples in the order given (the knowledge recipe's Q/A-first pass); overrides group_by_length."""
     init_adapter: str = ""
     """Continue training this adapter (a folder) instead of a fresh LoRA; its rank and targets apply (r, alpha and
     target_modules here are then unused). Decide's raft continues the shipped reader this way."""
@@ -227,7 +229,8 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
         per_device_train_batch_size=config.batch_size, lr_scheduler_type="linear", warmup_steps=min(10, total // 10),
         logging_steps=1, save_strategy="no", report_to=[], seed=config.seed, use_cpu=device != "cuda",
         bf16=bf16, dataloader_num_workers=0,
-        train_sampling_strategy="group_by_length" if config.group_by_length else "random",
+        train_sampling_strategy=("sequential" if config.keep_order else
+                                 "group_by_length" if config.group_by_length else "random"),
         remove_unused_columns=False, disable_tqdm=True,
     )
     trainer = _target_loss_trainer()(model=peft_model, args=args, train_dataset=data, data_collator=_collate(tokenizer.pad_token_id),
