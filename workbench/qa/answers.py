@@ -81,6 +81,34 @@ def _statistic(tok) -> bool:
         or tok.dep_ == "conj"
 
 
+def _per(doc, end: int, stop: int) -> int:
+    """The end of a rate after an amount: "£35" + " per month", " per person per fiscal year"."""
+    while end + 1 < stop and doc[end].lower_ == "per":
+        k = end + 1
+        while k < stop and doc[k].pos_ in ("ADJ", "NOUN") and doc[k].dep_ in ("amod", "compound") \
+                and doc[k].head.i > k:
+            k += 1
+        if k >= stop or doc[k].pos_ != "NOUN":
+            break
+        end = k + 1
+    return end
+
+
+def ranges(sent) -> list[Answer]:
+    """Ranges of times or dates ("10:00 to 16:00", "20 March to 5 April"): their ends are not answers alone."""
+    doc, out = sent.doc, []
+    for tok in sent:
+        if tok.lower_ not in ("to", "-", "–", "until") or tok.i - 1 < sent.start or tok.i + 1 >= sent.end:
+            continue
+        a, b = doc[tok.i - 1], doc[tok.i + 1]
+        if _TIME.match(a.text) and _TIME.match(b.text):
+            out.append(Answer(tok.i - 1, tok.i + 2, tok.i - 1, "range", unit="times"))
+        elif a.lower_ in MONTHS and b.like_num and tok.i + 2 < sent.end and doc[tok.i + 2].lower_ in MONTHS:
+            first = tok.i - 2 if tok.i - 2 >= sent.start and doc[tok.i - 2].like_num else tok.i - 1
+            out.append(Answer(first, tok.i + 3, tok.i - 1, "range", unit="dates"))
+    return out
+
+
 def _number_answer(tok) -> Answer | None:
     doc = tok.doc
     start = end = tok.i
@@ -89,7 +117,8 @@ def _number_answer(tok) -> Answer | None:
         end += 1  # "1 200", "two hundred"
     end += 1
     if start > tok.sent.start and doc[start - 1].text in CURRENCY_SYMBOLS:
-        return Answer(start - 1, end, tok.i if tok.head.i >= end or tok.head.i < start - 1 else tok.head.i, "money")
+        return Answer(start - 1, _per(doc, end, tok.sent.end), tok.i if tok.head.i >= end or tok.head.i < start - 1
+                      else tok.head.i, "money")
     after = doc[end] if end < tok.sent.end else None
     if after is not None and after.text == "%":
         return Answer(start, end + 1, tok.i, "percent")
