@@ -82,11 +82,14 @@ def test_questions_ask_about_their_answer_with_the_right_wh_word(facts):
         assert question in found[answer].questions, found[answer].questions
 
 
-def test_no_question_copies_six_words_of_its_chunk_and_quality_meets_the_goals(facts, chunks):
+def test_rule_made_questions_copy_no_six_words_of_their_chunk_and_quality_meets_the_goals(facts, chunks):
     text = {c.chunk_id: c.text for c in chunks}
-    assert not [q for f in facts for q in f.questions if copies_run(q, text[f.chunk_id])]
+    assert not [q for f in facts if f.how == "rule" for q in f.questions if copies_run(q, text[f.chunk_id])]
+    for f in facts:  # cloze questions keep the sentence, so they may copy; their rewordings that do not come first
+        copying = [copies_run(q, text[f.chunk_id]) for q in f.questions]
+        assert copying == sorted(copying)
     figures = quality(facts, chunks)
-    assert figures["answer_in_source"] == 1.0 and figures["no_copy_6"] == 1.0
+    assert figures["answer_in_source"] == 1.0 and 0 < figures["no_copy_6"] < 1
     assert figures["facts"] == len(facts) and figures["questions"] == sum(len(f.questions) for f in facts)
 
 
@@ -109,7 +112,8 @@ def test_chunks_cut_inside_a_sentence_are_stitched_back_by_their_overlap():
     text = "The reading room closes at 21:00 on weekdays."
     cut = passages((text[:26], "library.md"), (text[4:], "library.md"))  # overlap: "reading room closes at"
     facts = generate_facts(cut)
-    assert [(f.answer, f.sentence, f.chunk_id) for f in facts] == [("21:00", text, "library.md#1")]
+    assert [(f.sentence, f.chunk_id) for f in facts if f.answer == "21:00"] == [(text, "library.md#1")]
+    assert len({f.fact_id for f in facts}) == len(facts)
 
 
 def test_max_facts_spreads_over_every_source(chunks):
@@ -178,7 +182,9 @@ def test_qa_command_writes_train_and_test_jsonl_and_prints_quality(tiny_corpora,
     test = [json.loads(line) for line in heldout_path(out).read_text().splitlines()]
     assert heldout_path(out).name == "mini.test.jsonl"
     assert figures["train"] == len(train) > 0 and figures["test"] == len(test) > 0
-    assert figures["answer_in_source"] == 1.0 and figures["no_copy_6"] >= 0.8
+    assert figures["answer_in_source"] == 1.0 and figures["no_copy_6"] >= 0.5  # cloze questions may copy
+    assert figures["words"] > 0 and figures["facts_per_1000_words"] == round(1000 * figures["facts"] /
+                                                                             figures["words"], 1)
     assert not {r["fact_id"] for r in train} & {r["fact_id"] for r in test}
     assert {"question", "answer", "source", "chunk_id"} <= set(train[0]) and train[0]["source"] in ("library.md",
                                                                                                    "observatory.txt")

@@ -16,7 +16,8 @@ WEEKDAYS = {d.lower() for d in "Monday Tuesday Wednesday Thursday Friday Saturda
 TIME_UNITS = {"second", "minute", "hour", "day", "week", "fortnight", "month", "year", "night", "decade",
               "working day", "business day"}
 CURRENCY_WORDS = {"euro", "euros", "pound", "pounds", "dollar", "dollars", "eur", "gbp", "usd", "chf", "franc",
-                  "francs", "yen", "rupee", "rupees", "cent", "cents", "pence", "p"}
+                  "francs", "yen", "rupee", "rupees", "cent", "cents", "pence", "p", "crown", "crowns", "mark", "marks",
+                  "krone", "kroner", "krona", "kronor"}
 CURRENCY_SYMBOLS = {"£", "€", "$", "¥", "₹"}
 ROLE_NOUNS = {"director", "manager", "officer", "coordinator", "lead", "head", "chair", "president", "partner",
               "administrator", "advisor", "adviser", "owner", "secretary", "controller", "specialist", "engineer",
@@ -141,7 +142,7 @@ def _number_answer(tok) -> Answer | None:
                                           for t in between):
         unit = head.lower_  # "10 working days", "64 bike spaces"
         if unit in CURRENCY_WORDS:
-            return Answer(start, head.i + 1, head.i, "money")
+            return Answer(start, _per(doc, head.i + 1, tok.sent.end), head.i, "money")
         if unit in ("percent",):
             return Answer(start, head.i + 1, head.i, "percent")
         return Answer(start, head.i + 1, head.i, "count", unit=doc[end:head.i + 1].text)
@@ -248,7 +249,9 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
         elif _CODE.match(tok.text) and not tok.like_num and not _TIME.match(tok.text):
             add(_code_answer(tok))
         elif _TIME.match(tok.text):
-            add(Answer(tok.i, tok.i + 1, tok.i, "time"))
+            after = tok.doc[tok.i + 1] if tok.i + 1 < sent.end else None
+            add(Answer(tok.i, tok.i + (2 if after is not None and after.lower_ in ("a.m.", "p.m.", "am", "pm")
+                                       else 1), tok.i, "time"))
         elif tok.like_num and tok.pos_ == "NUM" and not _statistic(tok) and tok.lower_ not in ("one",) and not (
                 tok.i > sent.start and tok.doc[tok.i - 1].pos_ in ("NOUN", "PROPN")):  # "type 2", "Year 10"
             add(_number_answer(tok))

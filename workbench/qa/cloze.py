@@ -29,7 +29,10 @@ _STOP = {"the", "and", "are", "was", "were", "does", "did", "should", "you", "yo
 def cloze_wh(answer: Answer, doc) -> list[str]:
     """Wh-phrases that stand in the answer's place, the most natural first ([] when none fits)."""
     kind, head = answer.kind, doc[answer.head]
-    before = doc[answer.start - 1].lower_ if answer.start > 0 else ""
+    k = answer.start - 1
+    while k > 0 and doc[k].dep_ in ("det", "poss") and doc[k].head.i in range(answer.start, answer.end):
+        k -= 1  # "from the Chief People Officer": the preposition is before the article
+    before = doc[k].lower_ if k >= 0 else ""
     if kind == "range":
         return [f"between what {answer.unit}", f"from when to when"]
     if kind == "count":
@@ -51,7 +54,8 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
         return ["whom" if before in ("to", "by", "with", "from", "for") else "who"]
     if kind == "code" and answer.unit:
         return [f"which {answer.unit.lower()}", f"what {answer.unit.lower()}"]
-    if kind == "phrase" and head.pos_ == "NOUN" and not head.lemma_.lower() in TIME_UNITS:
+    if kind == "phrase" and head.pos_ == "NOUN" and head.lemma_.lower() not in TIME_UNITS and not (
+            head.i > 0 and doc[head.i - 1].text == "-" and not doc[head.i - 1].whitespace_):  # not "which ups"
         noun = head.text.lower()
         return [f"which {noun}", f"what {noun}"]
     if kind == "name":
@@ -74,8 +78,14 @@ def _dropped(sent, answer: Answer) -> set[int] | None:
         return None
     root = _clause_root(doc[answer.head])
     drop: set[int] = set()
-    if root != sent.root:  # the answer's own clause of a coordination
-        drop.update(t.i for t in sent if t.i not in range(root.left_edge.i, root.right_edge.i + 1))
+    if root != sent.root:  # the answer's own clause of a coordination, with the subject it shares
+        keep = set(range(root.left_edge.i, root.right_edge.i + 1))
+        shared = next((c for c in root.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if shared is not None and not any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in root.children):
+            keep |= {t.i for t in shared.subtree if not (t.dep_ in ("relcl", "acl", "prep") and t.i > shared.i)}
+            keep -= {t.i for c in shared.children if c.dep_ in ("relcl", "acl", "prep", "appos") and c.i > shared.i
+                     for t in c.subtree}
+        drop.update(t.i for t in sent if t.i not in keep)
     for c in root.children:  # other coordinated clauses and asides
         if (c.dep_ in ("conj", "cc") and c.i > root.i and c.pos_ in ("VERB", "AUX", "CCONJ")) or c.dep_ == "parataxis":
             span = range(c.left_edge.i, c.right_edge.i + 1)
@@ -175,6 +185,8 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
         return None
     start = answer.start
     if answer.kind == "count" and start > sent.start and doc[start - 1].lower_ == "every":
+        if doc[answer.head].dep_ in ("nsubj", "nsubjpass"):
+            return None  # "Every 20 hours earns ...": "how often earns" is not English
         start, choices, wh_index = start - 1, ["how often"], 0  # "every 42 months" -> "how often"
     if answer.kind == "range" and start > sent.start and doc[start - 1].pos_ == "ADP":
         start -= 1  # "from 12:00 to 14:00" -> "between what times"
@@ -193,6 +205,8 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     while tokens and not isinstance(tokens[-1], str) and (tokens[-1].is_punct or tokens[-1].dep_ == "cc"):
         tokens.pop()
     real = [t for t in tokens if not isinstance(t, str)]
+    if not isinstance(tokens[0], str) and (tokens[0].lower_ in _AUXILIARIES or tokens[0].tag_ in ("VBN", "VBD", "VBZ")):
+        return None  # what is left starts in mid-clause ("are approved by whom?")
     if any(_vague(t) for t in real) or any(t.text in (":", "|") for t in real):
         return None
     return tokens if tokens else None
