@@ -13,6 +13,8 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"\*\*|__|(?<![\w*])\*(?=\w)|(?<=\w)\*(?![\w*])|`")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Section \d+[.:]?)\s+")
+_LABELLED = re.compile(r"^([^:]{2,60}?):\s+(\S.*)$")
+"""A list item that names a thing and then gives its value or its rule ("Video games: 14 days")."""
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -107,7 +109,13 @@ def units(text: str) -> list[Unit]:
         if _BULLET.match(line):
             flush()
             item = unmark(_BULLET.sub("", line))
-            if re.search(r"[a-z]", item):
+            pair = _LABELLED.match(item)
+            value = pair[2].split(";")[0].strip(" ,") if pair else ""
+            if pair and len(value.split()) <= 8 and not value.endswith("."):  # "Video games: 14 days"
+                out.append(Unit("row", item, heading, [pair[1].strip(), value], []))
+            elif pair:  # "Festival week: site build begins on ...": the label is the item's context
+                out.append(Unit("item", pair[2], _heading_text(pair[1]), lead=lead))
+            elif re.search(r"[a-z]", item):
                 out.append(Unit("item", item, heading, lead=lead))
             continue
         if _plain_heading(line, nxt) and not paragraph:

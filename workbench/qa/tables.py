@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from .answers import CURRENCY_WORDS, TIME_UNITS
 from .structure import Unit, context
 from .wording import WH_WORDS
 
@@ -23,7 +24,7 @@ _MONEY = re.compile(r"[£€$¥₹]\s?\d|\d\s?(?:euro|eur|gbp|usd|pounds?|dollar
 
 def kind_of(value: str) -> str:
     """A rough kind for a cell's value: money, percent, count (starts with a number) or name."""
-    if _MONEY.search(value):
+    if _MONEY.search(value) or len(value.split()) == 2 and value.split()[1].lower() in CURRENCY_WORDS:
         return "money"
     if "%" in value or "per cent" in value.lower():
         return "percent"
@@ -41,8 +42,16 @@ def _noun(header: str) -> str:
 
 
 def _plural(noun: str) -> bool:
-    last = noun.split()[-1].lower() if noun.split() else ""
+    """Whether a noun phrase is plural, judged by its last word before a preposition ("tools from the ...")."""
+    head = re.split(r"\s(?:from|of|at|in|for|with|on)\s", noun)[0]
+    last = head.split()[-1].lower() if head.split() else ""
     return last.endswith("s") and not last.endswith(("ss", "us", "is"))
+
+
+def _wh(value: str, kind: str) -> str:
+    """The wh-word for a labelled value: "how long" (a duration), "how much" (money), else "what"."""
+    unit = value.split()[1].lower().rstrip("s") if kind == "count" and len(value.split()) > 1 else ""
+    return "how long" if unit in TIME_UNITS else "how much" if kind == "money" else "what"
 
 
 def row_questions(unit: Unit) -> list[tuple[str, str, list[str]]]:
@@ -68,10 +77,10 @@ def row_questions(unit: Unit) -> list[tuple[str, str, list[str]]]:
                 continue  # "Who uses it" is not a noun to ask "what is the ..." about
             verb = "are" if _plural(noun) else "is"
             plain = f"what {verb} the {noun} for {label}"
-        else:
-            noun = _noun(label)
+        else:  # "Video games | 14 days": how long are video games kept?
+            noun = _noun(re.sub(r"\s*\([^)]*\)", "", label))  # "Band 2 (fillings, ...)" -> "Band 2"
             verb = "are" if _plural(noun) else "is"
-            plain = f"what {verb} the {noun}"
+            plain = f"{_wh(value, kind)} {verb} {'' if _plural(noun) else 'the '}{noun}"
         questions = []
         if heading:
             questions.append(f"Under {heading}, {plain}?")
