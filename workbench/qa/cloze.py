@@ -152,8 +152,15 @@ def _embedded(answer: Answer, doc) -> bool:
 
 
 def _part_of_longer(answer: Answer, doc) -> bool:
-    """The answer is cut out of a longer name or noun ("the Gifts & Hospitality Register", "locker bank")."""
+    """The answer is cut out of a longer name or noun ("the Gifts & Hospitality Register", "locker bank",
+    "the third Sunday", "Sunday of March")."""
     head = doc[answer.head]
+    if answer.kind not in NUMERIC and any(c.i < answer.start and c.dep_ in ("amod", "compound", "nummod", "nmod")
+                                          for c in head.children):
+        return True
+    if answer.kind not in NUMERIC and head.dep_ == "pobj" and head.head.lower_ == "of" and \
+            head.head.head.pos_ in ("NOUN", "PROPN"):
+        return True
     if head.dep_ == "compound" and head.head.i >= answer.end:
         return True
     before = doc[answer.start - 1] if answer.start > 0 else None

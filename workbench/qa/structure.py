@@ -15,6 +15,7 @@ _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Section \d+[.:]?)\s+")
 _LABELLED = re.compile(r"^([^:]{2,60}?):\s+(\S.*)$")
 """A list item that names a thing and then gives its value or its rule ("Video games: 14 days")."""
+_MODALS = {"can", "may", "must", "should", "will", "need", "cannot", "must not", "should not"}
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -116,6 +117,9 @@ def units(text: str) -> list[Unit]:
             elif pair:  # "Festival week: site build begins on ...": the label is the item's context
                 out.append(Unit("item", pair[2], _heading_text(pair[1]), lead=lead))
             elif re.search(r"[a-z]", item):
+                opener = lead[:-1].split()
+                if 2 <= len(opener) <= 4 and opener[-1].lower() in _MODALS and item[:1].islower():
+                    item = f"{lead[:-1]} {item}"  # "Members can:" + "borrow 12 books" -> a whole sentence
                 out.append(Unit("item", item, heading, lead=lead))
             continue
         if _plain_heading(line, nxt) and not paragraph:
