@@ -50,6 +50,8 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
             {"date": "date", "year": "year", "time": "time"}[kind]
         return [f"what {noun}", f"which {noun}"]
     lemma = head.lemma_.lower()
+    if kind == "person" and before in ("on", "at", "in", "into", "inside"):
+        return []  # "at the side gate on Culvert Lane": a place the recogniser took for a person
     if kind == "person" or kind == "phrase" and lemma in PEOPLE_NOUNS:
         return ["whom" if before in ("to", "by", "with", "from", "for") else "who"]
     if kind == "code" and answer.unit:
@@ -97,6 +99,12 @@ def _dropped(sent, answer: Answer) -> set[int] | None:
             if c.dep_ == "conj" and c.i > answer.end:
                 drop.update(range(c.left_edge.i, c.right_edge.i + 1))
                 drop.update(t.i for t in c.head.children if t.dep_ in ("cc", "punct") and answer.end <= t.i < c.i)
+    for c in doc[answer.head].children:  # "which coordinator, Hana Lindqvist,": the name would give it away
+        if c.dep_ == "appos" and c.i >= answer.end:
+            drop.update(range(c.left_edge.i, c.right_edge.i + 1))
+            drop.update(t.i for t in doc[answer.end:c.left_edge.i] if t.is_punct)
+            if c.right_edge.i + 1 < sent.end and doc[c.right_edge.i + 1].text == ",":
+                drop.add(c.right_edge.i + 1)
     depth, dash = 0, False
     for t in sent:
         if t.text in ("(", "["):
@@ -224,7 +232,7 @@ def cloze_question(tokens: list, prefix: str = "", names: frozenset = frozenset(
     text = render(lower_first(tokens, names) if prefix else tokens)
     if prefix:
         text = f"{prefix}, {text}"
-    question = text[:1].upper() + text[1:] + "?"
+    question = text[:1].upper() + text[1:].rstrip(" .;:!") + "?"
     words = question.lower().replace("?", " ").replace(",", " ").split()
     content = [w for w in words if w not in WH_WORDS and w not in _STOP and len(w) > 2]
     if not 4 <= len(words) <= MAX_WORDS or len(content) < 3:
