@@ -104,6 +104,12 @@ def ranges(sent) -> list[Answer]:
         a, b = doc[tok.i - 1], doc[tok.i + 1]
         if _TIME.match(a.text) and _TIME.match(b.text):
             out.append(Answer(tok.i - 1, tok.i + 2, tok.i - 1, "range", unit="times"))
+        elif _YEAR.match(a.text) and _YEAR.match(b.text):
+            out.append(Answer(tok.i - 1, tok.i + 2, tok.i - 1, "range", unit="years"))
+        elif a.like_num and b.like_num and tok.i + 2 < sent.end and doc[tok.i + 2].pos_ == "NOUN" \
+                and doc[tok.i + 2].lower_.rstrip("s") in TIME_UNITS | {"metre", "kilometre", "mile", "minute",
+                                                                         "people", "player", "person", "kg"}:
+            out.append(Answer(tok.i - 1, tok.i + 3, tok.i + 2, "range", unit=doc[tok.i + 2].text))
         elif a.lower_ in MONTHS and b.like_num and tok.i + 2 < sent.end and doc[tok.i + 2].lower_ in MONTHS:
             first = tok.i - 2 if tok.i - 2 >= sent.start and doc[tok.i - 2].like_num else tok.i - 1
             out.append(Answer(first, tok.i + 3, tok.i - 1, "range", unit="dates"))

@@ -33,8 +33,10 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
     while k > 0 and doc[k].dep_ in ("det", "poss") and doc[k].head.i in range(answer.start, answer.end):
         k -= 1  # "from the Chief People Officer": the preposition is before the article
     before = doc[k].lower_ if k >= 0 else ""
-    if kind == "range":
-        return [f"between what {answer.unit}", f"from when to when"]
+    if kind == "range" and answer.unit in ("times", "years"):
+        return [f"between what {answer.unit}"]
+    if kind == "range":  # "60 to 90 minutes"
+        return [f"how many {answer.unit}"]
     if kind == "count":
         unit = _plural(answer.unit) if head.tag_ not in ("NNS", "NNPS") else answer.unit
         if before == "every":
@@ -203,16 +205,20 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
         if doc[answer.head].dep_ in ("nsubj", "nsubjpass"):
             return None  # "Every 20 hours earns ...": "how often earns" is not English
         start, choices, wh_index = start - 1, ["how often"], 0  # "every 42 months" -> "how often"
-    if answer.kind == "range" and start > sent.start and doc[start - 1].pos_ == "ADP":
+    stop = answer.end
+    if answer.kind == "code" and answer.unit:
+        stop = answer.head + 1  # "the G98 form" -> "which form", not "which form form"
+    if answer.kind == "range" and answer.unit in ("times", "years") and start > sent.start and \
+            doc[start - 1].pos_ == "ADP":
         start -= 1  # "from 12:00 to 14:00" -> "between what times"
     while start > sent.start and doc[start - 1].dep_ in ("det", "poss") and doc[start - 1].head.i in range(
-            answer.start, answer.end) and doc[start - 1].i not in drop:
+            answer.start, stop) and doc[start - 1].i not in drop:
         start -= 1  # "the Jacquard room" -> "which room", not "the which room"
     if choices[wh_index] == "what" and any(t.i < start and t.i not in drop and not t.is_punct for t in sent):
         return None  # a bare "what" inside the sentence ("When you leave what will send ...") reads badly
     tokens: list = []
     for t in sent:
-        if t.i in drop or start <= t.i < answer.end:
+        if t.i in drop or start <= t.i < stop:
             if t.i == start:
                 tokens.append(choices[wh_index])
             continue

@@ -15,12 +15,21 @@ def _role_span(tok) -> tuple[int, int] | None:
     start = tok.left_edge.i
     while start < tok.i and (tok.doc[start].dep_ in ("det", "poss") or tok.doc[start].is_punct):
         start += 1
-    words = tok.doc[start:tok.i + 1]
-    if not 2 <= len(words) <= 6 or any(t.lower_ in VAGUE or t.is_punct for t in words):
+    end = tok.i + 1
+    doc = tok.doc
+    if end < tok.sent.end and doc[end].lower_ == "of":  # "Head of Lending Services"
+        k = end + 1
+        while k < tok.sent.end and (doc[k].text[:1].isupper() or doc[k].lower_ in ("and", "&")) and doc[k].is_alpha:
+            k += 1
+        if k == end + 1:
+            return None  # "head of the team ...": the role goes on in lower case
+        end = k
+    words = doc[start:end]
+    definite = start > tok.sent.start and doc[start - 1].lower_ == "the"
+    if not (2 <= len(words) <= 6 or definite and len(words) == 1) or any(
+            t.lower_ in VAGUE or t.is_punct for t in words):
         return None
-    if tok.i + 1 < tok.sent.end and tok.doc[tok.i + 1].lower_ == "of":
-        return None  # "head of ..." goes on: the role is cut
-    return start, tok.i + 1
+    return start, end
 
 
 def _name_span(tok) -> tuple[int, int] | None:
@@ -30,11 +39,15 @@ def _name_span(tok) -> tuple[int, int] | None:
     start = tok.i
     while start - 1 >= tok.sent.start and tok.doc[start - 1].pos_ == "PROPN" and tok.doc[start - 1].dep_ == "compound":
         start -= 1
-    words = tok.doc[start:tok.i + 1]
+    end = tok.i + 1
+    while end + 1 < tok.sent.end and tok.doc[end].text == "-" and not tok.doc[end - 1].whitespace_ \
+            and tok.doc[end + 1].is_title:
+        end += 2  # "Okafor-Hale"
+    words = [t for t in tok.doc[start:end] if t.text != "-"]
     if len(words) < 2 or len(words) > 4 or not all(t.is_title for t in words) \
             or any(t.lower_ in ROLE_NOUNS for t in words):
         return None
-    return start, tok.i + 1
+    return start, end
 
 
 def role_facts(sent) -> list[tuple[str, str, list[str]]]:
@@ -49,8 +62,8 @@ def role_facts(sent) -> list[tuple[str, str, list[str]]]:
             if name and role:
                 doc = sent.doc
                 who, what = doc[name[0]:name[1]].text, doc[role[0]:role[1]].text
-                if what.split()[0][:1].islower():
-                    continue  # "our manager": only titles written as names are unique roles
+                if what.split()[0][:1].islower() and doc[role[0] - 1].lower_ != "the":
+                    continue  # "our manager", "a volunteer": only "the ..." or a title names one person
                 out.append((who, "person", [f"Who is the {what}?", f"Which person is the {what}?",
                                             f"Who works as the {what}?"]))
                 out.append((what, "phrase", [f"What is {who}'s role?", f"What role does {who} have?",
