@@ -99,7 +99,9 @@ def ranges(sent) -> list[Answer]:
     """Ranges of times or dates ("10:00 to 16:00", "20 March to 5 April"): their ends are not answers alone."""
     doc, out = sent.doc, []
     for tok in sent:
-        if tok.lower_ not in ("to", "-", "–", "until") or tok.i - 1 < sent.start or tok.i + 1 >= sent.end:
+        between = tok.lower_ == "and" and tok.i - 2 >= sent.start and doc[tok.i - 2].lower_ == "between"
+        if tok.lower_ not in ("to", "-", "–", "until") and not between or tok.i - 1 < sent.start \
+                or tok.i + 1 >= sent.end:
             continue
         a, b = doc[tok.i - 1], doc[tok.i + 1]
         if _TIME.match(a.text) and _TIME.match(b.text):
@@ -132,6 +134,8 @@ def _number_answer(tok) -> Answer | None:
     if after is not None and after.lower_ in ("per", "percent") and (after.lower_ == "percent" or (
             end + 1 < tok.sent.end and doc[end + 1].lower_ == "cent")):
         return Answer(start, end + (1 if after.lower_ == "percent" else 2), tok.i, "percent")
+    if after is not None and after.lower_ in ("a.m.", "p.m.", "am", "pm") and end - start == 1:
+        return Answer(start, end + 1, tok.i, "time")  # "6 p.m."
     if _TIME.match(tok.text):
         last = end + 1 if after is not None and after.lower_ in ("am", "pm", "a.m.", "p.m.") else end
         return Answer(start, last, tok.i, "time")

@@ -146,6 +146,10 @@ def _embedded(answer: Answer, doc) -> bool:
     """The answer sits where a wh-phrase cannot stand: in a relative or fronted subordinate clause, in a list,
     or as the subject of "X is Y" (which reverses the fact)."""
     head = doc[answer.head]
+    if answer.kind == "range":
+        return False
+    if answer.start > 0 and doc[answer.start - 1].lower_ == "between":
+        return True  # one end of "between 08:00 and 16:00" (the range is asked about)
     if head.dep_ == "conj" or answer.kind not in NUMERIC and any(c.dep_ == "conj" for c in head.children):
         return True  # one item of a list; a number's coordinated values are dropped (_dropped)
     if answer.start > 0 and doc[answer.start - 1].lower_ in ("which", "whose", "what", "who", "whom"):
@@ -214,6 +218,8 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     while start > sent.start and doc[start - 1].dep_ in ("det", "poss") and doc[start - 1].head.i in range(
             answer.start, stop) and doc[start - 1].i not in drop:
         start -= 1  # "the Jacquard room" -> "which room", not "the which room"
+    if start > sent.start and doc[start - 1].tag_ == "POS":
+        return None  # "tomorrow's which lists"
     if choices[wh_index] == "what" and any(t.i < start and t.i not in drop and not t.is_punct for t in sent):
         return None  # a bare "what" inside the sentence ("When you leave what will send ...") reads badly
     tokens: list = []
@@ -238,7 +244,8 @@ def cloze_question(tokens: list, prefix: str = "", names: frozenset = frozenset(
     text = render(lower_first(tokens, names) if prefix else tokens)
     if prefix:
         text = f"{prefix}, {text}"
-    question = text[:1].upper() + text[1:].rstrip(" .;:!") + "?"
+    text = text if text.endswith((".m.", "etc.")) else text.rstrip(" .;:!")
+    question = text[:1].upper() + text[1:] + "?"
     words = question.lower().replace("?", " ").replace(",", " ").split()
     content = [w for w in words if w not in WH_WORDS and w not in _STOP and len(w) > 2]
     if not 4 <= len(words) <= MAX_WORDS or len(content) < 3:
