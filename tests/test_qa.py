@@ -231,6 +231,8 @@ def test_recall_and_facts_per_1000_words_are_computed_from_their_definitions():
                  {"answer": "21 days", "source": "b.md"},  # another document: not found
                  {"answer": "Harriet", "source": "a.md"}, {"answer": "", "source": "a.md"}]  # no answer: not counted
     assert recall(facts, reference) == (round(1 / 3, 4), 3)
+    as_docx = [{"answer": "21 days", "source": "a.docx"}]  # the same document ingested in another format
+    assert recall(facts, as_docx) == (1.0, 1)
     figures = quality(facts, chunks, reference)
     assert figures["words"] == 500 and figures["facts_per_1000_words"] == 2.0 and figures["recall"] == 0.3333
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 from ..results import Passage
 from .facts import Fact
@@ -28,13 +29,18 @@ def found(reference_answer: str, answers: set[str]) -> bool:
     return bool(ref) and any(ref == a or f" {ref} " in f" {a} " for a in answers)
 
 
+def document(source: str) -> str:
+    """A source without its file extension: "rules.md" ingested as "rules.docx" is the same document."""
+    return PurePosixPath(source).with_suffix("").as_posix()
+
+
 def recall(facts: list[Fact], reference: list[dict]) -> tuple[float, int]:
-    """(share of reference rows found among the answers generated from the same source, rows with an answer)."""
+    """(share of reference rows found among the answers generated from the same document, rows with an answer)."""
     by_source: dict[str, set[str]] = {}
     for f in facts:
-        by_source.setdefault(f.source, set()).add(core(f.answer))
+        by_source.setdefault(document(f.source), set()).add(core(f.answer))
     rows = [r for r in reference if str(r.get("answer", "")).strip()]
-    hits = sum(1 for r in rows if found(str(r["answer"]), by_source.get(r.get("source", ""), set())))
+    hits = sum(1 for r in rows if found(str(r["answer"]), by_source.get(document(str(r.get("source", ""))), set())))
     return (round(hits / len(rows), 4) if rows else 0.0), len(rows)
 
 
@@ -54,7 +60,7 @@ def quality(facts: list[Fact], chunks: list[Passage], reference: list[dict] | No
     phrasings that repeat no run of 6 words of their chunk; words: the corpus's words (overlaps once);
     facts_per_1000_words: facts / words x 1000; recall: share of reference Q/A rows whose answer
     (case-insensitive, articles and a qualifier such as "at least" ignored) is among the answers generated
-    from the same source.
+    from the same document (its source, file extension ignored).
     """
     text = {c.chunk_id: c.text for c in chunks}
     n_words = corpus_words(chunks)
