@@ -148,6 +148,10 @@ def _embedded(answer: Answer, doc) -> bool:
     head = doc[answer.head]
     if answer.kind == "range":
         return False
+    nxt = doc[answer.end:answer.end + 2]
+    if answer.kind not in NUMERIC and len(nxt) == 2 and nxt[0].text == "," and (
+            nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET") or nxt[1].tag_ == "PRP$"):
+        return True  # the first item of a list ("your notice period, your travel class and ...")
     if answer.start > 0 and doc[answer.start - 1].lower_ == "between":
         return True  # one end of "between 08:00 and 16:00" (the range is asked about)
     if head.dep_ == "conj" or answer.kind not in NUMERIC and any(c.dep_ == "conj" for c in head.children):

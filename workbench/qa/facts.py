@@ -135,7 +135,8 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
             sentence = sent.text.strip()
             for answer, kind, qs in role_facts(sent):
                 add(answer, sentence, qs, kind, "role", False)
-            for answer in candidates(sent, names) + ranges(sent):
+            spans = ranges(sent)
+            for answer in candidates(sent, names) + spans:
                 fr = frame(sent, answer, names)
                 text = (fr.answer if fr else answer).text(sent.doc)  # the frame may grow it ("... of Loomdesk")
                 rule = _rule_phrasings(fr) if fr else []
@@ -144,9 +145,10 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
                 qs = _questions(rule, text, runs(sentence), False)
                 if qs:
                     add(text, sentence, qs, fr.answer.kind, "list" if item else "rule", False)
-                else:
-                    add(answer.text(sent.doc), sentence, _cloze_phrasings(sent, answer, names, context(unit.heading), item),
-                        answer.kind, "list" if item else "cloze", True)
+                elif answer.kind == "range" or not any(r.start <= answer.start < r.end for r in spans):
+                    # one end of a range ("from 08:00 to 14:30") is asked about as the range
+                    phrasings = _cloze_phrasings(sent, answer, names, context(unit.heading), item)
+                    add(answer.text(sent.doc), sentence, phrasings, answer.kind, "list" if item else "cloze", True)
     return out
 
 
