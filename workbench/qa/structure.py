@@ -13,7 +13,7 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"\*\*|__|(?<![\w*])\*(?=\w)|(?<=\w)\*(?![\w*])|`")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Section \d+[.:]?)\s+")
-_LABELLED = re.compile(r"^([^:()]{2,60}?):\s+(\S.*)$")
+_LABELLED = re.compile(r"^((?:[^:()]|\([^():]*\)){2,60}?):\s+(\S.*)$")
 """A list item that names a thing and then gives its value or its rule ("Video games: 14 days")."""
 _MODALS = {"can", "may", "must", "should", "will", "need", "cannot", "must not", "should not"}
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
