@@ -10,8 +10,8 @@ parentheses or dashes and opening discourse words go), and the question is refus
 from __future__ import annotations
 
 from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses
-from .questions import _clause_root
-from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, _plural, lower_first,
+from .questions import clause_root
+from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, plural, lower_first,
                       render)
 
 _AUXILIARIES = {"is", "are", "was", "were", "be", "been", "has", "have", "had", "may", "can", "must", "will",
@@ -22,8 +22,9 @@ MAX_WORDS = 24
 """Longer cloze questions are hard to read; the sentence is too long to keep whole."""
 _OPENERS = DISCOURSE | {"alternatively", "otherwise", "meanwhile", "in", "addition", "for", "example", "instance"}
 _STOP = {"the", "and", "are", "was", "were", "does", "did", "should", "you", "your", "many", "much", "what", "which",
-         "who", "whom", "how", "for", "with", "from", "that", "this", "has", "have", "will", "can", "may", "must", "its",
-         "per", "not", "all", "any", "our", "their", "into", "than"}
+         "who", "whom", "how", "for", "with", "from", "that", "this", "has", "have", "will", "can", "may", "must",
+         "its", "per", "not", "all", "any", "our", "their", "into", "than"}
+"""Words that do not count as content when a question is checked for saying enough."""
 
 
 def cloze_wh(answer: Answer, doc) -> list[str]:
@@ -38,9 +39,7 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
     if kind == "range":  # "60 to 90 minutes"
         return [f"how many {answer.unit}"]
     if kind == "count":
-        unit = _plural(answer.unit) if head.tag_ not in ("NNS", "NNPS") else answer.unit
-        if before == "every":
-            return [f"how many {unit}"]
+        unit = plural(answer.unit) if head.tag_ not in ("NNS", "NNPS") else answer.unit
         return [f"how many {unit}", f"what number of {unit}"]
     if kind == "money":
         return ["how much", "what amount"]
@@ -80,7 +79,7 @@ def _dropped(sent, answer: Answer) -> set[int] | None:
     doc = sent.doc
     if any(in_parentheses(doc[i]) for i in range(answer.start, answer.end)):
         return None
-    root = _clause_root(doc[answer.head])
+    root = clause_root(doc[answer.head])
     drop: set[int] = set()
     if root != sent.root:  # the answer's own clause of a coordination, with the subject it shares
         keep = set(range(root.left_edge.i, root.right_edge.i + 1))
@@ -202,8 +201,8 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     choices = cloze_wh(answer, doc)
     if wh_index >= len(choices):
         return None
-    if not _statement(sent) or _part_of_longer(answer, doc) or _embedded(answer, doc) or answer.kind == "count" and "-" in \
-            doc[answer.start:answer.end].text:
+    hyphenated = answer.kind == "count" and "-" in doc[answer.start:answer.end].text
+    if not _statement(sent) or _part_of_longer(answer, doc) or _embedded(answer, doc) or hyphenated:
         return None  # a fragment, a name cut out of a longer one, "a 30-minute session"
     drop = _dropped(sent, answer)
     if drop is None:

@@ -18,7 +18,7 @@ from ..results import Passage
 from .answers import candidates, mid_sentence_capitals, ranges
 from .cloze import cloze, cloze_question
 from .nlp import pipeline
-from .phrasing import STYLES, _apply, Style, answer_leaks, phrase
+from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
 from .questions import frame
 from .structure import Unit, context, sentences, units
 from .roles import role_facts
@@ -99,8 +99,8 @@ def _cloze_phrasings(sent, answer, names: frozenset, heading: str, item: bool) -
         tokens = cloze(sent, answer, wh)
         if tokens is None:
             continue
-        plain = _apply(tokens, Style(plain=True), {})
-        swapped = _apply(tokens, Style(synonyms=True), {})
+        plain = restyle(tokens, Style(plain=True), {})
+        swapped = restyle(tokens, Style(synonyms=True), {})
         under = f"Under {heading}" if heading else ""
         forms = [(tokens, under), (plain, ""), (swapped, under), (tokens, "")] if item else \
             [(tokens, ""), (tokens, under), (plain, ""), (swapped, "")]

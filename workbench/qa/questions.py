@@ -54,7 +54,7 @@ def _subject(verb):
     return next((c for c in verb.children if c.dep_ in SUBJECTS), None)
 
 
-def _clause_root(tok):
+def clause_root(tok):
     """The verb of the clause holding `tok`: the sentence's, or a coordinated one ("... and can be extended")."""
     while tok.dep_ != "ROOT":
         if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and (
@@ -96,7 +96,7 @@ def _measured_head(doc, answer: Answer, named: bool):
 def _clause_of(whole, head) -> _Clause | None:
     """The clause holding `head`, or None when it has no usable subject (nor is an imperative)."""
     doc = whole.doc
-    root = _clause_root(head)
+    root = clause_root(head)
     # "The loan period is three weeks, and DVDs must be returned within 7 days": ask within the clause.
     sent = whole if root == whole.root else doc[root.left_edge.i:root.right_edge.i + 1]
     chain = {root} | {t for t in root.subtree if t.dep_ in ("xcomp", "acomp") and t.head.i in {root.i} | {

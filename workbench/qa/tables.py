@@ -41,7 +41,7 @@ def _noun(header: str) -> str:
     return " ".join(words)
 
 
-def _plural(noun: str) -> bool:
+def _is_plural(noun: str) -> bool:
     """Whether a noun phrase is plural, judged by its last word before a preposition ("tools from the ...")."""
     head = re.split(r"\s(?:from|of|at|in|for|with|on)\s", noun)[0]
     last = head.split()[-1].lower() if head.split() else ""
@@ -75,12 +75,12 @@ def row_questions(unit: Unit) -> list[tuple[str, str, list[str]]]:
             if not noun or noun.lower() == label.lower() or noun.split()[0].lower() in WH_WORDS \
                     or noun.split()[-1].lower() in _PREPOSITIONS:
                 continue  # "Who uses it" is not a noun to ask "what is the ..." about
-            verb = "are" if _plural(noun) else "is"
+            verb = "are" if _is_plural(noun) else "is"
             plain = f"what {verb} the {noun} for {label}"
         else:  # "Video games | 14 days": how long are video games kept?
             noun = _noun(re.sub(r"\s*\([^)]*\)", "", label))  # "Band 2 (fillings, ...)" -> "Band 2"
-            verb = "are" if _plural(noun) else "is"
-            plain = f"{_wh(value, kind)} {verb} {'' if _plural(noun) else 'the '}{noun}"
+            verb = "are" if _is_plural(noun) else "is"
+            plain = f"{_wh(value, kind)} {verb} {'' if _is_plural(noun) else 'the '}{noun}"
         questions = []
         if heading:
             questions.append(f"Under {heading}, {plain}?")
