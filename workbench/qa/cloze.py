@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses
 from .questions import clause_root
-from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, plural, lower_first,
-                      render)
+from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
+                      plural_unit, render)
 
 _AUXILIARIES = {"is", "are", "was", "were", "be", "been", "has", "have", "had", "may", "can", "must", "will",
                 "should", "would", "could", "does", "do", "did", "might"}
@@ -39,7 +39,7 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
     if kind == "range":  # "60 to 90 minutes"
         return [f"how many {answer.unit}"]
     if kind == "count":
-        unit = plural(answer.unit) if head.tag_ not in ("NNS", "NNPS") else answer.unit
+        unit = plural_unit(answer.unit) if head.tag_ not in ("NNS", "NNPS") else answer.unit
         return [f"how many {unit}", f"what number of {unit}"]
     if kind == "money":
         return ["how much", "what amount"]
