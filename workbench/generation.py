@@ -1,6 +1,6 @@
 """Batched streaming generation: several arms at once from one copy of the weights, each row streamed as it grows.
 
-One row per arm. Rows that use an adapter name it (peft's ``adapter_names``); base rows run as ``"__base__"``.
+One row per arm. Rows that use an adapter name it (peft's ``adapter_names``); base rows run as ``multilora.BASE_ADAPTER``.
 
 How a run goes (and why):
 1. **Prefill each prompt alone, longest first.** A closed-book prompt (~40 tokens) padded to a retrieval prompt's
@@ -47,8 +47,7 @@ import torch
 
 from . import multilora
 from .arms import PLAIN_STOP, cut_at_stop
-
-BASE_ADAPTER = "__base__"
+from .multilora import BASE_ADAPTER
 
 STEP_TOKENS_WITH_DRAFTS = 16
 """Most tokens one decode step feeds, drafts included (rows x (1 + drafts per row)). Each token fed adds arithmetic
@@ -255,7 +254,7 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     def adapters(indices: list[int]) -> dict:
         return {"adapter_names": [names[i] for i in indices]} if peft else {}
 
-    stacked_rows = multilora.plan(model, names) if peft else None
+    stacked_rows = multilora.stack_adapters(model, names) if peft else None
 
     def plan(indices: list[int]):
         """Stacked LoRA for these rows; None without adapters, or where it does not apply (then peft's
