@@ -27,10 +27,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import packed
 from .arms import ARMS, build_prompt, parse_arms
 from .evaluation.datasets import load_eval_set
+
+if TYPE_CHECKING:
+    from .engine import Workbench
 
 GOALS = {
     # figure: (goal, 'min' when the figure must be at least the goal, 'max' when at most)
@@ -59,7 +63,7 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
 
-def retrieval_hit_rate(wb, items, corpus: str, k: int) -> float:
+def retrieval_hit_rate(wb: Workbench, items, corpus: str, k: int) -> float:
     """Share of eval items whose `source` is among the sources of the top-k passages."""
     hits = sum(item.source in {p.source for p in wb.store.query(corpus, item.question, k)} for item in items)
     return hits / len(items)
