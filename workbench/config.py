@@ -62,9 +62,6 @@ class Settings:
     question at a time, with the same greedy answers (docs/benchmarks.md); each question adds its rows' KV cache
     (~140 MiB for SmolLM2 and four arms: peak RSS 1.7 → 2.8 GiB at 8). 1: one question at a time."""
 
-    max_question_tokens: int = 512
-    """Longest question accepted, in model tokens (0 = no limit); longer ones are refused before generation."""
-
     temperature: float = 0.0
     """0 means greedy decoding; above 0 samples with this temperature."""
 
@@ -112,8 +109,9 @@ class Settings:
     """Most passages any request may retrieve (top_k is refused above this)."""
 
     max_question_tokens: int = 512
-    """Longest question, in tokens of the base model's tokenizer (16 characters per token are allowed before
-    tokenising, so a huge question is refused without being tokenised)."""
+    """Longest question, in tokens of the base model's tokenizer (0 = no limit); a longer one is refused before
+    generation (16 characters per token are allowed before tokenising, so a huge question is refused without
+    being tokenised)."""
 
     queue_max_size: int = 64
     """Most requests waiting in the app's queue; beyond it a user is told the app is busy and to try again."""

@@ -21,6 +21,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..arms import ALL_ARMS
 from ..evaluation.datasets import EvalSet, load_eval_set
 from ..retrieval.sessions import display_name
 from ..training.knowledge import KnowledgeItem, KnowledgeMix, document_example, knowledge_examples
@@ -260,7 +261,7 @@ def stage_eval(run, wb: Workbench) -> dict:
     adapters = run.state["adapters"]
     overrides = dict(corpus=run.corpus, lora_adapter=adapters["lora"], raft_adapter=adapters["raft"])
     records, started = [], time.perf_counter()
-    for done, question_records in enumerate(iter_eval(wb, eval_set.items, "base,rag,lora,raft",
+    for done, question_records in enumerate(iter_eval(wb, eval_set.items, ALL_ARMS,
                                                       ResultCache.in_data_dir(wb.settings), run.cancel,
                                                       **overrides), 1):
         records += question_records

@@ -59,13 +59,7 @@ def check_shared_name(name: str) -> str:
     """A valid name for a user-chosen corpus (the session prefix is reserved)."""
     if not (name or "").strip():
         raise StoreError(f"type a corpus name: 3-{MAX_NAME} letters, digits, '.', '_' or '-'")
-    if len(name) > MAX_NAME:
-        raise StoreError(f"corpus name {name[:20]!r}... is longer than {MAX_NAME} characters")
-    try:
-        check_corpus_name(name)
-    except StoreError:  # the store allows 512 characters; say the limit that applies here
-        raise StoreError(f"invalid corpus name {name!r}: use 3-{MAX_NAME} letters, digits, '.', '_' or '-', "
-                         "starting and ending with a letter or digit") from None
+    check_corpus_name(name, MAX_NAME)
     if name.startswith(SESSION_PREFIX):
         raise StoreError(f"corpus names may not start with {SESSION_PREFIX!r} (reserved for session corpora)")
     return name

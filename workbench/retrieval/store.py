@@ -16,7 +16,9 @@ from typing import Protocol
 from ..results import Passage
 from .chunking import Chunk
 
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")
+MAX_NAME = 512
+"""Longest collection name Chroma accepts."""
 OWNER = "owner"
 """Collection metadata key of a private corpus: the id of the session that owns it."""
 DOC_CHUNKS = "doc_chunks"
@@ -34,12 +36,14 @@ class StoreError(ValueError):
     """A corpus that does not exist or a name Chroma would refuse."""
 
 
-def check_corpus_name(name: str) -> str:
-    if not _NAME.match(name or "") or ".." in name:
-        raise StoreError(
-            f"invalid corpus name {name!r}: use 3-512 letters, digits, '.', '_' or '-', "
-            "starting and ending with a letter or digit"
-        )
+def check_corpus_name(name: str, max_len: int = MAX_NAME) -> str:
+    """`name` if it is 3-`max_len` letters, digits, '.', '_' or '-' (no '..'), starting and ending with a letter or
+    digit; else StoreError saying so."""
+    if len(name or "") > max_len:
+        raise StoreError(f"invalid corpus name {name[:20]!r}...: longer than {max_len} characters")
+    if len(name or "") < 3 or not _NAME.match(name) or ".." in name:
+        raise StoreError(f"invalid corpus name {name!r}: use 3-{max_len} letters, digits, '.', '_' or '-', "
+                         "starting and ending with a letter or digit")
     return name
 
 

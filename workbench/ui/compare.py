@@ -11,7 +11,7 @@ import gradio as gr
 import pandas as pd
 
 from ..adapters import AUTO
-from ..arms import ARMS
+from ..arms import ALL_ARMS, ARMS
 from ..config import REPO_ROOT
 from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
@@ -245,7 +245,7 @@ def build_compare_tab(wb: Workbench, corpora=None, startup=None) -> list:
 
     stop.click(stopped, run_id, [ask, stop, status], queue=False, api_visibility="private")
 
-    def compare(request: gr.Request, question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
+    def compare(request: gr.Request, question: str, arms: str = ALL_ARMS, corpus: str = "", top_k: int = 0,
                 max_new_tokens: int = 0, temperature: float = -1.0, system_prompt: str = "",
                 lora_adapter: str = "", raft_adapter: str = "") -> dict:
         """One question to the chosen arms; returns {question, model, arms: [{arm, answer, passages, prompt, metrics}]}.
