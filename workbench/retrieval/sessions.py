@@ -19,7 +19,7 @@ from pathlib import Path
 from .archive import ArchiveLimits
 from .ingest import IngestReport, check_chunking, ingest
 from .parsing import ParseLimits
-from .store import OWNER, Progress, StoreError, VectorStore, check_corpus_name
+from .store import OWNER, IngestProgress, StoreError, VectorStore, check_corpus_name
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class SessionCorpora:
 
     # --- changes ------------------------------------------------------------------------------------
     def ingest(self, sid: str, name: str, paths: list[Path], chunk_size: int, chunk_overlap: int,
-               limits: ArchiveLimits | None = None, progress: Progress | None = None,
+               limits: ArchiveLimits | None = None, progress: IngestProgress | None = None,
                parse: ParseLimits | None = None) -> IngestReport:
         """Add files to the session's corpus `name` (created on first use). report.corpus is `name`."""
         collection = self.collection(sid, name)

@@ -27,7 +27,7 @@ ADD_BATCH = 128
 """Chunks embedded and added per batch (and per progress step); never above Chroma's own maximum."""
 
 
-class Progress(Protocol):
+class IngestProgress(Protocol):
     def __call__(self, done: int, total: int, unit: str, desc: str) -> None:
         """`done` of `total` `unit`s ("files", "batches") are finished; `desc` says what is happening."""
 
@@ -185,7 +185,7 @@ class VectorStore:
             out[source] = sha if expected is None or expected == counts[source] else None
         return out
 
-    def write_documents(self, corpus: str, updates: list[DocumentUpdate], progress: Progress | None = None,
+    def write_documents(self, corpus: str, updates: list[DocumentUpdate], progress: IngestProgress | None = None,
                         precomputed: dict[str, list[float]] | None = None) -> int:
         """Make each document's stored chunks equal its update's chunks. Returns the number of chunks added.
 
@@ -237,7 +237,7 @@ class VectorStore:
         return [precomputed[key] if key in precomputed else next(fresh) for key in keys], len(missing)
 
     def replace_document(self, corpus: str, source: str, chunks: list[Chunk], sha: str = "",
-                         progress: Progress | None = None) -> int:
+                         progress: IngestProgress | None = None) -> int:
         """Make the stored chunks of `source` equal `chunks` (see write_documents). Returns chunks added."""
         return self.write_documents(corpus, [DocumentUpdate(source, chunks, sha)], progress)
 
