@@ -51,9 +51,8 @@ from .multilora import BASE_ADAPTER
 
 STEP_TOKENS_WITH_DRAFTS = 16
 """Most tokens one decode step feeds, drafts included (rows x (1 + drafts per row)). Each token fed adds arithmetic
-to the step (on a 2-core Xeon: one row fed 5 tokens 1.5x a one-token step, four rows fed 16 tokens 1.6x four
-rows' single tokens), and an evaluation's batch of 32 rows with 4 drafts each took 172 s instead of 139 s
-(docs/benchmarks.md). So large batches decode one token a step until enough of their rows have finished."""
+to the step, so a large batch (an evaluation's) decodes one token a step until enough of its rows have finished
+(measured: docs/benchmarks.md, prompt lookup drafts)."""
 
 
 LOOP_MIN_SPAN = 12

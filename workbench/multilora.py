@@ -2,8 +2,8 @@
 
 peft runs a mixed batch (``adapter_names=[...]``) by looping, in every LoRA layer, over the adapters present:
 select the rows, run lora_A and lora_B, scatter the result back — about a dozen ops per layer and adapter, plus a
-hook registered and removed on every layer for every forward call. For a decode step of four rows of a 135M model
-that was ~60 % more time than the bare model's step (measured on 2 CPU cores, docs/benchmarks.md).
+hook registered and removed on every layer for every forward call: a large share of a small model's decode step
+(docs/benchmarks.md, stacked multi-LoRA decode).
 
 Here each LoRA layer's adapters are stacked once per generation: A = [A_1; A_2; ...] (ranks x in) and
 B = [B_1 | B_2 | ...] (out x ranks), and a per-row scale vector picks each row's own adapter (its `scaling` on
