@@ -52,23 +52,32 @@ def child(trainings: int, rows: int) -> None:
     data.write_text("\n".join(lines) + "\n")
     print(json.dumps({"after": 0, "rss": me.memory_info().rss}), flush=True)
     for i in range(1, trainings + 1):
-        train_adapter(wb, data, TrainConfig(method="lora", epochs=1, batch_size=4, max_length=256),
+        train_adapter(wb, data, TrainConfig(method="lora", epochs=1, batch_size=4, max_length=128),
                       data_dir / "adapters" / f"run-{i}")
         gc.collect()
         print(json.dumps({"after": i, "rss": me.memory_info().rss}), flush=True)
 
 
-def measure(tree: Path, trainings: int, rows: int) -> list[int]:
+def measure(tree: Path, trainings: int, rows: int, label: str) -> list[int]:
+    """The child's RSS after 0..trainings trainings; each line is echoed to stderr as it comes."""
     env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", "--trainings", str(trainings),
-                          "--rows", str(rows)], cwd=tree, env=env, check=True, capture_output=True, text=True)
-    return [json.loads(line)["rss"] for line in out.stdout.splitlines() if line.startswith("{")]
+    child_ = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", "--trainings",
+                               str(trainings), "--rows", str(rows)], cwd=tree, env=env, stdout=subprocess.PIPE,
+                              text=True)
+    rss = []
+    for line in child_.stdout:
+        if line.startswith("{"):
+            rss.append(json.loads(line)["rss"])
+            print(f"{label}: after {len(rss) - 1} trainings {rss[-1] / 2**20:.0f} MiB", file=sys.stderr, flush=True)
+    if child_.wait():
+        raise SystemExit(f"{label}: the measuring process failed")
+    return rss
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trainings", type=int, default=4)
-    parser.add_argument("--rows", type=int, default=16, help="Q/A rows per training (4 steps at batch 4)")
+    parser.add_argument("--trainings", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=8, help="Q/A rows per training (2 steps at batch 4)")
     parser.add_argument("--before", default="main", help="baseline git ref (default: main)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -76,8 +85,8 @@ def main() -> None:
         child(args.trainings, args.rows)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        before = measure(checkout(args.before, Path(tmp) / "before"), args.trainings, args.rows)
-        after = measure(REPO, args.trainings, args.rows)
+        before = measure(checkout(args.before, Path(tmp) / "before"), args.trainings, args.rows, args.before)
+        after = measure(REPO, args.trainings, args.rows, "this tree")
     mib = 2**20
     print(f"app process RSS (MiB) after N trainings of {args.rows} Q/A rows; machine: {os.cpu_count()} CPUs")
     print(f"{'trainings':>9}  {args.before + ' (in-process)':>22}  {'this tree (worker)':>20}")
