@@ -116,11 +116,19 @@ def _lora_examples(run, wb, qa_repeats: int = 1, doc_repeats: int = 1, documents
                               KnowledgeMix(qa_repeats=qa_repeats, doc_repeats=doc_repeats, seed=run.seed))
 
 
+RAFT_MAX_EXAMPLES = 240
+"""The reader already reads: tuning it on a corpus needs a few hundred examples, not every phrasing of every fact
+(a rag prompt is ~450 tokens, so a corpus of 200 facts would otherwise cost more than the lora run)."""
+
+
 def _raft_examples(run, wb):
-    """Every phrasing of every training fact (validation facts excepted) in the rag arm's prompt, the fact's passage
-    among distractors of the same corpus, or withheld with the abstention as target (training/reader.py)."""
+    """Training facts (validation facts excepted) in the rag arm's prompt, the fact's passage among distractors of
+    the same corpus, or withheld with the abstention as target (training/reader.py): each fact's first phrasing,
+    then further phrasings round by round, up to RAFT_MAX_EXAMPLES."""
     train_facts, _ = _validation_split(run)
-    items = [ReaderItem(q, f.answer, run.corpus, f.source) for f in train_facts for q in f.questions]
+    rounds = max((len(f.questions) for f in train_facts), default=0)
+    items = [ReaderItem(f.questions[r], f.answer, run.corpus, f.source)
+             for r in range(rounds) for f in train_facts if r < len(f.questions)][:RAFT_MAX_EXAMPLES]
     raft = build_reader(items, wb.store, wb.tokenizer, wb.settings.system_prompt,
                         ReaderMix(k=wb.settings.top_k, seed=run.seed))
     return raft_examples(raft, wb.tokenizer)
