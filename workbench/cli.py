@@ -122,7 +122,8 @@ def cmd_eval(args) -> int:
     from .arms import parse_arms
     from .evaluation.datasets import load_eval_set
     from .evaluation.report import build_report, format_summary, run_metadata, write_report
-    from .evaluation.runner import ResultCache, run_eval
+    from .evaluation.runner import ResultCache, evaluation_work
+    from .jobs import Job
     from .validation import EVAL_BATCH_MAX
 
     settings = _settings(args)
@@ -139,12 +140,16 @@ def cmd_eval(args) -> int:
     cache = None if args.no_cache else ResultCache.in_data_dir(settings)
     total = min(args.limit or len(eval_set.items), len(eval_set.items))
 
-    def progress(done, of):  # about ten lines per run
-        if done == of or done % max(1, of // 10) == 0:
-            print(f"eval: {done}/{of} questions", file=sys.stderr)
+    items, records = eval_set.items[:total], []
+
+    def progress(p):  # about ten lines per run
+        records.extend(p.detail)
+        if p.done == p.total or p.done % max(1, p.total // 10) == 0:
+            eta = f", about {p.eta_s:.0f} s left" if p.eta_s else ""
+            print(f"eval: {p.done}/{p.total} questions{eta}", file=sys.stderr)
 
     started = time.perf_counter()
-    records = run_eval(wb, eval_set, arms, args.limit, cache, progress, **overrides)
+    Job(evaluation_work(wb, items, arms, cache, overrides), "eval", ("evaluate",)).run(progress)
     report = build_report(records, eval_set.labels)
     meta = run_metadata(wb, eval_set, arms, total, time.perf_counter() - started, **overrides)
     write_report(report, args.out, meta)
@@ -159,7 +164,8 @@ def cmd_train(args) -> int:
     import dataclasses
 
     from .engine import Workbench
-    from .training.jobs import train_adapter
+    from .jobs import Job
+    from .training.jobs import STAGES, training_work
     from .training.trainer import TrainConfig
 
     settings = _settings(args)
@@ -173,10 +179,10 @@ def cmd_train(args) -> int:
     wb = Workbench.load(settings)
 
     def report(p):
-        if not args.json:
-            print(f"step {p['step']}/{p['total']}  loss {p['loss']:.4f}  eta {p['eta_s']:.0f} s", file=sys.stderr)
+        if not args.json and p.stage == "train":
+            print(f"step {p.done}/{p.total}  loss {p.detail:.4f}  eta {p.eta_s:.0f} s", file=sys.stderr)
 
-    result = train_adapter(wb, args.data, config, args.out, args.corpus, progress=report)
+    result = Job(training_work(wb, args.data, config, args.out, args.corpus), "train", STAGES).run(report)
     summary = {k: getattr(result, k) for k in ("adapter_dir", "steps", "train_loss", "seconds", "tokens_per_s")}
     print(json.dumps(summary, indent=2) if args.json else
           f"saved {result.adapter_dir}: {result.steps} steps, loss {result.first_loss} -> {result.train_loss}, "
@@ -399,6 +405,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError) as exc:  # our errors (ModelError, StoreError, AdapterError...) are ValueErrors
+    except (ValueError, OSError, MemoryError) as exc:  # our errors (ModelError, StoreError, AdapterError...) are ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 2

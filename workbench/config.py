@@ -182,6 +182,14 @@ class Settings:
     """Comparisons and evaluations the app runs at once; 0: per backend (1 in-process, where one batch already
     holds the four arms; 16 openai, where the server batches many users' requests together)."""
 
+    train_in_worker: bool = True
+    """Train in a worker process that loads its own copy of the base and exits when done, so the memory a training
+    takes goes back to the operating system (workbench/training/worker.py); False trains in the app's process."""
+
+    max_eval_rows: int = 1000
+    """Most questions one evaluation request (UI or API) may run; a larger set is refused with a message to set a
+    limit or split the file (the CLI has no bound)."""
+
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir)

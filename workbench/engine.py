@@ -21,6 +21,7 @@ from .backends import BackendError, make_backend, needs_weights
 from .config import Settings
 from .generation import Request
 from .results import ArmResult, Comparison, Metrics, Passage
+from .slot import INTERACTIVE, ModelSlot
 from .validation import check_options, check_question
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class Workbench:
         self._attached = 0
         self.backend = make_backend(self)
         """Who generates (settings.backend): see workbench/backends."""
+        self.slot = ModelSlot(self.concurrency)
+        """Generation slots, comparisons first: an evaluation takes one per batch (workbench/slot.py)."""
 
     @property
     def model(self):
@@ -158,30 +161,36 @@ class Workbench:
         return self.compare_many([question], arms, **overrides)[0]
 
     def compare_many(self, questions: list[str], arms: str | list[str] | None = None,
-                     cancel: threading.Event | None = None, **overrides) -> list[Comparison]:
+                     cancel: threading.Event | None = None, priority: int = INTERACTIVE,
+                     **overrides) -> list[Comparison]:
         """Several questions' comparisons in one generation batch (the evaluation's way: each decode step reads the
         weights once for all their rows). Their wall-clock times are the batch's; `compute_ms` is each arm's own.
-        Once `cancel` is set, generation stops at its next step and InterruptedError is raised."""
+        Once `cancel` is set, generation stops at its next step and InterruptedError is raised. `priority`
+        (slot.BATCH for a long job's batch) orders the wait for the model slot."""
         comparisons = []
-        with closing(self.compare_many_stream(questions, arms, **overrides)) as stream:
+        with closing(self.compare_many_stream(questions, arms, priority, **overrides)) as stream:
             for comparisons in stream:
                 if cancel is not None and cancel.is_set():
                     raise InterruptedError("cancelled")
         return comparisons
 
     def compare_many_stream(self, questions: list[str], arms: str | list[str] | None = None,
-                            **overrides) -> Iterator[list[Comparison]]:
-        """Yield the growing Comparisons of `questions`, generated together; the last yield is complete."""
+                            priority: int = INTERACTIVE, **overrides) -> Iterator[list[Comparison]]:
+        """Yield the growing Comparisons of `questions`, generated together; the last yield is complete. The
+        generation holds a model slot (interactive requests are served before a long job's next batch)."""
         opts = self.options(**overrides)
         questions = [check_question(self.tokenizer, q, opts.max_question_tokens) for q in questions]
         check_options(opts)  # the UI's slider bounds, for every caller
         selected = parse_arms(arms)
-        prepared = [self._prepare(question, selected, opts) for question in questions]
-        comparisons = [comparison for comparison, _ in prepared]
-        runnable = [row for _, rows in prepared for row in rows]  # (ArmResult, Request) for every arm that can run
-        yield comparisons
-        if not runnable:
-            return
+        with self.slot.hold(priority):  # attaching an adapter changes the model: inside the slot too
+            prepared = [self._prepare(question, selected, opts) for question in questions]
+            comparisons = [comparison for comparison, _ in prepared]
+            runnable = [row for _, rows in prepared for row in rows]  # (ArmResult, Request) of each arm that runs
+            yield comparisons
+            if runnable:
+                yield from self._generate(comparisons, runnable, opts)
+
+    def _generate(self, comparisons, runnable, opts) -> Iterator[list[Comparison]]:
         stream = self.backend.stream([req for _, req in runnable], opts.max_new_tokens, opts.temperature)
         # closing(): when our caller closes us (Stop, a browser that went away), generation is closed too.
         with closing(stream):

@@ -24,6 +24,7 @@ from ..adapters import WEIGHTS_FILE, AdapterError, find_adapter
 from ..arms import Arm, parse_arms
 from ..results import ArmResult, Metrics, Passage
 from ..retrieval.store import StoreError, file_sha
+from ..slot import BATCH
 from ..validation import EVAL_BATCH_MAX, check_number
 from .datasets import EvalItem, EvalSet
 
@@ -154,8 +155,9 @@ def iter_eval(wb: Workbench, items: list[EvalItem], arms: str | list[str] | None
             if pending:
                 groups.setdefault(pending, []).append(j)
         for pending, members in groups.items():
+            # BATCH: a comparison waiting for the model goes before this batch (workbench/slot.py)
             comparisons = wb.compare_many([batch[j].question for j in members], list(pending),
-                                          cancel=cancel, **overrides)
+                                          cancel=cancel, priority=BATCH, **overrides)
             for j, comparison in zip(members, comparisons):
                 for result in comparison.arms:
                     results[j][result.arm] = result
@@ -179,3 +181,18 @@ def run_eval(wb: Workbench, eval_set: EvalSet, arms: str | list[str] | None = No
         if progress:
             progress(done, len(items))
     return records
+
+
+def evaluation_work(wb, items: list[EvalItem], arms, cache: ResultCache | None, overrides: dict):
+    """`iter_eval` as the work of a job (workbench/jobs.py): one Progress per question, its records the detail;
+    the job's cancel stops generation at its next step. The UI and the CLI run evaluations this way."""
+    from ..jobs import Progress, eta
+
+    def work(job) -> int:
+        started, done = time.perf_counter(), 0
+        for done, question_records in enumerate(iter_eval(wb, items, arms, cache, job.cancelled, **overrides), 1):
+            job.report(Progress("evaluate", done, len(items), "questions", eta(started, done, len(items)),
+                                f"question {done}/{len(items)}", detail=question_records))
+        return done
+
+    return work

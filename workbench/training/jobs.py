@@ -17,6 +17,7 @@ from .data import DataError, chat_example, detect_format, load_chat, load_qa
 from .knowledge import KnowledgeMix, items_from_pairs, knowledge_examples
 from .raft import build_raft, lora_examples, raft_examples
 from .trainer import TrainConfig, TrainResult, train
+from .worker import base_spec, check_memory, train_in_worker
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -105,8 +106,12 @@ def train_and_install(wb: Workbench, examples, config: TrainConfig, out_dir: Pat
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{out_dir.name[:40]}-", dir=out_dir.parent))
     try:
-        result = train(wb.model, wb.tokenizer, examples, config, partial, wb.model_id, progress, cancel,
-                       getattr(wb, "source", None), wb.device)
+        if wb.settings.train_in_worker:  # its memory goes back to the OS when the worker exits
+            check_memory(wb.module_shapes, config)
+            result = train_in_worker(base_spec(wb), examples, config, partial, wb.model_id, progress, cancel)
+        else:
+            result = train(wb.model, wb.tokenizer, examples, config, partial, wb.model_id, progress, cancel,
+                           getattr(wb, "source", None), wb.device)
         result.adapter_dir = str(out_dir)
         record = partial / "training.json"
         if record.is_file():  # written by train() with the temporary folder's path
@@ -163,3 +168,25 @@ def _display(path: Path) -> Path:
         return Path(path).resolve().relative_to(REPO_ROOT)
     except ValueError:
         return Path(path)
+
+
+STAGES = ("examples", "train", "save")
+"""A training job's stages: build the examples, train in the worker process, write the card and move into place."""
+
+
+def training_work(wb, data: Path | None, config: TrainConfig, out_dir: Path, corpus: str | None = None):
+    """`train_adapter` as the work of a job (workbench/jobs.py): each step reports a Progress whose `detail` is
+    the step's loss; the job's cancel stops the worker at its next step."""
+    from ..jobs import Progress
+
+    def work(job) -> TrainResult:
+        job.report(Progress("examples", 0, 1, "steps", message=f"preparing {config.method} training"))
+
+        def step(p: dict) -> None:
+            job.report(Progress("train", p["step"], p["total"], "steps", p["eta_s"],
+                                f"Step {p['step']}/{p['total']} · loss {p['loss']:.3f} · ETA {p['eta_s']:.0f} s",
+                                detail=p["loss"]))
+
+        return train_adapter(wb, data, config, out_dir, corpus, step, job.cancelled)
+
+    return work

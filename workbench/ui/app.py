@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
+from ..jobs import Jobs
 from .compare import build_compare_tab
 from .corpora import build_corpora_tab, corpus_session
 from .decide import build_decide_tab
@@ -72,6 +73,7 @@ def build_app(settings, wb: Workbench, startup: Startup | None = None) -> gr.Blo
         if startup is not None:
             banner, timer = startup_banner(startup)
         corpora = corpus_session(demo, wb, startup)  # per-session uploaded corpora, shared by the tabs
+        jobs = Jobs()  # the long runs (training, evaluation), each cancelled by its id (workbench/jobs.py)
         with gr.Tab("Compare"):
             adapter_dropdowns = build_compare_tab(wb, corpora, startup)
         with gr.Tab("Corpora"):
@@ -79,9 +81,9 @@ def build_app(settings, wb: Workbench, startup: Startup | None = None) -> gr.Blo
         with gr.Tab("Decide"):
             build_decide_tab(wb, corpora)
         with gr.Tab("Evaluate"):
-            build_evaluate_tab(wb, corpora)
+            build_evaluate_tab(wb, corpora, jobs)
         with gr.Tab("Train"):
-            build_train_tab(wb, adapter_dropdowns, corpora)
+            build_train_tab(wb, adapter_dropdowns, corpora, jobs)
         if startup is not None:
             watch_startup(startup, banner, timer, corpora)
     # A bounded queue: beyond it a user is told the app is busy and to try again (Gradio's queue_full), and
