@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import gradio as gr
@@ -16,7 +16,7 @@ from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
 from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_question,
                           check_text, optional_number)
-from ..votes import ALL_BAD, VoteStore
+from ..votes import ALL_BAD, VoteGate, VoteStore
 from .errors import ok, user_error, verdict
 from .format import answer_markdown, metrics_help_markdown, metrics_markdown, passages_markdown
 from .stopping import Stops
@@ -68,10 +68,22 @@ def adapter_note(column: str, adapter: str, corpus: str, corpora: list[str]) -> 
             f"domain's fine-tune. Choose auto for {display_name(corpus)}'s own adapter once one is trained.")
 
 
-def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
+@contextmanager
+def _votable(gate: VoteGate, request, question: str, answers):
+    """When a run ends (finished or stopped), the answers it showed may be voted on once in its session."""
+    try:
+        yield
+    finally:
+        shown = answers()
+        if shown and isinstance(question, str):
+            gate.produced(getattr(request, "session_hash", None) or "", question, shown)
+
+
+def build_votes(wb, question, answers: list, vote_buttons: list, gate: VoteGate) -> None:
     """An "all bad" button, a feedback line and the tally beside the per-arm "best" buttons.
 
-    Each vote is stored with the answers. A vote with nothing to judge is refused in the feedback line only.
+    Each vote is stored with the answers. A vote with nothing to judge, on answers the app did not just give in
+    this session (`gate`), or beyond the session's rate is refused in the feedback line only.
     """
     votes = VoteStore.in_data_dir(wb.settings)
 
@@ -90,6 +102,10 @@ def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
         def vote(request: gr.Request, question_: str, *answers_: str):  # gradio fills a leading Request argument
             session = getattr(request, "session_hash", None) or ""
             try:
+                if not isinstance(question_, str) or not all(isinstance(a, str) for a in answers_):
+                    raise ValueError("a vote carries the question and the answers as text")
+                votes.check(choice, question_, dict(zip(ARMS, answers_)))
+                gate.claim(session, question_, answers_)  # one vote per answer the app gave this session
                 votes.add(choice, question_, dict(zip(ARMS, answers_)), wb.model_id, session)
             except ValueError as exc:
                 return gr.skip(), f"⚠️ {exc}"
@@ -174,7 +190,8 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
                        api_visibility="private")
     with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
         gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
-    build_votes(wb, question, outputs[0::4], vote_buttons)
+    gate = VoteGate()
+    build_votes(wb, question, outputs[0::4], vote_buttons, gate)
 
     def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_):
         known = known_adapters(wb)  # adapters by name only: a request never names a server folder
@@ -187,9 +204,10 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
 
     stops = Stops()  # Stop is cooperative: the run ends before its next step, as a run that finished (stopping.py)
 
-    def stream(run_id_, question_, *settings):
+    def stream(request: gr.Request, run_id_, question_, *settings):
         *settings, state_ = settings if corpora is not None else (*settings, None)
-        with stops.watching(run_id_):
+        values: list = []
+        with stops.watching(run_id_), _votable(gate, request, question_, lambda: values[0::4]):
             try:
                 opts = overrides(*settings)
                 if corpora is not None:
