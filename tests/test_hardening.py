@@ -215,7 +215,7 @@ def test_extra_files_do_not_ride_along_with_an_adapter(client, workbench, tmp_pa
     status = client.predict(files, "evil-plus", False, api_name="/upload_adapter")
     assert "Installed adapter **evil-plus**" in status
     assert "adapter_model.bin (pickle, never opened)" in status and "run.sh (not part of a LoRA adapter)" in status
-    stored = sorted(p.name for p in (workbench.settings.data_path / "adapters" / "evil-plus").iterdir())
+    stored = sorted(p.name for p in next((workbench.settings.data_path / "adapters").glob("sessions/*/evil-plus")).iterdir())
     assert stored == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
 
 
@@ -238,7 +238,38 @@ def test_adapter_zips_have_size_and_ratio_guards(client, workbench, tmp_path):
         z.write(folder / "adapter_model.safetensors", "adapter_model.safetensors")
     with pytest.raises(Exception, match="adapter_config.json is 0.1 MB; the limit is 0.06 MB"):
         client.predict([handle_file(str(big))], "big", False, api_name="/upload_adapter")
-    assert not any((workbench.settings.data_path / "adapters").iterdir())
+    assert not any((workbench.settings.data_path / "adapters").rglob("adapter_*"))
+
+
+def test_an_uploaded_adapter_belongs_to_its_session_and_shadows_nothing(workbench, tmp_path):
+    from gradio_client import handle_file
+
+    def upload(c, folder, name):
+        files = [handle_file(str(folder / n)) for n in ("adapter_config.json", "adapter_model.safetensors")]
+        return c.predict(files, name, False, api_name="/upload_adapter")
+
+    save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "team")  # the CLI's, shared
+    folders = {n: save_random_adapter(workbench.model, tmp_path / n, seed=seed) for n, seed in (("a", 1), ("b", 2))}
+    with launched(workbench) as url:
+        a, b = client(url), client(url)
+        assert "Installed adapter **mine**" in upload(a, folders["a"], "mine")
+        with pytest.raises(Exception, match="'team' already exists"):  # no upload shadows another's adapter
+            upload(b, folders["b"], "team")
+        mine = a.predict("q?", "lora", "", 0, 4, 0.0, "", "mine", "", api_name="/compare")["arms"][0]
+        assert mine["error"] is None and mine["adapter"].endswith("--mine")
+        for name in ("mine", mine["adapter"]):  # b sees no adapter of a's, by either name
+            with pytest.raises(Exception, match="no adapter named .*; choose one of: auto, .*team"):
+                b.predict("q?", "lora", "", 0, 4, 0.0, "", name, "", api_name="/compare")
+        # b's own "mine": no collision, and a's column still answers with a's weights
+        assert "Installed adapter **mine**" in upload(b, folders["b"], "mine")
+        theirs = b.predict("q?", "lora", "", 0, 4, 0.0, "", "mine", "", api_name="/compare")["arms"][0]
+        again = a.predict("q?", "lora", "", 0, 4, 0.0, "", "mine", "", api_name="/compare")["arms"][0]
+        assert theirs["adapter"] != again["adapter"] == mine["adapter"] and again["answer"] == mine["answer"]
+        # the shared listing (a new session's dropdowns) names neither
+        info = httpx.get(f"{url}/gradio_api/info").json()["named_endpoints"]["/compare_stream"]["parameters"]
+        assert "--mine" not in json.dumps(info)
+        assert (workbench.settings.data_path / "adapters" / "team").is_dir()  # untouched
+        a.close(), b.close()
 
 
 # --- private corpora -------------------------------------------------------------------------------------
@@ -451,7 +482,7 @@ def test_a_killed_training_leaves_nothing_that_blocks_its_name(workbench, tmp_pa
         status = c.predict("(uploaded file)", handle_file(str(data)), "lora", "handbook", "again", 1, 1e-3, 1, 256, 4,
                            8, 0.0, 2, 0.8, api_name="/train")[0]
         assert "Saved adapter **again**" in status
-        assert sorted(p.name for p in root.iterdir()) == ["again", "again.zip"]
+        assert sorted(p.name for p in next(root.glob("sessions/*")).iterdir()) == ["again", "again.zip"]
         c.close()
 
 

@@ -105,6 +105,11 @@ class Settings:
     """Let UI users save their corpora to the shared library (visible to all sessions, kept across restarts) and
     delete shared corpora there. Switch off on a public Space; the CLI can always write shared corpora."""
 
+    shared_adapters: bool = False
+    """Adapters uploaded or trained in the app go to the shared library (every session lists them, kept across
+    restarts). Off (a public Space): each belongs to the session that made it, listed only there and removed with
+    its corpora. The CLI always writes to the shared library."""
+
     max_new_tokens_cap: int = 512
     """Largest max_new_tokens any request (UI, API, evaluation) may ask for."""
 

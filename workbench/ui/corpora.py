@@ -15,6 +15,7 @@ from typing import Callable
 import gradio as gr
 import pandas as pd
 
+from .. import adapters as adapter_lib
 from ..retrieval.archive import ArchiveLimits
 from ..retrieval.ingest import IngestReport, check_chunking, shipped_corpora
 from ..retrieval.loaders import supported_suffixes
@@ -53,7 +54,9 @@ class CorpusSessions:
 
     def enter(self, value, request: gr.Request | None) -> CorpusSession:
         """The session's state at the start of an event (created on first use), marked active."""
-        value = value if isinstance(value, CorpusSession) else CorpusSession.new()
+        if not isinstance(value, CorpusSession):  # an id given to this browser session before (owner()) is kept
+            known = self.hashes.get(request.session_hash) if request is not None and request.session_hash else None
+            value = CorpusSession(known) if known else CorpusSession.new()
         if request is not None and request.session_hash:
             self.hashes[request.session_hash] = value.id
         self.manager.touch(value.id)
@@ -62,6 +65,14 @@ class CorpusSessions:
     def session_of(self, request: gr.Request | None) -> str | None:
         """Our session id for a request that carries no gr.State (a gr.api endpoint), or None."""
         return self.hashes.get(request.session_hash) if request is not None and request.session_hash else None
+
+    def owner(self, request: gr.Request | None) -> str | None:
+        """Our session id for a request, created on first use (what its uploaded or trained adapters belong to)."""
+        if request is None or not request.session_hash:
+            return None
+        sid = self.hashes.setdefault(request.session_hash, CorpusSession.new().id)
+        self.manager.touch(sid)
+        return sid
 
     def on_unload(self, request: gr.Request) -> None:
         sid = self.hashes.pop(request.session_hash, None) if request is not None else None
@@ -120,8 +131,11 @@ def corpus_session(demo: gr.Blocks, wb, startup=None) -> CorpusSessions:
     ui.startup.Startup) indexes, the shipped corpora are offered from their folders."""
     s = wb.settings
     manager = SessionCorpora(wb.store, s.session_corpus_ttl, s.shared_library, tuple(shipped_corpora()))
+    adapters_root = s.data_path / "adapters"
+    manager.on_expire.append(lambda sid: adapter_lib.remove_session_adapters(adapters_root, sid))
     if not s.chroma_host:
         manager.expire_orphans()  # sessions of a previous run are gone; their corpora now count down
+    manager.expire_later(adapter_lib.session_ids(adapters_root))  # and their adapters
     manager.sweep()
     # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
     state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)
