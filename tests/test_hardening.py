@@ -382,6 +382,56 @@ def test_hostile_files_are_refused_by_the_parse_limits_and_others_proceed(workbe
         a.close(), b.close()
 
 
+def slow_rtf(path: Path, n: int = 20_000) -> Path:
+    """A one-line .rtf that striprtf's font-table pattern reads in quadratic time (~10 s at n=20,000 here)."""
+    path.write_text("{\\rtf1 {\\fonttbl" + "\\f1" * n + " x}")
+    return path
+
+
+def test_slow_uploads_cannot_make_a_small_one_wait(workbench, tmp_path):
+    """Issue #26: two clients uploading three slow files each made a 27-byte upload wait 171 s."""
+    from gradio_client import handle_file
+
+    s = workbench.settings
+    s.parse_timeout_s, s.upload_parse_s, s.small_upload_parse_s, s.ingest_waiting = 6.0, 7.0, 2.0, 0
+    s.ingest_small_bytes = 16 * 1024
+    slow = [handle_file(str(slow_rtf(tmp_path / f"slow{i}.rtf"))) for i in range(3)]
+    small = tmp_path / "small.txt"
+    small.write_text("Extension 4455.")  # 15 bytes
+    with launched(workbench) as url:
+        a, b, c, d = (client(url) for _ in range(4))
+        jobs = [x.submit(slow, "slow", 40, 5, api_name="/ingest") for x in (a, b)]
+        time.sleep(1.5)  # both ingest slots are parsing now
+        with pytest.raises(Exception, match="2 uploads are being read .* try again in a minute"):
+            d.predict(slow, "more", 40, 5, api_name="/ingest")  # no room to wait: refused at once
+        started = time.perf_counter()
+        report, _ = ingest(c, [handle_file(str(small))], "small")
+        waited = time.perf_counter() - started
+        assert report["files_ok"] == ["small.txt"] and waited < 5, waited
+        for job in jobs:  # each slow upload stopped once its 7 s were spent
+            result = job.result()[0]
+            failed = {f["file"]: f["error"] for f in result["files_failed"]}
+            assert "parsing took longer than 6 s" in failed["slow0.rtf"]
+            assert "parse time (7 s)" in failed["slow1.rtf"] and "parse time (7 s)" in failed["slow2.rtf"]
+            assert result["parse_s"] < 9
+        for x in (a, b, c, d):
+            x.close()
+
+
+def test_a_session_s_parse_time_is_bounded():
+    from workbench.retrieval.admission import ParseBudget
+
+    now = [0.0]
+    budget = ParseBudget(10, window=60, clock=lambda: now[0])
+    budget.spend("s1", 7)
+    assert budget.check("s1") == 3 and budget.check("s2") == 10
+    budget.spend("s1", 3)
+    with pytest.raises(ValueError, match="used its 10 s of file parsing"):
+        budget.check("s1")
+    now[0] = 61
+    assert budget.check("s1") == 10
+
+
 # --- a crowd -------------------------------------------------------------------------------------------------
 def test_a_full_queue_says_busy_try_again_and_answers_the_rest(workbench, monkeypatch):
     from gradio_client.exceptions import AppError  # noqa: F401 - the import documents what a refusal raises

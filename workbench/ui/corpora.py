@@ -16,6 +16,7 @@ import gradio as gr
 import pandas as pd
 
 from .. import adapters as adapter_lib
+from ..retrieval.admission import IngestSlots, ParseBudget, upload_bytes
 from ..retrieval.archive import ArchiveLimits
 from ..retrieval.ingest import IngestReport, check_chunking, shipped_corpora
 from ..retrieval.loaders import supported_suffixes
@@ -158,6 +159,8 @@ def report_markdown(report: IngestReport) -> str:
 def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
     s = wb.settings
     manager = sessions.manager
+    slots = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes)
+    budget = ParseBudget(s.session_parse_s)
     limit = f" Up to {s.max_upload_size} per file." if s.max_upload_size else ""
     gr.Markdown(
         "Upload your own documents to compare the arms on them. Formats: "
@@ -248,12 +251,18 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
             size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
             overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
             check_chunking(size, overlap)
-            try:
-                report = manager.ingest(value.id, name_, list(paths), size, overlap, ArchiveLimits.from_settings(s),
-                                        lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
-                                        ParseLimits.from_settings(s))
-            finally:
-                remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
+            left = budget.check(value.id)  # this session's parse time for the hour
+            with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
+                parse_s = min(s.small_upload_parse_s if small else s.upload_parse_s, left)
+                try:
+                    report = manager.ingest(value.id, name_, list(paths), size, overlap,
+                                            ArchiveLimits.from_settings(s),
+                                            lambda done, total, unit, desc: progress((done, total), desc=desc,
+                                                                                     unit=unit),
+                                            ParseLimits.from_settings(s, budget_s=parse_s))
+                finally:
+                    remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
+                budget.spend(value.id, report.parse_s)
         table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
         selected = report.corpus if report.files_ok else None
         return [dataclasses.asdict(report), report_markdown(report), table,
@@ -338,7 +347,7 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
                     concurrency_id="generate_qa")
     ingest_button.click(ingest_files, [files, name, chunk_size, chunk_overlap, state],
                         [report_json, summary, failures, *view_outputs], api_name="ingest", concurrency_id="ingest",
-                        concurrency_limit=max(1, s.ingest_concurrency), validator=validate_ingest,
+                        concurrency_limit=slots.concurrency, validator=validate_ingest,
                         show_progress_on=[summary])
     refresh_button.click(refresh, [corpus, state], view_outputs, api_name="corpora", show_progress_on=[listing])
     corpus.input(show, [corpus, state], [documents, document], api_name="documents", show_progress_on=[documents])
