@@ -432,6 +432,33 @@ def test_a_session_s_parse_time_is_bounded():
     assert budget.check("s1") == 10
 
 
+def test_question_generation_runs_outside_the_server_under_a_time_limit(workbench, tmp_path, monkeypatch):
+    """Issue #26: Generate questions ran in the server process (42 s for 1.5M characters, Compare at 9.3 s)."""
+    import os
+
+    from workbench.retrieval import parsing
+
+    pids = []
+    real = parsing.ParseWorker.call
+
+    def call(self, fn, *args, timeout):
+        pids.append(os.getpid())  # what runs in this process: only the hand-over
+        return real(self, fn, *args, timeout=timeout)
+
+    monkeypatch.setattr(parsing.ParseWorker, "call", call)
+    with launched(workbench) as url:
+        c = client(url)
+        summary, files = c.predict("handbook", 0, 0.2, api_name="/generate_qa")
+        assert "facts" in summary and len(files) == 2 and pids == [os.getpid()]
+        workbench.settings.qa_timeout_s = 0.01  # a corpus that would take too long is stopped with a message
+        started = time.perf_counter()
+        with pytest.raises(Exception, match=r"generating questions took longer than 0.01 s and was stopped"):
+            c.predict("handbook", 0, 0.2, api_name="/generate_qa")
+        assert time.perf_counter() - started < 10
+        assert c.predict("q?", "base", "", 0, 4, 0.0, api_name="/compare")["arms"][0]["error"] is None
+        c.close()
+
+
 # --- a crowd -------------------------------------------------------------------------------------------------
 def test_a_full_queue_says_busy_try_again_and_answers_the_rest(workbench, monkeypatch):
     from gradio_client.exceptions import AppError  # noqa: F401 - the import documents what a refusal raises

@@ -142,6 +142,9 @@ class Settings:
     small_upload_parse_s: float = 10.0
     """The same for a small upload (ingest_small_bytes): its slot is never held longer."""
 
+    qa_timeout_s: float = 300.0
+    """Seconds Generate questions may run (in a parsing worker, under parse_memory_bytes) before it is stopped."""
+
     session_parse_s: float = 600.0
     """Seconds of parsing one browser session may use in an hour (0: no limit)."""
 

@@ -143,3 +143,28 @@ class ParseWorker:
     def __exit__(self, *exc) -> None:
         self.close()
 
+
+
+def _qa_files(chunks, out: str, max_facts, test_fraction: float) -> dict:
+    """Runs in the worker: workbench.qa's question files, running out of memory turned into a one-line reason."""
+    from ..qa.run import make_qa_files
+
+    try:
+        return make_qa_files(chunks, out, max_facts, test_fraction)
+    except (MemoryError, RecursionError):
+        raise ValueError("the corpus needs more memory to turn into questions than a worker may use; "
+                         "set fewer facts or split the corpus") from None
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None  # a fresh exception pickles without its chained cause
+
+
+def make_qa_files_limited(limits: ParseLimits, timeout_s: float, chunks, out: Path, max_facts: int | None,
+                          test_fraction: float) -> dict:
+    """workbench.qa.run.make_qa_files in a parsing worker (its memory limit), stopped after `timeout_s`: the
+    server's threads never run it, so questions to the model go on meanwhile. ValueError (one line) on failure."""
+    with ParseWorker(limits) as worker:
+        try:
+            return worker.call(_qa_files, chunks, str(out), max_facts, test_fraction, timeout=timeout_s)
+        except TimeoutError:
+            raise ValueError(f"generating questions took longer than {timeout_s:g} s and was stopped; set fewer "
+                             "facts or use a smaller corpus") from None

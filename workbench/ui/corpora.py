@@ -20,7 +20,7 @@ from ..retrieval.admission import IngestSlots, ParseBudget, upload_bytes
 from ..retrieval.archive import ArchiveLimits
 from ..retrieval.ingest import IngestReport, check_chunking, shipped_corpora
 from ..retrieval.loaders import supported_suffixes
-from ..retrieval.parsing import ParseLimits
+from ..retrieval.parsing import ParseLimits, make_qa_files_limited
 from ..retrieval.sessions import MAX_NAME, CorpusInfo, CorpusSession, SessionCorpora, check_shared_name
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
@@ -314,8 +314,6 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
         import tempfile
         from pathlib import Path
 
-        from ..qa.run import make_qa_files
-
         value = sessions.enter(value, request)
         with user_errors():
             info = manager.find(value.id, name_ or "")
@@ -323,8 +321,9 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
             if not chunks:
                 raise ValueError(f"corpus {info.name} is empty: ingest some documents first")
             out = Path(tempfile.mkdtemp(prefix="workbench-qa-")) / f"{info.name}-qa.jsonl"
-            q = make_qa_files(chunks, out, int(max_facts) or None, float(test_share),
-                              progress=lambda done, total: progress((done, total), desc="parsing", unit="passages"))
+            progress(None, desc=f"generating questions from {len(chunks)} passages (in a worker process)")
+            q = make_qa_files_limited(ParseLimits.from_settings(s), s.qa_timeout_s, chunks, out,
+                                      int(max_facts) or None, float(test_share))
         text = (f"**{info.name}**: {q['facts']} facts, {q['questions']} questions; {q['train']} train rows "
                 f"({q['train_facts']} facts, every phrasing), {q['test']} test rows ({q['test_facts']} held-out facts, "
                 f"reworded). Answer verbatim in its passage: **{q['answer_in_source']:.0%}**; questions copying no "
