@@ -128,6 +128,51 @@ def test_wrong_types_on_every_endpoint_get_a_message(workbench):
                 assert event == "complete" or (isinstance(detail, str) and detail.strip()), (name, bad, event, detail)
 
 
+PUBLIC_ENDPOINTS = [*CHECKED_ENDPOINTS, "generate_qa", "vote_base", "vote_rag", "vote_lora", "vote_raft",
+                    "vote_all_bad"]
+
+
+def malformed(params: list[dict]) -> list[tuple[str, str]]:
+    """(what, raw JSON body) of malformed calls of an endpoint with these parameters."""
+    n, huge = len(params), "x" * (4 * 2**20)
+    bodies = [("nulls", json.dumps({"data": [None] * n})), ("missing fields", json.dumps({"data": []})),
+              ("one field short", json.dumps({"data": [p["example_input"] for p in params][:-1]})),
+              ("one field too many", json.dumps({"data": [p["example_input"] for p in params] + ["extra"]})),
+              ("data not a list", json.dumps({"data": {"question": "q?"}})), ("no data", "{}"),
+              ("not JSON", "{\"data\": [")]
+    for bad in ([1, 2], {"a": 1}, True, huge, "\ud800"):
+        bodies.append((f"{str(bad)[:8]!r} everywhere", json.dumps({"data": [bad] * n})))
+    return bodies
+
+
+def test_malformed_payloads_get_a_one_line_message_and_lose_nothing(workbench, tmp_path):
+    """Wrong types, huge strings, nulls and missing fields on every public endpoint: each is answered (a result or
+    a one-line message, never a stack trace), and what was stored before is all still there."""
+    from gradio_client import handle_file
+
+    doc = tmp_path / "kept.txt"
+    doc.write_text("The vault code is 7291.")
+    with launched(workbench) as url:
+        c = client(url)
+        _, collection = ingest(c, [handle_file(str(doc))], "kept")
+        answers = list(c.predict("q?", "handbook", 3, 8, 0.0, "", "(none)", "(none)", api_name="/compare_stream")[0::4])
+        c.predict("q?", *answers, api_name="/vote_rag")
+        votes = workbench.settings.data_path / "votes.sqlite"
+        before = (workbench.store.count("handbook"), workbench.store.count(collection), votes.stat().st_size)
+        info = httpx.get(f"{url}/gradio_api/info").json()["named_endpoints"]
+        for name in PUBLIC_ENDPOINTS:
+            for what, body in malformed(info[f"/{name}"]["parameters"]):
+                event, detail = raw_call(url, name, body)
+                if event == "complete" or (event, detail) == ("http", 422):  # FastAPI's field list: not {"data": [...]}
+                    continue
+                assert isinstance(detail, str) and detail.strip(), (name, what, event, detail)
+                assert "\n" not in detail.strip() and "Traceback" not in detail and len(detail) < 400, (name, what, detail)
+        assert (workbench.store.count("handbook"), workbench.store.count(collection)) == before[:2]
+        assert votes.stat().st_size <= before[2] + 16 * 1024  # no huge vote got in
+        assert c.predict(collection, api_name="/documents")[0]["data"] == [["kept.txt", 1]]
+        c.close()
+
+
 def test_a_long_question_is_refused_before_it_reaches_the_model(workbench):
     workbench.settings.max_question_tokens = 16
     with launched(workbench) as url:

@@ -144,7 +144,7 @@ class SessionCorpora:
             if name in (info.name, info.collection):
                 return info
         yours, shared = ", ".join(self.names(sid)) or "none", ", ".join(self.store.corpora()) or "none"
-        raise StoreError(f"no corpus {name!r} in this session (yours: {yours}; shared: {shared})")
+        raise StoreError(f"no corpus {str(name)[:80]!r} in this session (yours: {yours}; shared: {shared})")
 
     # --- changes ------------------------------------------------------------------------------------
     def ingest(self, sid: str, name: str, paths: list[Path], chunk_size: int, chunk_overlap: int,
