@@ -42,18 +42,20 @@ settings = Settings(data_dir=str(tmp / "data"), lora_adapter="", raft_adapter=""
 tokenizer = make_tokenizer()
 wb = Workbench(settings, make_tiny_model(tokenizer), tokenizer, VectorStore.open(settings, FakeEmbedder()),
                model_id="tiny-llama")
-slow = []
-for i in range(n_files):
-    path = tmp / f"slow{i}.rtf"
-    path.write_text("{\\rtf1 {\\fonttbl" + "\\f1" * 40_000 + " x}")
-    slow.append(path)
+slow = {}  # distinct files per client: Gradio caches identical uploads under one path
+for k in range(2):
+    for i in range(n_files):
+        path = tmp / f"{k}" / f"slow{i}.rtf"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("{\\rtf1 {\\fonttbl" + "\\f1" * (40_000 + 10 * k + i) + " x}")
+        slow.setdefault(k, []).append(path)
 small = tmp / "small.txt"
 small.write_text("Extension 4455.")
 demo = build_app(settings, wb)
 _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
 clients = [Client(url, verbose=False) for _ in range(3)]
 started = time.perf_counter()
-jobs = [c.submit([handle_file(str(p)) for p in slow], f"slow{k}", 40, 5, api_name="/ingest")
+jobs = [c.submit([handle_file(str(p)) for p in slow[k]], f"slow{k}", 40, 5, api_name="/ingest")
         for k, c in enumerate(clients[:2])]
 time.sleep(1.5)
 t0 = time.perf_counter()

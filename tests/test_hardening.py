@@ -429,6 +429,7 @@ def test_hostile_files_are_refused_by_the_parse_limits_and_others_proceed(workbe
 
 def slow_rtf(path: Path, n: int = 20_000) -> Path:
     """A one-line .rtf that striprtf's font-table pattern reads in quadratic time (~10 s at n=20,000 here)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{\\rtf1 {\\fonttbl" + "\\f1" * n + " x}")
     return path
 
@@ -440,15 +441,17 @@ def test_slow_uploads_cannot_make_a_small_one_wait(workbench, tmp_path):
     s = workbench.settings
     s.parse_timeout_s, s.upload_parse_s, s.small_upload_parse_s, s.ingest_waiting = 6.0, 7.0, 2.0, 0
     s.ingest_small_bytes = 16 * 1024
-    slow = [handle_file(str(slow_rtf(tmp_path / f"slow{i}.rtf"))) for i in range(3)]
+    # distinct files per session: Gradio caches identical uploads under one path, which the first ingest removes
+    slow = {k: [handle_file(str(slow_rtf(tmp_path / k / f"slow{i}.rtf", 20_000 + i))) for i in range(3)]
+            for k in "abd"}
     small = tmp_path / "small.txt"
     small.write_text("Extension 4455.")  # 15 bytes
     with launched(workbench) as url:
         a, b, c, d = (client(url) for _ in range(4))
-        jobs = [x.submit(slow, "slow", 40, 5, api_name="/ingest") for x in (a, b)]
+        jobs = [x.submit(slow[k], "slow", 40, 5, api_name="/ingest") for k, x in (("a", a), ("b", b))]
         time.sleep(1.5)  # both ingest slots are parsing now
         with pytest.raises(Exception, match="2 uploads are being read .* try again in a minute"):
-            d.predict(slow, "more", 40, 5, api_name="/ingest")  # no room to wait: refused at once
+            d.predict(slow["d"], "more", 40, 5, api_name="/ingest")  # no room to wait: refused at once
         started = time.perf_counter()
         report, _ = ingest(c, [handle_file(str(small))], "small")
         waited = time.perf_counter() - started
