@@ -192,6 +192,8 @@ def cmd_decide(args) -> int:
     check_corpus_exists(settings, corpus)  # before loading the model
     if args.budget is not None and not 0 < args.budget <= 1440:
         raise ValueError(f"--budget must be between 1 and 1440 minutes, got {args.budget:g}")
+    if args.queries_per_day is not None and args.queries_per_day < 1:
+        raise ValueError(f"--queries-per-day must be at least 1, got {args.queries_per_day}")
     wb = Workbench.load(settings)
     last = {"stage": None}
 
@@ -203,7 +205,7 @@ def cmd_decide(args) -> int:
         print(f"decide: [{p.done_stages}/{p.total_stages}] {p.message} — {p.fraction * 100:.0f} % done{eta}",
               file=sys.stderr)
 
-    result = run_decide(wb, corpus, args.out, args.budget, on_progress=progress)
+    result = run_decide(wb, corpus, args.out, args.budget, on_progress=progress, queries_per_day=args.queries_per_day)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -231,10 +233,12 @@ def cmd_qa(args) -> int:
     chunks = corpus_chunks(VectorStore.open(settings, embedder=None), args.corpus, settings)
     figures = make_qa_files(chunks, args.out, args.max_facts, args.test_fraction, args.seed, reference)
     print(json.dumps(figures, indent=2) if args.json else
-          f"{figures['facts']} facts, {figures['questions']} questions: {figures['train']} train rows in "
-          f"{figures['out']}, {figures['test']} test rows in {figures['test_out']}; answer in source "
-          f"{figures['answer_in_source']:.0%}, no 6-word copy {figures['no_copy_6']:.0%}"
-          + (f", recall {figures['recall']:.0%}" if "recall" in figures else ""))
+          f"{figures['facts']} facts ({figures['facts_per_1000_words']} per 1,000 words), {figures['questions']} "
+          f"questions: {figures['train']} train rows in {figures['out']}, {figures['test']} test rows in "
+          f"{figures['test_out']}; answer in source {figures['answer_in_source']:.0%}, no 6-word copy "
+          f"{figures['no_copy_6']:.0%}"
+          + (f", recall of {figures['reference']} reference facts {figures['recall']:.0%}" if "recall" in figures
+             else ""))
     return 0
 
 
@@ -348,6 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--budget", type=float, help="minutes for the whole run (default 20); sizes questions and epochs")
     dec.add_argument("--out", required=True, help="run folder (report.md, report.json, qa/, adapters/, eval/); "
                                                    "running again with the same folder resumes")
+    dec.add_argument("--queries-per-day", type=int, help="the queries you expect a day, for the cost need "
+                                                         "(default 100); on a finished run, rewrites its report")
     _common(dec)
     dec.set_defaults(func=cmd_decide)
 

@@ -145,12 +145,12 @@ class ParseWorker:
 
 
 
-def _qa_files(chunks, out: str, max_facts, test_fraction: float) -> dict:
+def _qa_files(chunks, out: str, max_facts, test_fraction: float, reference) -> dict:
     """Runs in the worker: workbench.qa's question files, running out of memory turned into a one-line reason."""
     from ..qa.run import make_qa_files
 
     try:
-        return make_qa_files(chunks, out, max_facts, test_fraction)
+        return make_qa_files(chunks, out, max_facts, test_fraction, reference=reference)
     except (MemoryError, RecursionError):
         raise ValueError("the corpus needs more memory to turn into questions than a worker may use; "
                          "set fewer facts or split the corpus") from None
@@ -159,12 +159,12 @@ def _qa_files(chunks, out: str, max_facts, test_fraction: float) -> dict:
 
 
 def make_qa_files_limited(limits: ParseLimits, timeout_s: float, chunks, out: Path, max_facts: int | None,
-                          test_fraction: float) -> dict:
+                          test_fraction: float, reference: list[dict] | None = None) -> dict:
     """workbench.qa.run.make_qa_files in a parsing worker (its memory limit), stopped after `timeout_s`: the
     server's threads never run it, so questions to the model go on meanwhile. ValueError (one line) on failure."""
     with ParseWorker(limits) as worker:
         try:
-            return worker.call(_qa_files, chunks, str(out), max_facts, test_fraction, timeout=timeout_s)
+            return worker.call(_qa_files, chunks, str(out), max_facts, test_fraction, reference, timeout=timeout_s)
         except TimeoutError:
             raise ValueError(f"generating questions took longer than {timeout_s:g} s and was stopped; set fewer "
                              "facts or use a smaller corpus") from None
