@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import asdict
 from pathlib import Path
 
+from .arms import ALL_ARMS
 from .config import Settings
 
 
@@ -290,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="one question to the four arms")
     ask.add_argument("question")
-    ask.add_argument("--arms", default="base,rag,lora,raft", help="comma-separated subset of base,rag,lora,raft")
+    ask.add_argument("--arms", default=ALL_ARMS, help=f"comma-separated subset of {ALL_ARMS}")
     ask.add_argument("--corpus", help="corpus for the retrieval arms (default: handbook)")
     ask.add_argument("--adapter", help="adapter name or folder for the lora and raft arms")
     ask.add_argument("--top-k", type=int)
@@ -311,7 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", required=True, help="eval set, JSONL or CSV: question, answer (string or list)[, source, type]")
     ev.add_argument("--corpus", help="corpus for the retrieval arms (default: the set's own for corpora/<name>/qa/ "
                                      "files, else handbook)")
-    ev.add_argument("--arms", default="base,rag,lora,raft", help="comma-separated subset of base,rag,lora,raft")
+    ev.add_argument("--arms", default=ALL_ARMS, help=f"comma-separated subset of {ALL_ARMS}")
     ev.add_argument("--adapter", help="adapter name or folder for the lora and raft arms "
                                       "(default: handbook-lora and handbook-raft)")
     ev.add_argument("--lora-adapter", help="adapter of the lora column only (wins over --adapter)")

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .card import EVIDENCE_TARGET, write_card
 from .data import DataError, chat_example, detect_format, load_chat, load_qa
@@ -17,13 +18,16 @@ from .knowledge import KnowledgeMix, items_from_pairs, knowledge_examples
 from .raft import build_raft, lora_examples, raft_examples
 from .trainer import TrainConfig, TrainResult, train
 
+if TYPE_CHECKING:
+    from ..engine import Workbench
+
 METHODS = ("lora", "raft", "docs", "knowledge")
 """lora: closed-book Q/A; raft: Q/A with retrieved passages; docs: the corpus text alone (no Q/A needed);
 knowledge: the corpus text plus every phrasing of the Q/A (the recipe that learns facts)."""
 log = logging.getLogger(__name__)
 
 
-def build_examples(wb, data: Path | None, config: TrainConfig, corpus: str):
+def build_examples(wb: Workbench, data: Path | None, config: TrainConfig, corpus: str):
     """Examples for the method; RAFT needs Q/A data and a corpus to retrieve distractors from."""
     s = wb.settings
     if config.method in ("docs", "knowledge"):
@@ -72,7 +76,7 @@ PARTIAL_PREFIX = ".train-"
 """Hidden folder a training writes into; renamed to the adapter's name only when everything is saved."""
 
 
-def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: str | None = None,
+def train_adapter(wb: Workbench, data: Path, config: TrainConfig, out_dir: Path, corpus: str | None = None,
                   progress=None, cancel=None) -> TrainResult:
     """Train and save an adapter for the workbench's base model; it is selectable by its folder name at once.
 
@@ -91,7 +95,7 @@ def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: st
                              command=command_line(shown, config, corpus, _display(out_dir)))
 
 
-def train_and_install(wb, examples, config: TrainConfig, out_dir: Path, progress=None, cancel=None, *,
+def train_and_install(wb: Workbench, examples, config: TrainConfig, out_dir: Path, progress=None, cancel=None, *,
                       card_config: TrainConfig | None = None, data: str, corpus: str | None, command: str,
                       target: str = EVIDENCE_TARGET) -> TrainResult:
     """Train `examples` into a hidden folder beside `out_dir`, write the model card, and move it into place only

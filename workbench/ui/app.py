@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gradio as gr
 
 from .compare import build_compare_tab
@@ -11,6 +13,9 @@ from .decide import build_decide_tab
 from .evaluate import build_evaluate_tab
 from .startup import Startup
 from .train import build_train_tab
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 INTRO = """# RAG vs fine-tuning workbench
 One question, four arms of **{model}**: **base** (the model alone), **rag** (with retrieved passages),
@@ -57,7 +62,7 @@ def watch_startup(startup: Startup, banner, timer, corpora) -> None:
                api_visibility="private")
 
 
-def build_app(settings, wb, startup: Startup | None = None) -> gr.Blocks:
+def build_app(settings, wb: Workbench, startup: Startup | None = None) -> gr.Blocks:
     """The whole app; `settings` carries app-level options, `wb` does the work (a tiny one in tests).
 
     `startup`, when given, is the background indexing the page waits for (see ui/startup.py).

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import pandas as pd
 
 from .. import adapters as adapter_lib
 from ..adapters import AUTO
-from ..arms import ARMS
+from ..arms import ALL_ARMS, ARMS
 from ..config import REPO_ROOT
 from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name, session_id
@@ -22,10 +23,13 @@ from .errors import ok, user_error, verdict
 from .format import answer_markdown, metrics_help_markdown, metrics_markdown, passages_markdown
 from .stopping import Stops
 
+if TYPE_CHECKING:
+    from ..engine import Workbench
+
 NO_ADAPTER = "(none)"
 
 
-def adapter_choices(wb, sid: str | None = None) -> list[tuple[str, str]]:
+def adapter_choices(wb: Workbench, sid: str | None = None) -> list[tuple[str, str]]:
     """The adapter dropdowns' choices: none, auto (the corpus's own adapter, else the reader), the shipped and shared
     adapters and those of session `sid` (adapters.visible_to)."""
     return [(NO_ADAPTER, NO_ADAPTER), ("auto: the corpus's own, else the reader", AUTO)] + [
@@ -33,7 +37,7 @@ def adapter_choices(wb, sid: str | None = None) -> list[tuple[str, str]]:
         for n in adapter_lib.visible_to(wb.adapter_names(), sid)]
 
 
-def known_adapters(wb, sid: str | None = None) -> list[str]:
+def known_adapters(wb: Workbench, sid: str | None = None) -> list[str]:
     """What a request of session `sid` may name as an adapter: auto or an adapter it sees (never a server folder)."""
     return [AUTO, *adapter_lib.visible_to(wb.adapter_names(), sid)]
 
@@ -87,7 +91,7 @@ def _votable(gate: VoteGate, request, question: str, answers):
             gate.produced(getattr(request, "session_hash", None) or "", question, shown)
 
 
-def build_votes(wb, question, answers: list, vote_buttons: list, gate: VoteGate) -> None:
+def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate: VoteGate) -> None:
     """An "all bad" button, a feedback line and the tally beside the per-arm "best" buttons.
 
     Each vote is stored with the answers. A vote with nothing to judge, on answers the app did not just give in
@@ -127,7 +131,7 @@ def build_votes(wb, question, answers: list, vote_buttons: list, gate: VoteGate)
                      api_name=f"vote_{choice.replace(' ', '_')}")
 
 
-def build_compare_tab(wb, corpora=None, startup=None) -> list:
+def build_compare_tab(wb: Workbench, corpora=None, startup=None) -> list:
     """Build the tab; returns the adapter dropdowns so other tabs can refresh their choices.
 
     With a `startup` (ui/startup.py) still indexing, questions are refused with a message saying so.
@@ -268,7 +272,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
 
     stop.click(stopped, run_id, [ask, stop, status], queue=False, api_visibility="private")
 
-    def compare(request: gr.Request, question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
+    def compare(request: gr.Request, question: str, arms: str = ALL_ARMS, corpus: str = "", top_k: int = 0,
                 max_new_tokens: int = 0, temperature: float = -1.0, system_prompt: str = "",
                 lora_adapter: str = "", raft_adapter: str = "") -> dict:
         """One question to the chosen arms; returns {question, model, arms: [{arm, answer, passages, prompt, metrics}]}.

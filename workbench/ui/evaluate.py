@@ -9,6 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 from contextlib import closing
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import pandas as pd
@@ -25,6 +26,9 @@ from .compare import NO_ADAPTER, adapter_choices, check_adapter, known_adapters
 from .errors import ok, user_error, verdict
 from .stopping import Stops, cancel_for_api_clients
 from .uploads import remove_uploads
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 SET_CORPUS = "(the set's own corpus)"
 PLOTTED = {"em": "Exact match", "f1": "Token F1", "contains": "Contains answer", "rouge_l": "ROUGE-L",
@@ -90,7 +94,7 @@ def latency_frame(report: EvalReport) -> pd.DataFrame:
     return pd.DataFrame(points, columns=["arm", "measure", "ms"]).astype({"arm": "str", "measure": "str", "ms": "float"})
 
 
-def build_evaluate_tab(wb, corpora=None) -> None:
+def build_evaluate_tab(wb: Workbench, corpora=None) -> None:
     """`corpora` (the app's CorpusSessions) is what a chosen corpus is checked against (None: no session corpora)."""
     s = wb.settings
     sets = shipped_eval_sets()

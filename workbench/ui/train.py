@@ -8,6 +8,7 @@ import queue
 import shutil
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import pandas as pd
@@ -23,6 +24,9 @@ from ..validation import check_number, check_text
 from .compare import adapter_choices
 from .errors import ok, user_error, verdict
 from .uploads import remove_uploads
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 UPLOADED = "(uploaded file)"
 LONG_RUN_S = 600
@@ -81,7 +85,7 @@ def _loss_frame(losses: list[float]) -> pd.DataFrame:
     return pd.DataFrame({"step": list(range(1, len(losses) + 1)), "loss": losses})
 
 
-def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
+def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None) -> None:
     """`adapter_dropdowns` (the Compare tab's) are refreshed when an adapter is trained or uploaded; `corpora`
     (the app's CorpusSessions) is what the raft corpus is checked against."""
     defaults = TrainConfig()
