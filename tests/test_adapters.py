@@ -92,3 +92,41 @@ def test_a_user_adapter_never_shadows_a_shipped_one_and_shipped_names_are_reserv
         with pytest.raises(AdapterError, match="is reserved"):
             check_adapter_name(name, reserved_names(dirs))
     assert check_adapter_name("y", reserved_names(dirs)) == "y"
+
+
+def test_a_session_s_adapters_are_listed_under_owned_names_and_seen_only_by_it(tiny_model, tmp_path):
+    from workbench.adapters import adapter_folder, display_adapter, for_session, name_in_use, visible_to
+
+    shipped, user = tmp_path / "shipped", tmp_path / "user"
+    a, b = "a" * 24, "b" * 24
+    save_random_adapter(tiny_model, shipped / "reader")
+    save_random_adapter(tiny_model, user / "team")  # the shared library (the CLI's)
+    save_random_adapter(tiny_model, adapter_folder(user, a, "mine"))
+    save_random_adapter(tiny_model, adapter_folder(user, b, "mine"))  # the same name in another session
+    names = list(list_adapters([shipped, user]))
+    assert sorted(names) == sorted(["reader", "team", f"session--{a}--mine", f"session--{b}--mine"])
+    assert visible_to(names, a) == ["reader", "team", f"session--{a}--mine"]
+    assert visible_to(names, None) == ["reader", "team"]
+    assert for_session("mine", names, a) == f"session--{a}--mine" and for_session("mine", names, None) == "mine"
+    assert display_adapter(f"session--{a}--mine") == "mine"
+    assert name_in_use(user, a, "team") and name_in_use(user, a, "mine") and not name_in_use(user, "c" * 24, "mine")
+    with pytest.raises(AdapterError):
+        adapter_folder(user, "../../etc", "x")
+
+
+def test_a_session_s_adapters_go_when_its_corpora_do(tiny_model, tmp_path, store):
+    from workbench.adapters import adapter_folder, remove_session_adapters, session_ids
+    from workbench.retrieval.sessions import SessionCorpora
+
+    now = [1000.0]
+    manager = SessionCorpora(store, ttl=60, clock=lambda: now[0])
+    manager.on_expire.append(lambda sid: remove_session_adapters(tmp_path, sid))
+    gone, back = "a" * 24, "b" * 24
+    for sid in (gone, back):
+        save_random_adapter(tiny_model, adapter_folder(tmp_path, sid, "mine"))
+        manager.end(sid)
+    manager.touch(back)  # came back before the TTL: keeps its adapters
+    now[0] += 61
+    manager.sweep()
+    assert session_ids(tmp_path) == [back]
+    manager.close()

@@ -59,12 +59,18 @@ def test_evaluate_an_uploaded_set_and_refuse_a_malformed_one(client, tmp_path):
         evaluate(client, upload=handle_file(str(bad)))
 
 
-def test_votes_from_the_compare_tab(client):
+def ask(client, question="Probation?") -> list[str]:
+    """The four answers the Compare tab shows for `question` (what a vote is cast on)."""
+    out = client.predict(question, "handbook", 3, 8, 0.0, "", "(none)", "(none)", api_name="/compare_stream")
+    return list(out[0::4])
 
-    tally, feedback = client.predict("Probation?", "12 months", "six months", "", "", api_name="/vote_rag")
+
+def test_votes_from_the_compare_tab(client):
+    answers = ask(client)
+    tally, feedback = client.predict("Probation?", *answers, api_name="/vote_rag")
     assert "Recorded: **rag** gave the best answer" in feedback and tally["headers"] == ["vote", "this session", "all time"]
     assert {row[0]: row[1:] for row in tally["data"]}["rag"] == [1, 1]
-    tally, _ = client.predict("Probation?", "12 months", "six months", "", "", api_name="/vote_all_bad")
+    tally, _ = client.predict("Probation?", *ask(client), api_name="/vote_all_bad")
     assert {row[0]: row[1:] for row in tally["data"]}["all bad"] == [1, 1]
     # a vote with nothing to judge is refused in the feedback line, and the tally stays as it was
     unchanged, feedback = client.predict("", "", "", "", "", api_name="/vote_base")

@@ -128,6 +128,51 @@ def test_wrong_types_on_every_endpoint_get_a_message(workbench):
                 assert event == "complete" or (isinstance(detail, str) and detail.strip()), (name, bad, event, detail)
 
 
+PUBLIC_ENDPOINTS = [*CHECKED_ENDPOINTS, "generate_qa", "vote_base", "vote_rag", "vote_lora", "vote_raft",
+                    "vote_all_bad"]
+
+
+def malformed(params: list[dict]) -> list[tuple[str, str]]:
+    """(what, raw JSON body) of malformed calls of an endpoint with these parameters."""
+    n, huge = len(params), "x" * (4 * 2**20)
+    bodies = [("nulls", json.dumps({"data": [None] * n})), ("missing fields", json.dumps({"data": []})),
+              ("one field short", json.dumps({"data": [p["example_input"] for p in params][:-1]})),
+              ("one field too many", json.dumps({"data": [p["example_input"] for p in params] + ["extra"]})),
+              ("data not a list", json.dumps({"data": {"question": "q?"}})), ("no data", "{}"),
+              ("not JSON", "{\"data\": [")]
+    for bad in ([1, 2], {"a": 1}, True, huge, "\ud800"):
+        bodies.append((f"{str(bad)[:8]!r} everywhere", json.dumps({"data": [bad] * n})))
+    return bodies
+
+
+def test_malformed_payloads_get_a_one_line_message_and_lose_nothing(workbench, tmp_path):
+    """Wrong types, huge strings, nulls and missing fields on every public endpoint: each is answered (a result or
+    a one-line message, never a stack trace), and what was stored before is all still there."""
+    from gradio_client import handle_file
+
+    doc = tmp_path / "kept.txt"
+    doc.write_text("The vault code is 7291.")
+    with launched(workbench) as url:
+        c = client(url)
+        _, collection = ingest(c, [handle_file(str(doc))], "kept")
+        answers = list(c.predict("q?", "handbook", 3, 8, 0.0, "", "(none)", "(none)", api_name="/compare_stream")[0::4])
+        c.predict("q?", *answers, api_name="/vote_rag")
+        votes = workbench.settings.data_path / "votes.sqlite"
+        before = (workbench.store.count("handbook"), workbench.store.count(collection), votes.stat().st_size)
+        info = httpx.get(f"{url}/gradio_api/info").json()["named_endpoints"]
+        for name in PUBLIC_ENDPOINTS:
+            for what, body in malformed(info[f"/{name}"]["parameters"]):
+                event, detail = raw_call(url, name, body)
+                if event == "complete" or (event, detail) == ("http", 422):  # FastAPI's field list: not {"data": [...]}
+                    continue
+                assert isinstance(detail, str) and detail.strip(), (name, what, event, detail)
+                assert "\n" not in detail.strip() and "Traceback" not in detail and len(detail) < 400, (name, what, detail)
+        assert (workbench.store.count("handbook"), workbench.store.count(collection)) == before[:2]
+        assert votes.stat().st_size <= before[2] + 16 * 1024  # no huge vote got in
+        assert c.predict(collection, api_name="/documents")[0]["data"] == [["kept.txt", 1]]
+        c.close()
+
+
 def test_a_long_question_is_refused_before_it_reaches_the_model(workbench):
     workbench.settings.max_question_tokens = 16
     with launched(workbench) as url:
@@ -215,7 +260,7 @@ def test_extra_files_do_not_ride_along_with_an_adapter(client, workbench, tmp_pa
     status = client.predict(files, "evil-plus", False, api_name="/upload_adapter")
     assert "Installed adapter **evil-plus**" in status
     assert "adapter_model.bin (pickle, never opened)" in status and "run.sh (not part of a LoRA adapter)" in status
-    stored = sorted(p.name for p in (workbench.settings.data_path / "adapters" / "evil-plus").iterdir())
+    stored = sorted(p.name for p in next((workbench.settings.data_path / "adapters").glob("sessions/*/evil-plus")).iterdir())
     assert stored == ["README.md", "adapter_config.json", "adapter_model.safetensors"]
 
 
@@ -238,7 +283,38 @@ def test_adapter_zips_have_size_and_ratio_guards(client, workbench, tmp_path):
         z.write(folder / "adapter_model.safetensors", "adapter_model.safetensors")
     with pytest.raises(Exception, match="adapter_config.json is 0.1 MB; the limit is 0.06 MB"):
         client.predict([handle_file(str(big))], "big", False, api_name="/upload_adapter")
-    assert not any((workbench.settings.data_path / "adapters").iterdir())
+    assert not any((workbench.settings.data_path / "adapters").rglob("adapter_*"))
+
+
+def test_an_uploaded_adapter_belongs_to_its_session_and_shadows_nothing(workbench, tmp_path):
+    from gradio_client import handle_file
+
+    def upload(c, folder, name):
+        files = [handle_file(str(folder / n)) for n in ("adapter_config.json", "adapter_model.safetensors")]
+        return c.predict(files, name, False, api_name="/upload_adapter")
+
+    save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "team")  # the CLI's, shared
+    folders = {n: save_random_adapter(workbench.model, tmp_path / n, seed=seed) for n, seed in (("a", 1), ("b", 2))}
+    with launched(workbench) as url:
+        a, b = client(url), client(url)
+        assert "Installed adapter **mine**" in upload(a, folders["a"], "mine")
+        with pytest.raises(Exception, match="'team' already exists"):  # no upload shadows another's adapter
+            upload(b, folders["b"], "team")
+        mine = a.predict("q?", "lora", "", 0, 4, 0.0, "", "mine", "", api_name="/compare")["arms"][0]
+        assert mine["error"] is None and mine["adapter"].endswith("--mine")
+        for name in ("mine", mine["adapter"]):  # b sees no adapter of a's, by either name
+            with pytest.raises(Exception, match="no adapter named .*; choose one of: auto, .*team"):
+                b.predict("q?", "lora", "", 0, 4, 0.0, "", name, "", api_name="/compare")
+        # b's own "mine": no collision, and a's column still answers with a's weights
+        assert "Installed adapter **mine**" in upload(b, folders["b"], "mine")
+        theirs = b.predict("q?", "lora", "", 0, 4, 0.0, "", "mine", "", api_name="/compare")["arms"][0]
+        again = a.predict("q?", "lora", "", 0, 4, 0.0, "", "mine", "", api_name="/compare")["arms"][0]
+        assert theirs["adapter"] != again["adapter"] == mine["adapter"] and again["answer"] == mine["answer"]
+        # the shared listing (a new session's dropdowns) names neither
+        info = httpx.get(f"{url}/gradio_api/info").json()["named_endpoints"]["/compare_stream"]["parameters"]
+        assert "--mine" not in json.dumps(info)
+        assert (workbench.settings.data_path / "adapters" / "team").is_dir()  # untouched
+        a.close(), b.close()
 
 
 # --- private corpora -------------------------------------------------------------------------------------
@@ -351,6 +427,86 @@ def test_hostile_files_are_refused_by_the_parse_limits_and_others_proceed(workbe
         a.close(), b.close()
 
 
+def slow_rtf(path: Path, n: int = 20_000) -> Path:
+    """A one-line .rtf that striprtf's font-table pattern reads in quadratic time (~10 s at n=20,000 here)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{\\rtf1 {\\fonttbl" + "\\f1" * n + " x}")
+    return path
+
+
+def test_slow_uploads_cannot_make_a_small_one_wait(workbench, tmp_path):
+    """Issue #26: two clients uploading three slow files each made a 27-byte upload wait 171 s."""
+    from gradio_client import handle_file
+
+    s = workbench.settings
+    s.parse_timeout_s, s.upload_parse_s, s.small_upload_parse_s, s.ingest_waiting = 6.0, 7.0, 2.0, 0
+    s.ingest_small_bytes = 16 * 1024
+    # distinct files per session: Gradio caches identical uploads under one path, which the first ingest removes
+    slow = {k: [handle_file(str(slow_rtf(tmp_path / k / f"slow{i}.rtf", 20_000 + 10 * j + i))) for i in range(3)]
+            for j, k in enumerate("abd")}
+    small = tmp_path / "small.txt"
+    small.write_text("Extension 4455.")  # 15 bytes
+    with launched(workbench) as url:
+        a, b, c, d = (client(url) for _ in range(4))
+        jobs = [x.submit(slow[k], "slow", 40, 5, api_name="/ingest") for k, x in (("a", a), ("b", b))]
+        time.sleep(1.5)  # both ingest slots are parsing now
+        with pytest.raises(Exception, match="2 uploads are being read .* try again in a minute"):
+            d.predict(slow["d"], "more", 40, 5, api_name="/ingest")  # no room to wait: refused at once
+        started = time.perf_counter()
+        report, _ = ingest(c, [handle_file(str(small))], "small")
+        waited = time.perf_counter() - started
+        assert report["files_ok"] == ["small.txt"] and waited < 5, waited
+        for job in jobs:  # each slow upload stopped once its 7 s were spent
+            result = job.result()[0]
+            failed = {f["file"]: f["error"] for f in result["files_failed"]}
+            assert "parsing took longer than 6 s" in failed["slow0.rtf"]
+            assert "parse time (7 s)" in failed["slow1.rtf"] and "parse time (7 s)" in failed["slow2.rtf"]
+            assert result["parse_s"] < 9
+        for x in (a, b, c, d):
+            x.close()
+
+
+def test_a_session_s_parse_time_is_bounded():
+    from workbench.retrieval.admission import ParseBudget
+
+    now = [0.0]
+    budget = ParseBudget(10, window=60, clock=lambda: now[0])
+    budget.spend("s1", 7)
+    assert budget.check("s1") == 3 and budget.check("s2") == 10
+    budget.spend("s1", 3)
+    with pytest.raises(ValueError, match="used its 10 s of file parsing"):
+        budget.check("s1")
+    now[0] = 61
+    assert budget.check("s1") == 10
+
+
+def test_question_generation_runs_outside_the_server_under_a_time_limit(workbench, tmp_path, monkeypatch):
+    """Issue #26: Generate questions ran in the server process (42 s for 1.5M characters, Compare at 9.3 s)."""
+    import os
+
+    from workbench.retrieval import parsing
+
+    pids = []
+    real = parsing.ParseWorker.call
+
+    def call(self, fn, *args, timeout):
+        pids.append(os.getpid())  # what runs in this process: only the hand-over
+        return real(self, fn, *args, timeout=timeout)
+
+    monkeypatch.setattr(parsing.ParseWorker, "call", call)
+    with launched(workbench) as url:
+        c = client(url)
+        summary, files = c.predict("handbook", 0, 0.2, api_name="/generate_qa")
+        assert "facts" in summary and len(files) == 2 and pids == [os.getpid()]
+        workbench.settings.qa_timeout_s = 0.01  # a corpus that would take too long is stopped with a message
+        started = time.perf_counter()
+        with pytest.raises(Exception, match=r"generating questions took longer than 0.01 s and was stopped"):
+            c.predict("handbook", 0, 0.2, api_name="/generate_qa")
+        assert time.perf_counter() - started < 10
+        assert c.predict("q?", "base", "", 0, 4, 0.0, api_name="/compare")["arms"][0]["error"] is None
+        c.close()
+
+
 # --- a crowd -------------------------------------------------------------------------------------------------
 def test_a_full_queue_says_busy_try_again_and_answers_the_rest(workbench, monkeypatch):
     from gradio_client.exceptions import AppError  # noqa: F401 - the import documents what a refusal raises
@@ -451,7 +607,7 @@ def test_a_killed_training_leaves_nothing_that_blocks_its_name(workbench, tmp_pa
         status = c.predict("(uploaded file)", handle_file(str(data)), "lora", "handbook", "again", 1, 1e-3, 1, 256, 4,
                            8, 0.0, 2, 0.8, api_name="/train")[0]
         assert "Saved adapter **again**" in status
-        assert sorted(p.name for p in root.iterdir()) == ["again", "again.zip"]
+        assert sorted(p.name for p in next(root.glob("sessions/*")).iterdir()) == ["again", "again.zip"]
         c.close()
 
 

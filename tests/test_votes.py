@@ -30,3 +30,55 @@ def test_bad_votes_are_refused_and_nothing_is_stored(tmp_path, choice, question,
     with pytest.raises(ValueError, match=message):
         store.add(choice, question, answers, "tiny")
     assert sum(r.all_time for r in store.tally()) == 0
+
+
+def test_a_vote_counts_once_per_answer_the_app_gave_in_that_session():
+    from workbench.votes import VoteGate
+
+    gate, answers = VoteGate(), ["12 months", "six months", "", "six months"]
+    gate.produced("s1", "Probation?", answers)
+    with pytest.raises(ValueError, match="vote on answers the app just gave"):
+        gate.claim("s2", "Probation?", answers)  # another session
+    with pytest.raises(ValueError, match="vote on answers the app just gave"):
+        gate.claim("s1", "Probation?", ["x" * 2**21, "", "", ""])  # text the app never showed
+    gate.claim("s1", "Probation?", answers)
+    with pytest.raises(ValueError, match="each once"):
+        gate.claim("s1", "Probation?", answers)
+
+
+def test_votes_are_rate_limited_per_session():
+    from workbench.votes import VoteGate
+
+    now = [0.0]
+    gate = VoteGate(per_minute=3, clock=lambda: now[0])
+    for i in range(5):
+        gate.produced("s1", f"q{i}?", [f"a{i}"])
+    for i in range(3):
+        gate.claim("s1", f"q{i}?", [f"a{i}"])
+    with pytest.raises(ValueError, match="at most 3 votes a minute"):
+        gate.claim("s1", "q3?", ["a3"])
+    now[0] = 61.0
+    gate.claim("s1", "q3?", ["a3"])
+
+
+def test_huge_fields_are_refused_and_nothing_is_stored(tmp_path):
+    store = VoteStore(tmp_path / "votes.sqlite")
+    with pytest.raises(ValueError, match="each answer 32,768"):
+        store.add("rag", "q?", {"base": "x" * 2**21}, "tiny")
+    with pytest.raises(ValueError, match="question may be 8,192"):
+        store.add("rag", "q" * 2**21, ANSWERS, "tiny")
+    with pytest.raises(ValueError, match="as text"):
+        store.add("rag", ["q?"], ANSWERS, "tiny")
+    assert sum(r.all_time for r in store.tally()) == 0
+
+
+@pytest.mark.ui
+def test_hostile_votes_through_the_api_leave_the_store_small(client, workbench):
+    """What the issue did: 2 MiB fields in three calls. Now refused in the feedback line; the file stays small."""
+    path = workbench.settings.data_path / "votes.sqlite"
+    for _ in range(3):
+        unchanged, feedback = client.predict("q?", "x" * 2**21, "x" * 2**21, "", "", api_name="/vote_rag")
+        assert feedback.startswith("⚠️") and unchanged == {"__type__": "update"}
+    unchanged, feedback = client.predict("q?", "an answer never given", "", "", "", api_name="/vote_rag")
+    assert "vote on answers the app just gave" in feedback
+    assert path.stat().st_size < 64 * 1024

@@ -41,16 +41,112 @@ class AdapterInfo:
     target_modules: list[str]
 
 
+def _folders(root: Path) -> list[Path]:
+    """Adapter folders directly in `root`. Hidden folders are uploads and trainings still in progress (see
+    install_adapter, training.jobs)."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / CONFIG_FILE).is_file())
+
+
 def list_adapters(dirs: list[Path]) -> dict[str, Path]:
     """Adapter folders by name; an earlier directory wins (the shipped adapters: no upload or training shadows the
-    adapter behind everyone's default columns)."""
+    adapter behind everyone's default columns). Sessions' own adapters (in the last directory's sessions/ folder)
+    are listed under their owned names, ``session--<id>--<name>``; `visible_to` keeps one session's."""
     found: dict[str, Path] = {}
     for root in dirs:
-        if root.is_dir():
-            # Hidden folders are uploads and trainings still in progress (see install_adapter, training.jobs).
-            for folder in sorted(p for p in root.iterdir() if not p.name.startswith(".") and (p / CONFIG_FILE).is_file()):
-                found.setdefault(folder.name, folder)
+        for folder in _folders(Path(root)):
+            found.setdefault(folder.name, folder)
+    if dirs:
+        sessions = Path(dirs[-1]) / SESSIONS_DIR
+        for sid_folder in sorted(sessions.iterdir()) if sessions.is_dir() else []:
+            if _SID.match(sid_folder.name):
+                for folder in _folders(sid_folder):
+                    found.setdefault(owned_name(sid_folder.name, folder.name), folder)
     return found
+
+
+# --- adapters owned by a browser session ----------------------------------------------------------------
+SESSION_PREFIX = "session--"
+"""An adapter uploaded or trained in a session is named ``session--<session id>--<name>`` (as its corpora are);
+only that session lists it or may name it, and its folder is removed when the session's corpora are."""
+SESSIONS_DIR = "sessions"
+"""Folder under the user adapter directory that holds one folder of adapters per session id."""
+_SID = re.compile(r"^[0-9a-f]{8,64}$")
+
+
+def owned_name(sid: str, name: str) -> str:
+    return f"{SESSION_PREFIX}{sid}--{name}"
+
+
+def split_owned(name: str) -> tuple[str, str] | None:
+    """(session id, name) of an owned name, else None."""
+    if not isinstance(name, str) or not name.startswith(SESSION_PREFIX):
+        return None
+    sid, _, plain = name[len(SESSION_PREFIX):].partition("--")
+    return (sid, plain) if _SID.match(sid) and plain else None
+
+
+def display_adapter(name: str) -> str:
+    """The name a person gave an adapter (an owned name without its session prefix)."""
+    owned = split_owned(name)
+    return owned[1] if owned else name
+
+
+def adapter_folder(user_root: Path, sid: str | None, name: str) -> Path:
+    """Where the adapter `name` of session `sid` lives (sid None: the shared library, user_root/name)."""
+    if not sid:
+        return Path(user_root) / name
+    if not _SID.match(sid):
+        raise AdapterError("invalid session id")
+    return Path(user_root) / SESSIONS_DIR / sid / name
+
+
+def visible_to(names, sid: str | None) -> list[str]:
+    """The adapter names a session may see and name: the shared ones and its own (owned names)."""
+    mine = owned_name(sid, "") if sid else None
+    return [n for n in names if not n.startswith(SESSION_PREFIX) or (mine and n.startswith(mine))]
+
+
+def for_session(value, names, sid: str | None):
+    """A session names its own adapter plainly ("mine") or by its owned name; both give the owned name."""
+    if sid and isinstance(value, str) and value and owned_name(sid, value) in names:
+        return owned_name(sid, value)
+    return value
+
+
+def taken_names(dirs: list[Path]) -> set[str]:
+    """Names no new adapter may take: the shipped ones and the sessions folder."""
+    return reserved_names(dirs) | {SESSIONS_DIR}
+
+
+def name_in_use(user_root: Path, sid: str | None, name: str) -> bool:
+    """True when session `sid` already has an adapter `name`, or the shared library has (no upload shadows it)."""
+    return adapter_folder(user_root, None, name).exists() or adapter_folder(user_root, sid, name).exists()
+
+
+def served_name(folder: Path) -> str:
+    """The name an adapter folder is listed under: its owned name inside a session's folder, else its own."""
+    folder = Path(folder)
+    sid = folder.parent.name
+    return owned_name(sid, folder.name) if folder.parent.parent.name == SESSIONS_DIR and _SID.match(sid) else folder.name
+
+
+def remove_session_adapters(user_root: Path, sid: str) -> bool:
+    """Delete a session's adapters (when its corpora expire); True when there were any."""
+    import shutil
+
+    folder = Path(user_root) / SESSIONS_DIR / sid
+    if not _SID.match(sid or "") or not folder.is_dir():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
+
+
+def session_ids(user_root: Path) -> list[str]:
+    """Sessions that have adapters on disk (at start-up: those of a previous run)."""
+    sessions = Path(user_root) / SESSIONS_DIR
+    return sorted(p.name for p in sessions.iterdir() if _SID.match(p.name)) if sessions.is_dir() else []
 
 
 AUTO = "auto"
@@ -78,6 +174,7 @@ def find_adapter(name_or_path: str, dirs: list[Path], allow_paths: bool = True) 
     known = list_adapters(dirs)
     if name_or_path in known:
         return known[name_or_path]
+    known = {n: p for n, p in known.items() if not n.startswith(SESSION_PREFIX)}  # never listed to others
     if allow_paths:
         path = Path(name_or_path).expanduser()
         if path.is_dir():
@@ -321,17 +418,19 @@ def _copy_upload(files: list[Path], into: Path, max_bytes: int) -> list[str]:
 def install_adapter(files: list[Path], name: str, root: Path, base_model_id: str,
                     module_shapes: dict[str, tuple[int, int]], allow_foreign: bool = False,
                     max_rank: int = 256, max_bytes: int = MAX_ADAPTER_BYTES,
-                    reserved: set[str] | frozenset[str] = frozenset()) -> Installed:
-    """Validate an uploaded adapter and store it as root/name. A failed upload leaves nothing behind."""
+                    reserved: set[str] | frozenset[str] = frozenset(), sid: str | None = None) -> Installed:
+    """Validate an uploaded adapter and store it as root/name (session `sid`'s: see adapter_folder). A failed
+    upload leaves nothing behind."""
     import shutil
     import tempfile
 
     check_adapter_name(name, reserved)
-    target = Path(root) / name
-    if target.exists():
+    target = adapter_folder(root, sid, name)
+    if name_in_use(root, sid, name):
         raise AdapterError(f"an adapter named {name!r} already exists; choose another name")
     if not files:
         raise AdapterError("no files were uploaded")
+    root = target.parent
     Path(root).mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=root))
     try:

@@ -101,6 +101,11 @@ class Settings:
     """Let UI users save their corpora to the shared library (visible to all sessions, kept across restarts) and
     delete shared corpora there. Switch off on a public Space; the CLI can always write shared corpora."""
 
+    shared_adapters: bool = False
+    """Adapters uploaded or trained in the app go to the shared library (every session lists them, kept across
+    restarts). Off (a public Space): each belongs to the session that made it, listed only there and removed with
+    its corpora. The CLI always writes to the shared library."""
+
     max_new_tokens_cap: int = 512
     """Largest max_new_tokens any request (UI, API, evaluation) may ask for."""
 
@@ -118,8 +123,27 @@ class Settings:
     ingest_concurrency: int = 2
     """Uploads ingested at the same time (each parses its files in its own worker process)."""
 
+    ingest_waiting: int = 2
+    """Large uploads that may wait for an ingest slot; one more is refused at once with "try again"."""
+
+    ingest_small_bytes: int = 64 * 1024
+    """Uploads up to this size are small: besides the ingest slots they have one of their own, so a crowd of large
+    uploads never makes them wait long."""
+
     parse_timeout_s: float = 60.0
     """Seconds one uploaded file may take to parse before it is refused (the worker is killed)."""
+
+    upload_parse_s: float = 120.0
+    """Seconds all files of one upload may take to parse together; files left when they are spent are refused."""
+
+    small_upload_parse_s: float = 10.0
+    """The same for a small upload (ingest_small_bytes): its slot is never held longer."""
+
+    qa_timeout_s: float = 300.0
+    """Seconds Generate questions may run (in a parsing worker, under parse_memory_bytes) before it is stopped."""
+
+    session_parse_s: float = 600.0
+    """Seconds of parsing one browser session may use in an hour (0: no limit)."""
 
     parse_memory_bytes: int = 2 * 2**30
     """Address-space limit of the parsing worker process (a file that needs more is refused)."""

@@ -121,7 +121,7 @@ class OpenAIBackend:
 
     def _register(self, folder, allow_foreign: bool) -> str:
         """Validate the folder and load it into the server unless it already serves these weights."""
-        name = folder.name
+        name = adapter_lib.served_name(folder)  # sessions' adapters of the same name must not meet on the server
         weights = folder / adapter_lib.WEIGHTS_FILE
         stamp = str(weights.stat().st_mtime_ns if weights.is_file() else 0)
         if self._registered.get(str(folder)) == stamp:

@@ -40,6 +40,8 @@ class IngestReport:
     """[{"file": name, "error": one-line reason}]"""
     chunks_added: int = 0
     chunks_total: int = 0
+    parse_s: float = 0.0
+    """Seconds the parsing worker spent on this upload (0 for trusted files parsed in-process)."""
 
 
 def expand(paths: list[Path]) -> list[tuple[Path, str]]:
@@ -127,6 +129,7 @@ def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int =
                 report.files_failed.append({"file": source, "error": str(exc) or type(exc).__name__})
         if progress and files:
             progress(len(files), len(files), "files", f"read {len(files)} files")
+        report.parse_s = round(worker.spent, 3) if worker else 0.0
     table = precomputed() if precomputed and updates else None
     try:
         report.chunks_added = store.write_documents(corpus, updates, progress, table) if updates else 0

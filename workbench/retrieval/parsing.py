@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +26,12 @@ class ParseLimits:
     """How much the worker's address space may grow while parsing."""
     max_chars: int = 2_000_000
     """Most characters of text one file may yield."""
+    budget_s: float = 0.0
+    """Seconds all files of one upload (one ParseWorker) may take together; 0: only the limit per file."""
 
     @classmethod
-    def from_settings(cls, settings) -> "ParseLimits":
-        return cls(settings.parse_timeout_s, settings.parse_memory_bytes, settings.max_document_chars)
+    def from_settings(cls, settings, budget_s: float = 0.0) -> "ParseLimits":
+        return cls(settings.parse_timeout_s, settings.parse_memory_bytes, settings.max_document_chars, budget_s)
 
 
 def check_size(sections: list[Section], max_chars: int) -> list[Section]:
@@ -83,6 +86,8 @@ class ParseWorker:
     def __init__(self, limits: ParseLimits):
         self.limits = limits
         self._pool = None
+        self.spent = 0.0
+        """Seconds the worker has spent on this upload's files so far (what counts against budget_s)."""
 
     def _start(self) -> None:
         context = multiprocessing.get_context("forkserver")
@@ -92,16 +97,36 @@ class ParseWorker:
         self._pool = context.Pool(1, initializer=_limit_memory, initargs=(self.limits.memory_bytes,))
 
     def load(self, path: Path) -> list[Section]:
-        """The file's sections, or LoaderError (also when it takes too long or needs too much memory)."""
+        """The file's sections, or LoaderError (also when it takes too long or needs too much memory, or the
+        upload's parse time is spent)."""
+        per_file, left = self.limits.timeout_s, self.limits.budget_s - self.spent
+        if self.limits.budget_s and left <= 0:
+            raise LoaderError(f"not parsed: this upload's parse time ({self.limits.budget_s:g} s) is spent; "
+                              "upload this file on its own")
+        timeout = min(per_file, left) if self.limits.budget_s else per_file
+        try:
+            return self.call(_parse, str(path), self.limits.max_chars, timeout=timeout)
+        except TimeoutError:
+            if timeout < per_file:
+                raise LoaderError(f"parsing was stopped when this upload's parse time ({self.limits.budget_s:g} s) "
+                                  "was spent; upload this file on its own") from None
+            raise LoaderError(f"parsing took longer than {per_file:g} s and was stopped; "
+                              "split the file or simplify it") from None
+
+    def call(self, fn, *args, timeout: float):
+        """fn(*args) in the worker, under the memory limit; TimeoutError (worker killed) after `timeout` seconds.
+        The time counts towards `spent`. `fn` must be importable (pickled by name)."""
         if self._pool is None:
             self._start()
-        pending = self._pool.apply_async(_parse, (str(path), self.limits.max_chars))
+        started = time.perf_counter()
+        pending = self._pool.apply_async(fn, args)
         try:
-            return pending.get(self.limits.timeout_s)
+            return pending.get(timeout)
         except multiprocessing.TimeoutError:
             self._kill()
-            raise LoaderError(f"parsing took longer than {self.limits.timeout_s:g} s and was stopped; "
-                              "split the file or simplify it") from None
+            raise TimeoutError(f"took longer than {timeout:g} s") from None
+        finally:
+            self.spent += time.perf_counter() - started
 
     def _kill(self) -> None:
         if self._pool is not None:
@@ -118,3 +143,28 @@ class ParseWorker:
     def __exit__(self, *exc) -> None:
         self.close()
 
+
+
+def _qa_files(chunks, out: str, max_facts, test_fraction: float, reference) -> dict:
+    """Runs in the worker: workbench.qa's question files, running out of memory turned into a one-line reason."""
+    from ..qa.run import make_qa_files
+
+    try:
+        return make_qa_files(chunks, out, max_facts, test_fraction, reference=reference)
+    except (MemoryError, RecursionError):
+        raise ValueError("the corpus needs more memory to turn into questions than a worker may use; "
+                         "set fewer facts or split the corpus") from None
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None  # a fresh exception pickles without its chained cause
+
+
+def make_qa_files_limited(limits: ParseLimits, timeout_s: float, chunks, out: Path, max_facts: int | None,
+                          test_fraction: float, reference: list[dict] | None = None) -> dict:
+    """workbench.qa.run.make_qa_files in a parsing worker (its memory limit), stopped after `timeout_s`: the
+    server's threads never run it, so questions to the model go on meanwhile. ValueError (one line) on failure."""
+    with ParseWorker(limits) as worker:
+        try:
+            return worker.call(_qa_files, chunks, str(out), max_facts, test_fraction, reference, timeout=timeout_s)
+        except TimeoutError:
+            raise ValueError(f"generating questions took longer than {timeout_s:g} s and was stopped; set fewer "
+                             "facts or use a smaller corpus") from None

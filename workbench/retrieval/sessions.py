@@ -108,6 +108,9 @@ class SessionCorpora:
         self._lock = threading.Lock()
         self._ended: set[str] = set()
         self._timers: list[threading.Timer] = []
+        self.on_expire: list = []
+        """Called with a session id when its corpora expire (the session's other belongings: its adapters)."""
+        self._expiring: dict[str, float] = {}
 
     def collection(self, sid: str, name: str) -> str:
         return f"{SESSION_PREFIX}{sid}--{check_shared_name(name)}"
@@ -135,7 +138,7 @@ class SessionCorpora:
             if name in (info.name, info.collection):
                 return info
         yours, shared = ", ".join(self.names(sid)) or "none", ", ".join(self.store.corpora()) or "none"
-        raise StoreError(f"no corpus {name!r} in this session (yours: {yours}; shared: {shared})")
+        raise StoreError(f"no corpus {str(name)[:80]!r} in this session (yours: {yours}; shared: {shared})")
 
     # --- changes ------------------------------------------------------------------------------------
     def ingest(self, sid: str, name: str, paths: list[Path], chunk_size: int, chunk_overlap: int,
@@ -195,6 +198,7 @@ class SessionCorpora:
         with self._lock:
             revived = sid in self._ended
             self._ended.discard(sid)
+            self._expiring.pop(sid, None)
         if revived:
             for name in self._owned(sid):
                 self.store.set_metadata(name, expires_at=0.0)
@@ -209,7 +213,16 @@ class SessionCorpora:
         expires = self.clock() + self.ttl
         for name in self._owned(sid):
             self.store.set_metadata(name, expires_at=expires)
+        self.expire_later([sid], expires)
+
+    def expire_later(self, sids, expires: float | None = None) -> None:
+        """The sessions' other belongings (on_expire) go when `expires` (default: the TTL from now) has passed."""
+        if not sids:
+            return
+        expires = self.clock() + self.ttl if expires is None else expires
         with self._lock:
+            for sid in sids:
+                self._expiring[sid] = expires
             timer = threading.Timer(self.ttl + 0.1, self.sweep)
             timer.daemon = True
             self._timers = [t for t in self._timers if t.is_alive()] + [timer]
@@ -226,6 +239,16 @@ class SessionCorpora:
                     gone.append(name)
         except Exception:  # noqa: BLE001 - runs on timers; a store hiccup is retried by the next sweep
             log.exception("sweeping expired session corpora failed")
+        with self._lock:
+            due = [sid for sid, expires in self._expiring.items() if expires <= now]
+            for sid in due:
+                del self._expiring[sid]
+        for sid in due:
+            for callback in self.on_expire:
+                try:
+                    callback(sid)
+                except Exception:  # noqa: BLE001 - as above
+                    log.exception("removing what session %s left failed", sid)
         return gone
 
     def expire_orphans(self) -> int:

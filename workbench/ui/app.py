@@ -8,6 +8,7 @@ import gradio as gr
 
 from ..jobs import Jobs
 from .compare import build_compare_tab
+from .errors import install_one_line_errors
 from .corpora import build_corpora_tab, corpus_session
 from .decide import build_decide_tab
 from .evaluate import build_evaluate_tab
@@ -67,6 +68,7 @@ def build_app(settings, wb: Workbench, startup: Startup | None = None) -> gr.Blo
 
     `startup`, when given, is the background indexing the page waits for (see ui/startup.py).
     """
+    install_one_line_errors()  # malformed requests get a one-line message, never a traceback
     ttl = max(1, int(settings.upload_cache_ttl))  # uploads never used (or never cleaned) leave Gradio's cache
     with gr.Blocks(title="RAG vs fine-tuning workbench", delete_cache=(ttl, ttl)) as demo:
         gr.Markdown(INTRO.format(model=wb.model_id))

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import json
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gradio as gr
 import pandas as pd
 
+from .. import adapters as adapter_lib
 from ..adapters import AUTO
 from ..arms import ALL_ARMS, ARMS
 from ..config import REPO_ROOT
 from ..retrieval.ingest import shipped_corpora
-from ..retrieval.sessions import check_access, display_name
+from ..retrieval.sessions import check_access, display_name, session_id
 from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_question,
                           check_text, optional_number)
-from ..votes import ALL_BAD, VoteStore
+from ..votes import ALL_BAD, VoteGate, VoteStore
 from .errors import ok, user_error, verdict
 from .format import answer_markdown, metrics_help_markdown, metrics_markdown, passages_markdown
 from .stopping import Stops
@@ -28,15 +29,22 @@ if TYPE_CHECKING:
 NO_ADAPTER = "(none)"
 
 
-def adapter_choices(wb: Workbench) -> list[tuple[str, str]]:
-    """The adapter dropdowns' choices: none, auto (the corpus's own adapter, else the reader), every installed one."""
+def adapter_choices(wb: Workbench, sid: str | None = None) -> list[tuple[str, str]]:
+    """The adapter dropdowns' choices: none, auto (the corpus's own adapter, else the reader), the shipped and shared
+    adapters and those of session `sid` (adapters.visible_to)."""
     return [(NO_ADAPTER, NO_ADAPTER), ("auto: the corpus's own, else the reader", AUTO)] + [
-        (n, n) for n in wb.adapter_names()]
+        (f"{adapter_lib.display_adapter(n)} (this session)" if adapter_lib.split_owned(n) else n, n)
+        for n in adapter_lib.visible_to(wb.adapter_names(), sid)]
 
 
-def known_adapters(wb: Workbench) -> list[str]:
-    """What a request may name as an adapter: auto or an installed adapter (never a server folder)."""
-    return [AUTO, *wb.adapter_names()]
+def known_adapters(wb: Workbench, sid: str | None = None) -> list[str]:
+    """What a request of session `sid` may name as an adapter: auto or an adapter it sees (never a server folder)."""
+    return [AUTO, *adapter_lib.visible_to(wb.adapter_names(), sid)]
+
+
+def check_adapter(value, known: list[str], sid: str | None) -> str:
+    """check_adapter_choice, where a session may name its own adapter plainly ("mine")."""
+    return check_adapter_choice(adapter_lib.for_session(value, known, sid), known)
 
 
 def _questions(path: Path, n: int) -> list[str]:
@@ -72,10 +80,22 @@ def adapter_note(column: str, adapter: str, corpus: str, corpora: list[str]) -> 
             f"domain's fine-tune. Choose auto for {display_name(corpus)}'s own adapter once one is trained.")
 
 
-def build_votes(wb: Workbench, question, answers: list, vote_buttons: list) -> None:
+@contextmanager
+def _votable(gate: VoteGate, request, question: str, answers):
+    """When a run ends (finished or stopped), the answers it showed may be voted on once in its session."""
+    try:
+        yield
+    finally:
+        shown = answers()
+        if shown and isinstance(question, str):
+            gate.produced(getattr(request, "session_hash", None) or "", question, shown)
+
+
+def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate: VoteGate) -> None:
     """An "all bad" button, a feedback line and the tally beside the per-arm "best" buttons.
 
-    Each vote is stored with the answers. A vote with nothing to judge is refused in the feedback line only.
+    Each vote is stored with the answers. A vote with nothing to judge, on answers the app did not just give in
+    this session (`gate`), or beyond the session's rate is refused in the feedback line only.
     """
     votes = VoteStore.in_data_dir(wb.settings)
 
@@ -94,6 +114,10 @@ def build_votes(wb: Workbench, question, answers: list, vote_buttons: list) -> N
         def vote(request: gr.Request, question_: str, *answers_: str):  # gradio fills a leading Request argument
             session = getattr(request, "session_hash", None) or ""
             try:
+                if not isinstance(question_, str) or not all(isinstance(a, str) for a in answers_):
+                    raise ValueError("a vote carries the question and the answers as text")
+                votes.check(choice, question_, dict(zip(ARMS, answers_)))
+                gate.claim(session, question_, answers_)  # one vote per answer the app gave this session
                 votes.add(choice, question_, dict(zip(ARMS, answers_)), wb.model_id, session)
             except ValueError as exc:
                 return gr.skip(), f"⚠️ {exc}"
@@ -178,24 +202,27 @@ def build_compare_tab(wb: Workbench, corpora=None, startup=None) -> list:
                        api_visibility="private")
     with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
         gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
-    build_votes(wb, question, outputs[0::4], vote_buttons)
+    gate = VoteGate()
+    build_votes(wb, question, outputs[0::4], vote_buttons, gate)
 
-    def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_):
-        known = known_adapters(wb)  # adapters by name only: a request never names a server folder
+    def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_, sid=None):
+        known = known_adapters(wb, sid)  # adapters by name only: a request never names a server folder
         return dict(corpus=corpus_ or None, top_k=check_number(top_k_, "top_k", 1, s.max_top_k, integer=True),
                     max_new_tokens=check_number(max_new_, "max_new_tokens", 1, s.max_new_tokens_cap, integer=True),
                     temperature=check_number(temp_, "temperature", 0.0, TEMPERATURE_MAX),
                     system_prompt=check_text(system_, "the system prompt", SYSTEM_PROMPT_MAX_CHARS),
-                    lora_adapter="" if lora_ == NO_ADAPTER else check_adapter_choice(lora_, known),
-                    raft_adapter="" if raft_ == NO_ADAPTER else check_adapter_choice(raft_, known))
+                    lora_adapter="" if lora_ == NO_ADAPTER else check_adapter(lora_, known, sid),
+                    raft_adapter="" if raft_ == NO_ADAPTER else check_adapter(raft_, known, sid))
 
     stops = Stops()  # Stop is cooperative: the run ends before its next step, as a run that finished (stopping.py)
 
-    def stream(run_id_, question_, *settings):
+    def stream(request: gr.Request, run_id_, question_, *settings):
         *settings, state_ = settings if corpora is not None else (*settings, None)
-        with stops.watching(run_id_):
+        values: list = []
+        with stops.watching(run_id_), _votable(gate, request, question_, lambda: values[0::4]):
             try:
-                opts = overrides(*settings)
+                sid = session_id(state_) or (corpora.session_of(request) if corpora is not None else None)
+                opts = overrides(*settings, sid=sid)
                 if corpora is not None:
                     check_access(state_, settings[0])
                 # closing(): when the run is stopped or the browser leaves, generation stops too.
@@ -253,17 +280,18 @@ def build_compare_tab(wb: Workbench, corpora=None, startup=None) -> list:
         Empty or non-positive settings mean the app's defaults.
         """
         try:
-            known = known_adapters(wb)
+            sid = corpora.session_of(request) if corpora is not None else None
+            known = known_adapters(wb, sid)
             check_text(arms, "arms", 200)
             if corpora is not None:
-                check_access(corpora.session_of(request), corpus)
+                check_access(sid, corpus)
             result = wb.compare(
                 question, arms, corpus=check_text(corpus, "corpus", 600) or None,
                 top_k=optional_number(top_k, "top_k"), max_new_tokens=optional_number(max_new_tokens, "max_new_tokens"),
                 temperature=optional_number(temperature, "temperature", default_below=-1e-9),
                 system_prompt=check_text(system_prompt, "the system prompt", SYSTEM_PROMPT_MAX_CHARS) or None,
-                lora_adapter=check_adapter_choice(lora_adapter, known) or None,
-                raft_adapter=check_adapter_choice(raft_adapter, known) or None,
+                lora_adapter=check_adapter(lora_adapter, known, sid) or None,
+                raft_adapter=check_adapter(raft_adapter, known, sid) or None,
             )
         except ValueError as exc:
             raise user_error(str(exc)) from None

@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Callable
 import gradio as gr
 import pandas as pd
 
+from .. import adapters as adapter_lib
+from ..retrieval.admission import IngestSlots, ParseBudget, upload_bytes
 from ..retrieval.archive import ArchiveLimits
 from ..retrieval.ingest import IngestReport, check_chunking, shipped_corpora
 from ..retrieval.loaders import supported_suffixes
-from ..retrieval.parsing import ParseLimits
+from ..retrieval.parsing import ParseLimits, make_qa_files_limited
 from ..retrieval.sessions import MAX_NAME, CorpusInfo, CorpusSession, SessionCorpora, check_shared_name
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
@@ -56,7 +58,9 @@ class CorpusSessions:
 
     def enter(self, value, request: gr.Request | None) -> CorpusSession:
         """The session's state at the start of an event (created on first use), marked active."""
-        value = value if isinstance(value, CorpusSession) else CorpusSession.new()
+        if not isinstance(value, CorpusSession):  # an id given to this browser session before (owner()) is kept
+            known = self.hashes.get(request.session_hash) if request is not None and request.session_hash else None
+            value = CorpusSession(known) if known else CorpusSession.new()
         if request is not None and request.session_hash:
             self.hashes[request.session_hash] = value.id
         self.manager.touch(value.id)
@@ -65,6 +69,14 @@ class CorpusSessions:
     def session_of(self, request: gr.Request | None) -> str | None:
         """Our session id for a request that carries no gr.State (a gr.api endpoint), or None."""
         return self.hashes.get(request.session_hash) if request is not None and request.session_hash else None
+
+    def owner(self, request: gr.Request | None) -> str | None:
+        """Our session id for a request, created on first use (what its uploaded or trained adapters belong to)."""
+        if request is None or not request.session_hash:
+            return None
+        sid = self.hashes.setdefault(request.session_hash, CorpusSession.new().id)
+        self.manager.touch(sid)
+        return sid
 
     def on_unload(self, request: gr.Request) -> None:
         sid = self.hashes.pop(request.session_hash, None) if request is not None else None
@@ -123,8 +135,11 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     ui.startup.Startup) indexes, the shipped corpora are offered from their folders."""
     s = wb.settings
     manager = SessionCorpora(wb.store, s.session_corpus_ttl, s.shared_library, tuple(shipped_corpora()))
+    adapters_root = s.data_path / "adapters"
+    manager.on_expire.append(lambda sid: adapter_lib.remove_session_adapters(adapters_root, sid))
     if not s.chroma_host:
         manager.expire_orphans()  # sessions of a previous run are gone; their corpora now count down
+    manager.expire_later(adapter_lib.session_ids(adapters_root))  # and their adapters
     manager.sweep()
     # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
     state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)
@@ -147,6 +162,8 @@ def report_markdown(report: IngestReport) -> str:
 def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
     s = wb.settings
     manager = sessions.manager
+    slots = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes)
+    budget = ParseBudget(s.session_parse_s)
     limit = f" Up to {s.max_upload_size} per file." if s.max_upload_size else ""
     gr.Markdown(
         "Upload your own documents to compare the arms on them. Formats: "
@@ -237,12 +254,18 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
             size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
             overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
             check_chunking(size, overlap)
-            try:
-                report = manager.ingest(value.id, name_, list(paths), size, overlap, ArchiveLimits.from_settings(s),
-                                        lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
-                                        ParseLimits.from_settings(s))
-            finally:
-                remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
+            left = budget.check(value.id)  # this session's parse time for the hour
+            with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
+                parse_s = min(s.small_upload_parse_s if small else s.upload_parse_s, left)
+                try:
+                    report = manager.ingest(value.id, name_, list(paths), size, overlap,
+                                            ArchiveLimits.from_settings(s),
+                                            lambda done, total, unit, desc: progress((done, total), desc=desc,
+                                                                                     unit=unit),
+                                            ParseLimits.from_settings(s, budget_s=parse_s))
+                finally:
+                    remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
+                budget.spend(value.id, report.parse_s)
         table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
         selected = report.corpus if report.files_ok else None
         return [dataclasses.asdict(report), report_markdown(report), table,
@@ -294,7 +317,7 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
         import tempfile
         from pathlib import Path
 
-        from ..qa.run import make_qa_files, shipped_reference
+        from ..qa.run import shipped_reference
 
         value = sessions.enter(value, request)
         with user_errors():
@@ -304,8 +327,9 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
                 raise ValueError(f"corpus {info.name} is empty: ingest some documents first")
             out = Path(tempfile.mkdtemp(prefix="workbench-qa-")) / f"{info.name}-qa.jsonl"
             reference = shipped_reference(info.name) if info.scope == "shipped" else None
-            q = make_qa_files(chunks, out, int(max_facts) or None, float(test_share), reference=reference,
-                              progress=lambda done, total: progress((done, total), desc="parsing", unit="passages"))
+            progress(None, desc=f"generating questions from {len(chunks)} passages (in a worker process)")
+            q = make_qa_files_limited(ParseLimits.from_settings(s), s.qa_timeout_s, chunks, out,
+                                      int(max_facts) or None, float(test_share), reference)
         text = (f"**{info.name}**: {q['facts']} facts ({q['facts_per_1000_words']} per 1,000 words), "
                 f"{q['questions']} questions; {q['train']} train rows "
                 f"({q['train_facts']} facts, every phrasing), {q['test']} test rows ({q['test_facts']} held-out facts, "
@@ -331,7 +355,7 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
                     concurrency_id="generate_qa")
     ingest_button.click(ingest_files, [files, name, chunk_size, chunk_overlap, state],
                         [report_json, summary, failures, *view_outputs], api_name="ingest", concurrency_id="ingest",
-                        concurrency_limit=max(1, s.ingest_concurrency), validator=validate_ingest,
+                        concurrency_limit=slots.concurrency, validator=validate_ingest,
                         show_progress_on=[summary])
     refresh_button.click(refresh, [corpus, state], view_outputs, api_name="corpora", show_progress_on=[listing])
     corpus.input(show, [corpus, state], [documents, document], api_name="documents", show_progress_on=[documents])

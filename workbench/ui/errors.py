@@ -40,3 +40,57 @@ def verdict(check, *args) -> dict:
 def ok() -> dict:
     """The verdict of an input that needs no check."""
     return gr.validate(True, "")
+
+
+MAX_MESSAGE_CHARS = 300
+"""Longest error message a client gets (a refused value is quoted at most in part)."""
+
+
+def one_line(message: str) -> str:
+    """A message as one line of at most MAX_MESSAGE_CHARS characters."""
+    text = " ".join(str(message).split())
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def _one_line_payload(original):
+    def error_payload(error, show_error):
+        """Gradio's error payload, always with a one-line message: ours as raised (gr.Error), a request Gradio could
+        not turn into the handler's arguments (wrong types, nulls, missing fields) said as such, and anything else
+        as a generic line (never a traceback or an exception's internals)."""
+        content = original(error, show_error)
+        if isinstance(error, gr.Error):
+            content["error"] = one_line(error.message)
+        elif error is not None:
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            malformed = isinstance(error, (ValueError, TypeError, KeyError, IndexError)) or \
+                type(error).__name__ == "ValidationError"
+            content["error"] = one_line(f"malformed request: {detail}" if malformed else
+                                        "the server could not answer this request; try again or report it")
+            content["visible"] = True
+        return content
+    error_payload.one_line = True
+    return error_payload
+
+
+def install_one_line_errors() -> None:
+    """Make every error Gradio reports one line (see _one_line_payload); idempotent. Gradio builds the payload in
+    one function (gradio.utils.error_payload), which its queue imported by name."""
+    import gradio.queueing
+    import gradio.utils
+
+    for module in (gradio.utils, gradio.queueing):
+        if not getattr(module.error_payload, "one_line", False):
+            module.error_payload = _one_line_payload(module.error_payload)
+    queue = gradio.queueing.Queue
+    if not getattr(queue.push, "one_line", False):  # a validator that cannot even read the request: HTTP 400
+        push = queue.push
+
+        async def one_line_push(self, *args, **kwargs):
+            success, detail, state = await push(self, *args, **kwargs)
+            if not success and state == "error":
+                first = str(detail).strip().splitlines()[0] if str(detail).strip() else "unreadable request"
+                detail = one_line(f"malformed request: {first}")
+            return success, detail, state
+
+        one_line_push.one_line = True
+        queue.push = one_line_push

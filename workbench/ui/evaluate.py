@@ -20,9 +20,9 @@ from ..evaluation.report import ALL, EvalReport, build_report, filter_choices, r
 from ..evaluation.runner import ResultCache, evaluation_work
 from ..jobs import JobCancelled, Jobs
 from ..retrieval.sessions import check_access
-from ..validation import TEMPERATURE_MAX, check_adapter_choice, check_number
+from ..validation import TEMPERATURE_MAX, check_number
 from ..config import REPO_ROOT
-from .compare import NO_ADAPTER, adapter_choices, known_adapters
+from .compare import NO_ADAPTER, adapter_choices, check_adapter, known_adapters
 from .errors import ok, user_error, verdict
 from .stopping import cancel_for_api_clients
 from .uploads import remove_uploads
@@ -169,17 +169,18 @@ def build_evaluate_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None) ->
         if not arms_:
             raise user_error("choose at least one arm")
         try:
-            known = known_adapters(wb)
+            sid = corpora.session_of(request) if corpora is not None else None
+            known = known_adapters(wb, sid)  # the shared adapters and this session's own
             corpus_name = (eval_set.corpus or s.corpus) if corpus_ in (None, SET_CORPUS) else corpus_
             # the set's own corpus comes from an uploaded file: it is checked like a chosen one
-            check_access(corpora.session_of(request) if corpora is not None else None, corpus_name)
+            check_access(sid, corpus_name)
             overrides = dict(corpus=corpus_name,
                              top_k=check_number(top_k_, "top_k", 1, s.max_top_k, integer=True),
                              max_new_tokens=check_number(max_new_, "max_new_tokens", 1, s.max_new_tokens_cap,
                                                          integer=True),
                              temperature=check_number(temp_, "temperature", 0.0, TEMPERATURE_MAX),
-                             lora_adapter="" if lora_ == NO_ADAPTER else check_adapter_choice(lora_, known),
-                             raft_adapter="" if raft_ == NO_ADAPTER else check_adapter_choice(raft_, known))
+                             lora_adapter="" if lora_ == NO_ADAPTER else check_adapter(lora_, known, sid),
+                             raft_adapter="" if raft_ == NO_ADAPTER else check_adapter(raft_, known, sid))
             limit_ = check_number(limit_ or 0, "the number of questions", 0, 10**6, integer=True)
         except ValueError as exc:
             raise user_error(str(exc)) from None

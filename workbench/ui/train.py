@@ -137,7 +137,8 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         if path is None:
             raise user_error("upload a training file, or choose a shipped training set")
         try:
-            check_name(check_text(name_, "the adapter name", 64))
+            sid = owner(request)
+            check_name(check_text(name_, "the adapter name", 64), sid)
             check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
             config = TrainConfig(
                 method=method_, epochs=check_number(epochs_, "epochs", 0.01, 100),
@@ -151,7 +152,7 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
                 raft_p=check_number(p_, "RAFT oracle probability", 0.0, 1.0))
         except ValueError as exc:
             raise user_error(str(exc)) from None
-        out = user_root / name_
+        out = adapter_lib.adapter_folder(user_root, sid, name_)
         job = jobs.start(training_work(wb, path, config, out, corpus_), name=f"train {name_}", stages=STAGES,
                          job_id=run_id_ or None)
         losses: list[float] = []
@@ -185,9 +186,13 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
             return Path(upload_) if upload_ else None
         return shipped.get(data_)
 
-    def check_name(name_):
-        adapter_lib.check_adapter_name(name_, adapter_lib.reserved_names(wb.settings.adapter_dirs))
-        if (user_root / name_).exists():
+    def owner(request) -> str | None:
+        """The session a new adapter belongs to; None: the shared library (Settings.shared_adapters)."""
+        return None if wb.settings.shared_adapters or corpora is None else corpora.owner(request)
+
+    def check_name(name_, sid=None):
+        adapter_lib.check_adapter_name(name_, adapter_lib.taken_names(wb.settings.adapter_dirs))
+        if adapter_lib.name_in_use(user_root, sid, name_):
             raise ValueError(f"an adapter named {name_!r} already exists; choose another name")
 
     def estimate(data_, upload_, method_, epochs_, batch_):
@@ -206,7 +211,10 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
             if data_ == UPLOADED and not value:
                 raise ValueError("upload a training file, or choose a shipped training set above")
         return [ok(), verdict(has_file, upload_), ok(), verdict(check_corpus, method_, corpus_),
-                verdict(check_name, name_ or ""), *[ok() for _ in rest]]
+                verdict(check_adapter_name, name_ or ""), *[ok() for _ in rest]]
+
+    def check_adapter_name(name_):
+        adapter_lib.check_adapter_name(name_, adapter_lib.taken_names(wb.settings.adapter_dirs))
 
     def check_corpus(method_, corpus_):
         """raft needs passages and knowledge the text: a corpus that has chunks."""
@@ -225,8 +233,9 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         jobs.cancel(run_id_)
         return "Cancelling after the current step…", gr.update(interactive=False)
 
-    def refresh():
-        return [gr.update(choices=adapter_choices(wb)) for _ in adapter_dropdowns]
+    def refresh(request: gr.Request):
+        sid = owner(request)
+        return [gr.update(choices=adapter_choices(wb, sid)) for _ in adapter_dropdowns]
 
     def running(*_inputs):
         """Train locked, Cancel unlocked, and a new id for the job (what Cancel names)."""
@@ -262,12 +271,13 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         up_button = gr.Button("Upload adapter")
         up_status = gr.Markdown(elem_id="adapter-status")
 
-    def install(files_, name_, anyway_):
+    def install(files_, name_, anyway_, request: gr.Request):
         try:
+            sid = owner(request)
             installed = adapter_lib.install_adapter(
                 [Path(f) for f in files_ or []], check_text(name_, "the adapter name", 64).strip(), user_root,
                 wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
-                wb.settings.adapter_max_bytes, adapter_lib.reserved_names(wb.settings.adapter_dirs))
+                wb.settings.adapter_max_bytes, adapter_lib.taken_names(wb.settings.adapter_dirs), sid)
         except ValueError as exc:
             raise user_error(str(exc)) from None
         finally:
