@@ -54,7 +54,7 @@ def temporary_corpus(wb: Workbench, corpus: str, edit):
 
 def _ask(run, wb: Workbench, items: list[EvalItem], corpus: str, stage: str) -> list[dict]:
     """The four arms (Decide's adapters) over `items` with retrieval from `corpus`; rows as the eval writes them."""
-    from ..evaluation.report import build_report, run_metadata, write_report
+    from ..evaluation.report import build_report, write_report
     from ..evaluation.runner import iter_eval
 
     adapters = run.state["adapters"]
