@@ -510,6 +510,10 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     expect(page.locator("#decide-chart")).to_contain_text("pays back")  # the caption under the break-even chart
     expect(page.locator("#decide-estimate")).to_contain_text("needs at least")  # measured by this run
     expect(page.locator("#decide-summary")).to_be_visible()
+    needs = page.locator("#decide-needs")  # the decision table, shown first
+    expect(needs).to_contain_text("admits when the documents do not say")
+    expect(needs).to_contain_text("lowest cost at 100 queries a day")
+    assert needs.bounding_box()["y"] < page.locator("#decide-summary").bounding_box()["y"]
     shot(page, "decide-report")
     assert error_badges(page) == 0
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: every arm's column on screen, none cut off

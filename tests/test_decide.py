@@ -220,14 +220,22 @@ def test_a_run_folder_of_another_corpus_is_not_overwritten(workbench, facts_corp
 def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpus, vague_corpus, client, tmp_path):
     from gradio_client.exceptions import AppError
 
-    status, verdict, table, chart, files, past = client.predict(facts_corpus, 30, api_name="/decide")
+    status, verdict, needs, table, chart, files, past = client.predict(facts_corpus, 30, 250, api_name="/decide")
     assert "finished" in status and ("Use " in verdict or "Best measured" in verdict)
     table, files = table.get("value", table), files.get("value", files)  # shown (visible) with their values
     assert table["headers"] == ["figure", "base", "rag", "lora", "raft"]
+    needs = needs.get("value", needs)
+    assert needs["headers"] == ["need", "best arm", "figure (95 % CI)", "lead"]
+    rows = {row[0]: row for row in needs["data"]}
+    assert {"accuracy on facts", "admits when the documents do not say", "short exact answers",
+            "follows document updates without retraining", "lowest cost at 250 queries a day"} == set(rows)
+    assert all(row[1] in ("base", "rag", "lora", "raft") and "(" in row[2] for row in rows.values())
     assert {"report.md", "report.json"} <= {f.rsplit("/", 1)[-1] for f in files}
     run_name = past["value"] if isinstance(past, dict) else past
-    again = client.predict(run_name, api_name="/decide_open")
+    again = client.predict(run_name, 250, api_name="/decide_open")
     assert again[1] == verdict  # a finished run is shown again, not recomputed
+    cheaper = client.predict(run_name, 2, api_name="/decide_open")  # a new query rate: only the report again
+    assert "lowest cost at 2 queries a day" in {row[0] for row in cheaper[2].get("value", cheaper[2])["data"]}
     with pytest.raises(AppError, match="not in the list of choices"):  # only the listed runs; a path is not
         client.predict("../../etc", api_name="/decide_open")
     with pytest.raises(AppError, match="not in the list of choices"):  # another session's corpus is not offered

@@ -192,6 +192,8 @@ def cmd_decide(args) -> int:
     check_corpus_exists(settings, corpus)  # before loading the model
     if args.budget is not None and not 0 < args.budget <= 1440:
         raise ValueError(f"--budget must be between 1 and 1440 minutes, got {args.budget:g}")
+    if args.queries_per_day is not None and args.queries_per_day < 1:
+        raise ValueError(f"--queries-per-day must be at least 1, got {args.queries_per_day}")
     wb = Workbench.load(settings)
     last = {"stage": None}
 
@@ -203,7 +205,7 @@ def cmd_decide(args) -> int:
         print(f"decide: [{p.done_stages}/{p.total_stages}] {p.message} — {p.fraction * 100:.0f} % done{eta}",
               file=sys.stderr)
 
-    result = run_decide(wb, corpus, args.out, args.budget, on_progress=progress)
+    result = run_decide(wb, corpus, args.out, args.budget, on_progress=progress, queries_per_day=args.queries_per_day)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -348,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     dec.add_argument("--budget", type=float, help="minutes for the whole run (default 20); sizes questions and epochs")
     dec.add_argument("--out", required=True, help="run folder (report.md, report.json, qa/, adapters/, eval/); "
                                                    "running again with the same folder resumes")
+    dec.add_argument("--queries-per-day", type=int, help="the queries you expect a day, for the cost need "
+                                                         "(default 100); on a finished run, rewrites its report")
     _common(dec)
     dec.set_defaults(func=cmd_decide)
 

@@ -86,7 +86,9 @@ class DecideRun:
         """Expected seconds per stage (from the plan once it exists)."""
         plan = self.state.get("plan") or {}
         return {"qa": 30.0, "plan": 40.0, "lora": plan.get("lora_seconds", 0.0),
-                "raft": plan.get("raft_seconds", 0.0), "eval": plan.get("eval_seconds", 0.0), "report": 5.0}
+                "raft": plan.get("raft_seconds", 0.0), "eval": plan.get("eval_seconds", 0.0),
+                "unanswerable": plan.get("criteria_seconds", 0.0) / 2, "updates": plan.get("criteria_seconds", 0.0) / 2,
+                "report": 5.0}
 
     def report_progress(self, stage: str, stage_fraction: float, stage_eta_s: float | None) -> None:
         if self.on_progress is None:
@@ -104,11 +106,18 @@ class DecideRun:
 
 
 def run_decide(wb, corpus: str, out_dir: str | Path, budget_minutes: float | None = None,
-               on_progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None) -> dict:
-    """Run (or resume) Decide for `corpus` in `out_dir`; return the summary (see `summary`)."""
+               on_progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
+               queries_per_day: int | None = None) -> dict:
+    """Run (or resume) Decide for `corpus` in `out_dir`; return the summary (see `summary`). A new
+    `queries_per_day` on a finished run writes its report again (the cost need depends on it)."""
     if budget_minutes is not None and not (0 < budget_minutes <= 24 * 60):
         raise DecideError(f"budget must be between 1 and 1440 minutes, got {budget_minutes:g}")
+    if queries_per_day is not None and not (1 <= queries_per_day <= 10**9):
+        raise DecideError(f"queries per day must be between 1 and 1,000,000,000, got {queries_per_day:g}")
     run = DecideRun.open(out_dir, corpus, budget_minutes, cancel=cancel, on_progress=on_progress)
+    if queries_per_day is not None and run.state.get("queries_per_day") != int(queries_per_day):
+        run.state["queries_per_day"] = int(queries_per_day)
+        run.done.pop("report", None)
     run.save()
     for name, stage in STAGES:
         if name in run.done:
@@ -142,4 +151,6 @@ def summary(run: DecideRun) -> dict:
         "adapters": s.get("adapters", {}), "summary": report.get("summary", {}),
         "training_minutes": s.get("training_minutes", {}), "break_even_queries": report.get("break_even_queries", {}),
         "verdict": s.get("verdict"), "stage_seconds": run.done,
+        "unanswerable": report.get("unanswerable", {}), "updates": report.get("updates", {}),
+        "needs": report.get("needs", []),
     }

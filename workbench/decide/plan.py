@@ -44,6 +44,12 @@ class Plan:
     speed: Speed
     notes: list[str] = field(default_factory=list)
     """What the plan chose and why, in words, for the report."""
+    unanswerable_questions: int = 0
+    """Questions asked with their answers' chunks withheld (decide/criteria.py)."""
+    updated_facts: int = 0
+    """Training facts edited in a copy of the corpus and asked again (decide/criteria.py)."""
+    criteria_seconds: float = 0.0
+    """Estimated time of those two stages."""
     min_budget_minutes: float = 0.0
     """The smallest budget that fits this corpus on this machine (what a too-small budget's error names); the
     Decide tab shows it before the next run (decide/estimate.py)."""
@@ -64,15 +70,26 @@ SAFETY = 0.9
 
 
 def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_tokens: int, doc_tokens: int,
-              raft_tokens_per_epoch: int, speed: Speed) -> Plan:
+              raft_tokens_per_epoch: int, speed: Speed, criteria_questions: tuple[int, int] = (0, 0)) -> Plan:
     """Repeats, epochs and test size that fit in what is left of the budget; BudgetError when the minimum does not.
 
-    The minimum: lora sees the documents and the questions once, raft half its examples, 12 test questions.
+    The minimum: lora sees the documents and the questions once, raft half its examples, 12 test questions, and
+    the unanswerable and updated questions (`criteria_questions`), halved or left out when a tight budget needs it.
     """
-    left = budget_minutes * 60 * SAFETY - elapsed_s
-    floor = min(MIN_TEST_QUESTIONS, test_available, MAX_TEST_QUESTIONS)
+    base = budget_minutes * 60 * SAFETY - elapsed_s
     lora_min_s = (qa_tokens + doc_tokens) / speed.train_tokens_per_s
     raft_min_s = raft_tokens_per_epoch * MIN_RAFT_EPOCHS / speed.train_tokens_per_s
+    floor_s = min(MIN_TEST_QUESTIONS, test_available) * speed.eval_s_per_question
+    room_s = base - lora_min_s - raft_min_s - floor_s
+    unanswerable, updated = criteria_questions
+    if (unanswerable + updated) * speed.eval_s_per_question > room_s:  # a tight budget: half of each, or none
+        unanswerable, updated = unanswerable // 2, updated // 2
+        if (unanswerable + updated) * speed.eval_s_per_question > room_s:
+            unanswerable = updated = 0
+    criteria = (unanswerable, updated)
+    criteria_s = (unanswerable + updated) * speed.eval_s_per_question
+    left = base - criteria_s
+    floor = min(MIN_TEST_QUESTIONS, test_available, MAX_TEST_QUESTIONS)
     needed_s = elapsed_s + lora_min_s + raft_min_s + floor * speed.eval_s_per_question
     # The evaluation's share of the time, but never under the minimum test set, and never so many questions that
     # the adapters lose their minimum: a budget that fits the minimum (needed_s, the figure in the error) plans.
@@ -109,5 +126,10 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
         f"raft: {raft_epochs:.2f} epochs over {raft_tokens_per_epoch:,} tokens "
         f"(~{raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s / 60:.1f} min)",
     ]
+    if any(criteria_questions):
+        notes.append(f"{criteria[0]} questions the documents do not answer and {criteria[1]} changed facts "
+                     f"(~{criteria_s / 60:.1f} min)" + (" (fewer: the budget is tight)" if criteria != criteria_questions
+                                                         else ""))
     return Plan(budget_minutes, test, qa_repeats, doc_repeats, round(raft_epochs, 2),
-                round(lora_used_s / SAFETY), round(raft_s / SAFETY), round(eval_s), speed, notes, min_minutes)
+                round(lora_used_s / SAFETY), round(raft_s / SAFETY), round(eval_s), speed, notes, *criteria,
+                round(criteria_s), min_minutes)

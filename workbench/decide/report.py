@@ -10,6 +10,8 @@ import json
 import statistics
 
 from ..arms import ARMS
+from .criteria import unanswerable_summary, updates_summary
+from .needs import AMORTISE_DAYS, best_label, format_figure, needs_table
 from .verdict import (ARM_MEANING, bootstrap_ci, break_even_queries, chart_queries, cost_curve, decide, mean,
                       resolvable_points)
 
@@ -22,13 +24,17 @@ def _per_arm(rows: list[dict], key: str) -> dict[str, list[float]]:
     return {arm: out[arm] for arm in ARMS if arm in out}
 
 
+DEFAULT_QUERIES_PER_DAY = 100
+"""The cost need's query rate when the user gives none (`decide --queries-per-day`, the Decide tab)."""
+
+
 def _p50(values: list[float]) -> float:
     return round(statistics.median(values), 1) if values else 0.0
 
 
 def build(run) -> dict:
     rows = json.loads((run.path / "eval" / "per_question.json").read_text())
-    contains, f1 = _per_arm(rows, "contains"), _per_arm(rows, "f1")
+    contains, f1, exact = _per_arm(rows, "contains"), _per_arm(rows, "f1"), _per_arm(rows, "em")
     if not contains:
         raise ValueError("the evaluation produced no answers; see eval/run.json for the arms' errors")
     ci_contains, ci_f1 = bootstrap_ci(contains), bootstrap_ci(f1)
@@ -42,7 +48,14 @@ def build(run) -> dict:
     summary = {arm: {"contains": round(mean(contains[arm]), 4), "f1": round(mean(f1[arm]), 4),
                      "ci95": list(ci_contains[arm]), "f1_ci95": list(ci_f1[arm]), "total_p50_ms": total[arm],
                      "prompt_tokens": prompt_tokens[arm], "peak_memory_mib": memory[arm],
-                     "training_minutes": train_min.get(arm, 0.0)} for arm in contains}
+                     "training_minutes": train_min.get(arm, 0.0), "em": round(mean(exact[arm]), 4),
+                     "words": round(mean([len(r["answer"].split()) for r in rows if r["arm"] == arm]), 1)}
+               for arm in contains}
+    unanswerable, updates = unanswerable_summary(run.path), updates_summary(run.path)
+    queries_per_day = run.state.get("queries_per_day", DEFAULT_QUERIES_PER_DAY)
+    seconds = {arm: [r["total_ms"] / 1000 for r in rows if r["arm"] == arm] for arm in contains}
+    needs = needs_table(contains, exact, {a: v["abstains"] for a, v in unanswerable.items()},
+                        {a: v["follows"] for a, v in updates.items()}, seconds, train_min, queries_per_day)
     queries = cost_queries(summary, break_even)
     curves = {arm: cost_curve(train_min.get(arm, 0.0) * 60, total[arm], queries)
               for arm in ("rag", "lora", "raft") if arm in total}
@@ -51,7 +64,11 @@ def build(run) -> dict:
             "verdict": verdict.text, "winner": verdict.winner, "tied_with": verdict.tied_with,
             "reasons": verdict.reasons, "plan_notes": (run.state.get("plan") or {}).get("notes", []),
             "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", ""),
-            "raft_choice": run.state.get("raft_choice"), "raft_training": run.state.get("raft_training", {})}
+            "raft_choice": run.state.get("raft_choice"), "raft_training": run.state.get("raft_training", {}),
+            "needs": needs, "queries_per_day": queries_per_day,
+            "unanswerable": {a: {"abstains": round(mean(v["abstains"]), 4), "n": v["n"]} for a, v in unanswerable.items()},
+            "updates": {a: {"follows": round(mean(v["follows"]), 4), "stale": round(mean(v["stale"]), 4), "n": v["n"]}
+                        for a, v in updates.items()}}
 
 
 def cost_queries(summary: dict, break_even: dict) -> list[int]:
@@ -86,19 +103,60 @@ def _raft_choice_lines(report: dict) -> list[str]:
             f"The raft column above used {used}."]
 
 
+def _needs_lines(report: dict) -> list[str]:
+    """The decision table: per need, the best arm, its figure with its interval, and whether the lead is clear."""
+    if not report.get("needs"):
+        return []
+    lines = ["## Per need", "", "| need | best arm | figure (95 % CI) | lead |", "|---|---|---|---|"]
+    for row in report["needs"]:
+        lines.append(f"| {row['need']} | {best_label(row)} | {format_figure(row)} | "
+                     f"{'clear' if row['clear'] else 'within the intervals of another arm'} |")
+    return lines + ["", f"Cost: compute seconds a day, training counted as repeated every {AMORTISE_DAYS} days as "
+                    "the documents change, plus each query's measured time.", ""]
+
+
+def _criteria_lines(report: dict) -> list[str]:
+    """What happens when the documents do not answer, and when a fact changes after training."""
+    lines = []
+    if report.get("unanswerable"):
+        n = next(iter(report["unanswerable"].values()))["n"]
+        lines += ["", "## Questions the documents do not answer", "",
+                  f"{n} held-out questions asked with every chunk holding their answer withheld from a copy of the "
+                  "corpus. abstains = the answer says the abstention phrase (docs/evaluation.md); the rest is made up.",
+                  "", "| arm | abstains | makes an answer up |", "|---|---|---|"]
+        lines += [f"| {a} | {v['abstains'] * 100:.0f} % | {(1 - v['abstains']) * 100:.0f} % |"
+                  for a, v in report["unanswerable"].items()]
+    if report.get("updates"):
+        n = next(iter(report["updates"].values()))["n"]
+        retrain = ", ".join(f"{a} {v['training_minutes']:.1f} min" for a, v in report["summary"].items()
+                            if v.get("training_minutes"))
+        lines += ["", "## Facts that change after training", "",
+                  f"{n} training facts (ones the fine-tuned arms learned) were given another value of the same kind in "
+                  "a copy of the corpus, then asked. follows = the answer gives the new value; stale = the old one.",
+                  "", "| arm | follows | stale |", "|---|---|---|"]
+        lines += [f"| {a} | {v['follows'] * 100:.0f} % | {v['stale'] * 100:.0f} % |" for a, v in report["updates"].items()]
+        if retrain:
+            lines += ["", f"Keeping the fine-tuned arms current means training them again after each change: {retrain} "
+                      "on this machine."]
+    return lines
+
+
 def markdown(report: dict) -> str:
     s = report["summary"]
     lines = [f"# Decide: corpus `{report['corpus']}`", "", f"**Verdict.** {report['verdict']}", "",
+             *_needs_lines(report),
              f"{report['questions']} held-out questions (facts no training question was written for), answered by "
              "each arm. contains = the answer holds the reference; 95 % bootstrap intervals over questions. "
              f"On {report['questions']} questions, differences under ~{resolvable_points(report['questions'])} points "
              "between two arms can be chance.", "",
-             "| arm | what it is | contains (95 % CI) | F1 | total p50 ms | prompt tokens | training min | peak MiB* |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| arm | what it is | contains (95 % CI) | F1 | exact | words | total p50 ms | prompt tokens | "
+             "training min | peak MiB* |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for arm, v in s.items():
         lo, hi = v["ci95"]
         lines.append(f"| {arm} | {ARM_MEANING[arm]} | {v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f}) | "
-                     f"{v['f1']:.2f} | {v['total_p50_ms']:.0f} | {v['prompt_tokens']:.0f} | "
+                     f"{v['f1']:.2f} | {v.get('em', 0) * 100:.0f} % | {v.get('words', 0):.0f} | "
+                     f"{v['total_p50_ms']:.0f} | {v['prompt_tokens']:.0f} | "
                      f"{v['training_minutes']:.1f} | {v['peak_memory_mib']:.0f} |")
     lines += ["", f"\\* peak memory while answering ({report['memory_kind'] or 'not reported'}). On CPU this is the process's "
               "peak resident memory, which in a Decide run includes the training stages that ran before.",
@@ -114,6 +172,7 @@ def markdown(report: dict) -> str:
         lines.append("")
         lines.append(f"- {arm}: " + (f"training is repaid after ~{n:,} queries compared with rag" if n else
                                      "never repaid: it is not faster per query than rag") + _accuracy_caveat(s, arm))
+    lines += _criteria_lines(report)
     lines += _raft_choice_lines(report)
     lines += ["", "## How the budget was spent", "", *[f"- {n}" for n in report["plan_notes"]]]
     q = report["qa"].get("quality") or {}

@@ -5,6 +5,8 @@
     lora    knowledge recipe: documents + question phrasings -> adapters/lora/
     raft    the reader, continued on the training questions -> adapters/raft/ (or the reader, if it reads better)
     eval    four arms on the held-out questions             -> eval/ (summary.csv, per_question.csv, ...)
+    unanswerable  held-out questions, answers' chunks withheld -> unanswerable/ (criteria.py)
+    updates       training facts changed in a copy            -> updates/ (criteria.py)
     report  intervals, costs, break-even, verdict           -> report.json, report.md
 
 A stage reads what earlier stages wrote (files and `run.state`) and returns what it adds to the state; the
@@ -27,6 +29,7 @@ from ..training.card import READER_TARGET
 from ..training.raft import raft_examples
 from ..training.reader import ReaderItem, ReaderMix, build_reader
 from ..training.trainer import TrainConfig, train
+from .criteria import UNANSWERABLE_QUESTIONS, UPDATED_FACTS, stage_unanswerable, stage_updates
 from .plan import Speed, make_plan
 from .verdict import mean
 
@@ -174,8 +177,9 @@ def stage_plan(run, wb) -> dict:
     raft_examples_ = _raft_examples(run, wb)
     speed = measure_speed(wb, qa_examples + doc_examples)
     test_available = len(_read_jsonl(run.path / "qa" / "test.jsonl"))
+    criteria = (min(UNANSWERABLE_QUESTIONS, test_available), min(UPDATED_FACTS, len(_train_facts(run))))
     plan = make_plan(run.budget_minutes, run.elapsed(), test_available, _tokens(wb, qa_examples),
-                     _tokens(wb, doc_examples), _tokens(wb, raft_examples_), speed)
+                     _tokens(wb, doc_examples), _tokens(wb, raft_examples_), speed, criteria)
     return {"plan": asdict(plan)}
 
 
@@ -271,9 +275,9 @@ def stage_report(run, wb) -> dict:
     from .report import write_decide_report
 
     report = write_decide_report(run)
-    return {"verdict": report["verdict"], "report_summary": {k: report[k] for k in ("summary", "break_even_queries",
-                                                                                  "winner", "tied_with")}}
+    keys = ("summary", "break_even_queries", "winner", "tied_with", "needs", "unanswerable", "updates")
+    return {"verdict": report["verdict"], "report_summary": {k: report[k] for k in keys}}
 
 
 STAGES = [("qa", stage_qa), ("plan", stage_plan), ("lora", stage_lora), ("raft", stage_raft), ("eval", stage_eval),
-          ("report", stage_report)]
+          ("unanswerable", stage_unanswerable), ("updates", stage_updates), ("report", stage_report)]

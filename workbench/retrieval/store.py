@@ -237,6 +237,28 @@ class VectorStore:
         """Make the stored chunks of `source` equal `chunks` (see write_documents). Returns chunks added."""
         return self.write_documents(corpus, [DocumentUpdate(source, chunks, sha)], progress)
 
+    def copy_corpus(self, corpus: str, new_name: str, edit=None) -> int:
+        """A new corpus holding `corpus`'s chunks through `edit(Passage) -> str | None` (the text to keep, None to
+        leave the chunk out; all kept as they are without it). Unchanged chunks keep their embeddings; edited ones
+        are embedded again. Returns the chunks copied. Decide's temporary corpora (withheld or edited facts)."""
+        got = self._collection(corpus).get(include=["documents", "metadatas", "embeddings"])
+        target = self._collection(new_name, create=True, **_kept_metadata(self._collection(corpus), ()))
+        ids, texts, metas, vectors, stale = [], [], [], [], []
+        for cid, doc, meta, vec in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+            text = edit(Passage(doc, meta["source"], 0.0, cid)) if edit else doc
+            if text is None:
+                continue
+            ids.append(cid), texts.append(text), metas.append(meta), vectors.append(list(map(float, vec)))
+            if text != doc:
+                stale.append(len(ids) - 1)
+        for i, vec in zip(stale, self.embedder.embed([texts[i] for i in stale]) if stale else []):
+            vectors[i] = vec
+        size = max(1, min(ADD_BATCH, self.client.get_max_batch_size()))
+        for start in range(0, len(ids), size):
+            target.add(ids=ids[start:start + size], documents=texts[start:start + size],
+                       metadatas=metas[start:start + size], embeddings=vectors[start:start + size])
+        return len(ids)
+
     # --- reading ---------------------------------------------------------------------------------
     def query(self, corpus: str, question: str, k: int) -> list[Passage]:
         collection = self._collection(corpus)

@@ -19,7 +19,8 @@ import pandas as pd
 
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
 from ..decide.estimate import estimate_budget
-from ..decide.report import cost_queries
+from ..decide.needs import best_label, format_figure
+from ..decide.report import DEFAULT_QUERIES_PER_DAY, cost_queries
 from ..decide.verdict import cost_curve
 from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
@@ -30,9 +31,12 @@ from .stopping import Stops, cancel_for_api_clients
 HELP = """**Decide** answers *should I use RAG or fine-tuning for these documents?* on the corpus you choose: it
 writes questions from the documents (offline), holds out a quarter of the facts as a test set, trains a **lora**
 adapter with the knowledge recipe (the documents plus several phrasings of each training question) and a **raft**
-adapter, evaluates the four arms on the held-out questions, and reports accuracy with 95 % intervals, latency,
-prompt size, training time and when fine-tuning pays back its training. The budget sizes the run (questions and
-epochs); a run that stops (cancel, restart) resumes from its last finished stage.
+adapter, and evaluates the four arms on the held-out questions, on questions whose passages it withholds (does an
+arm admit the documents do not say?) and on training facts it changes in a copy of the documents (does an arm
+follow the update?). The report opens with a table per need (accuracy, updates, admitting, short exact answers,
+cost at your queries a day), each with its best arm and 95 % interval, then latency, prompt size, training time
+and when fine-tuning pays back its training. The budget sizes the run (questions and epochs); a run that stops
+(cancel, restart) resumes from its last finished stage.
 
 Any corpus with at least **6 answerable facts** (sentences with a number, name, date or code) runs: a few short
 documents give fewer test questions and wider intervals, and the report says which differences they can tell
@@ -94,6 +98,12 @@ def summary_frame(report: dict) -> pd.DataFrame:
     columns = {arm: figures(v) for arm, v in report["summary"].items()}
     names = list(next(iter(columns.values()), {}))
     return pd.DataFrame({"figure": names, **{arm: [col[n] for n in names] for arm, col in columns.items()}})
+
+
+def needs_frame(report: dict) -> pd.DataFrame:
+    """The decision table: per need, the best arm, its figure with a 95 % interval, and whether the lead is clear."""
+    return pd.DataFrame([{"need": r["need"], "best arm": best_label(r), "figure (95 % CI)": format_figure(r),
+                          "lead": "clear" if r["clear"] else "not clear"} for r in report.get("needs", [])])
 
 
 def memory_line(report: dict) -> str:
@@ -185,6 +195,8 @@ def build_decide_tab(wb, corpora=None) -> None:
             corpora.follow(corpus)  # this session's uploaded corpora too
         budget = gr.Slider(SLIDER_MIN, SLIDER_MAX, value=DEFAULT_BUDGET_MINUTES, step=1, label="Budget (minutes)",
                            elem_id="decide-budget")
+        queries = gr.Number(DEFAULT_QUERIES_PER_DAY, precision=0, minimum=1, label="Queries you expect a day",
+                            info="for the cost need of the decision table", elem_id="decide-queries")
     estimate = gr.Markdown(estimate_line(wb, corpus.value, budget.value)[0], elem_id="decide-estimate")
     with gr.Row():
         start = gr.Button("Decide", variant="primary", elem_id="decide-run")
@@ -194,6 +206,8 @@ def build_decide_tab(wb, corpora=None) -> None:
         reopen = gr.Button("Open / resume", elem_id="decide-open", scale=1)
     status = gr.Markdown(EMPTY, elem_id="decide-status")
     verdict = gr.Markdown(elem_id="decide-verdict")
+    needs = gr.DataFrame(label="Per need: the best arm, its figure, and whether its lead is clear", wrap=True,
+                         elem_id="decide-needs", visible=False, interactive=False)
     # Hidden until a report exists: an empty table, plot and file box before any run say nothing.
     table = gr.DataFrame(label="Per arm on the held-out questions (base: the model alone; rag: retrieval; lora: "
                                "fine-tuned, closed book; raft: fine-tuned with retrieval)", wrap=True,
@@ -204,7 +218,7 @@ def build_decide_tab(wb, corpora=None) -> None:
                         elem_id="decide-chart", visible=False)
     files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files", visible=False,
                     interactive=False, height=90)
-    outputs = [status, verdict, table, chart, files, past]
+    outputs = [status, verdict, needs, table, chart, files, past]
     stops = Stops()  # Cancel is cooperative: the run stops at its next step and the tab says so (stopping.py)
 
     def session_of(request):
@@ -215,12 +229,14 @@ def build_decide_tab(wb, corpora=None) -> None:
         notes = [*report["reasons"], *report["plan_notes"], memory_line(report)]
         return (f"Run `{folder.name}` finished.", f"### {report['verdict']}\n\n" + "\n".join(
                     f"- {r}" for r in notes if r),
+                gr.update(value=needs_frame(report), visible=bool(report.get("needs"))),
                 gr.update(value=summary_frame(report), visible=True),
                 gr.update(value=curve_frame(report), visible=True, caption=chart_caption(report)),
                 gr.update(value=[str(folder / "report.md"), str(folder / "report.json")], visible=True),
                 gr.update(choices=list_runs(s, session), value=folder.name))
 
-    def drive(folder: Path, corpus_: str, budget_: float | None, session, run_id_: str, progress: gr.Progress):
+    def drive(folder: Path, corpus_: str, budget_: float | None, session, run_id_: str, progress: gr.Progress,
+              queries_: int | None = None):
         """Run or resume in a thread; yield status lines until it ends, then the report.
 
         Cancel asks the run to stop: it stops at its next training step or question (the finished stages stay
@@ -239,7 +255,8 @@ def build_decide_tab(wb, corpora=None) -> None:
 
         def work():
             try:
-                outcome["summary"] = run_decide(wb, corpus_, folder, budget_, on_progress=on_progress, cancel=cancel_event)
+                outcome["summary"] = run_decide(wb, corpus_, folder, budget_, on_progress=on_progress,
+                                                cancel=cancel_event, queries_per_day=queries_)
             except BaseException as exc:  # shown below; the run folder keeps what finished
                 outcome["error"] = exc
 
@@ -261,7 +278,7 @@ def build_decide_tab(wb, corpora=None) -> None:
             where = f" during stage {latest['p'].done_stages + 1} of {latest['p'].total_stages}" if "p" in latest else ""
             runs = list_runs(s, session)
             yield (f"**Cancelled**{where}. The finished stages are kept: press **Open / resume** to continue this run.",
-                   gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+                   *[gr.skip()] * (len(outputs) - 2),
                    gr.update(choices=runs, value=folder.name if folder.name in dict(runs).values() else None))
             return
         if "error" in outcome:
@@ -276,9 +293,10 @@ def build_decide_tab(wb, corpora=None) -> None:
     def refusal(line: str, runs=None):
         """The status line says why nothing (more) runs; the report shown before stays as it was."""
         past_ = gr.update(choices=runs) if runs is not None else gr.skip()
-        return line, gr.skip(), gr.skip(), gr.skip(), gr.skip(), past_
+        return line, *[gr.skip()] * (len(outputs) - 2), past_
 
-    def decide(run_id_: str, corpus_: str, budget_: float, request: gr.Request, progress=gr.Progress()):
+    def decide(run_id_: str, corpus_: str, budget_: float, queries_: float | None = DEFAULT_QUERIES_PER_DAY,
+               request: gr.Request = None, progress=gr.Progress()):
         if not corpus_:
             yield refusal("**Not run:** choose a corpus (upload your documents in the Corpora tab first).")
             return
@@ -286,6 +304,7 @@ def build_decide_tab(wb, corpora=None) -> None:
         try:
             corpus_ = check_access(session, corpus_)  # another session's private corpus is refused
             budget_ = check_number(budget_, "budget", 1, 24 * 60)
+            queries_ = check_number(queries_ or DEFAULT_QUERIES_PER_DAY, "queries a day", 1, 10**9, integer=True)
         except (StoreError, ValueError) as exc:
             yield refusal(f"**Not run:** {str(exc).rstrip('.')}.")
             return
@@ -295,21 +314,28 @@ def build_decide_tab(wb, corpora=None) -> None:
             return
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
         with stops.watching(run_id_):
-            yield from drive(runs_root(s) / name, corpus_, float(budget_), session, run_id_, progress)
+            yield from drive(runs_root(s) / name, corpus_, float(budget_), session, run_id_, progress, int(queries_))
 
-    def open_run(run_id_: str, name: str, request: gr.Request, progress=gr.Progress()):
+    def open_run(run_id_: str, name: str, queries_: float | None = None, request: gr.Request = None,
+                 progress=gr.Progress()):
         session = session_of(request)
         folder = runs_root(s) / str(name or "")
         if not name or not any(name == value for _, value in list_runs(s, session)):
             # names only, and only runs this session may see
             yield refusal("**Not opened:** choose one of the past runs listed.", list_runs(s, session))
             return
-        if (folder / "report.json").is_file():
+        data = json.loads((folder / "run.json").read_text())
+        try:
+            queries_ = check_number(queries_, "queries a day", 1, 10**9, integer=True) if queries_ else None
+        except ValueError as exc:
+            yield refusal(f"**Not opened:** {str(exc).rstrip('.')}.")
+            return
+        same_rate = queries_ in (None, data.get("state", {}).get("queries_per_day", DEFAULT_QUERIES_PER_DAY))
+        if (folder / "report.json").is_file() and same_rate:
             yield show(folder, session)
             return
-        data = json.loads((folder / "run.json").read_text())
-        with stops.watching(run_id_):
-            yield from drive(folder, data["corpus"], None, session, run_id_, progress)
+        with stops.watching(run_id_):  # resumes; a finished run with a new query rate only writes its report again
+            yield from drive(folder, data["corpus"], None, session, run_id_, progress, queries_ and int(queries_))
 
     def running():
         """Decide and Open / resume locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
@@ -325,8 +351,8 @@ def build_decide_tab(wb, corpora=None) -> None:
     buttons = [start, reopen, cancel]
     run_id = gr.State("")  # not part of the API
     events = []
-    for button, fn, inputs, api_name in ((start, decide, [corpus, budget], "decide"),
-                                         (reopen, open_run, [past], "decide_open")):
+    for button, fn, inputs, api_name in ((start, decide, [corpus, budget, queries], "decide"),
+                                         (reopen, open_run, [past, queries], "decide_open")):
         lock = button.click(running, None, [*buttons, run_id], show_progress="hidden", api_visibility="private")
         # Progress and any error show on the status line only: no error badge on the other outputs.
         event = lock.success(fn, [run_id, *inputs], outputs, api_name=api_name, concurrency_id="model",

@@ -1,0 +1,193 @@
+"""Decide's stages beyond accuracy on facts that never change: questions the documents do not answer, and facts
+that change after the adapters were trained. Both ask the four arms over a temporary copy of the corpus:
+
+    unanswerable  held-out facts whose chunks are withheld from the copy     -> unanswerable/ (abstains per arm)
+    updates       training facts whose answer is swapped for another value   -> updates/ (follows / stale per arm)
+                  of the same kind from the same corpus, in their document
+
+The temporary corpus is private (a session name no client holds) and deleted when the stage ends; one left by
+a killed run is swept like any orphaned session corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..evaluation.datasets import EvalItem
+from ..evaluation.metrics import contains_answer, final_answer
+from ..retrieval.sessions import SESSION_PREFIX
+
+UNANSWERABLE_QUESTIONS = 12
+"""Questions the documents do not answer, asked per run (each costs one four-arm answer)."""
+UPDATED_FACTS = 12
+"""Training facts edited in the copy of the corpus (fewer when the corpus has fewer facts with a substitute)."""
+MAX_WITHHELD_SHARE = 0.3
+"""Withhold at most this share of the corpus's chunks: the rest must still look like the user's documents."""
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+@contextmanager
+def temporary_corpus(wb, corpus: str, edit):
+    """A private copy of `corpus` through `edit` (see VectorStore.copy_corpus), deleted afterwards."""
+    name = f"{SESSION_PREFIX}decide{uuid.uuid4().hex[:12]}--{corpus.split('--')[-1]}"[:500]
+    try:
+        wb.store.copy_corpus(corpus, name, edit)
+        yield name
+    finally:
+        if wb.store.exists(name):
+            wb.store.delete_corpus(name)
+
+
+def _ask(run, wb, items: list[EvalItem], corpus: str, stage: str) -> list[dict]:
+    """The four arms (Decide's adapters) over `items` with retrieval from `corpus`; rows as the eval writes them."""
+    from ..evaluation.report import build_report, run_metadata, write_report
+    from ..evaluation.runner import iter_eval
+
+    adapters = run.state["adapters"]
+    overrides = dict(corpus=corpus, lora_adapter=adapters["lora"], raft_adapter=adapters["raft"])
+    records, started = [], time.perf_counter()
+    for done, question_records in enumerate(iter_eval(wb, items, "base,rag,lora,raft", None, run.cancel,
+                                                      **overrides), 1):
+        records += question_records
+        run.report_progress(stage, done / len(items), None)
+    report = build_report(records)
+    write_report(report, run.path / stage, {"stage": stage, "questions": len(items),
+                                            "seconds": round(time.perf_counter() - started, 1)})
+    return json.loads((run.path / stage / "per_question.json").read_text())
+
+
+# --- questions the documents do not answer -------------------------------------------------------------------
+def withheld_questions(test_rows: list[dict], chunks, n: int = UNANSWERABLE_QUESTIONS) -> tuple[list[dict], set[str]]:
+    """Up to `n` held-out facts, and the ids of every chunk holding one of their answers: with those chunks
+    withheld, the documents no longer answer the facts' questions. Facts are taken in order while the withheld
+    chunks stay under MAX_WITHHELD_SHARE of the corpus."""
+    texts = {c.chunk_id: c.text.lower() for c in chunks}
+    chosen, withheld = [], set()
+    for row in test_rows:
+        answer = str(row["answer"]).lower()
+        holding = {cid for cid, text in texts.items() if answer in text}
+        if len(answer) < 3 or not holding or len(withheld | holding) > MAX_WITHHELD_SHARE * len(texts):
+            continue
+        chosen.append(row)
+        withheld |= holding
+        if len(chosen) == n:
+            break
+    return chosen, withheld
+
+
+def stage_unanswerable(run, wb) -> dict:
+    """Ask held-out facts' questions with their answers' chunks withheld; each arm should say it does not know."""
+    want = run.state["plan"].get("unanswerable_questions", UNANSWERABLE_QUESTIONS)
+    rows, withheld = withheld_questions(_read_jsonl(run.path / "qa" / "test.jsonl"), wb.store.chunks(run.corpus),
+                                        want)
+    if not rows:
+        return {"unanswerable_stage": {"questions": 0, "note": "no held-out fact could be withheld"}}
+    items = [EvalItem(f"u-{r['id']}", r["question"], [""], r.get("source"), "unanswerable") for r in rows]
+    with temporary_corpus(wb, run.corpus, lambda p: None if p.chunk_id in withheld else p.text) as corpus:
+        _ask(run, wb, items, corpus, "unanswerable")
+    return {"unanswerable_stage": {"questions": len(items), "withheld_chunks": len(withheld)}}
+
+
+# --- facts that change --------------------------------------------------------------------------------------
+def _word_pattern(value: str) -> re.Pattern:
+    return re.compile(rf"(?<![\w-]){re.escape(value)}(?![\w-])", re.IGNORECASE)
+
+
+def _distinct(a: str, b: str) -> bool:
+    x, y = a.lower(), b.lower()
+    return x != y and x not in y and y not in x
+
+
+def pick_updates(facts: list[dict], train_ids: set[str], n: int = UPDATED_FACTS, seed: int = 0) -> list[dict]:
+    """Up to `n` training facts, each with a new value: another fact's answer of the same kind from the same
+    corpus (a sum for a sum, a date for a date, a name for a name), never one the fact's sentence already holds."""
+    rng = random.Random(seed)
+    by_kind: dict[str, list[str]] = {}
+    for f in facts:
+        by_kind.setdefault(f.get("kind") or "", [])
+        if f["answer"] not in by_kind[f.get("kind") or ""]:
+            by_kind[f.get("kind") or ""].append(f["answer"])
+    candidates = [f for f in facts if f["fact_id"] in train_ids]
+    rng.shuffle(candidates)
+    out, used_sentences = [], set()
+    for f in candidates:
+        options = [a for a in by_kind.get(f.get("kind") or "", [])
+                   if _distinct(a, f["answer"]) and a.lower() not in f["sentence"].lower()]
+        if not options or f["sentence"] in used_sentences:
+            continue
+        used_sentences.add(f["sentence"])
+        out.append({**f, "new_answer": rng.choice(options)})
+        if len(out) == n:
+            break
+    return out
+
+
+def _edit_for(updates: list[dict]):
+    """An edit of chunk texts: each updated fact's answer replaced by its new value in its own document."""
+    by_source: dict[str, list[tuple[re.Pattern, str]]] = {}
+    for u in updates:
+        by_source.setdefault(u["source"], []).append((_word_pattern(u["answer"]), u["new_answer"]))
+
+    def edit(passage):
+        text = passage.text
+        for pattern, new in by_source.get(passage.source, []):
+            text = pattern.sub(lambda _: new, text)
+        return text
+
+    return edit
+
+
+def stage_updates(run, wb) -> dict:
+    """Swap training facts' answers in a copy of the corpus and ask their questions: who follows the documents?"""
+    want = run.state["plan"].get("updated_facts", UPDATED_FACTS)
+    facts = _read_jsonl(run.path / "qa" / "facts.jsonl")
+    train_rows = _read_jsonl(run.path / "qa" / "train.jsonl")
+    first_question: dict[str, str] = {}
+    for row in train_rows:
+        first_question.setdefault(row["fact_id"], row["question"])
+    updates = pick_updates(facts, set(first_question), want, run.seed)
+    if not updates:
+        return {"updates_stage": {"facts": 0, "note": "no training fact has another value of its kind to swap in"}}
+    items = [EvalItem(f"x-{u['fact_id']}", first_question[u["fact_id"]], [u["new_answer"]], u["source"])
+             for u in updates]
+    with temporary_corpus(wb, run.corpus, _edit_for(updates)) as corpus:
+        rows = _ask(run, wb, items, corpus, "updates")
+    old = {f"x-{u['fact_id']}": u["answer"] for u in updates}
+    scored = [{"arm": r["arm"], "follows": r["contains"],
+               "stale": 0.0 if r["contains"] else contains_answer(final_answer(r["answer"]), [old[r["id"]]])}
+              for r in rows]
+    (run.path / "updates" / "follows.json").write_text(json.dumps(
+        {"changes": [{k: u[k] for k in ("fact_id", "source", "answer", "new_answer")} for u in updates],
+         "rows": scored}, indent=1))
+    return {"updates_stage": {"facts": len(updates)}}
+
+
+def updates_summary(run_path: Path) -> dict:
+    """{arm: {"follows", "stale", "n"}} from the updates stage (empty when it did not run)."""
+    data = json.loads((run_path / "updates" / "follows.json").read_text()) if (
+        run_path / "updates" / "follows.json").is_file() else {"rows": []}
+    out: dict[str, dict] = {}
+    for row in data["rows"]:
+        arm = out.setdefault(row["arm"], {"follows": [], "stale": []})
+        arm["follows"].append(row["follows"])
+        arm["stale"].append(row["stale"])
+    return {arm: {"follows": v["follows"], "stale": v["stale"], "n": len(v["follows"])} for arm, v in out.items()}
+
+
+def unanswerable_summary(run_path: Path) -> dict:
+    """{arm: {"abstains": [0/1 per question], "n"}} from the unanswerable stage (empty when it did not run)."""
+    rows = json.loads((run_path / "unanswerable" / "per_question.json").read_text()) if (
+        run_path / "unanswerable" / "per_question.json").is_file() else []
+    out: dict[str, list[float]] = {}
+    for r in rows:
+        out.setdefault(r["arm"], []).append(float(r["abstained"]))
+    return {arm: {"abstains": v, "n": len(v)} for arm, v in out.items()}
