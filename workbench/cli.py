@@ -249,10 +249,12 @@ def cmd_qa(args) -> int:
     chunks = corpus_chunks(VectorStore.open(settings, embedder=None), args.corpus, settings)
     figures = make_qa_files(chunks, args.out, args.max_facts, args.test_fraction, args.seed, reference)
     print(json.dumps(figures, indent=2) if args.json else
-          f"{figures['facts']} facts, {figures['questions']} questions: {figures['train']} train rows in "
-          f"{figures['out']}, {figures['test']} test rows in {figures['test_out']}; answer in source "
-          f"{figures['answer_in_source']:.0%}, no 6-word copy {figures['no_copy_6']:.0%}"
-          + (f", recall {figures['recall']:.0%}" if "recall" in figures else ""))
+          f"{figures['facts']} facts ({figures['facts_per_1000_words']} per 1,000 words), {figures['questions']} "
+          f"questions: {figures['train']} train rows in {figures['out']}, {figures['test']} test rows in "
+          f"{figures['test_out']}; answer in source {figures['answer_in_source']:.0%}, no 6-word copy "
+          f"{figures['no_copy_6']:.0%}"
+          + (f", recall of {figures['reference']} reference facts {figures['recall']:.0%}" if "recall" in figures
+             else ""))
     return 0
 
 

@@ -16,7 +16,8 @@ WEEKDAYS = {d.lower() for d in "Monday Tuesday Wednesday Thursday Friday Saturda
 TIME_UNITS = {"second", "minute", "hour", "day", "week", "fortnight", "month", "year", "night", "decade",
               "working day", "business day"}
 CURRENCY_WORDS = {"euro", "euros", "pound", "pounds", "dollar", "dollars", "eur", "gbp", "usd", "chf", "franc",
-                  "francs", "yen", "rupee", "rupees", "cent", "cents", "pence", "p"}
+                  "francs", "yen", "rupee", "rupees", "cent", "cents", "pence", "p", "crown", "crowns", "mark", "marks",
+                  "krone", "kroner", "krona", "kronor"}
 CURRENCY_SYMBOLS = {"£", "€", "$", "¥", "₹"}
 ROLE_NOUNS = {"director", "manager", "officer", "coordinator", "lead", "head", "chair", "president", "partner",
               "administrator", "advisor", "adviser", "owner", "secretary", "controller", "specialist", "engineer",
@@ -81,6 +82,42 @@ def _statistic(tok) -> bool:
         or tok.dep_ == "conj"
 
 
+def _per(doc, end: int, stop: int) -> int:
+    """The end of a rate after an amount: "£35" + " per month", " per person per fiscal year"."""
+    while end + 1 < stop and doc[end].lower_ == "per":
+        k = end + 1
+        while k < stop and doc[k].pos_ in ("ADJ", "NOUN") and doc[k].dep_ in ("amod", "compound") \
+                and doc[k].head.i > k:
+            k += 1
+        if k >= stop or doc[k].pos_ != "NOUN":
+            break
+        end = k + 1
+    return end
+
+
+def ranges(sent) -> list[Answer]:
+    """Ranges of times or dates ("10:00 to 16:00", "20 March to 5 April"): their ends are not answers alone."""
+    doc, out = sent.doc, []
+    for tok in sent:
+        between = tok.lower_ == "and" and tok.i - 2 >= sent.start and doc[tok.i - 2].lower_ == "between"
+        if tok.lower_ not in ("to", "-", "–", "until") and not between or tok.i - 1 < sent.start \
+                or tok.i + 1 >= sent.end:
+            continue
+        a, b = doc[tok.i - 1], doc[tok.i + 1]
+        if _TIME.match(a.text) and _TIME.match(b.text):
+            out.append(Answer(tok.i - 1, tok.i + 2, tok.i - 1, "range", unit="times"))
+        elif _YEAR.match(a.text) and _YEAR.match(b.text):
+            out.append(Answer(tok.i - 1, tok.i + 2, tok.i - 1, "range", unit="years"))
+        elif a.like_num and b.like_num and tok.i + 2 < sent.end and doc[tok.i + 2].pos_ == "NOUN" \
+                and doc[tok.i + 2].lower_.rstrip("s") in TIME_UNITS | {"metre", "kilometre", "mile", "minute",
+                                                                         "people", "player", "person", "kg"}:
+            out.append(Answer(tok.i - 1, tok.i + 3, tok.i + 2, "range", unit=doc[tok.i + 2].text))
+        elif a.lower_ in MONTHS and b.like_num and tok.i + 2 < sent.end and doc[tok.i + 2].lower_ in MONTHS:
+            first = tok.i - 2 if tok.i - 2 >= sent.start and doc[tok.i - 2].like_num else tok.i - 1
+            out.append(Answer(first, tok.i + 3, tok.i - 1, "range", unit="dates"))
+    return out
+
+
 def _number_answer(tok) -> Answer | None:
     doc = tok.doc
     start = end = tok.i
@@ -89,13 +126,16 @@ def _number_answer(tok) -> Answer | None:
         end += 1  # "1 200", "two hundred"
     end += 1
     if start > tok.sent.start and doc[start - 1].text in CURRENCY_SYMBOLS:
-        return Answer(start - 1, end, tok.i if tok.head.i >= end or tok.head.i < start - 1 else tok.head.i, "money")
+        return Answer(start - 1, _per(doc, end, tok.sent.end), tok.i if tok.head.i >= end or tok.head.i < start - 1
+                      else tok.head.i, "money")
     after = doc[end] if end < tok.sent.end else None
     if after is not None and after.text == "%":
         return Answer(start, end + 1, tok.i, "percent")
     if after is not None and after.lower_ in ("per", "percent") and (after.lower_ == "percent" or (
             end + 1 < tok.sent.end and doc[end + 1].lower_ == "cent")):
         return Answer(start, end + (1 if after.lower_ == "percent" else 2), tok.i, "percent")
+    if after is not None and after.lower_ in ("a.m.", "p.m.", "am", "pm") and end - start == 1:
+        return Answer(start, end + 1, tok.i, "time")  # "6 p.m."
     if _TIME.match(tok.text):
         last = end + 1 if after is not None and after.lower_ in ("am", "pm", "a.m.", "p.m.") else end
         return Answer(start, last, tok.i, "time")
@@ -112,7 +152,7 @@ def _number_answer(tok) -> Answer | None:
                                           for t in between):
         unit = head.lower_  # "10 working days", "64 bike spaces"
         if unit in CURRENCY_WORDS:
-            return Answer(start, head.i + 1, head.i, "money")
+            return Answer(start, _per(doc, head.i + 1, tok.sent.end), head.i, "money")
         if unit in ("percent",):
             return Answer(start, head.i + 1, head.i, "percent")
         return Answer(start, head.i + 1, head.i, "count", unit=doc[end:head.i + 1].text)
@@ -219,7 +259,9 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
         elif _CODE.match(tok.text) and not tok.like_num and not _TIME.match(tok.text):
             add(_code_answer(tok))
         elif _TIME.match(tok.text):
-            add(Answer(tok.i, tok.i + 1, tok.i, "time"))
+            after = tok.doc[tok.i + 1] if tok.i + 1 < sent.end else None
+            add(Answer(tok.i, tok.i + (2 if after is not None and after.lower_ in ("a.m.", "p.m.", "am", "pm")
+                                       else 1), tok.i, "time"))
         elif tok.like_num and tok.pos_ == "NUM" and not _statistic(tok) and tok.lower_ not in ("one",) and not (
                 tok.i > sent.start and tok.doc[tok.i - 1].pos_ in ("NOUN", "PROPN")):  # "type 2", "Year 10"
             add(_number_answer(tok))

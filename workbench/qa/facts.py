@@ -1,4 +1,10 @@
-"""Facts from chunks: each answer span found in a sentence, with several phrasings of its question."""
+"""Facts from chunks: each answer span found in a sentence, list item or table row, with several phrasings.
+
+A sentence is first asked about by the full rule-based transform (questions.frame: "How many books may members
+borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borrow up to how many books?"). A
+list item is asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header
+and its own label (tables.py).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +15,15 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..results import Passage
-from .answers import candidates, mid_sentence_capitals
+from .answers import candidates, mid_sentence_capitals, ranges
+from .cloze import cloze, cloze_question
 from .nlp import pipeline
-from .phrasing import STYLES, answer_leaks, phrase
+from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
 from .questions import frame
-from .text import copies_run, normalise, plain_units, runs, stitch, words
+from .structure import Unit, context, sentences, units
+from .roles import role_facts
+from .tables import row_questions
+from .text import copies_run, normalise, runs, stitch, words
 
 MAX_PHRASINGS = 5
 """Phrasings kept per fact (the first is the most natural)."""
@@ -41,6 +51,8 @@ class Fact:
     """Distinct phrasings of a question whose answer is `answer`, the most natural first."""
     kind: str = ""
     """count, money, percent, date, year, time, person, name, code or number."""
+    how: str = "rule"
+    """How its questions were made: rule (full transform), cloze (answer replaced in place), table or list."""
 
 
 class Facts(list):
@@ -65,36 +77,84 @@ def _home(chunks: list[Passage], sentence: str, answer: str) -> Passage | None:
     return next((c for c in chunks if sentence in c.text), None) or next((c for c in chunks if answer in c.text), None)
 
 
-def facts_of_document(chunks: list[Passage], docs, names: frozenset = frozenset()) -> list[Fact]:
-    """Every fact of one stitched document (`chunks`: its chunks; `docs`: its parsed prose units).
+def _questions(candidates_: list[str], answer: str, source_runs: set, allow_copy: bool) -> list[str]:
+    """Distinct phrasings that do not give the answer away, at most MAX_PHRASINGS; copying ones last (cloze)."""
+    fresh, copying, seen = [], [], set()
+    for q in candidates_:
+        if not q or q.lower() in seen or answer_leaks(q, answer):
+            continue
+        seen.add(q.lower())
+        (copying if copies_run(q, "", source_runs=source_runs) else fresh).append(q)
+    return (fresh + (copying if allow_copy else []))[:MAX_PHRASINGS]
+
+
+def _rule_phrasings(fr) -> list[str]:
+    return [phrase(fr, style) for style in STYLES]
+
+
+def _cloze_phrasings(sent, answer, names: frozenset, heading: str, item: bool) -> list[str]:
+    """Cloze phrasings: in place, under the heading, filler dropped, a synonym, the other wh-phrase."""
+    out = []
+    for wh in (0, 1):
+        tokens = cloze(sent, answer, wh)
+        if tokens is None:
+            continue
+        plain = restyle(tokens, Style(plain=True), {})
+        swapped = restyle(tokens, Style(synonyms=True), {})
+        under = f"Under {heading}" if heading else ""
+        forms = [(tokens, under), (plain, ""), (swapped, under), (tokens, "")] if item else \
+            [(tokens, ""), (tokens, under), (plain, ""), (swapped, "")]
+        out += [cloze_question(t, prefix, names) for t, prefix in forms if prefix or not item or not heading]
+    return out
+
+
+def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], names: frozenset = frozenset()
+                      ) -> list[Fact]:
+    """Every fact of one stitched document (`chunks`: its chunks; `parsed`: its units, each with its parsed sentences).
 
     `names`: words the corpus capitalises mid-sentence.
     """
     out, chunk_runs = [], {c.chunk_id: runs(c.text) for c in chunks}
-    for doc in docs:
-        for sent in doc.sents:
-            for answer in candidates(sent, names):
+
+    def add(answer: str, sentence: str, questions_: list[str], kind: str, how: str, allow_copy: bool):
+        chunk = _home(chunks, sentence, answer)
+        if chunk is None:
+            return  # markup inside the answer: not verbatim in any chunk
+        qs = _questions(questions_, answer, chunk_runs[chunk.chunk_id] | runs(sentence), allow_copy)
+        if qs:
+            out.append(Fact(fact_id(chunk.source, answer, sentence), answer, chunk.source, chunk.chunk_id, sentence,
+                            qs, kind, how))
+
+    for unit, docs in parsed:
+        if unit.kind == "row":
+            for answer, kind, qs in row_questions(unit):
+                add(answer, unit.text, qs, kind, "table", True)
+            continue
+        item = unit.kind == "item"
+        for sent in (s for doc in docs for s in doc.sents):
+            sentence = sent.text.strip()
+            for answer, kind, qs in role_facts(sent):
+                add(answer, sentence, qs, kind, "role", False)
+            spans = ranges(sent)
+            for answer in candidates(sent, names) + spans:
                 fr = frame(sent, answer, names)
-                if fr is None:
-                    continue
-                text = fr.answer.text(sent.doc)  # the frame may have grown it ("the Payslips section of Loomdesk")
-                sentence = sent.text.strip()
-                chunk = _home(chunks, sentence, text)
-                if chunk is None:
-                    continue  # markup inside the answer: not verbatim in any chunk
-                source_runs = chunk_runs[chunk.chunk_id] | runs(sentence)
-                questions: list[str] = []
-                for style in STYLES:
-                    q = phrase(fr, style)
-                    if (q and not answer_leaks(q, text) and not copies_run(q, "", source_runs=source_runs)
-                            and q.lower() not in {other.lower() for other in questions}):
-                        questions.append(q)
-                    if len(questions) == MAX_PHRASINGS:
-                        break
-                if questions:
-                    out.append(Fact(fact_id(chunk.source, text, sentence), text, chunk.source, chunk.chunk_id,
-                                    sentence, questions, fr.answer.kind))
+                text = (fr.answer if fr else answer).text(sent.doc)  # the frame may grow it ("... of Loomdesk")
+                rule = _rule_phrasings(fr) if fr else []
+                if item and context(unit.heading):
+                    rule = [f"Under {context(unit.heading)}, {q[:1].lower() + q[1:]}" for q in rule if q] + rule
+                qs = _questions(rule, text, runs(sentence), False)
+                if qs:
+                    add(text, sentence, qs, fr.answer.kind, "list" if item else "rule", False)
+                elif answer.kind == "range" or not any(r.start <= answer.start < r.end for r in spans):
+                    # one end of a range ("from 08:00 to 14:30") is asked about as the range
+                    phrasings = _cloze_phrasings(sent, answer, names, context(unit.heading), item)
+                    add(answer.text(sent.doc), sentence, phrasings, answer.kind, "list" if item else "cloze", True)
     return out
+
+
+def _sentence_end(text: str, unit: Unit) -> str:
+    """A list item without final punctuation gets a full stop, so the parser reads it as a sentence."""
+    return text + "." if unit.kind == "item" and not text.rstrip().endswith((".", ";", "!", "?", ":")) else text
 
 
 def _dedupe(facts: list[Fact]) -> tuple[list[Fact], int]:
@@ -153,14 +213,17 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
         by_source[c.source].append(c)
     documents = [[group[k] for k in members] for group in by_source.values()
                  for _, members in stitch([c.text for c in group])]
-    units = [(d, u) for d, members in enumerate(documents)
-             for u in plain_units(stitch([c.text for c in members])[0][0])]
+    pieces = [(d, u) for d, members in enumerate(documents) for u in units(stitch([c.text for c in members])[0][0])]
+    texts = [(u, part) for _, u in pieces if u.kind != "row" for part in sentences(u)]
+    by_unit: dict[int, list] = defaultdict(list)
+    for n, ((u, _), doc) in enumerate(zip(texts, nlp.pipe([_sentence_end(t, u) for u, t in texts], batch_size=64))):
+        by_unit[id(u)].append(doc)
+        if progress and (n % 50 == 0 or n == len(texts) - 1):
+            progress(n + 1, len(texts))
     parsed: dict[int, list] = defaultdict(list)
-    for n, ((d, _), doc) in enumerate(zip(units, nlp.pipe([u for _, u in units], batch_size=64))):
-        parsed[d].append(doc)
-        if progress and (n % 50 == 0 or n == len(units) - 1):
-            progress(n + 1, len(units))
-    names = frozenset(mid_sentence_capitals(doc for docs in parsed.values() for doc in docs))
+    for d, u in pieces:
+        parsed[d].append((u, by_unit.get(id(u), [])))
+    names = frozenset(mid_sentence_capitals(doc for docs in by_unit.values() for doc in docs))
     found = [f for d, members in enumerate(documents) for f in facts_of_document(members, parsed.get(d, []), names)]
     kept, removed = _dedupe(found)
     if not kept:

@@ -35,7 +35,8 @@ STYLES = [Style(), Style(front=True), Style(wh=1), Style(plain=True), Style(wh=1
           Style(embedded=True, plain=True), Style(short=True, wh=1), Style(embedded=True, synonyms=True)]
 
 
-def _apply(tokens: list, style: Style, used: dict) -> list:
+def restyle(tokens: list, style: Style, used: dict) -> list:
+    """Tokens with the style's filler words dropped and at most one synonym swapped in (`used` records it)."""
     out = []
     for t in tokens:
         text = t if isinstance(t, str) else t.text
@@ -78,10 +79,10 @@ def phrase(fr: Frame, style: Style) -> str | None:
     if strand and fr.tail:
         return None  # "How many days of the event ... within?" strands too far
     used: dict = {}
-    tail = _apply(fr.tail, style, used)
-    subject = _apply(lower_first(fr.subject, fr.names), style, used)
-    verb = _apply(fr.declarative_verb if style.embedded else fr.verb, style, used)
-    moved = _apply(lower_first(fr.moved, fr.names), style, used)
+    tail = restyle(fr.tail, style, used)
+    subject = restyle(lower_first(fr.subject, fr.names), style, used)
+    verb = restyle(fr.declarative_verb if style.embedded else fr.verb, style, used)
+    moved = restyle(lower_first(fr.moved, fr.names), style, used)
     if style.embedded and not fr.inverted:
         clause = tail + verb
     elif style.embedded:

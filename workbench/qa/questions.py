@@ -54,7 +54,7 @@ def _subject(verb):
     return next((c for c in verb.children if c.dep_ in SUBJECTS), None)
 
 
-def _clause_root(tok):
+def clause_root(tok):
     """The verb of the clause holding `tok`: the sentence's, or a coordinated one ("... and can be extended")."""
     while tok.dep_ != "ROOT":
         if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and (
@@ -64,33 +64,46 @@ def _clause_root(tok):
     return tok
 
 
-def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None:
-    """Take sentence `whole` apart around `answer`, or None when it cannot be asked about."""
-    if not _clause_ok(whole):
-        return None
-    doc = whole.doc
-    span = doc[answer.start:answer.end]
-    named = answer.kind == "code" and answer.unit  # "the SR-2 Software Request form": ask "which form"
-    head = doc[answer.head] if named else span.root
+@dataclass
+class _Clause:
+    """The clause an answer sits in: its verb, subject and the span asked within."""
+
+    sent: object
+    root: object
+    chain: set
+    """The root and the xcomp/acomp verbs it governs: where an asked-about phrase may attach."""
+    subj: object
+    borrowed: bool
+    """The subject belongs to the first of two coordinated verbs ("Links expire ... and can be extended")."""
+    imperative: bool
+
+
+def _measured_head(doc, answer: Answer, named: bool):
+    """(head token asked about, of_money, measure): "a maximum of 90 days" asks about "maximum", "a learning
+    budget of £1,200" about "budget" ("how large a"), "a break of 15 minutes" about "break" ("how long a")."""
+    head = doc[answer.head] if named else doc[answer.start:answer.end].root
     of_money = head.dep_ == "pobj" and head.head.lower_ == "of" and answer.kind in ("money", "count") and not named \
         and head.head.head.pos_ == "NOUN"
-    measure = ""
-    if of_money and head.head.head.lower_ in QUANTITY_NOUNS:  # "a maximum of 90 days": ask "how many days"
-        head, of_money = head.head.head, False
-    elif of_money and answer.kind == "money":  # "a learning budget of £1,200": ask "how large a learning budget"
-        head, measure = head.head.head, "how large a"
-    elif of_money and answer.unit.lower().rstrip("s") in TIME_UNITS:  # "a break of 15 minutes": "how long a break"
-        head, measure = head.head.head, "how long a"
-    else:
-        of_money = False
-    root = _clause_root(head)
+    if of_money and head.head.head.lower_ in QUANTITY_NOUNS:
+        return head.head.head, False, ""
+    if of_money and answer.kind == "money":
+        return head.head.head, True, "how large a"
+    if of_money and answer.unit.lower().rstrip("s") in TIME_UNITS:
+        return head.head.head, True, "how long a"
+    return head, False, ""
+
+
+def _clause_of(whole, head) -> _Clause | None:
+    """The clause holding `head`, or None when it has no usable subject (nor is an imperative)."""
+    doc = whole.doc
+    root = clause_root(head)
     # "The loan period is three weeks, and DVDs must be returned within 7 days": ask within the clause.
     sent = whole if root == whole.root else doc[root.left_edge.i:root.right_edge.i + 1]
     chain = {root} | {t for t in root.subtree if t.dep_ in ("xcomp", "acomp") and t.head.i in {root.i} | {
         c.i for c in root.subtree if c.dep_ == "xcomp"}}
     subj = _subject(root)
     borrowed = subj is None and root.dep_ == "conj" and root.head.dep_ == "ROOT" and _subject(root.head) is not None
-    if borrowed:  # "Links expire after 14 days and can be extended ...": the second verb shares the subject
+    if borrowed:
         subj = _subject(root.head)
     imperative = subj is None and root.tag_ == "VB" and all(t.dep_ in ("advmod", "punct", "neg") or t.is_punct
                                                           for t in doc[sent.start:root.i])
@@ -98,50 +111,47 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
         return None
     if subj is not None and subj.pos_ == "PRON" and subj.lower_ not in ("you", "we", "there"):
         return None
-    if root.i in range(answer.start, answer.end):
-        return None
+    return _Clause(sent, root, chain, subj, borrowed, imperative)
+
+
+def _asked_phrase(head, answer: Answer, root, chain: set):
+    """(top token of the phrase replaced by the wh-phrase, stranded preposition, role), or None."""
     prep, role = "", head.dep_
     if head.dep_ == "npadvmod" and head.head.dep_ in ("prep", "advmod") and head.head.head in chain \
             and answer.kind == "count":
-        top = head.head  # "sits 410 metres above sea level" -> "how many metres above sea level"
-    elif head.dep_ == "pobj" and head.head.dep_ in ("prep", "agent", "dative"):
+        return head.head, prep, role  # "sits 410 metres above sea level" -> "how many metres above sea level"
+    if head.dep_ == "pobj" and head.head.dep_ in ("prep", "agent", "dative"):
         top = head.head
-        prep = "by" if top.dep_ == "agent" else top.text
         if top.head not in chain:
             return None
         if sum(1 for c in top.head.children if c.dep_ == "prep" and c.lower_ == top.lower_) > 1:
             return None  # "associated with PSV, with WG, with MPA": one of a list
-    elif head.dep_ in SUBJECTS and head.head == root:
-        top = head
-    elif head.dep_ in OBJECTS and head.head in chain:
-        top = head
-    else:
-        return None
-    phrase = subtree(top)
+        return top, "by" if top.dep_ == "agent" else top.text, role
+    if head.dep_ in SUBJECTS and head.head == root:
+        return head, prep, role
+    if head.dep_ in OBJECTS and head.head in chain:
+        return head, prep, role
+    return None
+
+
+def _listed_or_cut(doc, answer: Answer, head, top, phrase: range, sent) -> bool:
+    """The answer is one item of a list, part of a comparison, or a name the parse cut short."""
     if any(t.dep_ == "conj" and (t.head.i in range(answer.start, answer.end) or t.head == top) and not in_parentheses(t)
            for t in doc[phrase.start:phrase.stop]) or head.dep_ == "conj":
-        return None  # one item of a list is not "the" answer
+        return True  # one item of a list is not "the" answer
     nxt = doc[answer.end:answer.end + 2]
     listed = len(nxt) and (nxt[0].lower_ in ("and", "or") or nxt[0].text == "," and len(nxt) > 1
                            and nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET"))
     if answer.kind in ("phrase", "name", "code") and listed:
-        return None  # the first item of a list ("safety boots, hi-vis vest and ear defenders")
+        return True  # the first item of a list ("safety boots, hi-vis vest and ear defenders")
     if answer.kind in ("phrase", "name") and any(t.lower_ == "than" for t in sent):
-        return None  # comparisons ("greater during NNSP than during NNAP") make a "what" question ambiguous
-    if answer.kind == "name" and len(nxt) and nxt[0].text[:1].isupper() and nxt[0].is_alpha:
-        return None  # the name goes on ("Threading In days") and the parse cut it
-    before = [t for t in doc[phrase.start:answer.start] if t.i != top.i or not prep]
-    if of_money:  # the noun and its modifiers go into the wh-phrase: "how large a gym subsidy"
-        words_ = [t for t in before if t.i != head.i + 1 and t.dep_ != "det" and t.i <= head.i]
-        if head.tag_ != "NN" or any(t.dep_ not in ("compound", "amod") for t in words_ if t.i != head.i) or \
-                any(t.lower_ not in QUALIFIERS for t in before if t.i > head.i + 1):
-            return None
-        money_noun = " ".join(t.text for t in words_)
-        before = []
-    if any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") or t.lower_ in VAGUE
-           for t in before):
-        return None  # "our university hospital": whose?
-    compound = [t for t in before if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")]
+        return True  # comparisons ("greater during NNSP than during NNAP") make a "what" question ambiguous
+    return answer.kind == "name" and bool(len(nxt)) and nxt[0].text[:1].isupper() and nxt[0].is_alpha
+
+
+def _tail(doc, answer: Answer, named: bool, phrase: range) -> tuple[Answer, list] | None:
+    """Tokens after the answer that go into the wh-phrase ("days of annual leave"), the answer grown by an
+    "of" phrase it cannot leave ("the Payslips section of Loomdesk"); None when the tail cannot move."""
     appos = {t.i for c in doc[phrase.start:phrase.stop] if c.dep_ == "appos" or c.dep_ == "relcl" and c.left_edge.i > 0
              and doc[c.left_edge.i - 1].text == "," for t in c.subtree}  # asides: ", Finance Director", ", which ..."
     tail_start = answer.head + 1 if named else answer.end
@@ -152,18 +162,30 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
         return None  # a clause or a second number ("as compared with 44 patients") in the tail
     if tail and answer.kind in ("phrase", "name") and tail[0].lower_ == "of" and len(tail) <= 4 and \
             answer.end - answer.start + len(tail) <= 6 and tail[-1].i == phrase.stop - 1:
-        answer = Answer(answer.start, tail[-1].i + 1, answer.head, answer.kind)  # "the Payslips section of Loomdesk"
-        tail = []
+        return Answer(answer.start, tail[-1].i + 1, answer.head, answer.kind), []
     if tail and answer.kind not in ("count", "percent", "money", "code", "number"):
         return None  # "fixed-term contracts of less than twelve months": the tail cannot move without the answer
-    after: list = []
-    copula = root.lemma_ == "be" and not any(c.dep_ in ("aux", "auxpass") for c in root.children)
-    if copula and prep and any(c.dep_ == "attr" for c in root.children) and answer.kind in ("phrase", "name"):
-        return None  # "What is the standard method Microsoft Authenticator with?"
-    wh = wh_phrases(answer, doc, prep, role if not prep else "pobj", copula, tail)
-    if of_money:
+    return answer, tail
+
+
+def _wh(doc, answer: Answer, head, prep: str, role: str, copula: bool, tail: list, subj, before: list,
+        of_money: bool, measure: str, named: bool) -> list[tuple[str, str]] | None:
+    """The wh-phrase choices for the answer, or None when its modifiers cannot go into one."""
+    if of_money:  # the noun and its modifiers go into the wh-phrase: "how large a gym subsidy"
+        words_ = [t for t in before if t.i != head.i + 1 and t.dep_ != "det" and t.i <= head.i]
+        if head.tag_ != "NN" or any(t.dep_ not in ("compound", "amod") for t in words_ if t.i != head.i) or \
+                any(t.lower_ not in QUALIFIERS for t in before if t.i > head.i + 1):
+            return None
+        money_noun = " ".join(t.text for t in words_)
         size = "what size of" if answer.kind == "money" else "what length of"
         wh = [(f"{prep} {measure} {money_noun}".strip(), ""), (f"{prep} {size} {money_noun}".strip(), "")]
+        compound = []
+    elif any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") or t.lower_ in VAGUE
+             for t in before):
+        return None  # "our university hospital": whose?
+    else:
+        wh = wh_phrases(answer, doc, prep, role if not prep else "pobj", copula, tail)
+        compound = [t for t in before if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")]
     if (compound and answer.kind in ("code", "number", "name") or named) and wh:
         noun = answer.unit if named else " ".join(t.text for t in compound)
         wh = [(f"{prep} which {noun}".strip(), ""), (f"which {noun}", prep)] if prep else [(f"which {noun}", ""),
@@ -171,20 +193,13 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
     if copula and subj is not None and subj.lemma_.lower() in ("age", "date", "day", "time", "year", "month",
                                                                "deadline"):
         wh = [("what", ""), ("what exactly", "")]  # "What was the mean age?", not "How long was the mean age?"
-    if not wh:
-        return None
-    # Absorb a measure word: "14 characters long" -> "how many characters long".
-    if answer.kind == "count" and phrase.stop < sent.end and doc[phrase.stop].lower_ in MEASURE_WORDS:
-        tail.append(doc[phrase.stop])
-        phrase = range(phrase.start, phrase.stop + 1)
+    return wh or None
 
-    drop = set(phrase)
-    for c in root.children:  # coordinated clauses and trailing discourse belong to another question
-        if c.dep_ in ("conj", "cc") and c.i > root.i or c.dep_ == "parataxis":
-            drop.update(subtree(c))
-    depth = 0
-    dash_open, aside = False, set()
-    for t in sent:  # parentheses and dashes: asides, statistics and abbreviations
+
+def _asides(sent) -> set[int]:
+    """Tokens in parentheses, brackets or between dashes: asides, statistics and abbreviations."""
+    depth, dash_open, aside = 0, False, set()
+    for t in sent:
         if t.text in ("(", "["):
             depth += 1
         elif t.text in ("–", "—"):
@@ -194,10 +209,11 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
             aside.add(t.i)
         if t.text in (")", "]"):
             depth = max(0, depth - 1)
-    if any(i in aside for i in range(answer.start, answer.end)):
-        return None
-    drop |= aside
-    subject_range = subtree(subj) if subj is not None else range(0)
+    return aside
+
+
+def _opening(doc, sent, drop: set) -> int:
+    """Where the clause starts once opening discourse words ("However,", "In addition") are dropped."""
     start = sent.start
     while start < sent.end and (doc[start].is_punct or doc[start].lower_ in DISCOURSE and doc[start].dep_ in (
             "advmod", "cc", "prep", "pobj", "mark")):
@@ -206,32 +222,28 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
     if doc[start:start + 2].text.lower() == "in addition":
         drop.update((start, start + 1))
         start += 2
-    moved = [] if borrowed else [t for t in doc[start:(subject_range.start if subj is not None else root.i)]
-                                 if t.i not in drop and not t.is_punct]
-    if any(t.dep_ == "mark" or t.tag_ in ("WDT", "WP", "WRB") for t in moved):
-        return None  # a subordinate clause in front ("If you ...,") does not survive being moved
-    if moved and moved[0].pos_ not in ("ADP", "ADV", "SCONJ"):
-        return None  # only adverbials move to the end ("Between 2000 and 2009,"), not a stray noun
-    drop.update(t.i for t in moved)
-    subject_tokens = ([t for t in doc[subject_range.start:subject_range.stop] if t.i not in drop]
-                      if subj is not None else [])
+    return start
 
-    if top.dep_ in SUBJECTS:  # a question about the subject keeps statement word order
+
+def _assemble(doc, answer: Answer, wh, tail: list, top, cl: _Clause, copula: bool, drop: set, moved: list,
+              subject_range: range, names: frozenset) -> Frame | None:
+    """The frame: statement word order for a question about the subject, else the auxiliary before the subject."""
+    root, sent, subj = cl.root, cl.sent, cl.subj
+    subject_tokens = [t for t in doc[subject_range.start:subject_range.stop] if t.i not in drop] if subj is not None \
+        else []
+    if top.dep_ in SUBJECTS:
         if root.lemma_ == "be" and (answer.kind == "phrase" or any(
                 c.dep_ == "attr" and any(d.lower_ in ("a", "an") for d in c.children) for c in root.children)):
             return None  # "X is a private company" does not single X out; "what is <attr>" reverses the fact
-        if after:
-            return None  # "What is added ... from Anselm Turnbull?" loses what the tail belonged to
         verb = [t for t in doc[subject_range.stop:sent.end]
                 if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
         if root not in verb:
             return None  # a misparse: the clause lost its verb
-        return _checked(Frame(answer, wh, tail, [], "", verb, verb, moved + after, names))
-
+        return _checked(Frame(answer, wh, tail, [], "", verb, verb, moved, names))
     auxes = [c for c in root.children if c.dep_ in ("aux", "auxpass") and c.i < root.i]
-    clause_start = sent.start if borrowed else subject_range.stop if subj is not None else root.i
+    clause_start = sent.start if cl.borrowed else subject_range.stop if subj is not None else root.i
     rest = [t for t in doc[clause_start:sent.end] if t.i not in drop and not (t.is_punct and t.i == sent.end - 1)]
-    if imperative:
+    if cl.imperative:
         rest = lower_first(rest, names)
         inverted, verb = "should", rest
         subject_tokens = ["you"]
@@ -248,7 +260,59 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
         verb = [root.lemma_ if t.i == root.i else t for t in rest]
     if root not in rest and not copula:
         return None
-    return _checked(Frame(answer, wh, tail, subject_tokens, inverted, verb, rest, after + moved, names))
+    return _checked(Frame(answer, wh, tail, subject_tokens, inverted, verb, rest, moved, names))
+
+
+def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None:
+    """Take sentence `whole` apart around `answer`, or None when it cannot be asked about."""
+    if not _clause_ok(whole):
+        return None
+    doc = whole.doc
+    named = bool(answer.kind == "code" and answer.unit)  # "the SR-2 Software Request form": ask "which form"
+    head, of_money, measure = _measured_head(doc, answer, named)
+    cl = _clause_of(whole, head)
+    if cl is None or cl.root.i in range(answer.start, answer.end):
+        return None
+    asked = _asked_phrase(head, answer, cl.root, cl.chain)
+    if asked is None:
+        return None
+    top, prep, role = asked
+    phrase = subtree(top)
+    if _listed_or_cut(doc, answer, head, top, phrase, cl.sent):
+        return None
+    before = [t for t in doc[phrase.start:answer.start] if t.i != top.i or not prep]
+    grown = _tail(doc, answer, named, phrase)
+    if grown is None:
+        return None
+    answer, tail = grown
+    copula = cl.root.lemma_ == "be" and not any(c.dep_ in ("aux", "auxpass") for c in cl.root.children)
+    if copula and prep and any(c.dep_ == "attr" for c in cl.root.children) and answer.kind in ("phrase", "name"):
+        return None  # "What is the standard method Microsoft Authenticator with?"
+    wh = _wh(doc, answer, head, prep, role, copula, tail, cl.subj, before, of_money, measure, named)
+    if wh is None:
+        return None
+    # Absorb a measure word: "14 characters long" -> "how many characters long".
+    if answer.kind == "count" and phrase.stop < cl.sent.end and doc[phrase.stop].lower_ in MEASURE_WORDS:
+        tail.append(doc[phrase.stop])
+        phrase = range(phrase.start, phrase.stop + 1)
+    drop = set(phrase)
+    for c in cl.root.children:  # coordinated clauses and trailing discourse belong to another question
+        if c.dep_ in ("conj", "cc") and c.i > cl.root.i or c.dep_ == "parataxis":
+            drop.update(subtree(c))
+    aside = _asides(cl.sent)
+    if any(i in aside for i in range(answer.start, answer.end)):
+        return None
+    drop |= aside
+    subject_range = subtree(cl.subj) if cl.subj is not None else range(0)
+    start = _opening(doc, cl.sent, drop)
+    moved = [] if cl.borrowed else [t for t in doc[start:(subject_range.start if cl.subj is not None else cl.root.i)]
+                                    if t.i not in drop and not t.is_punct]
+    if any(t.dep_ == "mark" or t.tag_ in ("WDT", "WP", "WRB") for t in moved):
+        return None  # a subordinate clause in front ("If you ...,") does not survive being moved
+    if moved and moved[0].pos_ not in ("ADP", "ADV", "SCONJ"):
+        return None  # only adverbials move to the end ("Between 2000 and 2009,"), not a stray noun
+    drop.update(t.i for t in moved)
+    return _assemble(doc, answer, wh, tail, top, cl, copula, drop, moved, subject_range, names)
 
 
 def _vague(t) -> bool:

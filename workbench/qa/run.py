@@ -33,9 +33,34 @@ def read_reference(paths: list[str | Path]) -> list[dict]:
     """Hand-written Q/A rows (JSONL with question, answer, source) to measure recall against."""
     rows = []
     for path in paths:
+        if not Path(path).is_file():
+            raise QAError(f"reference file {path} not found: give a JSONL file of hand-written Q/A")
         with open(path, encoding="utf-8") as f:
-            rows += [json.loads(line) for line in f if line.strip()]
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    row = None
+                if not isinstance(row, dict) or "answer" not in row:
+                    raise QAError(f"reference file {path} line {n} is not a JSON object with an answer: write one "
+                                  '{"question", "answer", "source"} object per line')
+                rows.append(row)
     return rows
+
+
+REFERENCE_FILES = ("train.jsonl", "test.jsonl", "independent.jsonl")
+"""A shipped corpus's hand-written Q/A with answers (unanswerable.jsonl and augmented copies left out)."""
+
+
+def shipped_reference(corpus: str) -> list[dict] | None:
+    """The hand-written Q/A shipped with a corpus (corpora/<name>/qa/), or None when it has none."""
+    from ..retrieval.ingest import CORPORA_DIR
+
+    paths = [CORPORA_DIR / corpus / "qa" / name for name in REFERENCE_FILES]
+    rows = read_reference([p for p in paths if p.is_file()])
+    return [r for r in rows if str(r.get("answer", "")).strip().lower() not in ("yes", "no", "maybe")] or None
 
 
 def make_qa_files(chunks: list[Passage], out: str | Path, max_facts: int | None = None, test_fraction: float = 0.2,

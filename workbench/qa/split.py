@@ -8,7 +8,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .facts import Fact
-from .text import words
+from .text import copies_run, runs, words
 
 
 def _group_key(f: Fact) -> tuple[str, str]:
@@ -58,12 +58,14 @@ def split_by_fact(facts: list[Fact], test_fraction: float = 0.2, seed: int = 0) 
 
 
 def heldout_phrasing(f: Fact) -> str:
-    """The phrasing of a test fact that differs most from its first (most natural) one, direct questions first."""
+    """The phrasing of a test fact that differs most from its first (most natural) one: direct questions first,
+    and ones that copy no 6-word run of the fact's sentence first (a cloze question may have no other kind)."""
     if len(f.questions) == 1:
         return f.questions[0]
     first = set(words(f.questions[0]))
-    direct = [q for q in f.questions[1:] if not q.startswith("Do you know")]
-    return min(direct or f.questions[1:], key=lambda q: (len(set(words(q)) & first) / max(1, len(set(words(q)))), q))
+    sentence = runs(f.sentence)
+    return min(f.questions[1:], key=lambda q: (copies_run(q, "", source_runs=sentence), q.startswith("Do you know"),
+                                                len(set(words(q)) & first) / max(1, len(set(words(q)))), q))
 
 
 def qa_items(facts: list[Fact], split: str, reword: bool) -> list[dict]:

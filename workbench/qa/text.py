@@ -1,13 +1,10 @@
-"""Plain-text helpers: markdown-free sentence units of a chunk, word runs, and normalised answers."""
+"""Plain-text helpers: word runs, normalised answers, and overlapping chunks stitched back together."""
 
 from __future__ import annotations
 
 import re
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_EMPHASIS = re.compile(r"\*\*|__|(?<![\w*])\*(?=\w)|(?<=\w)\*(?![\w*])|`")
-_BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _ARTICLES = {"a", "an", "the"}
 
 
@@ -30,41 +27,6 @@ def copies_run(question: str, source: str, n: int = 6, source_runs: set | None =
 def normalise(text: str) -> str:
     """Lower case, words only, articles dropped: equal for "The 27 days." and "27 days"."""
     return " ".join(w for w in words(text) if w not in _ARTICLES)
-
-
-def plain_units(text: str) -> list[str]:
-    """The prose of a chunk as units to parse: paragraphs and list items, markup removed.
-
-    Headings, table rows, code fences and lines without a lower-case letter are left out, because they
-    are not sentences a question can be made from. Lines of one paragraph are joined (PDF text breaks them).
-    """
-    units, paragraph, fenced = [], [], False
-
-    def flush():
-        if paragraph:
-            units.append(" ".join(paragraph))
-            paragraph.clear()
-
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("```"):
-            fenced = not fenced
-            flush()
-            continue
-        if fenced or not line or line.startswith(("#", "|", ">")) or re.fullmatch(r"[-=_*\s]{3,}", line):
-            flush()
-            continue
-        if _BULLET.match(line):
-            flush()
-            line = _BULLET.sub("", line)
-        line = _EMPHASIS.sub("", _LINK.sub(r"\1", line)).strip()
-        if re.search(r"[a-z]", line):
-            paragraph.append(line)
-    flush()
-    # Clauses joined by a semicolon are separate statements; parse them as separate sentences.
-    parts = [part.strip() for u in units for part in re.split(r"(?<=;)\s+", " ".join(u.split())) if part.strip()]
-    # The parser reads a clause that starts in lower case as a fragment; the capital helps it.
-    return [p[:1].upper() + p[1:] for p in parts]
 
 
 def join_overlap(a: str, b: str, probe: int = 20) -> str | None:

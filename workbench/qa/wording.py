@@ -61,7 +61,7 @@ ABBREVIATED_UNITS = {"h": "hours", "hr": "hours", "hrs": "hours", "min": "minute
                      "s": "seconds", "sec": "seconds"}
 
 
-def _plural(unit: str) -> str:
+def plural_unit(unit: str) -> str:
     if unit.lower() in ABBREVIATED_UNITS:
         return ABBREVIATED_UNITS[unit.lower()]
     if len(unit) <= 3 or not any(c in "aeiou" for c in unit.lower()):
@@ -78,13 +78,14 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
     """(wh-phrase, stranded preposition) choices for an answer, the most natural first."""
     kind, p = answer.kind, prep.lower()
     if kind == "count" and answer.start > 0 and doc[answer.start - 1].lower_ == "every":
-        unit = _plural(answer.unit)
+        unit = plural_unit(answer.unit)
         return [("how often", ""), (f"every how many {unit}", "")]
     if kind == "count":
         plural = doc[answer.head].tag_ in ("NNS", "NNPS") and answer.unit.lower() not in ABBREVIATED_UNITS
-        unit = answer.unit if plural else _plural(answer.unit)
+        unit = answer.unit if plural else plural_unit(answer.unit)
         many = f"how many {unit}"
-        if _plural(answer.unit).lower().rstrip("s") in TIME_UNITS or answer.unit.lower().rstrip("s") in TIME_UNITS:
+        if plural_unit(answer.unit).lower().rstrip("s") in TIME_UNITS or \
+                answer.unit.lower().rstrip("s") in TIME_UNITS:
             if p in ("", "for") and (copula or role in ("npadvmod", "pobj")) and not tail:
                 return [("how long", ""), (many, "")] if p == "" or copula else [("for how long", ""), (many, p)]
         return [(f"{p} {many}".strip(), ""), (many, p)] if p else [(many, ""), (f"what number of {unit}", "")]

@@ -291,7 +291,7 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
         import tempfile
         from pathlib import Path
 
-        from ..qa.run import make_qa_files
+        from ..qa.run import make_qa_files, shipped_reference
 
         value = sessions.enter(value, request)
         with user_errors():
@@ -300,12 +300,16 @@ def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
             if not chunks:
                 raise ValueError(f"corpus {info.name} is empty: ingest some documents first")
             out = Path(tempfile.mkdtemp(prefix="workbench-qa-")) / f"{info.name}-qa.jsonl"
-            q = make_qa_files(chunks, out, int(max_facts) or None, float(test_share),
+            reference = shipped_reference(info.name) if info.scope == "shipped" else None
+            q = make_qa_files(chunks, out, int(max_facts) or None, float(test_share), reference=reference,
                               progress=lambda done, total: progress((done, total), desc="parsing", unit="passages"))
-        text = (f"**{info.name}**: {q['facts']} facts, {q['questions']} questions; {q['train']} train rows "
+        text = (f"**{info.name}**: {q['facts']} facts ({q['facts_per_1000_words']} per 1,000 words), "
+                f"{q['questions']} questions; {q['train']} train rows "
                 f"({q['train_facts']} facts, every phrasing), {q['test']} test rows ({q['test_facts']} held-out facts, "
                 f"reworded). Answer verbatim in its passage: **{q['answer_in_source']:.0%}**; questions copying no "
-                f"6-word run: **{q['no_copy_6']:.0%}**; duplicates removed: {q['duplicates_removed']}.")
+                f"6-word run: **{q['no_copy_6']:.0%}**; duplicates removed: {q['duplicates_removed']}."
+                + (f" Recall of the {q['reference']} hand-written facts shipped with it: **{q['recall']:.0%}**."
+                   if "recall" in q else ""))
         return text, [q["out"], q["test_out"]]
 
 

@@ -1,0 +1,256 @@
+"""Cloze translation (Lewis et al. 2019): the answer span replaced by a wh-phrase in place, the rest kept.
+
+Used for a sentence the full rule-based transform (questions.frame) refuses: "Kestrel Loom matches your
+contribution pound for pound up to 7% of salary" -> "Kestrel Loom matches your contribution pound for pound
+up to what percentage of salary?". Only the answer's own clause is kept (coordinated clauses, asides in
+parentheses or dashes and opening discourse words go), and the question is refused when a pronoun ("it",
+"this form") would leave it without its referent or too few content words are left.
+"""
+
+from __future__ import annotations
+
+from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses
+from .questions import clause_root
+from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
+                      plural_unit, render)
+
+_AUXILIARIES = {"is", "are", "was", "were", "be", "been", "has", "have", "had", "may", "can", "must", "will",
+                "should", "would", "could", "does", "do", "did", "might"}
+NUMERIC = {"count", "money", "percent", "time", "date", "year"}
+"""Kinds whose coordinated values ("£45 per weekday night and £95 per weekend day") can be left out."""
+MAX_WORDS = 24
+"""Longer cloze questions are hard to read; the sentence is too long to keep whole."""
+_OPENERS = DISCOURSE | {"alternatively", "otherwise", "meanwhile", "in", "addition", "for", "example", "instance"}
+_STOP = {"the", "and", "are", "was", "were", "does", "did", "should", "you", "your", "many", "much", "what", "which",
+         "who", "whom", "how", "for", "with", "from", "that", "this", "has", "have", "will", "can", "may", "must",
+         "its", "per", "not", "all", "any", "our", "their", "into", "than"}
+"""Words that do not count as content when a question is checked for saying enough."""
+
+
+def cloze_wh(answer: Answer, doc) -> list[str]:
+    """Wh-phrases that stand in the answer's place, the most natural first ([] when none fits)."""
+    kind, head = answer.kind, doc[answer.head]
+    k = answer.start - 1
+    while k > 0 and doc[k].dep_ in ("det", "poss") and doc[k].head.i in range(answer.start, answer.end):
+        k -= 1  # "from the Chief People Officer": the preposition is before the article
+    before = doc[k].lower_ if k >= 0 else ""
+    if kind == "range" and answer.unit in ("times", "years"):
+        return [f"between what {answer.unit}"]
+    if kind == "range":  # "60 to 90 minutes"
+        return [f"how many {answer.unit}"]
+    if kind == "count":
+        unit = plural_unit(answer.unit) if head.tag_ not in ("NNS", "NNPS") else answer.unit
+        return [f"how many {unit}", f"what number of {unit}"]
+    if kind == "money":
+        return ["how much", "what amount"]
+    if kind == "percent":
+        return ["what percentage", "what share"]
+    if kind in ("date", "year", "time"):
+        text = doc[answer.start:answer.end].text.lower()
+        noun = "day" if text.rstrip("s") in WEEKDAYS else "month" if text in MONTHS else \
+            {"date": "date", "year": "year", "time": "time"}[kind]
+        return [f"what {noun}", f"which {noun}"]
+    lemma = head.lemma_.lower()
+    if kind == "person" and before in ("on", "at", "in", "into", "inside"):
+        return []  # "at the side gate on Culvert Lane": a place the recogniser took for a person
+    if kind == "person" or kind == "phrase" and lemma in PEOPLE_NOUNS:
+        return ["whom" if before in ("to", "by", "with", "from", "for") else "who"]
+    if kind == "code" and answer.unit:
+        return [f"which {answer.unit.lower()}", f"what {answer.unit.lower()}"]
+    if kind == "phrase" and head.pos_ == "NOUN" and head.lemma_.lower() not in TIME_UNITS and not (
+            head.i > 0 and doc[head.i - 1].text == "-" and not doc[head.i - 1].whitespace_):  # not "which ups"
+        noun = head.text.lower()
+        return [f"which {noun}", f"what {noun}"]
+    if kind == "name":
+        last = doc[answer.end - 1].lower_
+        if last in PLACE_HEADS:
+            return [f"which {last}"]
+        # A bare "what" reads well only where it opens the question ("What runs the canteen?").
+        return ["what"] if head.dep_ in ("nsubj", "nsubjpass") else []
+    if kind == "code":
+        text = doc[answer.start:answer.end].text
+        return ["which e-mail address"] if "@" in text else ["which web address"] if head.like_url else \
+            ["which channel"] if text.startswith("#") else ["what code", "which code"]
+    return []
+
+
+def _dropped(sent, answer: Answer) -> set[int] | None:
+    """Token indices left out of the cloze question, or None when the answer sits in an aside."""
+    doc = sent.doc
+    if any(in_parentheses(doc[i]) for i in range(answer.start, answer.end)):
+        return None
+    root = clause_root(doc[answer.head])
+    drop: set[int] = set()
+    if root != sent.root:  # the answer's own clause of a coordination, with the subject it shares
+        keep = set(range(root.left_edge.i, root.right_edge.i + 1))
+        shared = next((c for c in root.head.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+        if shared is not None and not any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in root.children):
+            keep |= {t.i for t in shared.subtree if not (t.dep_ in ("relcl", "acl", "prep") and t.i > shared.i)}
+            keep -= {t.i for c in shared.children if c.dep_ in ("relcl", "acl", "prep", "appos") and c.i > shared.i
+                     for t in c.subtree}
+        drop.update(t.i for t in sent if t.i not in keep)
+    for c in root.children:  # other coordinated clauses and asides
+        if (c.dep_ in ("conj", "cc") and c.i > root.i and c.pos_ in ("VERB", "AUX", "CCONJ")) or c.dep_ == "parataxis":
+            span = range(c.left_edge.i, c.right_edge.i + 1)
+            if not any(i in span for i in range(answer.start, answer.end)):
+                drop.update(span)
+    if answer.kind in NUMERIC:  # "£45 per weekday night and £95 per weekend day": ask about the first value
+        holder = doc[answer.head]
+        for c in list(holder.children) + list(holder.head.children):
+            if c.dep_ == "conj" and c.i > answer.end:
+                drop.update(range(c.left_edge.i, c.right_edge.i + 1))
+                drop.update(t.i for t in c.head.children if t.dep_ in ("cc", "punct") and answer.end <= t.i < c.i)
+    for c in doc[answer.head].children:  # "which coordinator, Hana Lindqvist,": the name would give it away
+        if c.dep_ == "appos" and c.i >= answer.end:
+            drop.update(range(c.left_edge.i, c.right_edge.i + 1))
+            drop.update(t.i for t in doc[answer.end:c.left_edge.i] if t.is_punct)
+            if c.right_edge.i + 1 < sent.end and doc[c.right_edge.i + 1].text == ",":
+                drop.add(c.right_edge.i + 1)
+    depth, dash = 0, False
+    for t in sent:
+        if t.text in ("(", "["):
+            depth += 1
+        if t.text in ("–", "—"):
+            dash = not dash
+            drop.add(t.i)
+        if depth or dash:
+            drop.add(t.i)
+        if t.text in (")", "]"):
+            depth = max(0, depth - 1)
+    if any(i in drop for i in range(answer.start, answer.end)):
+        return None
+    kept = [t for t in sent if t.i not in drop]
+    for t in kept:  # opening discourse words and punctuation ("However, ...")
+        if t.is_punct or t.lower_ in _OPENERS and t.dep_ in ("advmod", "cc", "prep", "mark", "pobj"):
+            drop.add(t.i)
+        else:
+            break
+    return drop
+
+
+def _statement(sent) -> bool:
+    """A clause with a verb and a subject, or an imperative ("Ask the Travel Coordinator ...")."""
+    root = sent.root
+    if root.pos_ not in ("VERB", "AUX"):
+        return False
+    first = next((t for t in sent if not t.is_punct), root)
+    if first.pos_ == "AUX" or first.lower_ in _AUXILIARIES or first.tag_ in ("VBN", "VBG", "VBZ", "VBD") \
+            or first.dep_ == "mark" and first.head == root:
+        return False  # a fragment: "May be combined with ...", "Whether you receive ..."
+    return any(c.dep_ in ("nsubj", "nsubjpass", "expl", "csubj") for c in root.children) or (
+        root.tag_ == "VB" and root == first)
+
+
+def _embedded(answer: Answer, doc) -> bool:
+    """The answer sits where a wh-phrase cannot stand: in a relative or fronted subordinate clause, in a list,
+    or as the subject of "X is Y" (which reverses the fact)."""
+    head = doc[answer.head]
+    if answer.kind == "range":
+        return False
+    nxt = doc[answer.end:answer.end + 2]
+    if answer.kind not in NUMERIC and len(nxt) == 2 and nxt[0].text == "," and (
+            nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET") or nxt[1].tag_ == "PRP$"):
+        return True  # the first item of a list ("your notice period, your travel class and ...")
+    if answer.start > 0 and doc[answer.start - 1].lower_ == "between":
+        return True  # one end of "between 08:00 and 16:00" (the range is asked about)
+    if head.dep_ == "conj" or answer.kind not in NUMERIC and any(c.dep_ == "conj" for c in head.children):
+        return True  # one item of a list; a number's coordinated values are dropped (_dropped)
+    if answer.start > 0 and doc[answer.start - 1].lower_ in ("which", "whose", "what", "who", "whom"):
+        return True
+    if head.dep_ in ("nsubj", "nsubjpass") and head.head.lemma_ == "be" and any(
+            c.dep_ == "attr" for c in head.head.children):
+        return True
+    t = head
+    while t.dep_ != "ROOT" and t.head != t:
+        if t.dep_ == "relcl" or t.dep_ == "advcl" and t.i < t.head.i:
+            return True
+        t = t.head
+    return False
+
+
+def _part_of_longer(answer: Answer, doc) -> bool:
+    """The answer is cut out of a longer name or noun ("the Gifts & Hospitality Register", "locker bank",
+    "the third Sunday", "Sunday of March")."""
+    head = doc[answer.head]
+    if answer.kind not in NUMERIC and any(c.i < answer.start and c.dep_ in ("amod", "compound", "nummod", "nmod")
+                                          for c in head.children):
+        return True
+    if answer.kind not in NUMERIC and head.dep_ == "pobj" and head.head.lower_ == "of" and \
+            head.head.head.pos_ in ("NOUN", "PROPN"):
+        return True
+    if head.dep_ == "compound" and head.head.i >= answer.end:
+        return True
+    before = doc[answer.start - 1] if answer.start > 0 else None
+    after = doc[answer.end] if answer.end < len(doc) else None
+    if before is not None and before.dep_ == "compound" and before.head.i in range(answer.start, answer.end):
+        return True
+    return answer.kind in ("name", "phrase") and (
+        after is not None and after.text[:1].isupper() and after.is_alpha
+        or before is not None and before.text[:1].isupper() and before.is_alpha and not before.is_sent_start
+        or before is not None and before.text == "&")
+
+
+def _vague(t) -> bool:
+    w = t.lower_
+    return w in VAGUE or w in VAGUE_DET and (t.dep_ == "det" or t.pos_ == "PRON" and w != "that")
+
+
+def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
+    """The sentence as tokens with the answer replaced by a wh-phrase (a str), or None when it cannot be asked."""
+    doc = sent.doc
+    choices = cloze_wh(answer, doc)
+    if wh_index >= len(choices):
+        return None
+    hyphenated = answer.kind == "count" and "-" in doc[answer.start:answer.end].text
+    if not _statement(sent) or _part_of_longer(answer, doc) or _embedded(answer, doc) or hyphenated:
+        return None  # a fragment, a name cut out of a longer one, "a 30-minute session"
+    drop = _dropped(sent, answer)
+    if drop is None:
+        return None
+    start = answer.start
+    if answer.kind == "count" and start > sent.start and doc[start - 1].lower_ == "every":
+        if doc[answer.head].dep_ in ("nsubj", "nsubjpass"):
+            return None  # "Every 20 hours earns ...": "how often earns" is not English
+        start, choices, wh_index = start - 1, ["how often"], 0  # "every 42 months" -> "how often"
+    stop = answer.end
+    if answer.kind == "code" and answer.unit:
+        stop = answer.head + 1  # "the G98 form" -> "which form", not "which form form"
+    if answer.kind == "range" and answer.unit in ("times", "years") and start > sent.start and \
+            doc[start - 1].pos_ == "ADP":
+        start -= 1  # "from 12:00 to 14:00" -> "between what times"
+    while start > sent.start and doc[start - 1].dep_ in ("det", "poss") and doc[start - 1].head.i in range(
+            answer.start, stop) and doc[start - 1].i not in drop:
+        start -= 1  # "the Jacquard room" -> "which room", not "the which room"
+    if start > sent.start and doc[start - 1].tag_ == "POS":
+        return None  # "tomorrow's which lists"
+    if choices[wh_index] == "what" and any(t.i < start and t.i not in drop and not t.is_punct for t in sent):
+        return None  # a bare "what" inside the sentence ("When you leave what will send ...") reads badly
+    tokens: list = []
+    for t in sent:
+        if t.i in drop or start <= t.i < stop:
+            if t.i == start:
+                tokens.append(choices[wh_index])
+            continue
+        tokens.append(t)
+    while tokens and not isinstance(tokens[-1], str) and (tokens[-1].is_punct or tokens[-1].dep_ == "cc"):
+        tokens.pop()
+    real = [t for t in tokens if not isinstance(t, str)]
+    if not isinstance(tokens[0], str) and (tokens[0].lower_ in _AUXILIARIES or tokens[0].tag_ in ("VBN", "VBD", "VBZ")):
+        return None  # what is left starts in mid-clause ("are approved by whom?")
+    if any(_vague(t) for t in real) or any(t.text in (":", "|") for t in real):
+        return None
+    return tokens if tokens else None
+
+
+def cloze_question(tokens: list, prefix: str = "", names: frozenset = frozenset()) -> str | None:
+    """Tokens of a cloze sentence as a question ("Under Pensions, you contribute at least what percentage?")."""
+    text = render(lower_first(tokens, names) if prefix else tokens)
+    if prefix:
+        text = f"{prefix}, {text}"
+    text = text if text.endswith((".m.", "etc.")) else text.rstrip(" .;:!")
+    question = text[:1].upper() + text[1:] + "?"
+    words = question.lower().replace("?", " ").replace(",", " ").split()
+    content = [w for w in words if w not in WH_WORDS and w not in _STOP and len(w) > 2]
+    if not 4 <= len(words) <= MAX_WORDS or len(content) < 3:
+        return None
+    return question
