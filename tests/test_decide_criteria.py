@@ -105,7 +105,9 @@ def test_decide_reports_unanswerable_updates_and_a_table_per_need(workbench, fac
     report_before = (out / "report.md").read_text()
     result = recheck(workbench, out)
     assert result["changed_documents"] == ["chapter0.txt"], result["line"]
-    assert {(f["answer"], f["old_answer"]) for f in result["facts"]} <= {("75 euro", "61 euro"), ("5566", "4455")}
+    for f in result["facts"]:  # the new value and the old one (the generator may keep a unit's words with them)
+        assert ("75 euro" in f["answer"] and "61 euro" in f["old_answer"]) or (f["answer"], f["old_answer"]) == (
+            "5566", "4455")
     assert result["facts"] and set(result["updates"]) == arms
     for v in result["updates"].values():
         assert v["n"] == len(result["facts"]) and 0 <= v["follows"] + v["stale"] <= 1
