@@ -63,3 +63,25 @@ def test_base_model_without_chat_template_runs_all_arms(workbench, monkeypatch):
     result = workbench.compare("What is the per diem for Lisbon?", "base,rag", max_new_tokens=6)
     assert all(a.answer is not None and a.error is None and a.metrics.output_tokens > 0 for a in result.arms)
     assert result.arms[1].prompt.endswith("Question: What is the per diem for Lisbon?\nAnswer:")
+
+
+def test_every_arm_list_is_derived_from_arms():
+    """Adding an arm is adding a row to ARMS: the CLI's default arm list follows it."""
+    from workbench.arms import ALL_ARMS
+    from workbench.cli import build_parser
+
+    assert ALL_ARMS.split(",") == list(ARMS)
+    for command in (["ask", "q?"], ["eval", "--data", "x.jsonl", "--out", "o"]):
+        assert build_parser().parse_args(command).arms == ALL_ARMS
+
+
+def test_one_corpus_name_check_with_the_limit_that_applies():
+    from workbench.retrieval.sessions import MAX_NAME, check_shared_name
+    from workbench.retrieval.store import StoreError, check_corpus_name
+
+    name = "a" * (MAX_NAME + 1)
+    assert check_corpus_name(name) == name  # the store's own limit is Chroma's
+    with pytest.raises(StoreError, match=f"longer than {MAX_NAME} characters"):
+        check_shared_name(name)
+    with pytest.raises(StoreError, match=f"invalid corpus name 'ab': use 3-{MAX_NAME} letters"):
+        check_shared_name("ab")

@@ -25,10 +25,10 @@ def test_four_arms_with_adapters(workbench, tmp_path):
         assert 0 < m.ttft_ms <= m.total_ms and m.memory_kind == "cpu_peak_rss" and m.peak_memory_bytes > 0
         assert (m.retrieval_ms > 0) == (arm.arm in ("rag", "raft"))
     # one base model serves all arms: both adapters hang off the same PeftModel
-    assert sorted(workbench.model.peft_config) == sorted(workbench.loaded_adapters.values())
+    assert sorted(workbench.model.peft_config) == sorted(workbench.attached_adapters.values())
     # the same adapter is attached once
     workbench.compare("again?", "lora", lora_adapter=str(lora))
-    assert len(workbench.loaded_adapters) == 2
+    assert len(workbench.attached_adapters) == 2
 
 
 def test_missing_adapter_is_said_plainly_and_other_arms_run(workbench):
@@ -74,7 +74,7 @@ def test_adapter_retrained_in_place_is_reloaded(workbench, tmp_path):
     weights = folder / "adapter_model.safetensors"
     os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
     second = workbench.compare("What is the per diem?", "lora", lora_adapter=str(folder), max_new_tokens=6).arms[0]
-    assert len(workbench.loaded_adapters) == 1 and list(workbench.model.peft_config) == list(workbench.loaded_adapters.values())
+    assert len(workbench.attached_adapters) == 1 and list(workbench.model.peft_config) == list(workbench.attached_adapters.values())
     assert second.answer != first.answer
 
 

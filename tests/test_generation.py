@@ -168,18 +168,18 @@ def test_stacked_lora_matches_peft_mixed_batch(tiny_model, tiny_tokenizer, tmp_p
     model = PeftModel.from_pretrained(tiny_model, str(tmp_path / "a1"), adapter_name="a1")
     model.load_adapter(str(tmp_path / "a2"), adapter_name="a2")
     model.eval()
-    names = ["__base__", "a1", "a2", "a1"]
+    names = [multilora.BASE_ADAPTER, "a1", "a2", "a1"]
     ids = torch.randint(0, len(tiny_tokenizer), (4, 5))
-    plan = multilora.plan(model, names)
+    stacked = multilora.stack_adapters(model, names)
     with torch.inference_mode():
         expected = model(input_ids=ids, adapter_names=names).logits
-        with plan.active():
+        with stacked.active():
             got = model(input_ids=ids).logits
-        plan.keep([1, 2])
-        with plan.active():
+        stacked.keep([1, 2])
+        with stacked.active():
             kept = model(input_ids=ids[[1, 2]]).logits
         after = model(input_ids=ids, adapter_names=names).logits  # the layers are peft's own again
-        bare = model(input_ids=ids, adapter_names=["__base__"] * 4).logits
+        bare = model(input_ids=ids, adapter_names=[multilora.BASE_ADAPTER] * 4).logits
     assert torch.allclose(got, expected, atol=1e-5) and torch.allclose(kept, expected[[1, 2]], atol=1e-5)
     assert torch.equal(after, expected) and torch.equal(got[0], bare[0])
     assert not torch.allclose(got[1], bare[1], atol=1e-3) and not torch.allclose(got[2], bare[2], atol=1e-3)
@@ -195,13 +195,13 @@ def test_stacked_lora_on_a_bf16_base_matches_peft(tiny_model, tiny_tokenizer, tm
     model = PeftModel.from_pretrained(copy.deepcopy(tiny_model).to(torch.bfloat16), str(tmp_path / "a1"),
                                       adapter_name="a1")
     model.eval()
-    names = ["a1", "__base__"]
+    names = ["a1", multilora.BASE_ADAPTER]
     ids = torch.randint(0, len(tiny_tokenizer), (2, 5))
-    plan = multilora.plan(model, names)
-    assert any(not layer.same_dtype for layer in plan.layers if layer.a is not None)
+    stacked = multilora.stack_adapters(model, names)
+    assert any(not layer.same_dtype for layer in stacked.layers if layer.a is not None)
     with torch.inference_mode():
         expected = model(input_ids=ids, adapter_names=names).logits.float()
-        with plan.active():
+        with stacked.active():
             got = model(input_ids=ids).logits.float()
     assert torch.allclose(got, expected, atol=0.05, rtol=0.02)
 

@@ -28,6 +28,8 @@ ARMS: dict[str, Arm] = {
         Arm("raft", retrieval=True, adapter_setting="raft_adapter", label="LoRA (RAFT) + retrieved passages"),
     ]
 }
+ALL_ARMS = ",".join(ARMS)
+"""Every arm, as the comma-separated list the CLI, the API and the evaluation take ("base,rag,lora,raft")."""
 
 
 def parse_arms(spec: str | list[str] | None) -> list[Arm]:

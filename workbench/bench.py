@@ -27,10 +27,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import packed
-from .arms import ARMS, build_prompt, parse_arms
+from .arms import ALL_ARMS, ARMS, build_prompt, parse_arms
 from .evaluation.datasets import load_eval_set
+
+if TYPE_CHECKING:
+    from .engine import Workbench
 
 GOALS = {
     # figure: (goal, 'min' when the figure must be at least the goal, 'max' when at most)
@@ -59,7 +63,7 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
 
 
-def retrieval_hit_rate(wb, items, corpus: str, k: int) -> float:
+def retrieval_hit_rate(wb: Workbench, items, corpus: str, k: int) -> float:
     """Share of eval items whose `source` is among the sources of the top-k passages."""
     hits = sum(item.source in {p.source for p in wb.store.query(corpus, item.question, k)} for item in items)
     return hits / len(items)
@@ -428,7 +432,7 @@ def add_options(p) -> None:
     p.add_argument("--data", default="corpora/handbook/qa/test.jsonl", help="QA set whose questions are timed")
     p.add_argument("--corpus", help="corpus of the QA set (default: the set's own, else handbook)")
     p.add_argument("--n", type=int, default=5, help="questions to time")
-    p.add_argument("--arms", default="base,rag,lora,raft")
+    p.add_argument("--arms", default=ALL_ARMS)
     p.add_argument("--max-new-tokens", type=int, default=64)
     p.add_argument("--dtype", default=os.environ.get("WORKBENCH_DTYPE", "auto"),
                    help="the engine's weights dtype (auto, float32, bfloat16); the naive side is always float32")

@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import asdict
 from pathlib import Path
 
+from .arms import ALL_ARMS
 from .config import Settings
 
 
@@ -121,7 +122,8 @@ def cmd_eval(args) -> int:
     from .arms import parse_arms
     from .evaluation.datasets import load_eval_set
     from .evaluation.report import build_report, format_summary, run_metadata, write_report
-    from .evaluation.runner import ResultCache, run_eval
+    from .evaluation.runner import ResultCache, evaluation_work
+    from .jobs import Job
     from .validation import EVAL_BATCH_MAX
 
     settings = _settings(args)
@@ -138,12 +140,16 @@ def cmd_eval(args) -> int:
     cache = None if args.no_cache else ResultCache.in_data_dir(settings)
     total = min(args.limit or len(eval_set.items), len(eval_set.items))
 
-    def progress(done, of):  # about ten lines per run
-        if done == of or done % max(1, of // 10) == 0:
-            print(f"eval: {done}/{of} questions", file=sys.stderr)
+    items, records = eval_set.items[:total], []
+
+    def progress(p):  # about ten lines per run
+        records.extend(p.detail)
+        if p.done == p.total or p.done % max(1, p.total // 10) == 0:
+            eta = f", about {p.eta_s:.0f} s left" if p.eta_s else ""
+            print(f"eval: {p.done}/{p.total} questions{eta}", file=sys.stderr)
 
     started = time.perf_counter()
-    records = run_eval(wb, eval_set, arms, args.limit, cache, progress, **overrides)
+    Job(evaluation_work(wb, items, arms, cache, overrides), "eval", ("evaluate",)).run(progress)
     report = build_report(records, eval_set.labels)
     meta = run_metadata(wb, eval_set, arms, total, time.perf_counter() - started, **overrides)
     write_report(report, args.out, meta)
@@ -158,7 +164,8 @@ def cmd_train(args) -> int:
     import dataclasses
 
     from .engine import Workbench
-    from .training.jobs import train_adapter
+    from .jobs import Job
+    from .training.jobs import STAGES, training_work
     from .training.trainer import TrainConfig
 
     settings = _settings(args)
@@ -172,10 +179,10 @@ def cmd_train(args) -> int:
     wb = Workbench.load(settings)
 
     def report(p):
-        if not args.json:
-            print(f"step {p['step']}/{p['total']}  loss {p['loss']:.4f}  eta {p['eta_s']:.0f} s", file=sys.stderr)
+        if not args.json and p.stage == "train":
+            print(f"step {p.done}/{p.total}  loss {p.detail:.4f}  eta {p.eta_s:.0f} s", file=sys.stderr)
 
-    result = train_adapter(wb, args.data, config, args.out, args.corpus, progress=report)
+    result = Job(training_work(wb, args.data, config, args.out, args.corpus), "train", STAGES).run(report)
     summary = {k: getattr(result, k) for k in ("adapter_dir", "steps", "train_loss", "seconds", "tokens_per_s")}
     print(json.dumps(summary, indent=2) if args.json else
           f"saved {result.adapter_dir}: {result.steps} steps, loss {result.first_loss} -> {result.train_loss}, "
@@ -306,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", help="one question to the four arms")
     ask.add_argument("question")
-    ask.add_argument("--arms", default="base,rag,lora,raft", help="comma-separated subset of base,rag,lora,raft")
+    ask.add_argument("--arms", default=ALL_ARMS, help=f"comma-separated subset of {ALL_ARMS}")
     ask.add_argument("--corpus", help="corpus for the retrieval arms (default: handbook)")
     ask.add_argument("--adapter", help="adapter name or folder for the lora and raft arms")
     ask.add_argument("--top-k", type=int)
@@ -327,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", required=True, help="eval set, JSONL or CSV: question, answer (string or list)[, source, type]")
     ev.add_argument("--corpus", help="corpus for the retrieval arms (default: the set's own for corpora/<name>/qa/ "
                                      "files, else handbook)")
-    ev.add_argument("--arms", default="base,rag,lora,raft", help="comma-separated subset of base,rag,lora,raft")
+    ev.add_argument("--arms", default=ALL_ARMS, help=f"comma-separated subset of {ALL_ARMS}")
     ev.add_argument("--adapter", help="adapter name or folder for the lora and raft arms "
                                       "(default: handbook-lora and handbook-raft)")
     ev.add_argument("--lora-adapter", help="adapter of the lora column only (wins over --adapter)")
@@ -416,6 +423,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, OSError) as exc:  # our errors (ModelError, StoreError, AdapterError...) are ValueErrors
+    except (ValueError, OSError, MemoryError) as exc:  # our errors (ModelError, StoreError, AdapterError...) are ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 2

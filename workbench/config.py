@@ -58,12 +58,8 @@ class Settings:
 
     eval_batch: int = 8
     """Questions an evaluation (and Decide's) generates together: all their arms' rows decode in one batch, so each
-    step reads the weights once for them all. On 2 CPU cores, 8 questions × 4 arms took 0.56× the time of one
-    question at a time, with the same greedy answers (docs/benchmarks.md); each question adds its rows' KV cache
-    (~140 MiB for SmolLM2 and four arms: peak RSS 1.7 → 2.8 GiB at 8). 1: one question at a time."""
-
-    max_question_tokens: int = 512
-    """Longest question accepted, in model tokens (0 = no limit); longer ones are refused before generation."""
+    step reads the weights once for them all, with the same greedy answers; each question adds its rows' KV cache to
+    the peak memory. 1: one question at a time. Measured: docs/benchmarks.md."""
 
     temperature: float = 0.0
     """0 means greedy decoding; above 0 samples with this temperature."""
@@ -112,8 +108,9 @@ class Settings:
     """Most passages any request may retrieve (top_k is refused above this)."""
 
     max_question_tokens: int = 512
-    """Longest question, in tokens of the base model's tokenizer (16 characters per token are allowed before
-    tokenising, so a huge question is refused without being tokenised)."""
+    """Longest question, in tokens of the base model's tokenizer (0 = no limit); a longer one is refused before
+    generation (16 characters per token are allowed before tokenising, so a huge question is refused without
+    being tokenised)."""
 
     queue_max_size: int = 64
     """Most requests waiting in the app's queue; beyond it a user is told the app is busy and to try again."""
@@ -145,8 +142,7 @@ class Settings:
 
     dtype: str = "auto"
     """Weights' dtype: 'auto' (float16 on CUDA, float32 on CPU), 'float32', 'bfloat16' or 'float16'. On a CPU with
-    native bf16 (AVX512-BF16/AMX) 'bfloat16' halves the bytes read per token but changes some greedy answers
-    (docs/benchmarks.md)."""
+    native bf16 (AVX512-BF16/AMX) 'bfloat16' halves the bytes read per token but may change greedy answers."""
 
     threads: int = 0
     """CPU threads torch uses (torch.set_num_threads); 0 keeps torch's default (one per core)."""
@@ -157,8 +153,8 @@ class Settings:
 
     pack_weights: str = "auto"
     """On a CPU, which Linear layers keep their weights in oneDNN's packed layout (workbench/packed.py), in the
-    same dtype: 'auto' each group of same-shaped layers where that layout multiplied faster at load (on AMD EPYCs
-    it decoded ~2x faster; on an Intel Xeon only the head gained), 'all', or 'none' (plain nn.Linear layers)."""
+    same dtype: 'auto' each group of same-shaped layers where that layout multiplied faster when timed at load,
+    'all', or 'none' (plain nn.Linear layers). Which layers gain on which CPUs: docs/benchmarks.md."""
 
     server_name: str = "127.0.0.1"
     """Address the Gradio app listens on (0.0.0.0 on a Space)."""
@@ -185,6 +181,14 @@ class Settings:
     concurrency: int = 0
     """Comparisons and evaluations the app runs at once; 0: per backend (1 in-process, where one batch already
     holds the four arms; 16 openai, where the server batches many users' requests together)."""
+
+    train_in_worker: bool = True
+    """Train in a worker process that loads its own copy of the base and exits when done, so the memory a training
+    takes goes back to the operating system (workbench/training/worker.py); False trains in the app's process."""
+
+    max_eval_rows: int = 1000
+    """Most questions one evaluation request (UI or API) may run; a larger set is refused with a message to set a
+    limit or split the file (the CLI has no bound)."""
 
     @property
     def data_path(self) -> Path:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from contextlib import closing
+from pathlib import Path
 from typing import Iterator
 
 from . import adapters as adapter_lib
@@ -20,6 +21,7 @@ from .backends import BackendError, make_backend, needs_weights
 from .config import Settings
 from .generation import Request
 from .results import ArmResult, Comparison, Metrics, Passage
+from .slot import INTERACTIVE, ModelSlot
 from .validation import check_options, check_question
 
 log = logging.getLogger(__name__)
@@ -44,11 +46,13 @@ class Workbench:
         self.model_id = model_id
         self.device = device
         self.module_shapes = module_shapes if module_shapes is not None else linear_shapes(model)
-        self.loaded_adapters: dict[str, str] = {}
+        self._adapters: dict[str, str] = {}
         """'<resolved adapter folder>@<weights mtime>' -> peft adapter name on the model."""
         self._attached = 0
         self.backend = make_backend(self)
         """Who generates (settings.backend): see workbench/backends."""
+        self.slot = ModelSlot(self.concurrency)
+        """Generation slots, comparisons first: an evaluation takes one per batch (workbench/slot.py)."""
 
     @property
     def model(self):
@@ -59,10 +63,6 @@ class Workbench:
             s = self.settings
             self._model = load_llm(self.source.name, self.device, s.dtype, s.data_path / "models", s.threads)[0]
         return self._model
-
-    @model.setter
-    def model(self, value) -> None:
-        self._model = value
 
     @property
     def concurrency(self) -> int:
@@ -90,6 +90,39 @@ class Workbench:
         return cls(settings, model, tokenizer, store, source.model_id, device, source, shapes)
 
     # --- adapters ----------------------------------------------------------------------------------
+    def check_adapter(self, folder: Path, allow_foreign: bool = False) -> None:
+        """Refuse (AdapterError) an adapter folder that does not fit this base model or the settings' limits."""
+        adapter_lib.validate(folder, self.model_id, self.module_shapes,
+                             allow_foreign or adapter_lib.allows_foreign(folder), self.settings.adapter_max_rank)
+
+    @property
+    def attached_adapters(self) -> dict[str, str]:
+        """'<adapter folder>@<weights mtime>' -> peft name, for each adapter on the model now (a copy)."""
+        return dict(self._adapters)
+
+    def attached_name(self, folder: Path) -> str | None:
+        """The peft name of `folder`'s current weights on the model; None until attach_to_model."""
+        return self._adapters.get(_weights_key(folder))
+
+    def attach_to_model(self, folder: Path) -> str:
+        """Attach a checked adapter folder to the base weights (peft, by name) and return its name. The base
+        weights are shared; a folder whose weights changed since it was attached (retrained in place) is attached
+        again and the stale copy removed."""
+        from peft import PeftModel
+
+        key = _weights_key(folder)
+        self._attached += 1
+        name = f"a{self._attached}_" + "".join(ch if ch.isalnum() else "_" for ch in folder.name)
+        if isinstance(self.model, PeftModel):
+            self._model.load_adapter(str(folder), adapter_name=name)
+        else:
+            self._model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name)
+        for stale in [k for k in self._adapters if k.rsplit("@", 1)[0] == str(folder)]:
+            self._model.delete_adapter(self._adapters.pop(stale))
+        self._model.eval()
+        self._adapters[key] = name
+        return name
+
     def adapter_names(self) -> list[str]:
         return self.backend.adapter_names()
 
@@ -128,30 +161,36 @@ class Workbench:
         return self.compare_many([question], arms, **overrides)[0]
 
     def compare_many(self, questions: list[str], arms: str | list[str] | None = None,
-                     cancel: threading.Event | None = None, **overrides) -> list[Comparison]:
+                     cancel: threading.Event | None = None, priority: int = INTERACTIVE,
+                     **overrides) -> list[Comparison]:
         """Several questions' comparisons in one generation batch (the evaluation's way: each decode step reads the
         weights once for all their rows). Their wall-clock times are the batch's; `compute_ms` is each arm's own.
-        Once `cancel` is set, generation stops at its next step and InterruptedError is raised."""
+        Once `cancel` is set, generation stops at its next step and InterruptedError is raised. `priority`
+        (slot.BATCH for a long job's batch) orders the wait for the model slot."""
         comparisons = []
-        with closing(self.compare_many_stream(questions, arms, **overrides)) as stream:
+        with closing(self.compare_many_stream(questions, arms, priority, **overrides)) as stream:
             for comparisons in stream:
                 if cancel is not None and cancel.is_set():
                     raise InterruptedError("cancelled")
         return comparisons
 
     def compare_many_stream(self, questions: list[str], arms: str | list[str] | None = None,
-                            **overrides) -> Iterator[list[Comparison]]:
-        """Yield the growing Comparisons of `questions`, generated together; the last yield is complete."""
+                            priority: int = INTERACTIVE, **overrides) -> Iterator[list[Comparison]]:
+        """Yield the growing Comparisons of `questions`, generated together; the last yield is complete. The
+        generation holds a model slot (interactive requests are served before a long job's next batch)."""
         opts = self.options(**overrides)
         questions = [check_question(self.tokenizer, q, opts.max_question_tokens) for q in questions]
         check_options(opts)  # the UI's slider bounds, for every caller
         selected = parse_arms(arms)
-        prepared = [self._prepare(question, selected, opts) for question in questions]
-        comparisons = [comparison for comparison, _ in prepared]
-        runnable = [row for _, rows in prepared for row in rows]  # (ArmResult, Request) for every arm that can run
-        yield comparisons
-        if not runnable:
-            return
+        with self.slot.hold(priority):  # attaching an adapter changes the model: inside the slot too
+            prepared = [self._prepare(question, selected, opts) for question in questions]
+            comparisons = [comparison for comparison, _ in prepared]
+            runnable = [row for _, rows in prepared for row in rows]  # (ArmResult, Request) of each arm that runs
+            yield comparisons
+            if runnable:
+                yield from self._generate(comparisons, runnable, opts)
+
+    def _generate(self, comparisons, runnable, opts) -> Iterator[list[Comparison]]:
         stream = self.backend.stream([req for _, req in runnable], opts.max_new_tokens, opts.temperature)
         # closing(): when our caller closes us (Stop, a browser that went away), generation is closed too.
         with closing(stream):
@@ -195,6 +234,12 @@ class Workbench:
             result.metrics.retrieval_ms = round(retrieval_ms, 2) if arm.retrieval else 0.0
             runnable.append((result, Request(result.prompt, adapter)))
         return comparison, runnable
+
+
+def _weights_key(folder: Path) -> str:
+    """'<folder>@<weights mtime>': a retrained adapter is a new key."""
+    weights = folder / adapter_lib.WEIGHTS_FILE
+    return f"{folder}@{weights.stat().st_mtime_ns if weights.is_file() else 0}"
 
 
 def _console_progress(done: int, total: int, unit: str, desc: str) -> None:

@@ -1,6 +1,6 @@
 """Batched streaming generation: several arms at once from one copy of the weights, each row streamed as it grows.
 
-One row per arm. Rows that use an adapter name it (peft's ``adapter_names``); base rows run as ``"__base__"``.
+One row per arm. Rows that use an adapter name it (peft's ``adapter_names``); base rows run as ``multilora.BASE_ADAPTER``.
 
 How a run goes (and why):
 1. **Prefill each prompt alone, longest first.** A closed-book prompt (~40 tokens) padded to a retrieval prompt's
@@ -47,14 +47,12 @@ import torch
 
 from . import multilora
 from .arms import PLAIN_STOP, cut_at_stop
-
-BASE_ADAPTER = "__base__"
+from .multilora import BASE_ADAPTER
 
 STEP_TOKENS_WITH_DRAFTS = 16
 """Most tokens one decode step feeds, drafts included (rows x (1 + drafts per row)). Each token fed adds arithmetic
-to the step (on a 2-core Xeon: one row fed 5 tokens 1.5x a one-token step, four rows fed 16 tokens 1.6x four
-rows' single tokens), and an evaluation's batch of 32 rows with 4 drafts each took 172 s instead of 139 s
-(docs/benchmarks.md). So large batches decode one token a step until enough of their rows have finished."""
+to the step, so a large batch (an evaluation's) decodes one token a step until enough of its rows have finished
+(measured: docs/benchmarks.md, prompt lookup drafts)."""
 
 
 LOOP_MIN_SPAN = 12
@@ -255,7 +253,7 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     def adapters(indices: list[int]) -> dict:
         return {"adapter_names": [names[i] for i in indices]} if peft else {}
 
-    stacked_rows = multilora.plan(model, names) if peft else None
+    stacked_rows = multilora.stack_adapters(model, names) if peft else None
 
     def plan(indices: list[int]):
         """Stacked LoRA for these rows; None without adapters, or where it does not apply (then peft's

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .arms import ALL_ARMS
 from .config import REPO_ROOT, Settings
 
 MAX_USERS = 64
@@ -167,7 +168,7 @@ def one_comparison(url: str, question: str, timeout_s: float) -> tuple[float, in
 
     started = time.perf_counter()
     try:
-        job = Client(url, verbose=False).submit(question, "base,rag,lora,raft", api_name="/compare")
+        job = Client(url, verbose=False).submit(question, ALL_ARMS, api_name="/compare")
         result = job.result(timeout=max(1.0, timeout_s))
     except Exception as exc:  # a load test counts failures, whatever they are
         return time.perf_counter() - started, 0, f"{type(exc).__name__}: {str(exc)[:200]}"

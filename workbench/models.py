@@ -1,7 +1,7 @@
 """Resolve and load the one base model (embedded package, local folder or hub id) and its adapters.
 
 One copy of the base weights serves every arm: adapters are attached to it by name (peft) and
-rows that need no adapter run as ``"__base__"``.
+rows that need no adapter run as ``multilora.BASE_ADAPTER``.
 """
 
 from __future__ import annotations

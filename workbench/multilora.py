@@ -2,14 +2,14 @@
 
 peft runs a mixed batch (``adapter_names=[...]``) by looping, in every LoRA layer, over the adapters present:
 select the rows, run lora_A and lora_B, scatter the result back — about a dozen ops per layer and adapter, plus a
-hook registered and removed on every layer for every forward call. For a decode step of four rows of a 135M model
-that was ~60 % more time than the bare model's step (measured on 2 CPU cores, docs/benchmarks.md).
+hook registered and removed on every layer for every forward call: a large share of a small model's decode step
+(docs/benchmarks.md, stacked multi-LoRA decode).
 
 Here each LoRA layer's adapters are stacked once per generation: A = [A_1; A_2; ...] (ranks x in) and
 B = [B_1 | B_2 | ...] (out x ranks), and a per-row scale vector picks each row's own adapter (its `scaling` on
 that adapter's rank columns, 0 elsewhere; all 0 for base rows):  y = base(x) + ((x A^T) * scale_row) B^T.
 The maths is peft's (vanilla LoRA, dropout off at inference); layers with another LoRA variant (DoRA ...) or a
-non-Linear base make `plan()` return None, and the caller keeps peft's own mixed-batch path.
+non-Linear base make `stack_adapters()` return None, and the caller keeps peft's own mixed-batch path.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from contextlib import contextmanager
 
 import torch
 
-BASE = "__base__"
+BASE_ADAPTER = "__base__"
+"""peft's adapter name for a row that runs without any adapter (`generate(adapter_names=[...])`)."""
 
 
 class _Layer:
@@ -74,17 +75,17 @@ class _Layer:
         return result + torch.matmul(h, self.b).to(result.dtype)
 
 
-class Plan:
+class StackedAdapters:
     """The stacked adapters of every LoRA layer for one batch; `active()` routes a forward call through them."""
 
     def __init__(self, layers: list[_Layer]):
         self.layers = layers
 
-    def rows(self, rows: list[int]) -> "Plan":
-        """The plan for some of its rows, e.g. one row's prefill: the adapters are stacked once per generation,
+    def rows(self, rows: list[int]) -> "StackedAdapters":
+        """These stacked adapters for some of their rows, e.g. one row's prefill: the adapters are stacked once per generation,
         not once per forward call (stacking walks every module and copies every adapter's weights)."""
         index = torch.tensor(rows)
-        return Plan([layer.rows(index) for layer in self.layers])
+        return StackedAdapters([layer.rows(index) for layer in self.layers])
 
     def keep(self, rows: list[int]) -> None:
         """Rows that left the batch leave the per-row scales too."""
@@ -104,13 +105,13 @@ class Plan:
                 del layer.module.forward
 
 
-def plan(model, names: list[str]) -> Plan | None:
-    """A Plan for a peft model whose rows use `names` (adapter names or '__base__'); None when a layer is not
+def stack_adapters(model, names: list[str]) -> StackedAdapters | None:
+    """The stacked adapters of a peft model whose rows use `names` (adapter names or '__base__'); None when a layer is not
     vanilla LoRA on a Linear (the caller then uses peft's adapter_names path)."""
     from peft.tuners.lora.layer import LoraLayer
     from peft.tuners.lora.layer import Linear as LoraLinear
 
-    adapters = sorted({n for n in names if n != BASE})
+    adapters = sorted({n for n in names if n != BASE_ADAPTER})
     layers = []
     for module in model.modules():
         if not isinstance(module, LoraLayer):
@@ -119,4 +120,4 @@ def plan(model, names: list[str]) -> Plan | None:
                 or module.disable_adapters:
             return None
         layers.append(_Layer(module, adapters, names))
-    return Plan(layers)
+    return StackedAdapters(layers)

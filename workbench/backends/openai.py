@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import httpx
 
@@ -23,6 +23,9 @@ from .. import adapters as adapter_lib
 from ..arms import PLAIN_STOP, cut_at_stop
 from ..generation import GenerationStats, Request, RowState
 from . import BackendError
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 log = logging.getLogger(__name__)
 MODELS_TTL_S = 5.0
@@ -42,7 +45,7 @@ class ServerError(BackendError):
 class OpenAIBackend:
     """Streams completions from an OpenAI-compatible server; the base weights are never loaded here."""
 
-    def __init__(self, wb):
+    def __init__(self, wb: Workbench):
         s = wb.settings
         self.wb = wb
         self.base_url = s.openai_base_url.rstrip("/")
@@ -123,8 +126,7 @@ class OpenAIBackend:
         stamp = str(weights.stat().st_mtime_ns if weights.is_file() else 0)
         if self._registered.get(str(folder)) == stamp:
             return name
-        adapter_lib.validate(folder, self.wb.model_id, self.wb.module_shapes,
-                             allow_foreign or adapter_lib.allows_foreign(folder), self.wb.settings.adapter_max_rank)
+        self.wb.check_adapter(folder, allow_foreign)
         served = name in self.served_adapters()
         if served and str(folder) not in self._registered:
             # Served since the server started (--lora-modules) or by another app process: trust it.
@@ -208,7 +210,8 @@ class OpenAIBackend:
             row.done = True
             ticks.put("end")
 
-    def stream(self, requests: list[Request], max_new_tokens: int, temperature: float) -> Iterator:
+    def stream(self, requests: list[Request], max_new_tokens: int, temperature: float
+               ) -> Iterator[tuple[list[ServerRow], GenerationStats | None]]:
         """All rows at once, each on its own connection; yields (rows, None) as they grow, (rows, stats) at the end."""
         rows = [ServerRow() for _ in requests]
         try:

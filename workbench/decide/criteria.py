@@ -20,10 +20,15 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..arms import ALL_ARMS
 from ..evaluation.datasets import EvalItem
 from ..evaluation.metrics import contains_answer, final_answer
 from ..retrieval.sessions import SESSION_PREFIX
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 UNANSWERABLE_QUESTIONS = 12
 """Questions the documents do not answer, asked per run (each costs one four-arm answer): half withheld facts,
@@ -41,7 +46,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 @contextmanager
-def temporary_corpus(wb, corpus: str, edit):
+def temporary_corpus(wb: Workbench, corpus: str, edit):
     """A private copy of `corpus` through `edit` (see VectorStore.copy_corpus), deleted afterwards."""
     name = f"{SESSION_PREFIX}decide{uuid.uuid4().hex[:12]}--{corpus.split('--')[-1]}"[:500]
     try:
@@ -52,7 +57,7 @@ def temporary_corpus(wb, corpus: str, edit):
             wb.store.delete_corpus(name)
 
 
-def _ask(run, wb, items: list[EvalItem], corpus: str, stage: str, folder: str | None = None) -> list[dict]:
+def _ask(run, wb: Workbench, items: list[EvalItem], corpus: str, stage: str, folder: str | None = None) -> list[dict]:
     """The four arms (Decide's adapters) over `items` with retrieval from `corpus`; rows as the eval writes them."""
     from ..evaluation.report import build_report, run_metadata, write_report
     from ..evaluation.runner import iter_eval
@@ -60,7 +65,7 @@ def _ask(run, wb, items: list[EvalItem], corpus: str, stage: str, folder: str | 
     adapters = run.state["adapters"]
     overrides = dict(corpus=corpus, lora_adapter=adapters["lora"], raft_adapter=adapters["raft"])
     records, started = [], time.perf_counter()
-    for done, question_records in enumerate(iter_eval(wb, items, "base,rag,lora,raft", None, run.cancel,
+    for done, question_records in enumerate(iter_eval(wb, items, ALL_ARMS, None, run.cancel,
                                                       **overrides), 1):
         records += question_records
         run.report_progress(stage, done / len(items), None)
@@ -117,7 +122,7 @@ def unseen_questions(rows: list[dict], corpus_text: str, n: int) -> list[dict]:
     return out
 
 
-def stage_unanswerable(run, wb) -> dict:
+def stage_unanswerable(run, wb: Workbench) -> dict:
     """Questions the documents do not answer; each arm should say it does not know. Half are held-out facts asked
     with their answers' chunks withheld (a copy of the corpus), half ask about a name or number the corpus never
     mentions (the corpus itself)."""
@@ -186,7 +191,7 @@ def _edit_for(updates: list[dict]):
     return edit
 
 
-def stage_updates(run, wb) -> dict:
+def stage_updates(run, wb: Workbench) -> dict:
     """Swap training facts' answers in a copy of the corpus and ask their questions: who follows the documents?"""
     want = run.state["plan"].get("updated_facts", UPDATED_FACTS)
     facts = _read_jsonl(run.path / "qa" / "facts.jsonl")

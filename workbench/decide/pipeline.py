@@ -12,10 +12,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .plan import BudgetError
 from .stages import STAGES, DecideError
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 DEFAULT_BUDGET_MINUTES = 20.0
 
@@ -105,7 +108,7 @@ class DecideRun:
                                   f"{stage}: {stage_fraction * 100:.0f} %"))
 
 
-def run_decide(wb, corpus: str, out_dir: str | Path, budget_minutes: float | None = None,
+def run_decide(wb: Workbench, corpus: str, out_dir: str | Path, budget_minutes: float | None = None,
                on_progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
                queries_per_day: int | None = None) -> dict:
     """Run (or resume) Decide for `corpus` in `out_dir`; return the summary (see `summary`). A new

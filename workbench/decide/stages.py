@@ -21,7 +21,9 @@ import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..arms import ALL_ARMS
 from ..evaluation.datasets import EvalSet, load_eval_set
 from ..retrieval.sessions import display_name
 from ..training.knowledge import KnowledgeItem, KnowledgeMix, document_example, knowledge_examples
@@ -33,6 +35,9 @@ from .criteria import UNANSWERABLE_QUESTIONS, UPDATED_FACTS, stage_unanswerable,
 from .plan import Speed, make_plan
 from .recheck import record_documents
 from .verdict import mean
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 MIN_FACTS = 6
 """Fewer facts than this cannot be split into training facts and test facts at all. A few documents give a few
@@ -58,7 +63,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 # --- qa --------------------------------------------------------------------------------------------------
-def stage_qa(run, wb) -> dict:
+def stage_qa(run, wb: Workbench) -> dict:
     """Generate facts with several question phrasings each; hold out whole facts for the test set."""
     from ..qa import QAError, generate_facts, qa_items, quality, split_by_fact, write_jsonl
 
@@ -112,23 +117,31 @@ def _validation_split(run) -> tuple[list[KnowledgeItem], list[KnowledgeItem]]:
     return [f for i, f in enumerate(facts) if i not in held], [f for i, f in enumerate(facts) if i in held]
 
 
-def _lora_examples(run, wb, qa_repeats: int = 1, doc_repeats: int = 1, documents: bool = True):
+def _lora_examples(run, wb: Workbench, qa_repeats: int = 1, doc_repeats: int = 1, documents: bool = True):
     chunks = wb.store.chunks(run.corpus) if documents else []
     return knowledge_examples(wb.tokenizer, _train_facts(run), chunks, wb.settings.system_prompt,
                               KnowledgeMix(qa_repeats=qa_repeats, doc_repeats=doc_repeats, seed=run.seed))
 
 
-def _raft_examples(run, wb):
-    """Every phrasing of every training fact (validation facts excepted) in the rag arm's prompt, the fact's passage
-    among distractors of the same corpus, or withheld with the abstention as target (training/reader.py)."""
+RAFT_MAX_EXAMPLES = 240
+"""The reader already reads: tuning it on a corpus needs a few hundred examples, not every phrasing of every fact
+(a rag prompt is ~450 tokens, so a corpus of 200 facts would otherwise cost more than the lora run)."""
+
+
+def _raft_examples(run, wb: Workbench):
+    """Training facts (validation facts excepted) in the rag arm's prompt, the fact's passage among distractors of
+    the same corpus, or withheld with the abstention as target (training/reader.py): each fact's first phrasing,
+    then further phrasings round by round, up to RAFT_MAX_EXAMPLES."""
     train_facts, _ = _validation_split(run)
-    items = [ReaderItem(q, f.answer, run.corpus, f.source) for f in train_facts for q in f.questions]
+    rounds = max((len(f.questions) for f in train_facts), default=0)
+    items = [ReaderItem(f.questions[r], f.answer, run.corpus, f.source)
+             for r in range(rounds) for f in train_facts if r < len(f.questions)][:RAFT_MAX_EXAMPLES]
     raft = build_reader(items, wb.store, wb.tokenizer, wb.settings.system_prompt,
                         ReaderMix(k=wb.settings.top_k, seed=run.seed))
     return raft_examples(raft, wb.tokenizer)
 
 
-def reader_adapter(wb) -> Path | None:
+def reader_adapter(wb: Workbench) -> Path | None:
     """The shipped general reader, if it was trained for the loaded base model (Decide's raft starts from it)."""
     from ..adapters import READER, AdapterError, find_adapter, read_config, same_model
 
@@ -140,7 +153,7 @@ def reader_adapter(wb) -> Path | None:
     return folder if same_model(base, wb.model_id) else None
 
 
-def _tokens(wb, examples) -> int:
+def _tokens(wb: Workbench, examples) -> int:
     from ..training.data import tokenize
 
     return sum(len(tokenize(wb.tokenizer, ex, TrainConfig().max_length)["input_ids"]) for ex in examples)
@@ -150,7 +163,7 @@ def _tokens(wb, examples) -> int:
 PROBE_STEPS = 3
 
 
-def measure_speed(wb, sample) -> Speed:
+def measure_speed(wb: Workbench, sample) -> Speed:
     """Training tokens/s from a short run on real examples (its first step, which warms kernels up, is not
     counted), and seconds to answer one question with all four arms."""
     probe = random.Random(0).sample(sample, min(4 * PROBE_STEPS, len(sample)))
@@ -173,7 +186,7 @@ def measure_speed(wb, sample) -> Speed:
     return Speed(train_tokens_per_s=round(tokens_per_s, 1), eval_s_per_question=round(eval_s, 2))
 
 
-def stage_plan(run, wb) -> dict:
+def stage_plan(run, wb: Workbench) -> dict:
     qa_examples = _lora_examples(run, wb, documents=False)
     doc_examples = [document_example(wb.tokenizer, c) for c in wb.store.chunks(run.corpus)]
     raft_examples_ = _raft_examples(run, wb)
@@ -186,7 +199,8 @@ def stage_plan(run, wb) -> dict:
 
 
 # --- lora, raft --------------------------------------------------------------------------------------------
-def _train_stage(run, wb, method: str, examples, epochs: float, seconds: float, init: Path | None = None) -> dict:
+def _train_stage(run, wb: Workbench, method: str, examples, epochs: float, seconds: float,
+                 init: Path | None = None) -> dict:
     from ..training.jobs import train_and_install
 
     config = TrainConfig(method="knowledge" if method == "lora" else "raft", epochs=epochs, max_seconds=seconds,
@@ -207,13 +221,13 @@ def _train_stage(run, wb, method: str, examples, epochs: float, seconds: float, 
                                    "from": str(init) if init else "a fresh LoRA"}}
 
 
-def stage_lora(run, wb) -> dict:
+def stage_lora(run, wb: Workbench) -> dict:
     plan = run.state["plan"]
     examples = _lora_examples(run, wb, plan["lora_qa_repeats"], plan["lora_doc_repeats"])
     return _train_stage(run, wb, "lora", examples, 1.0, plan["lora_seconds"])  # repeats are in the examples
 
 
-def _validate(run, wb, adapter: str, facts: list[KnowledgeItem]) -> float:
+def _validate(run, wb: Workbench, adapter: str, facts: list[KnowledgeItem]) -> float:
     """Share of the validation facts (first phrasing each) whose raft answer contains the answer."""
     from ..evaluation.datasets import EvalItem
     from ..evaluation.metrics import contains_answer, final_answer
@@ -226,7 +240,7 @@ def _validate(run, wb, adapter: str, facts: list[KnowledgeItem]) -> float:
     return round(mean(scores), 4) if scores else 0.0
 
 
-def stage_raft(run, wb) -> dict:
+def stage_raft(run, wb: Workbench) -> dict:
     """Continue the reader on the corpus's questions (a fresh LoRA where no reader fits the base model), then keep
     whichever of the reader alone and the tuned adapter answers more validation facts (ties keep the reader)."""
     plan = run.state["plan"]
@@ -253,7 +267,7 @@ def test_set(run) -> EvalSet:
     return eval_set
 
 
-def stage_eval(run, wb) -> dict:
+def stage_eval(run, wb: Workbench) -> dict:
     from ..evaluation.report import build_report, run_metadata, write_report
     from ..evaluation.runner import ResultCache, iter_eval
 
@@ -261,7 +275,7 @@ def stage_eval(run, wb) -> dict:
     adapters = run.state["adapters"]
     overrides = dict(corpus=run.corpus, lora_adapter=adapters["lora"], raft_adapter=adapters["raft"])
     records, started = [], time.perf_counter()
-    for done, question_records in enumerate(iter_eval(wb, eval_set.items, "base,rag,lora,raft",
+    for done, question_records in enumerate(iter_eval(wb, eval_set.items, ALL_ARMS,
                                                       ResultCache.in_data_dir(wb.settings), run.cancel,
                                                       **overrides), 1):
         records += question_records
@@ -273,7 +287,7 @@ def stage_eval(run, wb) -> dict:
     return {"eval": {"questions": len(eval_set.items), "seconds": round(time.perf_counter() - started, 1)}}
 
 
-def stage_report(run, wb) -> dict:
+def stage_report(run, wb: Workbench) -> dict:
     from .report import write_decide_report
 
     report = write_decide_report(run)

@@ -10,6 +10,7 @@ import json
 import statistics
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +18,9 @@ from ..arms import ARMS
 from . import metrics as M
 from .datasets import label_classes
 from .runner import EvalRecord
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 PERCENT_DIGITS = 4
 MS_DIGITS = 1
@@ -305,7 +309,7 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} CPUs, torch {torch.__version__} on CPU ({torch.get_num_threads()} threads)"
 
 
-def run_metadata(wb, eval_set, arms: list[str], questions: int, seconds: float, **overrides) -> dict:
+def run_metadata(wb: Workbench, eval_set, arms: list[str], questions: int, seconds: float, **overrides) -> dict:
     """What a report was computed from: model, set, settings and machine (written as run.json)."""
     import time
 

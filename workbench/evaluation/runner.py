@@ -18,14 +18,18 @@ import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..adapters import WEIGHTS_FILE, AdapterError, find_adapter
 from ..arms import Arm, parse_arms
 from ..results import ArmResult, Metrics, Passage
 from ..retrieval.store import StoreError, file_sha
+from ..slot import BATCH
 from ..validation import EVAL_BATCH_MAX, check_number
 from .datasets import EvalItem, EvalSet
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 CACHE_VERSION = 3
 """Bump when prompts or generation change in a way the key does not see, to ignore older entries."""
@@ -101,7 +105,7 @@ def adapter_fingerprint(name: str, dirs: list[Path]) -> str | None:
 class ArmKeys:
     """Cache keys per arm for one run: the run-wide part is computed once, the question is added per item."""
 
-    def __init__(self, wb, opts, arms: list[Arm], corpus_known: bool):
+    def __init__(self, wb: Workbench, opts, arms: list[Arm], corpus_known: bool):
         corpus_fp = corpus_fingerprint(wb.store, opts.corpus) if corpus_known and any(a.retrieval for a in arms) else None
         # bf16 and fp32 weights can give different greedy answers: never serve one's answers for the other
         dtype = str(getattr(wb.model, "dtype", "")).removeprefix("torch.")
@@ -123,8 +127,9 @@ class ArmKeys:
         return _sha({**part, "question": question}) if part else None
 
 
-def iter_eval(wb, items: list[EvalItem], arms: str | list[str] | None = None, cache: ResultCache | None = None,
-              cancel: threading.Event | None = None, **overrides) -> Iterator[list[EvalRecord]]:
+def iter_eval(wb: Workbench, items: list[EvalItem], arms: str | list[str] | None = None,
+              cache: ResultCache | None = None, cancel: threading.Event | None = None,
+              **overrides) -> Iterator[list[EvalRecord]]:
     """Yield the records of each question in turn (one per selected arm). Questions are generated `eval_batch` at a
     time, so they arrive in bursts. Setting `cancel` stops the run at its next decode step (InterruptedError);
     what finished batches generated stays in the cache."""
@@ -150,8 +155,9 @@ def iter_eval(wb, items: list[EvalItem], arms: str | list[str] | None = None, ca
             if pending:
                 groups.setdefault(pending, []).append(j)
         for pending, members in groups.items():
+            # BATCH: a comparison waiting for the model goes before this batch (workbench/slot.py)
             comparisons = wb.compare_many([batch[j].question for j in members], list(pending),
-                                          cancel=cancel, **overrides)
+                                          cancel=cancel, priority=BATCH, **overrides)
             for j, comparison in zip(members, comparisons):
                 for result in comparison.arms:
                     results[j][result.arm] = result
@@ -164,7 +170,7 @@ def iter_eval(wb, items: list[EvalItem], arms: str | list[str] | None = None, ca
             yield [EvalRecord(item, found[arm.name], evidence or [], arm.name in hits) for arm in selected]
 
 
-def run_eval(wb, eval_set: EvalSet, arms: str | list[str] | None = None, limit: int | None = None,
+def run_eval(wb: Workbench, eval_set: EvalSet, arms: str | list[str] | None = None, limit: int | None = None,
              cache: ResultCache | None = None, progress: Callable[[int, int], None] | None = None,
              **overrides) -> list[EvalRecord]:
     """All records of the first `limit` questions (all when None); `progress(done, total)` after each question."""
@@ -175,3 +181,18 @@ def run_eval(wb, eval_set: EvalSet, arms: str | list[str] | None = None, limit: 
         if progress:
             progress(done, len(items))
     return records
+
+
+def evaluation_work(wb, items: list[EvalItem], arms, cache: ResultCache | None, overrides: dict):
+    """`iter_eval` as the work of a job (workbench/jobs.py): one Progress per question, its records the detail;
+    the job's cancel stops generation at its next step. The UI and the CLI run evaluations this way."""
+    from ..jobs import Progress, eta
+
+    def work(job) -> int:
+        started, done = time.perf_counter(), 0
+        for done, question_records in enumerate(iter_eval(wb, items, arms, cache, job.cancelled, **overrides), 1):
+            job.report(Progress("evaluate", done, len(items), "questions", eta(started, done, len(items)),
+                                f"question {done}/{len(items)}", detail=question_records))
+        return done
+
+    return work

@@ -24,7 +24,7 @@ from .archive import ArchiveError, ArchiveLimits, unpack_zip
 from .chunking import chunk_sections
 from .loaders import LoaderError, load_file
 from .parsing import ParseLimits, ParseWorker
-from .store import DocumentUpdate, Progress, VectorStore, check_corpus_name, file_sha
+from .store import DocumentUpdate, IngestProgress, VectorStore, check_corpus_name, file_sha
 
 CORPORA_DIR = REPO_ROOT / "corpora"
 SHIPPED_EMBEDDINGS = "embeddings.npz"
@@ -95,7 +95,7 @@ def collect(paths: list[Path], workdir: Path, limits: ArchiveLimits, report: Ing
 
 
 def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int = 200, chunk_overlap: int = 30,
-           progress: Progress | None = None, limits: ArchiveLimits | None = None,
+           progress: IngestProgress | None = None, limits: ArchiveLimits | None = None,
            parse: ParseLimits | None = None,
            precomputed: Callable[[], dict[str, list[float]]] | None = None) -> IngestReport:
     """Add files, folders and zips to a corpus idempotently; see the module docstring.
@@ -147,7 +147,7 @@ def shipped_corpora() -> dict[str, Path]:
     return {p.parent.name: p for p in sorted(CORPORA_DIR.glob("*/docs")) if p.is_dir()}
 
 
-def ensure_shipped(store: VectorStore, settings, progress: Progress | None = None) -> list[IngestReport]:
+def ensure_shipped(store: VectorStore, settings, progress: IngestProgress | None = None) -> list[IngestReport]:
     """Index the shipped corpora; cheap when nothing changed (files are compared by hash)."""
     reports = []
     for name, folder in shipped_corpora().items():

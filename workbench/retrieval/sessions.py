@@ -19,7 +19,7 @@ from pathlib import Path
 from .archive import ArchiveLimits
 from .ingest import IngestReport, check_chunking, ingest
 from .parsing import ParseLimits
-from .store import OWNER, Progress, StoreError, VectorStore, check_corpus_name
+from .store import OWNER, IngestProgress, StoreError, VectorStore, check_corpus_name
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +59,7 @@ def check_shared_name(name: str) -> str:
     """A valid name for a user-chosen corpus (the session prefix is reserved)."""
     if not (name or "").strip():
         raise StoreError(f"type a corpus name: 3-{MAX_NAME} letters, digits, '.', '_' or '-'")
-    if len(name) > MAX_NAME:
-        raise StoreError(f"corpus name {name[:20]!r}... is longer than {MAX_NAME} characters")
-    try:
-        check_corpus_name(name)
-    except StoreError:  # the store allows 512 characters; say the limit that applies here
-        raise StoreError(f"invalid corpus name {name!r}: use 3-{MAX_NAME} letters, digits, '.', '_' or '-', "
-                         "starting and ending with a letter or digit") from None
+    check_corpus_name(name, MAX_NAME)
     if name.startswith(SESSION_PREFIX):
         raise StoreError(f"corpus names may not start with {SESSION_PREFIX!r} (reserved for session corpora)")
     return name
@@ -145,7 +139,7 @@ class SessionCorpora:
 
     # --- changes ------------------------------------------------------------------------------------
     def ingest(self, sid: str, name: str, paths: list[Path], chunk_size: int, chunk_overlap: int,
-               limits: ArchiveLimits | None = None, progress: Progress | None = None,
+               limits: ArchiveLimits | None = None, progress: IngestProgress | None = None,
                parse: ParseLimits | None = None) -> IngestReport:
         """Add files to the session's corpus `name` (created on first use). report.corpus is `name`."""
         collection = self.collection(sid, name)

@@ -16,7 +16,9 @@ from typing import Protocol
 from ..results import Passage
 from .chunking import Chunk
 
-_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$")
+_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")
+MAX_NAME = 512
+"""Longest collection name Chroma accepts."""
 OWNER = "owner"
 """Collection metadata key of a private corpus: the id of the session that owns it."""
 DOC_CHUNKS = "doc_chunks"
@@ -25,7 +27,7 @@ ADD_BATCH = 128
 """Chunks embedded and added per batch (and per progress step); never above Chroma's own maximum."""
 
 
-class Progress(Protocol):
+class IngestProgress(Protocol):
     def __call__(self, done: int, total: int, unit: str, desc: str) -> None:
         """`done` of `total` `unit`s ("files", "batches") are finished; `desc` says what is happening."""
 
@@ -34,12 +36,14 @@ class StoreError(ValueError):
     """A corpus that does not exist or a name Chroma would refuse."""
 
 
-def check_corpus_name(name: str) -> str:
-    if not _NAME.match(name or "") or ".." in name:
-        raise StoreError(
-            f"invalid corpus name {name!r}: use 3-512 letters, digits, '.', '_' or '-', "
-            "starting and ending with a letter or digit"
-        )
+def check_corpus_name(name: str, max_len: int = MAX_NAME) -> str:
+    """`name` if it is 3-`max_len` letters, digits, '.', '_' or '-' (no '..'), starting and ending with a letter or
+    digit; else StoreError saying so."""
+    if len(name or "") > max_len:
+        raise StoreError(f"invalid corpus name {name[:20]!r}...: longer than {max_len} characters")
+    if len(name or "") < 3 or not _NAME.match(name) or ".." in name:
+        raise StoreError(f"invalid corpus name {name!r}: use 3-{max_len} letters, digits, '.', '_' or '-', "
+                         "starting and ending with a letter or digit")
     return name
 
 
@@ -181,7 +185,7 @@ class VectorStore:
             out[source] = sha if expected is None or expected == counts[source] else None
         return out
 
-    def write_documents(self, corpus: str, updates: list[DocumentUpdate], progress: Progress | None = None,
+    def write_documents(self, corpus: str, updates: list[DocumentUpdate], progress: IngestProgress | None = None,
                         precomputed: dict[str, list[float]] | None = None) -> int:
         """Make each document's stored chunks equal its update's chunks. Returns the number of chunks added.
 
@@ -233,7 +237,7 @@ class VectorStore:
         return [precomputed[key] if key in precomputed else next(fresh) for key in keys], len(missing)
 
     def replace_document(self, corpus: str, source: str, chunks: list[Chunk], sha: str = "",
-                         progress: Progress | None = None) -> int:
+                         progress: IngestProgress | None = None) -> int:
         """Make the stored chunks of `source` equal `chunks` (see write_documents). Returns chunks added."""
         return self.write_documents(corpus, [DocumentUpdate(source, chunks, sha)], progress)
 

@@ -10,12 +10,17 @@ import shlex
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .card import EVIDENCE_TARGET, write_card
 from .data import DataError, chat_example, detect_format, load_chat, load_qa
 from .knowledge import KnowledgeMix, items_from_pairs, knowledge_examples
 from .raft import build_raft, lora_examples, raft_examples
 from .trainer import TrainConfig, TrainResult, train
+from .worker import base_spec, check_memory, train_in_worker
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 METHODS = ("lora", "raft", "docs", "knowledge")
 """lora: closed-book Q/A; raft: Q/A with retrieved passages; docs: the corpus text alone (no Q/A needed);
@@ -23,7 +28,7 @@ knowledge: the corpus text plus every phrasing of the Q/A (the recipe that learn
 log = logging.getLogger(__name__)
 
 
-def build_examples(wb, data: Path | None, config: TrainConfig, corpus: str):
+def build_examples(wb: Workbench, data: Path | None, config: TrainConfig, corpus: str):
     """Examples for the method; RAFT needs Q/A data and a corpus to retrieve distractors from."""
     s = wb.settings
     if config.method in ("docs", "knowledge"):
@@ -72,7 +77,7 @@ PARTIAL_PREFIX = ".train-"
 """Hidden folder a training writes into; renamed to the adapter's name only when everything is saved."""
 
 
-def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: str | None = None,
+def train_adapter(wb: Workbench, data: Path, config: TrainConfig, out_dir: Path, corpus: str | None = None,
                   progress=None, cancel=None) -> TrainResult:
     """Train and save an adapter for the workbench's base model; it is selectable by its folder name at once.
 
@@ -91,7 +96,7 @@ def train_adapter(wb, data: Path, config: TrainConfig, out_dir: Path, corpus: st
                              command=command_line(shown, config, corpus, _display(out_dir)))
 
 
-def train_and_install(wb, examples, config: TrainConfig, out_dir: Path, progress=None, cancel=None, *,
+def train_and_install(wb: Workbench, examples, config: TrainConfig, out_dir: Path, progress=None, cancel=None, *,
                       card_config: TrainConfig | None = None, data: str, corpus: str | None, command: str,
                       target: str = EVIDENCE_TARGET) -> TrainResult:
     """Train `examples` into a hidden folder beside `out_dir`, write the model card, and move it into place only
@@ -101,8 +106,12 @@ def train_and_install(wb, examples, config: TrainConfig, out_dir: Path, progress
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{out_dir.name[:40]}-", dir=out_dir.parent))
     try:
-        result = train(wb.model, wb.tokenizer, examples, config, partial, wb.model_id, progress, cancel,
-                       getattr(wb, "source", None), wb.device)
+        if wb.settings.train_in_worker:  # its memory goes back to the OS when the worker exits
+            check_memory(wb.module_shapes, config)
+            result = train_in_worker(base_spec(wb), examples, config, partial, wb.model_id, progress, cancel)
+        else:
+            result = train(wb.model, wb.tokenizer, examples, config, partial, wb.model_id, progress, cancel,
+                           getattr(wb, "source", None), wb.device)
         result.adapter_dir = str(out_dir)
         record = partial / "training.json"
         if record.is_file():  # written by train() with the temporary folder's path
@@ -159,3 +168,25 @@ def _display(path: Path) -> Path:
         return Path(path).resolve().relative_to(REPO_ROOT)
     except ValueError:
         return Path(path)
+
+
+STAGES = ("examples", "train", "save")
+"""A training job's stages: build the examples, train in the worker process, write the card and move into place."""
+
+
+def training_work(wb, data: Path | None, config: TrainConfig, out_dir: Path, corpus: str | None = None):
+    """`train_adapter` as the work of a job (workbench/jobs.py): each step reports a Progress whose `detail` is
+    the step's loss; the job's cancel stops the worker at its next step."""
+    from ..jobs import Progress
+
+    def work(job) -> TrainResult:
+        job.report(Progress("examples", 0, 1, "steps", message=f"preparing {config.method} training"))
+
+        def step(p: dict) -> None:
+            job.report(Progress("train", p["step"], p["total"], "steps", p["eta_s"],
+                                f"Step {p['step']}/{p['total']} · loss {p['loss']:.3f} · ETA {p['eta_s']:.0f} s",
+                                detail=p["loss"]))
+
+        return train_adapter(wb, data, config, out_dir, corpus, step, job.cancelled)
+
+    return work

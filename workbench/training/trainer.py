@@ -24,7 +24,8 @@ from .data import Example, tokenize
 @dataclass
 class TrainConfig:
     method: str = "lora"
-    """'lora' (closed-book Q/A or chat data) or 'raft' (Q/A with retrieved passages in the prompt)."""
+    """One of training.jobs.METHODS: 'lora' (closed-book Q/A or chat data), 'raft' (Q/A with retrieved passages in
+    the prompt), 'docs' (the corpus text alone) or 'knowledge' (the corpus text plus every phrasing of the Q/A)."""
     epochs: float = 3.0
     """Passes over the training data."""
     learning_rate: float = 1e-3

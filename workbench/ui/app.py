@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import gradio as gr
 
+from ..jobs import Jobs
 from .compare import build_compare_tab
 from .corpora import build_corpora_tab, corpus_session
 from .decide import build_decide_tab
 from .evaluate import build_evaluate_tab
 from .startup import Startup
 from .train import build_train_tab
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 INTRO = """# RAG vs fine-tuning workbench
 One question, four arms of **{model}**: **base** (the model alone), **rag** (with retrieved passages),
@@ -56,7 +62,7 @@ def watch_startup(startup: Startup, banner, timer, corpora) -> None:
                api_visibility="private")
 
 
-def build_app(settings, wb, startup: Startup | None = None) -> gr.Blocks:
+def build_app(settings, wb: Workbench, startup: Startup | None = None) -> gr.Blocks:
     """The whole app; `settings` carries app-level options, `wb` does the work (a tiny one in tests).
 
     `startup`, when given, is the background indexing the page waits for (see ui/startup.py).
@@ -67,6 +73,7 @@ def build_app(settings, wb, startup: Startup | None = None) -> gr.Blocks:
         if startup is not None:
             banner, timer = startup_banner(startup)
         corpora = corpus_session(demo, wb, startup)  # per-session uploaded corpora, shared by the tabs
+        jobs = Jobs()  # the long runs (training, evaluation), each cancelled by its id (workbench/jobs.py)
         with gr.Tab("Compare"):
             adapter_dropdowns = build_compare_tab(wb, corpora, startup)
         with gr.Tab("Corpora"):
@@ -74,9 +81,9 @@ def build_app(settings, wb, startup: Startup | None = None) -> gr.Blocks:
         with gr.Tab("Decide"):
             build_decide_tab(wb, corpora)
         with gr.Tab("Evaluate"):
-            build_evaluate_tab(wb, corpora)
+            build_evaluate_tab(wb, corpora, jobs)
         with gr.Tab("Train"):
-            build_train_tab(wb, adapter_dropdowns, corpora)
+            build_train_tab(wb, adapter_dropdowns, corpora, jobs)
         if startup is not None:
             watch_startup(startup, banner, timer, corpora)
     # A bounded queue: beyond it a user is told the app is busy and to try again (Gradio's queue_full), and

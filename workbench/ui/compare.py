@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import pandas as pd
 
 from ..adapters import AUTO
-from ..arms import ARMS
+from ..arms import ALL_ARMS, ARMS
 from ..config import REPO_ROOT
 from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
@@ -21,16 +22,19 @@ from .errors import ok, user_error, verdict
 from .format import answer_markdown, metrics_help_markdown, metrics_markdown, passages_markdown
 from .stopping import Stops
 
+if TYPE_CHECKING:
+    from ..engine import Workbench
+
 NO_ADAPTER = "(none)"
 
 
-def adapter_choices(wb) -> list[tuple[str, str]]:
+def adapter_choices(wb: Workbench) -> list[tuple[str, str]]:
     """The adapter dropdowns' choices: none, auto (the corpus's own adapter, else the reader), every installed one."""
     return [(NO_ADAPTER, NO_ADAPTER), ("auto: the corpus's own, else the reader", AUTO)] + [
         (n, n) for n in wb.adapter_names()]
 
 
-def known_adapters(wb) -> list[str]:
+def known_adapters(wb: Workbench) -> list[str]:
     """What a request may name as an adapter: auto or an installed adapter (never a server folder)."""
     return [AUTO, *wb.adapter_names()]
 
@@ -68,7 +72,7 @@ def adapter_note(column: str, adapter: str, corpus: str, corpora: list[str]) -> 
             f"domain's fine-tune. Choose auto for {display_name(corpus)}'s own adapter once one is trained.")
 
 
-def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
+def build_votes(wb: Workbench, question, answers: list, vote_buttons: list) -> None:
     """An "all bad" button, a feedback line and the tally beside the per-arm "best" buttons.
 
     Each vote is stored with the answers. A vote with nothing to judge is refused in the feedback line only.
@@ -103,7 +107,7 @@ def build_votes(wb, question, answers: list, vote_buttons: list) -> None:
                      api_name=f"vote_{choice.replace(' ', '_')}")
 
 
-def build_compare_tab(wb, corpora=None, startup=None) -> list:
+def build_compare_tab(wb: Workbench, corpora=None, startup=None) -> list:
     """Build the tab; returns the adapter dropdowns so other tabs can refresh their choices.
 
     With a `startup` (ui/startup.py) still indexing, questions are refused with a message saying so.
@@ -241,7 +245,7 @@ def build_compare_tab(wb, corpora=None, startup=None) -> list:
 
     stop.click(stopped, run_id, [ask, stop, status], queue=False, api_visibility="private")
 
-    def compare(request: gr.Request, question: str, arms: str = "base,rag,lora,raft", corpus: str = "", top_k: int = 0,
+    def compare(request: gr.Request, question: str, arms: str = ALL_ARMS, corpus: str = "", top_k: int = 0,
                 max_new_tokens: int = 0, temperature: float = -1.0, system_prompt: str = "",
                 lora_adapter: str = "", raft_adapter: str = "") -> dict:
         """One question to the chosen arms; returns {question, model, arms: [{arm, answer, passages, prompt, metrics}]}.

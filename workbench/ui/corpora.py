@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import gradio as gr
 import pandas as pd
@@ -24,6 +24,9 @@ from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
 from .errors import ok, user_errors, verdict
 from .uploads import remove_uploads
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 SCOPE_LABELS = {"session": "this session", "shared": "shared library", "shipped": "demo"}
 FAILURE_COLUMNS = ["file", "error"]
@@ -115,7 +118,7 @@ class CorpusSessions:
         return self.follower_update(value, infos, bool(value and value.selected), self.extras.get(dropdown._id, ()))
 
 
-def corpus_session(demo: gr.Blocks, wb, startup=None) -> CorpusSessions:
+def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessions:
     """Create the per-session corpus state and hook its lifetime to the browser session; while `startup` (a
     ui.startup.Startup) indexes, the shipped corpora are offered from their folders."""
     s = wb.settings
@@ -141,7 +144,7 @@ def report_markdown(report: IngestReport) -> str:
     return text + (f" {failed} file{'s' * (failed != 1)} failed (reasons below)." if failed else "")
 
 
-def build_corpora_tab(wb, sessions: CorpusSessions) -> None:
+def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
     s = wb.settings
     manager = sessions.manager
     limit = f" Up to {s.max_upload_size} per file." if s.max_upload_size else ""

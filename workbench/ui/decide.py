@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import pandas as pd
@@ -28,6 +29,9 @@ from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
 from ..validation import check_number
 from .stopping import Stops, cancel_for_api_clients
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 HELP = """**Decide** answers *should I use RAG or fine-tuning for these documents?* on the corpus you choose: it
 writes questions from the documents (offline), holds out a quarter of the facts as a test set, trains a **lora**
@@ -168,7 +172,7 @@ def failure_line(exc: BaseException, folder: Path, corpus: str) -> str:
 SLIDER_MIN, SLIDER_MAX = 5, 120
 
 
-def estimate_line(wb, corpus: str | None, budget: float | None) -> tuple[str, dict]:
+def estimate_line(wb: Workbench, corpus: str | None, budget: float | None) -> tuple[str, dict]:
     """What the chosen corpus needs, before pressing Decide, and the budget slider bounded by it."""
     if not corpus or not wb.store.exists(corpus):
         return "", gr.update(minimum=SLIDER_MIN)
@@ -186,7 +190,7 @@ def estimate_line(wb, corpus: str | None, budget: float | None) -> tuple[str, di
             gr.update(minimum=low, maximum=max(SLIDER_MAX, 2 * low), value=value))
 
 
-def build_decide_tab(wb, corpora=None) -> None:
+def build_decide_tab(wb: Workbench, corpora=None) -> None:
     s = wb.settings
     gr.Markdown(HELP)
     with gr.Row():

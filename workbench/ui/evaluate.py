@@ -1,14 +1,15 @@
 """The Evaluate tab: the arms over a whole question set, with a summary, plots, answers side by side and export.
 
-Thin: it loads the set, drives `evaluation.runner.iter_eval` in a thread (streaming progress, cancellable) and
-shows what `evaluation.report` computes.
+Thin: it loads the set, runs `evaluation.runner.iter_eval` as a job (workbench/jobs.py: streaming progress,
+cancellable) and shows what `evaluation.report` computes. The job takes the model slot one batch at a time, so a
+comparison waits at most one batch (workbench/slot.py); at most `max_eval_rows` questions run per request.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from contextlib import closing
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import pandas as pd
@@ -16,15 +17,18 @@ import pandas as pd
 from ..arms import ARMS
 from ..evaluation.datasets import EvalDataError, load_eval_set, shipped_eval_sets
 from ..evaluation.report import ALL, EvalReport, build_report, filter_choices, run_metadata, side_by_side, write_report
-from ..evaluation.runner import ResultCache, iter_eval
+from ..evaluation.runner import ResultCache, evaluation_work
+from ..jobs import JobCancelled, Jobs
 from ..retrieval.sessions import check_access
 from ..validation import TEMPERATURE_MAX, check_adapter_choice, check_number
 from ..config import REPO_ROOT
-from .background import WAITING, in_background
 from .compare import NO_ADAPTER, adapter_choices, known_adapters
 from .errors import ok, user_error, verdict
-from .stopping import Stops, cancel_for_api_clients
+from .stopping import cancel_for_api_clients
 from .uploads import remove_uploads
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 SET_CORPUS = "(the set's own corpus)"
 PLOTTED = {"em": "Exact match", "f1": "Token F1", "contains": "Contains answer", "rouge_l": "ROUGE-L",
@@ -90,7 +94,7 @@ def latency_frame(report: EvalReport) -> pd.DataFrame:
     return pd.DataFrame(points, columns=["arm", "measure", "ms"]).astype({"arm": "str", "measure": "str", "ms": "float"})
 
 
-def build_evaluate_tab(wb, corpora=None) -> None:
+def build_evaluate_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None) -> None:
     """`corpora` (the app's CorpusSessions) is what a chosen corpus is checked against (None: no session corpora)."""
     s = wb.settings
     sets = shipped_eval_sets()
@@ -146,8 +150,8 @@ def build_evaluate_tab(wb, corpora=None) -> None:
                      elem_id="eval-export", visible=False, interactive=False)
     rows = gr.State([])
     all_outputs = [status, summary, *plots, latency, show, questions, export, rows]
-    run_id = gr.State("")  # not part of the API: what the Cancel button names
-    stops = Stops()  # Cancel is cooperative: the run sees its id within a second and ends (stopping.py)
+    run_id = gr.State("")  # not part of the API: the job id the Cancel button names
+    jobs = jobs if jobs is not None else Jobs()  # Cancel is cooperative: the job stops at its next decode step
     with gr.Accordion("Metric definitions (docs/evaluation.md)", open=False, elem_id="eval-docs"):
         gr.Markdown(docs_markdown())
 
@@ -180,35 +184,46 @@ def build_evaluate_tab(wb, corpora=None) -> None:
         except ValueError as exc:
             raise user_error(str(exc)) from None
         items = eval_set.items[:limit_] if limit_ > 0 else eval_set.items
+        if len(items) > s.max_eval_rows:  # one request may not hold the app for hours
+            raise user_error(f"{len(items)} questions are more than one evaluation here may run "
+                             f"({s.max_eval_rows}): set Questions to {s.max_eval_rows} or fewer, or split the file "
+                             "(`python -m workbench eval` on your own machine has no bound)")
         cache = ResultCache.in_data_dir(s) if use_cache_ else None
         started, records, done = time.perf_counter(), [], 0
         batch = min(wb.options(**overrides).eval_batch, len(items))  # the questions' answers arrive batch by batch
         progress((0, len(items)), desc=f"starting: {batch} questions per batch")
-        # In a thread: Cancel stops generation at its next step, not at the end of a batch (background.py)
-        answers = in_background(lambda stop: iter_eval(wb, items, arms_, cache, stop, **overrides))
+        job = jobs.start(evaluation_work(wb, items, arms_, cache, overrides), name=f"evaluate {eval_set.name}",
+                         stages=("evaluate",), job_id=run_id_ or None)
 
         def status_only(news: str) -> list:
             """The status line: the questions answered so far and `news`; every other output as it is."""
             line = f"**{eval_set.name}**: {done}/{len(items)} questions on corpus `{overrides['corpus']}`, {news}"
             return [line, *[gr.skip()] * (len(all_outputs) - 1)]
 
+        cancelled = "cancelled: the answers of finished batches are kept (in the cache too)"
         try:
-            with stops.watching(run_id_), closing(answers):  # closed (Cancel, a page gone): stops at its next step
-                for question_records in answers:
-                    if stops.asked(run_id_):
-                        yield status_only("cancelled: the answers of finished batches are kept (in the cache too)")
-                        return
-                    if question_records is WAITING:  # a batch is generating: say so
-                        yield status_only(f"generating the next {min(batch, len(items) - done)} "
-                                          f"({time.perf_counter() - started:.0f} s) …")
-                        continue
-                    done += 1
-                    records += question_records
-                    report = build_report(records, eval_set.labels)
-                    progress((done, len(items)), desc=f"question {done}/{len(items)}", unit="questions")
-                    yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
-        except ValueError as exc:  # unknown corpus, bad arm: said plainly
-            raise user_error(str(exc)) from None
+            for p in job.events():
+                if job.cancelled.is_set():
+                    yield status_only(cancelled)
+                    return
+                if p is None:  # a batch is generating: say so
+                    yield status_only(f"generating the next {min(batch, len(items) - done)} "
+                                      f"({time.perf_counter() - started:.0f} s) …")
+                    continue
+                done = int(p.done)
+                records += p.detail
+                report = build_report(records, eval_set.labels)
+                progress((done, len(items)), desc=p.message, unit="questions")
+                yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
+            try:
+                job.result()
+            except JobCancelled:
+                yield status_only(cancelled)
+            except ValueError as exc:  # unknown corpus, bad arm: said plainly
+                raise user_error(str(exc)) from None
+        finally:  # closed before the end (Cancel, a page or API client gone): stops at its next decode step
+            job.cancel()
+            jobs.forget(job)
 
     def outputs(report: EvalReport, done: int, total: int, eval_set, arms_, started, overrides):
         line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`"
@@ -237,7 +252,7 @@ def build_evaluate_tab(wb, corpora=None) -> None:
 
     def running(*_inputs):
         """Evaluate locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
-        return gr.update(interactive=False), gr.update(interactive=True), stops.new_id()
+        return gr.update(interactive=False), gr.update(interactive=True), jobs.new_id()
 
     def idle():
         return gr.update(interactive=True), gr.update(interactive=False)
@@ -247,12 +262,12 @@ def build_evaluate_tab(wb, corpora=None) -> None:
     lock = run.click(running, inputs, [run, cancel, run_id], validator=validate, show_progress="hidden",
                      api_visibility="private")
     event = lock.success(evaluate, [run_id, *inputs], all_outputs,
-                         api_name="evaluate", concurrency_id="model", concurrency_limit=wb.concurrency,
+                         api_name="evaluate", concurrency_id="evaluate", concurrency_limit=wb.concurrency,
                          show_progress_on=[status])
     event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
 
     def cancelled(run_id_):
-        stops.ask(run_id_)
+        jobs.cancel(run_id_)
         return idle()
 
     cancel.click(cancelled, run_id, [run, cancel], queue=False, api_visibility="private")

@@ -23,7 +23,7 @@ class Startup:
     _printed: float = 0.0
 
     def progress(self, done: int, total: int, unit: str, desc: str) -> None:
-        """A retrieval.store.Progress: remembers the line and prints it (at most twice a second)."""
+        """A retrieval.store.IngestProgress: remembers the line and prints it (at most twice a second)."""
         self.message = f"{desc}: {done}/{total} {unit}"
         now = time.monotonic()
         if now - self._printed >= 0.5 or done == total:

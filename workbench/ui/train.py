@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-import queue
 import shutil
-import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import pandas as pd
@@ -17,12 +16,16 @@ from ..config import REPO_ROOT
 from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
 from ..training.data import DataError, detect_format, load_chat, load_qa
-from ..training.jobs import clear_partial, train_adapter
+from ..jobs import JobCancelled, Jobs
+from ..training.jobs import STAGES, clear_partial, training_work
 from ..training.trainer import TrainConfig, TrainingCancelled
 from ..validation import check_number, check_text
 from .compare import adapter_choices
 from .errors import ok, user_error, verdict
 from .uploads import remove_uploads
+
+if TYPE_CHECKING:
+    from ..engine import Workbench
 
 UPLOADED = "(uploaded file)"
 LONG_RUN_S = 600
@@ -81,14 +84,15 @@ def _loss_frame(losses: list[float]) -> pd.DataFrame:
     return pd.DataFrame({"step": list(range(1, len(losses) + 1)), "loss": losses})
 
 
-def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
+def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: Jobs | None = None) -> None:
     """`adapter_dropdowns` (the Compare tab's) are refreshed when an adapter is trained or uploaded; `corpora`
     (the app's CorpusSessions) is what the raft corpus is checked against."""
     defaults = TrainConfig()
     shipped = shipped_training_sets()
     user_root = wb.settings.data_path / "adapters"
     clear_partial(user_root)  # what trainings or uploads killed in a previous run left behind
-    cancels: dict[str, threading.Event] = {}
+    jobs = jobs if jobs is not None else Jobs()
+    run_id = gr.State("")  # not part of the API: the job id the Cancel button names
 
     with gr.Row():
         with gr.Column():
@@ -127,7 +131,7 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
             plot = gr.LinePlot(_loss_frame([]), x="step", y="loss", title="Training loss", elem_id="train-loss")
             download = gr.File(label="Trained adapter (zip)", interactive=False)
 
-    def run(data_, upload_, method_, corpus_, name_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_,
+    def run(run_id_, data_, upload_, method_, corpus_, name_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_,
             request: gr.Request, progress=gr.Progress()):
         path = data_path(data_, upload_)
         if path is None:
@@ -148,45 +152,32 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
         except ValueError as exc:
             raise user_error(str(exc)) from None
         out = user_root / name_
-        events: queue.Queue = queue.Queue()
-        cancel = cancels.setdefault(request.session_hash, threading.Event())
-        cancel.clear()
-
-        def work():
-            try:
-                events.put(("done", train_adapter(wb, path, config, out, corpus_, events.put, cancel)))
-            except BaseException as exc:  # reported to the user below; train_adapter left nothing behind
-                events.put(("error", exc))
-            finally:
-                remove_uploads(upload_)  # trained on; no other session may fetch it from Gradio's cache
-
-        threading.Thread(target=work, daemon=True, name=f"train {name_}").start()
+        job = jobs.start(training_work(wb, path, config, out, corpus_), name=f"train {name_}", stages=STAGES,
+                         job_id=run_id_ or None)
         losses: list[float] = []
         try:
             yield f"Preparing {method_} training on `{path.name}`…", _loss_frame(losses), None
-            while True:
-                event = events.get()
-                if isinstance(event, dict):
-                    losses.append(event["loss"])
-                    progress(event["step"] / event["total"], desc=f"step {event['step']}/{event['total']}, "
-                                                                f"ETA {event['eta_s']:.0f} s")
-                    yield (f"Step {event['step']}/{event['total']} · loss {event['loss']:.3f} · "
-                           f"ETA {event['eta_s']:.0f} s", _loss_frame(losses), None)
-                elif event[0] == "error":
-                    exc = event[1]
-                    if isinstance(exc, TrainingCancelled):
-                        yield "Training cancelled; no adapter was saved.", _loss_frame(losses), None
-                        return
-                    raise user_error(str(exc)) from None
-                else:
-                    result = event[1]
-                    archive = shutil.make_archive(str(out), "zip", root_dir=out)
-                    yield (f"Saved adapter **{name_}**: {result.steps} steps, loss {result.first_loss} → "
-                           f"{result.train_loss}, {result.seconds} s ({result.tokens_per_s} tokens/s). "
-                           "It is now selectable in the Compare tab.", _loss_frame(result.losses), archive)
-                    return
+            for p in job.events():
+                if p is None or p.stage != "train":
+                    continue
+                losses.append(p.detail)
+                progress(p.fraction, desc=f"step {p.done}/{p.total}, ETA {p.eta_s:.0f} s")
+                yield p.message, _loss_frame(losses), None
+            try:
+                result = job.result()
+            except (JobCancelled, TrainingCancelled):
+                yield "Training cancelled; no adapter was saved.", _loss_frame(losses), None
+                return
+            except (ValueError, MemoryError, RuntimeError) as exc:
+                raise user_error(str(exc)) from None
+            archive = shutil.make_archive(str(out), "zip", root_dir=out)
+            yield (f"Saved adapter **{name_}**: {result.steps} steps, loss {result.first_loss} → "
+                   f"{result.train_loss}, {result.seconds} s ({result.tokens_per_s} tokens/s). "
+                   "It is now selectable in the Compare tab.", _loss_frame(result.losses), archive)
         finally:  # closed before the end (a page or API client gone): stop at the next step, as Cancel does
-            cancel.set()
+            job.cancel()
+            jobs.forget(job)
+            remove_uploads(upload_)  # trained on; no other session may fetch it from Gradio's cache
 
     def data_path(data_, upload_) -> Path | None:
         """The chosen source only: an upload counts when "(uploaded file)" is chosen, never otherwise."""
@@ -230,16 +221,16 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                                  "Train once it is done, or choose the lora method, which needs no corpus")
             raise ValueError(f"corpus {display_name(corpus_)!r} has no documents; add some in the Corpora tab")
 
-    def cancel_run(request: gr.Request):
-        if request.session_hash in cancels:
-            cancels[request.session_hash].set()
+    def cancel_run(run_id_):
+        jobs.cancel(run_id_)
         return "Cancelling after the current step…", gr.update(interactive=False)
 
     def refresh():
         return [gr.update(choices=adapter_choices(wb)) for _ in adapter_dropdowns]
 
     def running(*_inputs):
-        return gr.update(interactive=False), gr.update(interactive=True)
+        """Train locked, Cancel unlocked, and a new id for the job (what Cancel names)."""
+        return gr.update(interactive=False), gr.update(interactive=True), jobs.new_id()
 
     def idle():
         return gr.update(interactive=True), gr.update(interactive=False)
@@ -253,13 +244,13 @@ def build_train_tab(wb, adapter_dropdowns: list, corpora=None) -> None:
                          api_visibility="private")
     status.value = estimate(data.value, None, method.value, epochs.value, batch.value)  # before any click
     # Cancel is clickable only while a run is active: a quick validated step swaps the buttons, the run follows.
-    lock = start.click(running, inputs, [start, stop], validator=validate, show_progress="hidden",
+    lock = start.click(running, inputs, [start, stop, run_id], validator=validate, show_progress="hidden",
                        api_visibility="private")
-    job = lock.success(run, inputs, [status, plot, download], api_name="train", concurrency_id="train",
+    job = lock.success(run, [run_id, *inputs], [status, plot, download], api_name="train", concurrency_id="train",
                        concurrency_limit=1, show_progress_on=[status])
     job.then(idle, None, [start, stop], queue=False, show_progress="hidden", api_visibility="private")
     job.then(refresh, None, adapter_dropdowns, queue=False)
-    stop.click(cancel_run, None, [status, stop], queue=False, api_visibility="private")
+    stop.click(cancel_run, run_id, [status, stop], queue=False, api_visibility="private")
 
     with gr.Accordion("Upload an adapter", open=False):
         gr.Markdown(f"A peft LoRA adapter for **{wb.model_id}**: a .zip, or `adapter_config.json` + "
