@@ -516,6 +516,10 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     assert needs.bounding_box()["y"] < page.locator("#decide-summary").bounding_box()["y"]
     shot(page, "decide-report")
     assert error_badges(page) == 0
+    page.locator("#decide-recheck").click()  # the documents did not change: said in one line, the report stays
+    expect(status).to_contain_text("is unchanged since run", timeout=TIMEOUT_MS)
+    expect(needs).to_be_visible()
+    assert error_badges(page) == 0
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: every arm's column on screen, none cut off
     for arm in ("base", "rag", "lora", "raft"):
         header = page.locator("#decide-summary th").filter(has_text=arm).first

@@ -229,13 +229,15 @@ def test_decide_tab_runs_reopens_and_refuses_a_corpus_it_may_not_see(facts_corpu
     rows = {row[0]: row for row in needs["data"]}
     assert {"accuracy on facts", "admits when the documents do not say", "short exact answers",
             "follows document updates without retraining", "lowest cost at 250 queries a day"} == set(rows)
-    assert all(row[1].split(" ")[0] in ("base", "rag", "lora", "raft") and "(" in row[2] for row in rows.values())
+    assert all(row[1].split()[0] in ("base", "rag", "lora", "raft") and "(" in row[2] for row in rows.values())
     assert {"report.md", "report.json"} <= {f.rsplit("/", 1)[-1] for f in files}
     run_name = past["value"] if isinstance(past, dict) else past
     again = client.predict(run_name, 250, api_name="/decide_open")
     assert again[1] == verdict  # a finished run is shown again, not recomputed
     cheaper = client.predict(run_name, 2, api_name="/decide_open")  # a new query rate: only the report again
     assert "lowest cost at 2 queries a day" in {row[0] for row in cheaper[2].get("value", cheaper[2])["data"]}
+    line, _ = client.predict(run_name, api_name="/decide_recheck")  # the documents did not change since
+    assert "is unchanged since run" in line
     with pytest.raises(AppError, match="not in the list of choices"):  # only the listed runs; a path is not
         client.predict("../../etc", api_name="/decide_open")
     with pytest.raises(AppError, match="not in the list of choices"):  # another session's corpus is not offered

@@ -5,8 +5,10 @@ import json
 import pytest
 
 from workbench.decide import run_decide
-from workbench.decide.criteria import pick_updates, temporary_corpus, withheld_questions
+from workbench.decide.criteria import pick_updates, temporary_corpus, unseen_questions, withheld_questions
 from workbench.decide.needs import best_of, needs_table
+from workbench.decide.recheck import recheck
+from workbench.retrieval.ingest import ingest
 from workbench.results import Passage
 
 from test_decide import facts_corpus, small_plan  # noqa: F401  (fixtures)
@@ -37,6 +39,17 @@ def test_withheld_questions_take_every_chunk_that_holds_the_answer_and_spare_mos
     assert [r["id"] for r in chosen] == ["0", "1", "2"]  # at most 30 % of the chunks withheld
 
 
+def test_unseen_questions_swap_a_name_or_number_for_one_the_corpus_never_mentions():
+    corpus = "Jonas Berg leads the Madrid office. Room 3 seats 13 people. Room 40 seats 8. Brannoch is a river."
+    rows = [{"id": "1", "question": "Who leads the Madrid office?"},
+            {"id": "2", "question": "How many people does room 3 seat?"},
+            {"id": "3", "question": "what is it?"}]  # nothing to swap: left out
+    out = unseen_questions(rows, corpus, n=5)
+    assert [r["question"] for r in out] == ["Who leads the Quillsby office?",  # Brannoch is in the corpus
+                                            "How many people does room 77 seat?"]  # 40 is too
+    assert out[0]["asked_about"] == "Who leads the Madrid office?"
+
+
 def test_an_updated_fact_gets_another_value_of_its_own_kind_never_one_its_sentence_holds():
     facts = [{"fact_id": "a", "answer": "61 euro", "kind": "money", "sentence": "Madrid is 61 euro.", "source": "x"},
              {"fact_id": "b", "answer": "150 euro", "kind": "money", "sentence": "Berlin is 150 euro.", "source": "x"},
@@ -65,6 +78,7 @@ def test_decide_reports_unanswerable_updates_and_a_table_per_need(workbench, fac
     assert set(result["unanswerable"]) == arms and set(result["updates"]) == arms
     for v in result["unanswerable"].values():
         assert v["n"] > 0 and 0 <= v["abstains"] <= 1
+        assert v["withheld"] is not None and v["unseen"] is not None  # both kinds of question were asked
     for v in result["updates"].values():
         assert v["n"] > 0 and 0 <= v["follows"] + v["stale"] <= 1
     needs = {r["need"]: r for r in result["needs"]}
@@ -81,6 +95,39 @@ def test_decide_reports_unanswerable_updates_and_a_table_per_need(workbench, fac
     # A new query rate on the finished run rewrites the report, and only the report.
     again = run_decide(workbench, facts_corpus, out, queries_per_day=5)
     assert "lowest cost at 5 queries a day" in {r["need"] for r in again["needs"]}
+
+    # Re-check after a real change: nothing changed yet; then two facts of one file change and it is re-ingested.
+    assert "is unchanged since run" in recheck(workbench, out)["line"]
+    chapter = tmp_path / "company" / "chapter0.txt"
+    chapter.write_text(chapter.read_text().replace("61 euro", "75 euro").replace("4455", "5566"))
+    ingest(workbench.store, facts_corpus, [tmp_path / "company"], workbench.settings.chunk_size,
+           workbench.settings.chunk_overlap)
+    report_before = (out / "report.md").read_text()
+    result = recheck(workbench, out)
+    assert result["changed_documents"] == ["chapter0.txt"], result["line"]
+    for f in result["facts"]:  # the new value and the old one (the generator may keep a unit's words with them)
+        assert ("75 euro" in f["answer"] and "61 euro" in f["old_answer"]) or (f["answer"], f["old_answer"]) == (
+            "5566", "4455")
+    assert result["facts"] and set(result["updates"]) == arms
+    for v in result["updates"].values():
+        assert v["n"] == len(result["facts"]) and 0 <= v["follows"] + v["stale"] <= 1
+    assert (out / "recheck" / "report.md").is_file() and (out / "report.md").read_text() == report_before
+    assert json.loads((out / "run.json").read_text())["state"]["recheck"]["updates"] == result["updates"]
+    workbench.store.delete_corpus(facts_corpus)
+    assert "is gone" in recheck(workbench, out)["line"] and (out / "report.json").is_file()
+
+
+def test_re_ingesting_a_changed_file_replaces_its_chunks_completely(store, settings, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The helpdesk extension is 4455. " * 30)
+    (folder / "b.txt").write_text("Bike storage holds 80 bicycles.")
+    ingest(store, "edited", [folder], settings.chunk_size, settings.chunk_overlap)
+    (folder / "a.txt").write_text("The helpdesk extension is 5566.")
+    ingest(store, "edited", [folder], settings.chunk_size, settings.chunk_overlap)
+    assert not [c for c in store.chunks("edited") if "4455" in c.text]
+    assert not [p for p in store.query("edited", "What is the helpdesk extension 4455?", 10) if "4455" in p.text]
+    assert store.documents("edited") == {"a.txt": 1, "b.txt": 1}
 
 
 def test_a_bad_query_rate_is_refused(workbench, facts_corpus, tmp_path):

@@ -190,11 +190,27 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _recheck(args, settings) -> int:
+    """`decide --recheck RUN`: ask the finished run's arms about the facts that changed since (decide/recheck.py)."""
+    from .decide.recheck import recheck
+    from .engine import Workbench
+
+    if not (Path(args.recheck) / "run.json").is_file():
+        raise ValueError(f"{args.recheck} holds no Decide run (no run.json); give the run folder of a finished run")
+    result = recheck(Workbench.load(settings), args.recheck)
+    print(json.dumps(result, indent=2) if args.json else result["line"])
+    return 0
+
+
 def cmd_decide(args) -> int:
     from .decide import run_decide
     from .engine import Workbench
 
     settings = _settings(args)
+    if args.recheck:
+        return _recheck(args, settings)
+    if not args.corpus or not args.out:
+        raise ValueError("decide needs --corpus and --out (or --recheck RUN_FOLDER)")
     corpus = args.corpus
     check_corpus_exists(settings, corpus)  # before loading the model
     if args.budget is not None and not 0 < args.budget <= 1440:
@@ -355,10 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     dec = sub.add_parser("decide", help="RAG or fine-tuning for a corpus: questions, two adapters, evaluation, verdict")
-    dec.add_argument("--corpus", required=True, help="an ingested (or shipped) corpus")
+    dec.add_argument("--corpus", help="an ingested (or shipped) corpus (required unless --recheck)")
     dec.add_argument("--budget", type=float, help="minutes for the whole run (default 20); sizes questions and epochs")
-    dec.add_argument("--out", required=True, help="run folder (report.md, report.json, qa/, adapters/, eval/); "
+    dec.add_argument("--out", help="run folder (report.md, report.json, qa/, adapters/, eval/); "
                                                    "running again with the same folder resumes")
+    dec.add_argument("--recheck", metavar="RUN", help="a finished run's folder: after re-ingesting changed documents, "
+                                                      "ask its arms about the changed facts (no retraining)")
     dec.add_argument("--queries-per-day", type=int, help="the queries you expect a day, for the cost need "
                                                          "(default 100); on a finished run, rewrites its report")
     _common(dec)

@@ -1,7 +1,9 @@
 """Decide's stages beyond accuracy on facts that never change: questions the documents do not answer, and facts
 that change after the adapters were trained. Both ask the four arms over a temporary copy of the corpus:
 
-    unanswerable  held-out facts whose chunks are withheld from the copy     -> unanswerable/ (abstains per arm)
+    unanswerable  held-out facts whose chunks are withheld from the copy,    -> unanswerable/withheld/, unseen/
+                  and questions about a name or number the corpus never        (abstains per arm)
+                  mentions (asked of the corpus itself)
     updates       training facts whose answer is swapped for another value   -> updates/ (follows / stale per arm)
                   of the same kind from the same corpus, in their document
 
@@ -29,7 +31,10 @@ if TYPE_CHECKING:
     from ..engine import Workbench
 
 UNANSWERABLE_QUESTIONS = 12
-"""Questions the documents do not answer, asked per run (each costs one four-arm answer)."""
+"""Questions the documents do not answer, asked per run (each costs one four-arm answer): half withheld facts,
+half questions about something the corpus never mentions."""
+UNSEEN_NAMES = ("Brannoch", "Quillsby", "Tesmarra", "Orvendel", "Kaldrith", "Fenwyke", "Ostrava Vale", "Marrowgate")
+"""Made-up names swapped into a question for the one it held; only those the corpus does not contain are used."""
 UPDATED_FACTS = 12
 """Training facts edited in the copy of the corpus (fewer when the corpus has fewer facts with a substitute)."""
 MAX_WITHHELD_SHARE = 0.3
@@ -52,7 +57,7 @@ def temporary_corpus(wb: Workbench, corpus: str, edit):
             wb.store.delete_corpus(name)
 
 
-def _ask(run, wb: Workbench, items: list[EvalItem], corpus: str, stage: str) -> list[dict]:
+def _ask(run, wb: Workbench, items: list[EvalItem], corpus: str, stage: str, folder: str | None = None) -> list[dict]:
     """The four arms (Decide's adapters) over `items` with retrieval from `corpus`; rows as the eval writes them."""
     from ..evaluation.report import build_report, write_report
     from ..evaluation.runner import iter_eval
@@ -65,9 +70,10 @@ def _ask(run, wb: Workbench, items: list[EvalItem], corpus: str, stage: str) -> 
         records += question_records
         run.report_progress(stage, done / len(items), None)
     report = build_report(records)
-    write_report(report, run.path / stage, {"stage": stage, "questions": len(items),
-                                            "seconds": round(time.perf_counter() - started, 1)})
-    return json.loads((run.path / stage / "per_question.json").read_text())
+    out = run.path / (folder or stage)
+    write_report(report, out, {"stage": stage, "questions": len(items),
+                               "seconds": round(time.perf_counter() - started, 1)})
+    return json.loads((out / "per_question.json").read_text())
 
 
 # --- questions the documents do not answer -------------------------------------------------------------------
@@ -89,17 +95,51 @@ def withheld_questions(test_rows: list[dict], chunks, n: int = UNANSWERABLE_QUES
     return chosen, withheld
 
 
+_NUMBER = re.compile(r"(?<![\w.,-])\d{1,6}(?![\w,-]|[.,]\d)")
+_NAME = re.compile(r"(?<=\s)[A-Z][a-z]{2,}(?: [A-Z][a-z]{2,})*")
+
+
+def unseen_questions(rows: list[dict], corpus_text: str, n: int) -> list[dict]:
+    """Up to `n` questions about something the corpus never mentions: a fact's question with a name in it (not its
+    first word) swapped for a made-up one, or a number for one the corpus does not hold. The documents do not
+    answer them, whatever the fact said."""
+    text = corpus_text.lower()
+    names = [name for name in UNSEEN_NAMES if name.lower() not in text]
+    out = []
+    for row in rows:
+        question, swapped = row["question"], None
+        if names and (m := _NAME.search(question)):
+            swapped = question[:m.start()] + names[len(out) % len(names)] + question[m.end():]
+        elif m := _NUMBER.search(question):
+            value = int(m.group())
+            new = next(str(value + step) for step in range(37, 10**7, 37)
+                       if not re.search(rf"(?<![\d.,]){value + step}(?![\d]|[.,]\d)", text))
+            swapped = question[:m.start()] + new + question[m.end():]
+        if swapped and swapped != question:
+            out.append({**row, "question": swapped, "asked_about": row["question"]})
+        if len(out) == n:
+            break
+    return out
+
+
 def stage_unanswerable(run, wb: Workbench) -> dict:
-    """Ask held-out facts' questions with their answers' chunks withheld; each arm should say it does not know."""
+    """Questions the documents do not answer; each arm should say it does not know. Half are held-out facts asked
+    with their answers' chunks withheld (a copy of the corpus), half ask about a name or number the corpus never
+    mentions (the corpus itself)."""
     want = run.state["plan"].get("unanswerable_questions", UNANSWERABLE_QUESTIONS)
-    rows, withheld = withheld_questions(_read_jsonl(run.path / "qa" / "test.jsonl"), wb.store.chunks(run.corpus),
-                                        want)
-    if not rows:
-        return {"unanswerable_stage": {"questions": 0, "note": "no held-out fact could be withheld"}}
-    items = [EvalItem(f"u-{r['id']}", r["question"], [""], r.get("source"), "unanswerable") for r in rows]
-    with temporary_corpus(wb, run.corpus, lambda p: None if p.chunk_id in withheld else p.text) as corpus:
-        _ask(run, wb, items, corpus, "unanswerable")
-    return {"unanswerable_stage": {"questions": len(items), "withheld_chunks": len(withheld)}}
+    test_rows = _read_jsonl(run.path / "qa" / "test.jsonl")
+    chunks = wb.store.chunks(run.corpus)
+    rows, withheld = withheld_questions(test_rows, chunks, (want + 1) // 2)
+    unseen = unseen_questions(test_rows + _read_jsonl(run.path / "qa" / "train.jsonl"),
+                              " ".join(c.text for c in chunks), want - len(rows))
+    if rows:
+        items = [EvalItem(f"u-{r['id']}", r["question"], [""], r.get("source"), "unanswerable") for r in rows]
+        with temporary_corpus(wb, run.corpus, lambda p: None if p.chunk_id in withheld else p.text) as corpus:
+            _ask(run, wb, items, corpus, "unanswerable", "unanswerable/withheld")
+    if unseen:
+        items = [EvalItem(f"n-{i}", r["question"], [""], None, "unanswerable") for i, r in enumerate(unseen)]
+        _ask(run, wb, items, run.corpus, "unanswerable", "unanswerable/unseen")
+    return {"unanswerable_stage": {"withheld": len(rows), "unseen": len(unseen), "withheld_chunks": len(withheld)}}
 
 
 # --- facts that change --------------------------------------------------------------------------------------
@@ -189,10 +229,15 @@ def updates_summary(run_path: Path) -> dict:
 
 
 def unanswerable_summary(run_path: Path) -> dict:
-    """{arm: {"abstains": [0/1 per question], "n"}} from the unanswerable stage (empty when it did not run)."""
-    rows = json.loads((run_path / "unanswerable" / "per_question.json").read_text()) if (
-        run_path / "unanswerable" / "per_question.json").is_file() else []
-    out: dict[str, list[float]] = {}
-    for r in rows:
-        out.setdefault(r["arm"], []).append(float(r["abstained"]))
-    return {arm: {"abstains": v, "n": len(v)} for arm, v in out.items()}
+    """{arm: {"abstains": [0/1 per question], "n", "withheld": share, "unseen": share}} from the unanswerable
+    stage (empty when it did not run); the shares are those of each kind of question (None without any)."""
+    out: dict[str, dict] = {}
+    for kind in ("withheld", "unseen"):
+        path = run_path / "unanswerable" / kind / "per_question.json"
+        for r in json.loads(path.read_text()) if path.is_file() else []:
+            arm = out.setdefault(r["arm"], {"abstains": [], "withheld": [], "unseen": []})
+            arm["abstains"].append(float(r["abstained"]))
+            arm[kind].append(float(r["abstained"]))
+    return {arm: {"abstains": v["abstains"], "n": len(v["abstains"]),
+                  **{k: round(sum(v[k]) / len(v[k]), 4) if v[k] else None for k in ("withheld", "unseen")}}
+            for arm, v in out.items()}

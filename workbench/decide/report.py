@@ -66,7 +66,8 @@ def build(run) -> dict:
             "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", ""),
             "raft_choice": run.state.get("raft_choice"), "raft_training": run.state.get("raft_training", {}),
             "needs": needs, "queries_per_day": queries_per_day,
-            "unanswerable": {a: {"abstains": round(mean(v["abstains"]), 4), "n": v["n"]} for a, v in unanswerable.items()},
+            "unanswerable": {a: {"abstains": round(mean(v["abstains"]), 4), "n": v["n"], "withheld": v["withheld"],
+                                 "unseen": v["unseen"]} for a, v in unanswerable.items()},
             "updates": {a: {"follows": round(mean(v["follows"]), 4), "stale": round(mean(v["stale"]), 4), "n": v["n"]}
                         for a, v in updates.items()}}
 
@@ -121,11 +122,14 @@ def _criteria_lines(report: dict) -> list[str]:
     if report.get("unanswerable"):
         n = next(iter(report["unanswerable"].values()))["n"]
         lines += ["", "## Questions the documents do not answer", "",
-                  f"{n} held-out questions asked with every chunk holding their answer withheld from a copy of the "
-                  "corpus. abstains = the answer says the abstention phrase (docs/evaluation.md); the rest is made up.",
-                  "", "| arm | abstains | makes an answer up |", "|---|---|---|"]
-        lines += [f"| {a} | {v['abstains'] * 100:.0f} % | {(1 - v['abstains']) * 100:.0f} % |"
-                  for a, v in report["unanswerable"].items()]
+                  f"{n} questions: held-out facts asked with every chunk holding their answer withheld from a copy of "
+                  "the corpus (withheld), and questions about a name or number the corpus never mentions (unseen). "
+                  "abstains = the answer says the abstention phrase (docs/evaluation.md); the rest is made up.",
+                  "", "| arm | abstains | makes an answer up | withheld: abstains | unseen: abstains |",
+                  "|---|---|---|---|---|"]
+        pct = lambda x: "–" if x is None else f"{x * 100:.0f} %"  # noqa: E731
+        lines += [f"| {a} | {pct(v['abstains'])} | {pct(1 - v['abstains'])} | {pct(v.get('withheld'))} | "
+                  f"{pct(v.get('unseen'))} |" for a, v in report["unanswerable"].items()]
     if report.get("updates"):
         n = next(iter(report["updates"].values()))["n"]
         retrain = ", ".join(f"{a} {v['training_minutes']:.1f} min" for a, v in report["summary"].items()

@@ -33,6 +33,7 @@ from ..training.reader import ReaderItem, ReaderMix, build_reader
 from ..training.trainer import TrainConfig, train
 from .criteria import UNANSWERABLE_QUESTIONS, UPDATED_FACTS, stage_unanswerable, stage_updates
 from .plan import Speed, make_plan
+from .recheck import record_documents
 from .verdict import mean
 
 if TYPE_CHECKING:
@@ -82,6 +83,7 @@ def stage_qa(run, wb: Workbench) -> dict:
     write_jsonl([asdict(f) for f in facts], run.path / "qa" / "facts.jsonl")
     write_jsonl(qa_items(train_facts, "train", reword=False), run.path / "qa" / "train.jsonl")
     write_jsonl(qa_items(test_facts, "test", reword=True), run.path / "qa" / "test.jsonl")
+    record_documents(run, wb)  # what a later re-check compares the store with (recheck.py)
     q = quality(facts, chunks)
     words = sum(len(c.text.split()) for c in chunks)
     return {"qa": {"facts": len(facts), "train": len(train_facts), "test": len(test_facts), "words": words,

@@ -21,6 +21,7 @@ import pandas as pd
 from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
 from ..decide.estimate import estimate_budget
 from ..decide.needs import best_label, format_figure
+from ..decide.recheck import recheck
 from ..decide.report import DEFAULT_QUERIES_PER_DAY, cost_queries
 from ..decide.verdict import cost_curve
 from ..retrieval.ingest import shipped_corpora
@@ -208,6 +209,7 @@ def build_decide_tab(wb: Workbench, corpora=None) -> None:
     with gr.Row():
         past = gr.Dropdown(list_runs(s), label="Past runs", elem_id="decide-runs", scale=3)
         reopen = gr.Button("Open / resume", elem_id="decide-open", scale=1)
+        recheck_button = gr.Button("Re-check after document changes", elem_id="decide-recheck", scale=1)
     status = gr.Markdown(EMPTY, elem_id="decide-status")
     verdict = gr.Markdown(elem_id="decide-verdict")
     needs = gr.DataFrame(label="Per need: the best arm, its figure, and whether its lead is clear", wrap=True,
@@ -220,6 +222,8 @@ def build_decide_tab(wb: Workbench, corpora=None) -> None:
     chart = gr.LinePlot(x="queries", y="seconds", color="arm", title="Cumulative compute: training + queries",
                         x_title="queries answered", y_title="seconds", x_axis_format="~s", y_axis_format="~s",
                         elem_id="decide-chart", visible=False)
+    rechecked = gr.DataFrame(label="Re-check: the changed facts, asked of the run's arms without retraining",
+                             elem_id="decide-recheck-table", visible=False, interactive=False)
     files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files", visible=False,
                     interactive=False, height=90)
     outputs = [status, verdict, needs, table, chart, files, past]
@@ -341,6 +345,16 @@ def build_decide_tab(wb: Workbench, corpora=None) -> None:
         with stops.watching(run_id_):  # resumes; a finished run with a new query rate only writes its report again
             yield from drive(folder, data["corpus"], None, session, run_id_, progress, queries_ and int(queries_))
 
+    def recheck_run(name: str, request: gr.Request = None):
+        """Ask a finished run's arms about the facts that changed since it ran (decide/recheck.py)."""
+        if not name or not any(name == value for _, value in list_runs(s, session_of(request))):
+            return "**Not re-checked:** choose one of the past runs listed.", gr.skip()
+        result = recheck(wb, runs_root(s) / name)
+        frame = pd.DataFrame([{"arm": arm, "follows the documents": f"{v['follows'] * 100:.0f} %",
+                               "stale (the old value)": f"{v['stale'] * 100:.0f} %", "questions": v["n"]}
+                              for arm, v in result["updates"].items()])
+        return result["line"], gr.update(value=frame, visible=bool(result["updates"]))
+
     def running():
         """Decide and Open / resume locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
         return gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True), stops.new_id()
@@ -367,6 +381,8 @@ def build_decide_tab(wb: Workbench, corpora=None) -> None:
             after(idle, None, buttons, queue=False, show_progress="hidden", api_visibility="private")
         events.append(event)
     cancel.click(cancelled, run_id, cancel, queue=False, api_visibility="private")
+    recheck_button.click(recheck_run, past, [status, rechecked], api_name="decide_recheck", concurrency_id="model",
+                         concurrency_limit=wb.concurrency, show_progress_on=[status])
     corpus.change(lambda c, b: estimate_line(wb, c, b), [corpus, budget], [estimate, budget], queue=False,
                   show_progress="hidden", api_visibility="private")
     for event in events:  # a run (finished or refused for its budget) may have measured what the corpus needs
