@@ -442,7 +442,8 @@ def test_slow_uploads_cannot_make_a_small_one_wait(workbench, tmp_path):
     s.parse_timeout_s, s.upload_parse_s, s.small_upload_parse_s, s.ingest_waiting = 6.0, 7.0, 2.0, 0
     s.ingest_small_bytes = 16 * 1024
     # distinct files per session: Gradio caches identical uploads under one path, which the first ingest removes
-    slow = {k: [handle_file(str(slow_rtf(tmp_path / k / f"slow{i}.rtf", 20_000 + 10 * j + i))) for i in range(3)]
+    # n=60,000: ~90 s of parsing on an idle machine, so each file outlasts the 6 s limit however fast the CPU
+    slow = {k: [handle_file(str(slow_rtf(tmp_path / k / f"slow{i}.rtf", 60_000 + 10 * j + i))) for i in range(3)]
             for j, k in enumerate("abd")}
     small = tmp_path / "small.txt"
     small.write_text("Extension 4455.")  # 15 bytes
