@@ -152,7 +152,7 @@ def test_cli_ingest_prints_the_report_and_exits_by_success(tmp_path, monkeypatch
     args = ["ingest", str(folder), "--corpus", "mine", "--chunk-size", "40", "--chunk-overlap", "5", "--json"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"corpus", "files_ok", "files_failed", "chunks_added", "chunks_total"}
+    assert set(out) == {"corpus", "files_ok", "files_failed", "chunks_added", "chunks_total", "parse_s"}
     assert sorted(out["files_ok"]) == sorted(GOOD) and {f["file"] for f in out["files_failed"]} == set(BROKEN)
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["chunks_added"] == 0
