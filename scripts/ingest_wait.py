@@ -13,16 +13,11 @@ checkout). Both sides get the same per-file limit; the rest of the settings are 
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from before_after import ROOT, export, run_scenario  # noqa: E402
 
 SCENARIO = r"""
 import json, sys, tempfile, threading, time
@@ -69,22 +64,8 @@ demo.close()
 """
 
 
-def export(revision: str) -> Path:
-    """A revision's files in a temporary folder (git archive)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"ingest-wait-{revision.replace('/', '-')}-"))
-    data = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True).stdout
-    tarfile.open(fileobj=io.BytesIO(data)).extractall(folder, filter="data")
-    return folder
-
-
 def measure(root: Path, timeout: float, files: int) -> dict:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "-c", SCENARIO, str(timeout), str(files)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=1200)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        raise SystemExit(f"{root}: no result\n{done.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    return run_scenario(root, SCENARIO, [str(timeout), str(files)], timeout=1200)
 
 
 def main() -> None:

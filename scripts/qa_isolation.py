@@ -12,16 +12,11 @@ worst latency while it ran. `--before` is a git revision (exported with git arch
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import os
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from before_after import ROOT, export, run_scenario  # noqa: E402
 
 SCENARIO = r"""
 import json, statistics, sys, tempfile, time
@@ -76,22 +71,8 @@ demo.close()
 """
 
 
-def export(revision: str) -> Path:
-    """A revision's files in a temporary folder (git archive)."""
-    folder = Path(tempfile.mkdtemp(prefix=f"qa-isolation-{revision.replace('/', '-')}-"))
-    data = subprocess.run(["git", "-C", str(ROOT), "archive", revision], check=True, capture_output=True).stdout
-    tarfile.open(fileobj=io.BytesIO(data)).extractall(folder, filter="data")
-    return folder
-
-
 def measure(root: Path, chars: int) -> dict:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "-c", SCENARIO, str(chars)], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=1800)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        raise SystemExit(f"{root}: no result\n{done.stderr[-2000:]}")
-    return json.loads(lines[-1])
+    return run_scenario(root, SCENARIO, [str(chars)])
 
 
 def main() -> None:

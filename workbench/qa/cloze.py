@@ -10,7 +10,7 @@ parentheses or dashes and opening discourse words go), and the question is refus
 from __future__ import annotations
 
 from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses
-from .questions import clause_root
+from .questions import asides, clause_root
 from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
                       plural_unit, render)
 
@@ -106,17 +106,7 @@ def _dropped(sent, answer: Answer) -> set[int] | None:
             drop.update(t.i for t in doc[answer.end:c.left_edge.i] if t.is_punct)
             if c.right_edge.i + 1 < sent.end and doc[c.right_edge.i + 1].text == ",":
                 drop.add(c.right_edge.i + 1)
-    depth, dash = 0, False
-    for t in sent:
-        if t.text in ("(", "["):
-            depth += 1
-        if t.text in ("–", "—"):
-            dash = not dash
-            drop.add(t.i)
-        if depth or dash:
-            drop.add(t.i)
-        if t.text in (")", "]"):
-            depth = max(0, depth - 1)
+    drop |= asides(sent)
     if any(i in drop for i in range(answer.start, answer.end)):
         return None
     kept = [t for t in sent if t.i not in drop]

@@ -196,7 +196,7 @@ def _wh(doc, answer: Answer, head, prep: str, role: str, copula: bool, tail: lis
     return wh or None
 
 
-def _asides(sent) -> set[int]:
+def asides(sent) -> set[int]:
     """Tokens in parentheses, brackets or between dashes: asides, statistics and abbreviations."""
     depth, dash_open, aside = 0, False, set()
     for t in sent:
@@ -299,7 +299,7 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
     for c in cl.root.children:  # coordinated clauses and trailing discourse belong to another question
         if c.dep_ in ("conj", "cc") and c.i > cl.root.i or c.dep_ == "parataxis":
             drop.update(subtree(c))
-    aside = _asides(cl.sent)
+    aside = asides(cl.sent)
     if any(i in aside for i in range(answer.start, answer.end)):
         return None
     drop |= aside
