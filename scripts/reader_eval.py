@@ -38,25 +38,37 @@ FORMATS = ["md", "html", "docx", "txt", "pdf"]
 from train_reader import read_jsonl  # noqa: E402 (scripts/ is on the path above)
 
 
-def ingest_heldout(wb, name: str, folder: Path) -> str:
-    """The held-out corpus's chapters in mixed formats, ingested once as heldout-<name>."""
+def write_chapters(folder: Path, out_dir: Path, changes: list[dict] = ()) -> list[Path]:
+    """A held-out corpus's chapters (docs/*.md) written into `out_dir` in mixed formats, the same file name and
+    format for a chapter every time, with `changes` ({"file", "old", "new"}, as in updates.json) applied."""
     from mixed_format_corpus import to_docx, to_html, to_pdf
 
+    writers = {"docx": to_docx, "html": to_html, "pdf": to_pdf}
+    for i, doc in enumerate(sorted((folder / "docs").glob("*.md"))):
+        text = doc.read_text()
+        for change in (c for c in changes if c["file"] == doc.name):
+            if text.count(change["old"]) != 1:
+                raise SystemExit(f"{doc.name}: {change['old']!r} is not there exactly once")
+            text = text.replace(change["old"], change["new"])
+        fmt = FORMATS[i % len(FORMATS)]
+        out = out_dir / f"{doc.stem}.{fmt}"
+        if fmt in writers:
+            writers[fmt](text, out)
+        else:
+            out.write_text(text)
+    return sorted(out_dir.iterdir())
+
+
+def ingest_heldout(wb, name: str, folder: Path) -> str:
+    """The held-out corpus's chapters in mixed formats, ingested once as heldout-<name>."""
     from workbench.retrieval.ingest import ingest
 
     corpus = f"heldout-{name}"
     if wb.store.exists(corpus) and wb.store.count(corpus):
         return corpus
-    writers = {"docx": to_docx, "html": to_html, "pdf": to_pdf}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, doc in enumerate(sorted((folder / "docs").glob("*.md"))):
-            fmt = FORMATS[i % len(FORMATS)]
-            out = Path(tmp) / f"{doc.stem}.{fmt}"
-            if fmt in writers:
-                writers[fmt](doc.read_text(), out)
-            else:
-                out.write_text(doc.read_text())
-        report = ingest(wb.store, corpus, sorted(Path(tmp).iterdir()), wb.settings.chunk_size, wb.settings.chunk_overlap)
+        report = ingest(wb.store, corpus, write_chapters(folder, Path(tmp)), wb.settings.chunk_size,
+                        wb.settings.chunk_overlap)
     print(f"ingested {corpus}: {len(report.files_ok)} files, {report.chunks_total} chunks", file=sys.stderr)
     return corpus
 

@@ -19,8 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 
-from mixed_format_corpus import to_docx, to_html, to_pdf  # noqa: E402
-from reader_eval import FORMATS  # noqa: E402
+from reader_eval import write_chapters  # noqa: E402
 
 from workbench.config import Settings  # noqa: E402
 from workbench.engine import Workbench  # noqa: E402
@@ -32,18 +31,9 @@ from workbench.retrieval.ingest import ingest  # noqa: E402
 
 def ingest_edition(wb, corpus: str, bench: Path, changes: list[dict]) -> None:
     """The chapters with `changes` applied, in the same files and formats every time, ingested over `corpus`."""
-    writers = {"docx": to_docx, "html": to_html, "pdf": to_pdf}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, doc in enumerate(sorted((bench / "docs").glob("*.md"))):
-            text = doc.read_text()
-            for c in (c for c in changes if c["file"] == doc.name):
-                if text.count(c["old"]) != 1:
-                    raise SystemExit(f"{doc.name}: {c['old']!r} is not there exactly once")
-                text = text.replace(c["old"], c["new"])
-            fmt = FORMATS[i % len(FORMATS)]
-            out = Path(tmp) / f"{doc.stem}.{fmt}"
-            writers[fmt](text, out) if fmt in writers else out.write_text(text)
-        ingest(wb.store, corpus, sorted(Path(tmp).iterdir()), wb.settings.chunk_size, wb.settings.chunk_overlap)
+        ingest(wb.store, corpus, write_chapters(bench, Path(tmp), changes), wb.settings.chunk_size,
+               wb.settings.chunk_overlap)
 
 
 def main() -> int:

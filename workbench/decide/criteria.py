@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..arms import ALL_ARMS
 from ..evaluation.datasets import EvalItem
 from ..evaluation.metrics import contains_answer, final_answer
+from ..qa.split import read_jsonl
 from ..retrieval.sessions import SESSION_PREFIX
 
 if TYPE_CHECKING:
@@ -39,10 +40,6 @@ UPDATED_FACTS = 12
 """Training facts edited in the copy of the corpus (fewer when the corpus has fewer facts with a substitute)."""
 MAX_WITHHELD_SHARE = 0.3
 """Withhold at most this share of the corpus's chunks: the rest must still look like the user's documents."""
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 
 
 @contextmanager
@@ -127,10 +124,10 @@ def stage_unanswerable(run, wb: Workbench) -> dict:
     with their answers' chunks withheld (a copy of the corpus), half ask about a name or number the corpus never
     mentions (the corpus itself)."""
     want = run.state["plan"].get("unanswerable_questions", UNANSWERABLE_QUESTIONS)
-    test_rows = _read_jsonl(run.path / "qa" / "test.jsonl")
+    test_rows = read_jsonl(run.path / "qa" / "test.jsonl")
     chunks = wb.store.chunks(run.corpus)
     rows, withheld = withheld_questions(test_rows, chunks, (want + 1) // 2)
-    unseen = unseen_questions(test_rows + _read_jsonl(run.path / "qa" / "train.jsonl"),
+    unseen = unseen_questions(test_rows + read_jsonl(run.path / "qa" / "train.jsonl"),
                               " ".join(c.text for c in chunks), want - len(rows))
     if rows:
         items = [EvalItem(f"u-{r['id']}", r["question"], [""], r.get("source"), "unanswerable") for r in rows]
@@ -194,8 +191,8 @@ def _edit_for(updates: list[dict]):
 def stage_updates(run, wb: Workbench) -> dict:
     """Swap training facts' answers in a copy of the corpus and ask their questions: who follows the documents?"""
     want = run.state["plan"].get("updated_facts", UPDATED_FACTS)
-    facts = _read_jsonl(run.path / "qa" / "facts.jsonl")
-    train_rows = _read_jsonl(run.path / "qa" / "train.jsonl")
+    facts = read_jsonl(run.path / "qa" / "facts.jsonl")
+    train_rows = read_jsonl(run.path / "qa" / "train.jsonl")
     first_question: dict[str, str] = {}
     for row in train_rows:
         first_question.setdefault(row["fact_id"], row["question"])

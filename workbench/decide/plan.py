@@ -79,8 +79,8 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     base = budget_minutes * 60 * SAFETY - elapsed_s
     lora_min_s = (qa_tokens + doc_tokens) / speed.train_tokens_per_s
     raft_min_s = raft_tokens_per_epoch * MIN_RAFT_EPOCHS / speed.train_tokens_per_s
-    floor_s = min(MIN_TEST_QUESTIONS, test_available) * speed.eval_s_per_question
-    room_s = base - lora_min_s - raft_min_s - floor_s
+    floor = min(MIN_TEST_QUESTIONS, test_available, MAX_TEST_QUESTIONS)
+    room_s = base - lora_min_s - raft_min_s - floor * speed.eval_s_per_question
     unanswerable, updated = criteria_questions
     if (unanswerable + updated) * speed.eval_s_per_question > room_s:  # a tight budget: half of each, or none
         unanswerable, updated = unanswerable // 2, updated // 2
@@ -89,7 +89,6 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     criteria = (unanswerable, updated)
     criteria_s = (unanswerable + updated) * speed.eval_s_per_question
     left = base - criteria_s
-    floor = min(MIN_TEST_QUESTIONS, test_available, MAX_TEST_QUESTIONS)
     needed_s = elapsed_s + lora_min_s + raft_min_s + floor * speed.eval_s_per_question
     # The evaluation's share of the time, but never under the minimum test set, and never so many questions that
     # the adapters lose their minimum: a budget that fits the minimum (needed_s, the figure in the error) plans.

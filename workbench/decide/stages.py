@@ -15,7 +15,6 @@ pipeline records it in run.json, so a restarted run skips the stages already don
 
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import time
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from ..arms import ALL_ARMS
 from ..evaluation.datasets import EvalSet, load_eval_set
+from ..qa.split import read_jsonl
 from ..retrieval.sessions import display_name
 from ..training.knowledge import KnowledgeItem, KnowledgeMix, document_example, knowledge_examples
 from ..training.card import READER_TARGET
@@ -58,10 +58,6 @@ class DecideError(ValueError):
     """A corpus or budget that Decide cannot work with; the message says what to do."""
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 # --- qa --------------------------------------------------------------------------------------------------
 def stage_qa(run, wb: Workbench) -> dict:
     """Generate facts with several question phrasings each; hold out whole facts for the test set."""
@@ -93,7 +89,7 @@ def stage_qa(run, wb: Workbench) -> dict:
 def _train_facts(run) -> list[KnowledgeItem]:
     """Training facts with all their phrasings (rows of qa/train.jsonl grouped by fact)."""
     items: dict[str, KnowledgeItem] = {}
-    for row in _read_jsonl(run.path / "qa" / "train.jsonl"):
+    for row in read_jsonl(run.path / "qa" / "train.jsonl"):
         key = row.get("fact_id") or f"{row['answer']}|{row.get('source', '')}"
         item = items.setdefault(key, KnowledgeItem(row["answer"], [], row.get("source", "")))
         if row["question"] not in item.questions:
@@ -191,7 +187,7 @@ def stage_plan(run, wb: Workbench) -> dict:
     doc_examples = [document_example(wb.tokenizer, c) for c in wb.store.chunks(run.corpus)]
     raft_examples_ = _raft_examples(run, wb)
     speed = measure_speed(wb, qa_examples + doc_examples)
-    test_available = len(_read_jsonl(run.path / "qa" / "test.jsonl"))
+    test_available = len(read_jsonl(run.path / "qa" / "test.jsonl"))
     criteria = (min(UNANSWERABLE_QUESTIONS, test_available), min(UPDATED_FACTS, len(_train_facts(run))))
     plan = make_plan(run.budget_minutes, run.elapsed(), test_available, _tokens(wb, qa_examples),
                      _tokens(wb, doc_examples), _tokens(wb, raft_examples_), speed, criteria)

@@ -10,7 +10,7 @@ See docs/qa-generation.md for how questions are made and what the figures mean.
 
 from .facts import Fact, Facts, QAError, generate_facts
 from .quality import quality
-from .split import heldout_path, qa_items, split_by_fact, write_jsonl
+from .split import heldout_path, qa_items, read_jsonl, split_by_fact, write_jsonl
 
-__all__ = ["Fact", "Facts", "QAError", "generate_facts", "heldout_path", "quality", "qa_items", "split_by_fact",
+__all__ = ["Fact", "Facts", "QAError", "generate_facts", "heldout_path", "quality", "qa_items", "read_jsonl", "split_by_fact",
            "write_jsonl"]

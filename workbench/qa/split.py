@@ -88,6 +88,11 @@ def qa_items(facts: list[Fact], split: str, reword: bool) -> list[dict]:
     return rows
 
 
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The rows of a JSONL file written by `write_jsonl` (blank lines skipped)."""
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def write_jsonl(rows: list[dict], path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -196,7 +196,7 @@ class VectorStore:
         collection = self._collection(corpus, create=True)
         old_ids = {u.source: set(collection.get(where={"source": u.source}, include=[])["ids"]) for u in updates}
         new = [(c, u.sha, len(u.chunks)) for u in updates for c in u.chunks if c.chunk_id not in old_ids[u.source]]
-        size = max(1, min(ADD_BATCH, self.client.get_max_batch_size()))
+        size = self._batch_size()
         batches = (len(new) + size - 1) // size
         computed = 0
         for number, start in enumerate(range(0, len(new), size), start=1):
@@ -228,6 +228,10 @@ class VectorStore:
                                              for c in part])
         return len(new)
 
+    def _batch_size(self) -> int:
+        """Chunks per add/update/delete call: ADD_BATCH, never above what the Chroma client accepts."""
+        return max(1, min(ADD_BATCH, self.client.get_max_batch_size()))
+
     def _embed(self, texts: list[str], precomputed: dict[str, list[float]]) -> tuple[list[list[float]], int]:
         """The texts' embeddings, looked up in `precomputed` where there and computed by the embedder otherwise;
         and how many were computed."""
@@ -257,7 +261,7 @@ class VectorStore:
                 stale.append(len(ids) - 1)
         for i, vec in zip(stale, self.embedder.embed([texts[i] for i in stale]) if stale else []):
             vectors[i] = vec
-        size = max(1, min(ADD_BATCH, self.client.get_max_batch_size()))
+        size = self._batch_size()
         for start in range(0, len(ids), size):
             target.add(ids=ids[start:start + size], documents=texts[start:start + size],
                        metadatas=metas[start:start + size], embeddings=vectors[start:start + size])

@@ -57,8 +57,7 @@ class KnowledgeMix:
 
 def document_example(tokenizer, passage: Passage) -> Example:
     """A chunk as plain text with its source as a title; every token is trained (continued pre-training)."""
-    title = source_title(passage.source)
-    return Example([(f"{title}\n\n{passage.text.strip()}{tokenizer.eos_token or ''}", True)])
+    return text_example(tokenizer, f"{source_title(passage.source)}\n\n{passage.text.strip()}")
 
 
 def qa_example(tokenizer, question: str, answer: str, system_prompt: str) -> Example:
