@@ -218,7 +218,7 @@ def cancel_run(jobs: Jobs, run_id_):
 
 
 def refresh(wb: Workbench, corpora, dropdowns: int, request: gr.Request):
-    """The adapters this session may choose, for each of the Compare tab's adapter pickers (`dropdowns` of them)."""
+    """The adapters this session may choose, for each of the Compare tab's adapter pickers."""
     sid = owner(wb, corpora, request)
     return [gr.update(choices=adapter_choices(wb, sid)) for _ in range(dropdowns)]
 
