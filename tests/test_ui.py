@@ -64,3 +64,28 @@ def test_an_adapter_of_another_corpus_is_said_so_under_its_picker():
     assert "handbook-lora was trained on handbook, not on harbor" in note
     assert adapter_note("lora", "handbook-lora", "handbook", ["handbook"]) == ""  # its own corpus
     assert adapter_note("raft", "reader", "harbor", ["handbook"]) == ""  # the general reader fits any corpus
+
+
+def test_a_bound_handler_still_gets_the_request_and_streams():
+    """ui.wiring.bind: Gradio fills in gr.Request and gr.Progress of the rest of the signature, and a bound
+    generator streams (functools.partial would hide the gr.Request annotation)."""
+    import inspect
+    from typing import TYPE_CHECKING
+
+    import gradio as gr
+    from gradio import helpers
+
+    from workbench.ui.wiring import bind
+
+    if TYPE_CHECKING:  # as in the tabs: a bound parameter's hint that cannot be resolved at run time
+        from workbench.engine import Workbench
+
+    def handler(wb: "Workbench", value, request: gr.Request, progress=gr.Progress()):
+        yield wb, value, request
+
+    bound = bind(handler, "wb")
+    args, progress_index, _, _ = helpers.special_args(bound, ["value"], request="the request")
+    assert list(inspect.signature(bound).parameters) == ["value", "request", "progress"]
+    assert progress_index == 2 and args[:2] == ["value", "the request"]
+    assert inspect.isgeneratorfunction(bound) and list(bound("v", "r")) == [("wb", "v", "r")]
+    assert bound.__name__ == "handler"  # the default name of a private endpoint
