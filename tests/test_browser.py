@@ -147,6 +147,48 @@ def test_a_long_question_scrolls_in_its_box_and_the_buttons_keep_their_size(app_
     page.close()
 
 
+def choose(page, elem_id: str, text: str, expect) -> None:
+    """Pick a dropdown's option as a person does: type, then click the option showing `text`."""
+    box = page.locator(f"#{elem_id} input")
+    box.fill(text)
+    page.locator('[data-testid="dropdown-option"]', has_text=text).first.click(timeout=TIMEOUT_MS)
+    expect(box).to_have_value(re.compile(re.escape(text)))
+
+
+def test_compare_adapter_lines_and_examples_follow_the_corpus(workbench, docs, browser):
+    from conftest import save_decide_run
+    from playwright.sync_api import expect
+
+    from workbench.retrieval.ingest import ingest
+    from workbench.ui import CSS, build_app
+
+    ingest(workbench.store, "harbor", [docs], workbench.settings.chunk_size, workbench.settings.chunk_overlap)
+    save_decide_run(workbench.model, workbench.settings.data_path / "decide", "20260101-090000-harbor", "harbor",
+                    methods=("raft",), questions=["When does the ferry leave?"])
+    workbench.settings.lora_adapter, workbench.settings.raft_adapter = "handbook-lora", "auto"  # the shipped defaults
+    demo = build_app(workbench.settings, workbench).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=CSS)
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(url)
+        lora, raft = page.locator("#adapter-lora"), page.locator("#adapter-raft")
+        expect(lora).to_have_text("Adapter handbook-lora, trained on handbook.", timeout=TIMEOUT_MS)
+        expect(raft).to_have_text("Adapter handbook-raft (auto): handbook's own.")
+        page.get_by_text("Settings", exact=True).first.click()
+        choose(page, "corpus", "harbor", expect)
+        expect(lora).to_have_text("⚠️ Adapter handbook-lora was trained on handbook, not on harbor (none is trained "
+                                  "on harbor yet).", timeout=TIMEOUT_MS)  # said in the column, not only in Settings
+        expect(raft).to_have_text("Adapter harbor-raft@20260101-090000 (auto): harbor's own.")
+        expect(page.get_by_text("written by Decide for harbor")).to_be_visible()
+        expect(page.get_by_text("When does the ferry leave?")).to_be_visible()
+        choose(page, "lora-adapter", "auto", expect)
+        expect(lora).to_contain_text("No lora adapter trained on harbor yet (auto)", timeout=TIMEOUT_MS)
+        shot(page, "compare-adapters-follow-the-corpus")
+        page.close()
+    finally:
+        demo.close()
+
+
 def test_upload_a_file_into_a_new_corpus_and_ask_about_it(app_url, browser, tmp_path):
     from playwright.sync_api import expect
 

@@ -30,6 +30,7 @@ CSS = """/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
 .arm-column .prose th, .arm-column .prose td { padding: 3px 8px; }
 .arm-column .prose table { width: 100%; }  /* the four columns' metric rows line up */
 .arm-column .prose p { overflow-wrap: anywhere; }
+.arm-adapter .prose { font-size: var(--text-sm); min-height: 2.8em; }  /* one line or two: the answers start level */
 /* A phone: the five tab names fit on one line, none hidden behind an unlabelled "⋯" menu. */
 @media (max-width: 480px) {
   .tabs .tab-container button { padding-left: 6px; padding-right: 6px; font-size: 14px; }
