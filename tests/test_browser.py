@@ -100,6 +100,10 @@ def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, na
     example.click()
     expect(page.locator("#question textarea")).not_to_have_value("", timeout=TIMEOUT_MS)
     ask_and_wait(page, expect)
+    if name == "phone":  # the passages start folded on a phone: a tap opens them
+        expect(page.locator("#passages-rag")).to_be_hidden()
+        column = page.locator(".arm-column", has=page.locator("#passages-rag"))
+        column.get_by_role("button", name="Retrieved passages").click()
     check_passages_readable(page, expect)
     assert "**" not in page.locator("#answer-rag").inner_text()  # Markdown is rendered, not shown raw
     shot(page, f"compare-{name}")
@@ -144,6 +148,34 @@ def test_a_long_question_scrolls_in_its_box_and_the_buttons_keep_their_size(app_
     box = page.locator("#question textarea").bounding_box()
     assert box and box["height"] < 200, box
     shot(page, "long-question")
+    page.close()
+
+
+# Compare's page height at 390x844 once four answers are in: 2,434 px here, 4,884 px before the phone layout.
+PHONE_COMPARE_MAX_PX = 2700
+
+
+def test_compare_on_a_phone_is_compact_and_fits_the_width(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app_url)
+    page.locator("#question textarea").fill("What is the per diem for Lisbon?")
+    ask_and_wait(page, expect)
+    page.wait_for_timeout(300)  # the columns' layout settles
+    shot(page, "compare-phone-compact")
+    for arm in ("rag", "raft"):  # folded, one tap away
+        expect(page.locator(f"#passages-{arm}")).to_be_hidden()
+    expect(page.locator("#vote-tally")).to_be_hidden()
+    for arm in ("base", "rag", "lora", "raft"):  # what a user needs stays in view: answer, figures, adapter
+        for part in ("answer", "metrics", *(("adapter",) if arm in ("lora", "raft") else ())):
+            expect(page.locator(f"#{part}-{arm}")).to_be_visible()
+    height, width = page.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
+    assert height < PHONE_COMPARE_MAX_PX, height
+    assert width <= 390, width  # no horizontal scrolling
+    for arm in ("base", "raft"):  # the figures wrap inside the column
+        box = page.locator(f"#metrics-{arm}").bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (arm, box)
     page.close()
 
 

@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 NO_ADAPTER = "(none)"
 ADAPTER_COLUMNS = ("lora", "raft")
 """The columns whose adapter is chosen (Settings' lora_adapter and raft_adapter)."""
+PHONE_MAX_PX = 480
+"""A page at most this wide is a phone: the passages and the vote tally start folded, the columns compact (app.py's
+CSS)."""
+WIDTH_JS = "() => [window.innerWidth]"
+"""Runs in the browser on load: the page's width, which `fold_for_screen` receives."""
 
 
 def adapter_choices(wb: Workbench, sid: str | None = None) -> list[tuple[str, str]]:
@@ -136,6 +141,12 @@ def follow_adapters(wb: Workbench, corpus: str, lora: str, raft: str, sid: str |
     return [*lines, *[gr.update(info=line if line.startswith("⚠️") else None) for line in lines]]
 
 
+def fold_for_screen(width, folds: int) -> list:
+    """Updates of `folds` accordions for a page `width` pixels wide: folded on a phone, left open on a wider page."""
+    phone = isinstance(width, (int, float)) and 0 < width <= PHONE_MAX_PX
+    return [gr.update(open=False) if phone else gr.skip() for _ in range(folds)]
+
+
 # --- the run -----------------------------------------------------------------------------------------------
 def request_options(wb: Workbench, corpus, top_k, max_new_tokens, temperature, system_prompt, lora, raft,
                     sid: str | None = None) -> dict:
@@ -216,6 +227,8 @@ class CompareView:
     """answer, metrics, passages, prompt of each column."""
     adapter_lines: list = field(default_factory=list)
     """The lora and raft columns' adapter lines."""
+    folds: list = field(default_factory=list)
+    """Accordions open on a wide page, folded on a phone."""
     vote_buttons: list = field(default_factory=list)
 
     @property
@@ -233,14 +246,15 @@ def layout_question(wb: Workbench, runs_root: Path) -> tuple[gr.Textbox, gr.Butt
         question = gr.Textbox(label="Question", placeholder="Ask something about the corpus…", scale=5,
                               elem_id="question", lines=1, max_lines=6,
                               info=f"Up to {s.max_question_tokens} tokens" if s.max_question_tokens else None)
-        with gr.Column(scale=1, min_width=160):
+        with gr.Column(scale=1, min_width=160, elem_classes=["ask-buttons"]):
             ask = gr.Button("Ask all four arms", variant="primary", elem_id="ask")
             stop = gr.Button("Stop", variant="stop", elem_id="stop", interactive=False)
     # Queue position, progress and any refusal found during a run show here, once, instead of on every column.
     status = gr.Markdown(elem_id="compare-status")
     shown, label = example_questions(s.corpus, runs_root=runs_root)
     # Always built (with a placeholder when the default corpus has none), so it can follow the chosen corpus.
-    examples = gr.Examples([[q] for q in shown] or [[""]], inputs=question, label=label or "Example questions")
+    examples = gr.Examples([[q] for q in shown] or [[""]], inputs=question, label=label or "Example questions",
+                           elem_id="compare-examples")
     examples.dataset.visible = bool(shown)
     return question, ask, stop, status, examples
 
@@ -269,23 +283,26 @@ def layout_settings(wb: Workbench, corpora) -> tuple[gr.Dropdown, list, gr.Dropd
 
 
 def layout_columns(view: CompareView, lines: list[str]) -> None:
-    """The four columns; fills the view's outputs, adapter lines and vote buttons. `lines`: the lora and raft
-    columns' adapter lines to start with."""
+    """The four columns, side by side on a wide page and stacked on a phone; fills the view's outputs, adapter
+    lines, vote buttons and folds. `lines`: the lora and raft columns' adapter lines to start with."""
     starting = dict(zip(ADAPTER_COLUMNS, lines))
     with gr.Row(equal_height=False):
         for arm in ARMS.values():
             with gr.Column(min_width=260, elem_classes=["arm-column"]):
-                gr.Markdown(f"### {arm.name}\n{arm.label}")
+                gr.Markdown(f"### {arm.name}\n{arm.label}", elem_classes=["arm-head"])
                 # every column has the line, so the four answers start at the same height
                 line = gr.Markdown(starting.get(arm.name, "No adapter: the base model's own weights."),
-                                   elem_id=f"adapter-{arm.name}", elem_classes=["arm-adapter"])
+                                   elem_id=f"adapter-{arm.name}",
+                                   elem_classes=["arm-adapter"] + ([] if arm.adapter_setting else ["arm-no-adapter"]))
                 if arm.name in starting:
                     view.adapter_lines.append(line)
                 answer = gr.Markdown(label="Answer", show_label=True, container=True, min_height=120,
-                                     elem_id=f"answer-{arm.name}")
-                metrics = gr.Markdown(elem_id=f"metrics-{arm.name}")
-                with gr.Accordion("Retrieved passages", open=True, visible=arm.retrieval):
+                                     elem_id=f"answer-{arm.name}", elem_classes=["arm-answer"])
+                metrics = gr.Markdown(elem_id=f"metrics-{arm.name}", elem_classes=["arm-metrics"])
+                with gr.Accordion("Retrieved passages", open=True, visible=arm.retrieval) as fold:
                     passages = gr.Markdown(elem_id=f"passages-{arm.name}", max_height=520)
+                if arm.retrieval:
+                    view.folds.append(fold)
                 with gr.Accordion("Exact prompt", open=False):
                     prompt = gr.Textbox(show_label=False, lines=8, max_lines=30, elem_id=f"prompt-{arm.name}")
                 view.outputs += [answer, metrics, passages, prompt]
@@ -295,7 +312,8 @@ def layout_columns(view: CompareView, lines: list[str]) -> None:
 
 # --- wiring ------------------------------------------------------------------------------------------------
 def wire_follow(wb: Workbench, view: CompareView, corpora, runs_root: Path) -> None:
-    """The examples and the adapter lines follow the corpus and the pickers."""
+    """The examples and the adapter lines follow the corpus and the pickers; on a phone the passages and the vote
+    tally start folded."""
     view.corpus.change(lambda corpus: follow_examples(corpus, runs_root), view.corpus, view.examples.dataset,
                        queue=False, show_progress="hidden", api_visibility="private")
     state = [corpora.state] if corpora is not None else []
@@ -308,6 +326,9 @@ def wire_follow(wb: Workbench, view: CompareView, corpora, runs_root: Path) -> N
         trigger.change(follow, [view.corpus, view.lora, view.raft, *state],
                        [*view.adapter_lines, view.lora, view.raft], queue=False, show_progress="hidden",
                        api_visibility="private")
+    width = gr.Number(visible=False)  # on load, the browser sends its width instead (WIDTH_JS)
+    gr.on(None, lambda width_: fold_for_screen(width_, len(view.folds)), width, view.folds, js=WIDTH_JS,
+          queue=False, show_progress="hidden", api_visibility="private")
 
 
 def wire_run(wb: Workbench, view: CompareView, corpora, startup, gate: VoteGate) -> None:
@@ -399,7 +420,7 @@ def build_compare_tab(wb: Workbench, corpora=None, startup=None) -> list:
     with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
         gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
     gate = VoteGate()
-    build_votes(wb, question, view.outputs[0::4], view.vote_buttons, gate)
+    view.folds.append(build_votes(wb, question, view.outputs[0::4], view.vote_buttons, gate))
     wire_follow(wb, view, corpora, runs_root)
     wire_run(wb, view, corpora, startup, gate)
     wire_api(wb, corpora)

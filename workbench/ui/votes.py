@@ -47,8 +47,9 @@ def record_vote(wb: Workbench, votes: VoteStore, gate: VoteGate, choice: str, se
     return vote_tally(votes, session), f"✓ Recorded: {what}. Your votes this session: {mine}."
 
 
-def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate: VoteGate) -> None:
-    """An "all bad" button, a feedback line and the tally beside the per-arm "best" buttons.
+def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate: VoteGate) -> gr.Accordion:
+    """An "all bad" button, a feedback line and the tally beside the per-arm "best" buttons; returns the tally's
+    accordion (folded on a phone).
 
     Each vote is stored with the answers. A vote with nothing to judge, on answers the app did not just give in
     this session (`gate`), or beyond the session's rate is refused in the feedback line only.
@@ -59,8 +60,10 @@ def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate
             all_bad = gr.Button("All bad", size="sm", elem_id="vote-all-bad")
             feedback = gr.Markdown("Vote for the best answer (or *All bad*) once the answers are in.",
                                    elem_id="vote-feedback")
-        table = gr.Dataframe(lambda: vote_tally(votes, None), label="Votes", elem_id="vote-tally", scale=3,
-                             interactive=False)
+        with gr.Column(scale=3, min_width=200):
+            with gr.Accordion("Votes so far", open=True) as fold:
+                table = gr.Dataframe(lambda: vote_tally(votes, None), show_label=False, elem_id="vote-tally",
+                                     interactive=False)
 
     def voter(choice: str):
         def vote(request: gr.Request, question_: str, *answers_: str):  # gradio fills a leading Request argument
@@ -71,3 +74,4 @@ def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate
     for choice, button in [*vote_buttons, (ALL_BAD, all_bad)]:
         button.click(voter(choice), [question, *answers], [table, feedback], show_progress_on=[feedback],
                      api_name=f"vote_{choice.replace(' ', '_')}")
+    return fold
