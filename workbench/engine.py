@@ -15,7 +15,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Iterator
 
-from . import adapters as adapter_lib
+from . import adapters as adapter_lib, polar
 from .arms import Arm, build_prompt, parse_arms
 from .backends import BackendError, make_backend, needs_weights
 from .config import Settings
@@ -232,7 +232,10 @@ class Workbench:
             result.passages = list(arm_passages or [])
             result.prompt = build_prompt(self.tokenizer, question, arm_passages, opts.system_prompt)
             result.metrics.retrieval_ms = round(retrieval_ms, 2) if arm.retrieval else 0.0
-            runnable.append((result, Request(result.prompt, adapter)))
+            null = (polar.null_prompt(self.tokenizer, question, opts.system_prompt)
+                    if arm.retrieval and arm.name in opts.yes_no_calibration.split(",") and polar.is_yes_no(question)
+                    else None)
+            runnable.append((result, Request(result.prompt, adapter, null)))
         return comparison, runnable
 
 

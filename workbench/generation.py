@@ -45,7 +45,7 @@ from typing import Iterator
 
 import torch
 
-from . import multilora
+from . import multilora, polar
 from .arms import PLAIN_STOP, cut_at_stop
 from .multilora import BASE_ADAPTER
 
@@ -82,6 +82,8 @@ class Request:
     prompt: str
     adapter: str | None = None
     """peft adapter name, or None for the bare base model."""
+    null_prompt: str | None = None
+    """A yes/no question's content-free prompt: the row's first yes or no is weighed against it (polar.py)."""
 
 
 @dataclass
@@ -279,6 +281,8 @@ class _Generation:
         self.prompts = [tokenizer(r.prompt, add_special_tokens=False)["input_ids"] for r in requests]
         self.rows = [RowState(prompt_tokens=len(ids)) for ids in self.prompts]
         self.names = [r.adapter or BASE_ADAPTER for r in requests]
+        self.null_prompts = [r.null_prompt for r in requests]
+        self.yes_no = polar.answer_ids(tokenizer) if any(self.null_prompts) else ([], [])
         self.started = 0.0
         """perf_counter at the start of generation (set by generate_stream); rows' token times count from it."""
         self.stacked_rows = None
@@ -324,13 +328,23 @@ class _Generation:
             ids = torch.tensor([self.prompts[i]], device=self.device)
             t0 = time.perf_counter()
             out = self.forward([i], self.plan([i]), input_ids=ids, logits_to_keep=1)
-            token = self.pick(out.logits[:, -1, :])[0]
+            token = self.calibrate(i, self.pick(out.logits[:, -1, :])[0], out.logits[0, -1])
             _sync(self.device)
             now = time.perf_counter()
             self.rows[i].prefill_s = now - t0
             self.accept(i, token, now - self.started)
             caches[i], last[i] = out.past_key_values, token
             yield self.rows, None
+
+    def calibrate(self, i: int, token: int, logits: torch.Tensor) -> int:
+        """Row i's first token, its yes or no weighed against its content-free prompt (polar.py) when it has one."""
+        yes, no = self.yes_no
+        if not self.null_prompts[i] or token not in yes + no:
+            return token
+        ids = torch.tensor([self.tokenizer(self.null_prompts[i], add_special_tokens=False)["input_ids"]],
+                           device=self.device)
+        null = self.forward([i], self.plan([i]), input_ids=ids, logits_to_keep=1)
+        return polar.calibrated_token(token, logits, null.logits[0, -1], yes, no)
 
     def decode(self, live: list[int], caches: dict, last: dict, draft: _Drafts):
         """The rows `live` decoded in one batch on their joined caches (emptied here); yields after each step."""
