@@ -365,6 +365,56 @@ def test_an_upload_is_removed_from_gradios_cache_once_ingested(workbench, tmp_pa
         a.close()
 
 
+def test_two_sessions_that_upload_the_same_file_each_ingest_it(workbench, tmp_path):
+    """Issue #26: Gradio caches identical uploads under one path, and the first session's ingest deleted the file
+    before the other session's was parsed ("No such file or directory")."""
+    same = tmp_path / "same.txt"
+    same.write_text("The shared parking code is 5521.")
+    with launched(workbench) as url:
+        cached = [upload_raw(url, same) for _ in range(3)]  # three browsers, one file in Gradio's cache
+        assert len(set(cached)) == 1
+        results: dict[int, tuple] = {}
+
+        def run(i):  # raw HTTP: gradio_client would look for the path on this machine, where the server is
+            results[i] = raw_call(url, "ingest", json.dumps({"data": [[file_data(cached[i])], f"copy{i}", 40, 5]}))
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]  # two at once
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        run(2)  # and one after them
+        for i in range(3):
+            event, data = results[i]
+            assert event == "complete", data
+            assert data[0]["files_ok"] == ["same.txt"], data[0]["files_failed"]
+            collection = data[-1]["value"]
+            assert ["The shared parking code is 5521."] == [c.text for c in workbench.store.chunks(collection)]
+        assert not Path(cached[0]).exists()  # used: no longer served from Gradio's cache
+        assert httpx.get(f"{url}/gradio_api/file={cached[0]}").status_code in (403, 404)
+
+
+def test_a_used_upload_is_kept_unserved_until_its_time_then_deleted(tmp_path):
+    from workbench.ui.uploads import UsedUploads, upload_folder
+
+    now = [1000.0]
+    uploads = UsedUploads(keep_s=60, root=tmp_path / "uploads", clock=lambda: now[0])
+    cached = upload_folder() / f"test-{time.time_ns()}" / "notes.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("notes")
+    first, second = uploads.take([str(cached)]), uploads.take(str(cached))  # the second after the first moved it
+    assert not cached.exists() and Path(first[0]).read_text() == Path(second).read_text() == "notes"
+    assert Path(first[0]).name == "notes.txt" and first[0] != second
+    assert uploads.release(first) == 1 and not Path(first[0]).exists() and Path(second).exists()
+    assert uploads.take("/etc/hostname") == "/etc/hostname"  # a path outside the cache is not Gradio's to move
+    now[0] += 59
+    assert uploads.sweep() == 0 and Path(uploads.take(str(cached))).read_text() == "notes"  # used again: 60 s more
+    now[0] += 61
+    assert uploads.sweep() == 1 and uploads.take(str(cached)) == str(cached)  # gone: reading it fails
+    uploads.release(second)
+    uploads.close()
+
+
 def test_uploads_never_used_are_deleted_after_their_ttl(workbench, tmp_path):
     workbench.settings.upload_cache_ttl = 1
     left = tmp_path / "left.txt"

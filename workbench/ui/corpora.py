@@ -25,7 +25,7 @@ from ..retrieval.sessions import MAX_NAME, CorpusInfo, CorpusSession, SessionCor
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
 from .errors import ok, user_errors, verdict
-from .uploads import remove_uploads
+from .uploads import UsedUploads
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -55,6 +55,8 @@ class CorpusSessions:
     """True while start-up still indexes the shipped corpora (ui/startup.py): they are offered meanwhile."""
     extras: dict = field(default_factory=dict)
     """Follower id -> choices offered before the corpora (Evaluate's "the set's own corpus")."""
+    uploads: UsedUploads | None = None
+    """Where the tabs take their private copies of uploaded files (ui/uploads.py)."""
 
     def enter(self, value, request: gr.Request | None) -> CorpusSession:
         """The session's state at the start of an event (created on first use), marked active."""
@@ -143,7 +145,8 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     manager.sweep()
     # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
     state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)
-    sessions = CorpusSessions(manager, state, demo, s.corpus)
+    sessions = CorpusSessions(manager, state, demo, s.corpus, uploads=UsedUploads(s.upload_cache_ttl))
+    sessions.uploads.sweep()  # what a previous run left in used/ whose time has come
     if startup is not None:
         sessions.indexing = lambda: not startup.ready.is_set()
     demo.unload(sessions.on_unload)
@@ -257,14 +260,16 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
             left = budget.check(value.id)  # this session's parse time for the hour
             with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
                 parse_s = min(s.small_upload_parse_s if small else s.upload_parse_s, left)
+                # private copies: the cached files may be another session's upload of the same bytes too
+                private = sessions.uploads.take(list(paths))
                 try:
-                    report = manager.ingest(value.id, name_, list(paths), size, overlap,
+                    report = manager.ingest(value.id, name_, private, size, overlap,
                                             ArchiveLimits.from_settings(s),
                                             lambda done, total, unit, desc: progress((done, total), desc=desc,
                                                                                      unit=unit),
                                             ParseLimits.from_settings(s, budget_s=parse_s))
                 finally:
-                    remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
+                    sessions.uploads.release(private)
                 budget.spend(value.id, report.parse_s)
         table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
         selected = report.corpus if report.files_ok else None

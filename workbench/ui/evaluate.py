@@ -25,7 +25,7 @@ from ..config import REPO_ROOT
 from .compare import NO_ADAPTER, adapter_choices, check_adapter, known_adapters
 from .errors import ok, user_error, verdict
 from .stopping import cancel_for_api_clients
-from .uploads import remove_uploads
+from .uploads import UsedUploads
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -98,6 +98,7 @@ def build_evaluate_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None) ->
     """`corpora` (the app's CorpusSessions) is what a chosen corpus is checked against (None: no session corpora)."""
     s = wb.settings
     sets = shipped_eval_sets()
+    uploads = getattr(corpora, "uploads", None) or UsedUploads(s.upload_cache_ttl)
     gr.Markdown(HELP)
     with gr.Row():
         set_name = gr.Dropdown(list(sets), value=next(iter(sets), None), label="Eval set (shipped test splits)",
@@ -157,6 +158,7 @@ def build_evaluate_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None) ->
 
     def evaluate(run_id_, set_name_, upload_, arms_, limit_, corpus_, top_k_, max_new_, temp_, lora_, raft_, use_cache_,
                  request: gr.Request, progress=gr.Progress()):
+        upload_ = uploads.take(upload_)  # a private copy: the cached file may be another session's upload too
         path = upload_ or sets.get(set_name_)  # an upload wins over the dropdown
         if not path:
             raise user_error("choose a shipped eval set or upload one")
@@ -165,7 +167,7 @@ def build_evaluate_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None) ->
         except EvalDataError as exc:
             raise user_error(f"{exc}. Nothing was run.") from None
         finally:
-            remove_uploads(upload_)  # read once; no other session may fetch it from Gradio's cache
+            uploads.release(upload_)  # read once; Gradio's cache no longer serves it
         if not arms_:
             raise user_error("choose at least one arm")
         try:

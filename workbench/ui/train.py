@@ -22,7 +22,7 @@ from ..training.trainer import TrainConfig, TrainingCancelled
 from ..validation import check_number, check_text
 from .compare import adapter_choices
 from .errors import ok, user_error, verdict
-from .uploads import remove_uploads
+from .uploads import UsedUploads
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -91,6 +91,7 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
     shipped = shipped_training_sets()
     user_root = wb.settings.data_path / "adapters"
     clear_partial(user_root)  # what trainings or uploads killed in a previous run left behind
+    uploads = getattr(corpora, "uploads", None) or UsedUploads(wb.settings.upload_cache_ttl)
     jobs = jobs if jobs is not None else Jobs()
     run_id = gr.State("")  # not part of the API: the job id the Cancel button names
 
@@ -153,6 +154,7 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         except ValueError as exc:
             raise user_error(str(exc)) from None
         out = adapter_lib.adapter_folder(user_root, sid, name_)
+        path = Path(uploads.take(path))  # a private copy: the cached file may be another session's upload too
         job = jobs.start(training_work(wb, path, config, out, corpus_), name=f"train {name_}", stages=STAGES,
                          job_id=run_id_ or None)
         losses: list[float] = []
@@ -178,7 +180,7 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         finally:  # closed before the end (a page or API client gone): stop at the next step, as Cancel does
             job.cancel()
             jobs.forget(job)
-            remove_uploads(upload_)  # trained on; no other session may fetch it from Gradio's cache
+            uploads.release(path)  # trained on; Gradio's cache no longer serves it
 
     def data_path(data_, upload_) -> Path | None:
         """The chosen source only: an upload counts when "(uploaded file)" is chosen, never otherwise."""
@@ -199,10 +201,13 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         path = data_path(data_, upload_)
         if path is None:
             return "Upload a training file, or choose a shipped training set."
+        copy = uploads.take(path)
         try:
-            n = count_examples(path)
+            n = count_examples(Path(copy))
         except (DataError, ValueError, OSError) as exc:
             return f"⚠️ {exc}"
+        finally:
+            uploads.release(copy)
         return estimate_markdown(n, method_, epochs_, batch_, wb.settings.adapter_dirs)
 
     def validate(data_, upload_, method_, corpus_, name_, *rest):
@@ -272,6 +277,7 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         up_status = gr.Markdown(elem_id="adapter-status")
 
     def install(files_, name_, anyway_, request: gr.Request):
+        files_ = uploads.take(files_)  # private copies: the cached files may be another session's upload too
         try:
             sid = owner(request)
             installed = adapter_lib.install_adapter(
@@ -281,7 +287,7 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         except ValueError as exc:
             raise user_error(str(exc)) from None
         finally:
-            remove_uploads(files_)  # the cached copies are no longer needed, and nobody else may fetch them
+            uploads.release(files_)  # Gradio's cache no longer serves them
         dropped = f" Not installed: {'; '.join(installed.dropped)}." if installed.dropped else ""
         note = wb.announce_adapter(str(installed.path))  # registers it with a generation server, if the app uses one
         return f"Installed adapter **{installed.path.name}**; choose it in the Compare tab.{dropped} {note}".strip()
