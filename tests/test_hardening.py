@@ -394,6 +394,19 @@ def test_two_sessions_that_upload_the_same_file_each_ingest_it(workbench, tmp_pa
         assert httpx.get(f"{url}/gradio_api/file={cached[0]}").status_code in (403, 404)
 
 
+def test_no_client_can_ingest_a_folder_of_gradios_upload_cache(workbench, tmp_path):
+    """Gradio accepts any path inside its upload cache as a file; a folder of it, or the cache itself, was read as
+    every upload in it (other sessions' included)."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("The victim's secret is 8812.")
+    with launched(workbench) as url:
+        cached = Path(upload_raw(url, victim))  # another session's upload, not yet ingested
+        for folder in (cached.parent, cached.parent.parent):
+            event, data = raw_call(url, "ingest", json.dumps({"data": [[file_data(str(folder))], "steal", 40, 5]}))
+            assert event == "error" and "is not an uploaded file; upload files (or a .zip)" in data, data
+        assert not any(name.endswith("--steal") for name in workbench.store.collections()) and cached.exists()
+
+
 def test_a_used_upload_is_kept_unserved_until_its_time_then_deleted(tmp_path):
     from workbench.ui.uploads import UsedUploads, upload_folder
 

@@ -66,11 +66,16 @@ class UsedUploads:
 
         A file in Gradio's cache is moved to `used/` (no longer served) or, moved there by an earlier request, found
         there; a path outside the cache is returned as it is, and one found nowhere too (reading it then fails
-        with the file's name)."""
+        with the file's name). ValueError for a folder of the cache (or the cache itself): Gradio accepts any path
+        inside it, and a folder would be read as every upload in it."""
         if paths is None:
             return None
         single = not isinstance(paths, (list, tuple))
         values = [_value(p) for p in ([paths] if single else paths)]
+        for value in values:
+            path = Path(value).resolve() if value else None
+            if path is not None and path.is_relative_to(self.cache) and path.exists() and not path.is_file():
+                raise ValueError(f"{path.name[:80]!r} is not an uploaded file; upload files (or a .zip)")
         folder = None
         out = []
         with self._lock:
