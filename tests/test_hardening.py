@@ -317,6 +317,28 @@ def test_an_uploaded_adapter_belongs_to_its_session_and_shadows_nothing(workbenc
         a.close(), b.close()
 
 
+def test_a_closed_session_s_adapter_leaves_the_model(workbench, tmp_path, monkeypatch):
+    """Issue #26: a deleted session's adapter weights stayed loaded in the engine's PeftModel."""
+    from gradio_client import handle_file
+    from peft import PeftModel
+
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "0.2")  # notice the closed client quickly
+    workbench.settings.session_corpus_ttl = 0.5
+    folder = save_random_adapter(workbench.model, tmp_path / "adapter")
+    with launched(workbench) as url:
+        a = client(url)
+        files = [handle_file(str(folder / n)) for n in ("adapter_config.json", "adapter_model.safetensors")]
+        a.predict(files, "mine", False, api_name="/upload_adapter")
+        assert a.predict("q?", "lora", "", 0, 4, 0.0, "", "mine", "", api_name="/compare")["arms"][0]["error"] is None
+        assert len(workbench.attached_adapters) == 1 and isinstance(workbench.model, PeftModel)
+        a.close()
+        deadline = time.time() + 15
+        while workbench.attached_adapters and time.time() < deadline:
+            time.sleep(0.2)
+        assert workbench.attached_adapters == {} and not isinstance(workbench.model, PeftModel)
+        assert not any(n for n, _ in workbench.model.named_parameters() if "lora_" in n)
+
+
 # --- private corpora -------------------------------------------------------------------------------------
 def test_a_private_corpus_answers_only_its_own_session_on_every_endpoint(workbench, tmp_path):
     from gradio_client import handle_file

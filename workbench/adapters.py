@@ -132,12 +132,18 @@ def served_name(folder: Path) -> str:
     return owned_name(sid, folder.name) if folder.parent.parent.name == SESSIONS_DIR and _SID.match(sid) else folder.name
 
 
+def session_folder(user_root: Path, sid: str) -> Path:
+    """The folder that holds session `sid`'s adapters (AdapterError for an id the server never makes)."""
+    if not _SID.match(sid or ""):
+        raise AdapterError("invalid session id")
+    return Path(user_root) / SESSIONS_DIR / sid
+
+
 def remove_session_adapters(user_root: Path, sid: str) -> bool:
     """Delete a session's adapters (when its corpora expire); True when there were any."""
     import shutil
 
-    folder = Path(user_root) / SESSIONS_DIR / sid
-    if not _SID.match(sid or "") or not folder.is_dir():
+    if not _SID.match(sid or "") or not (folder := session_folder(user_root, sid)).is_dir():
         return False
     shutil.rmtree(folder, ignore_errors=True)
     return True

@@ -138,6 +138,8 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     s = wb.settings
     manager = SessionCorpora(wb.store, s.session_corpus_ttl, s.shared_library, tuple(shipped_corpora()))
     adapters_root = s.data_path / "adapters"
+    # an expired session's adapters leave the model (or the generation server), then the disk
+    manager.on_expire.append(lambda sid: wb.detach_adapters(adapter_lib.session_folder(adapters_root, sid)))
     manager.on_expire.append(lambda sid: adapter_lib.remove_session_adapters(adapters_root, sid))
     if not s.chroma_host:
         manager.expire_orphans()  # sessions of a previous run are gone; their corpora now count down
