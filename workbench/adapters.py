@@ -139,6 +139,11 @@ def session_folder(user_root: Path, sid: str) -> Path:
     return Path(user_root) / SESSIONS_DIR / sid
 
 
+def session_adapters(user_root: Path, sid: str) -> list[Path]:
+    """The adapter folders session `sid` has (none for an id the server never makes)."""
+    return _folders(Path(user_root) / SESSIONS_DIR / sid) if _SID.match(sid or "") else []
+
+
 def remove_session_adapters(user_root: Path, sid: str) -> bool:
     """Delete a session's adapters (when its corpora expire); True when there were any."""
     import shutil

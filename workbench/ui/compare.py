@@ -19,6 +19,7 @@ from ..retrieval.sessions import check_access, display_name, session_id
 from ..validation import (SYSTEM_PROMPT_MAX_CHARS, TEMPERATURE_MAX, check_adapter_choice, check_number, check_question,
                           check_text, optional_number)
 from ..votes import ALL_BAD, VoteGate, VoteStore
+from .clients import client_address
 from .errors import ok, user_error, verdict
 from .format import answer_markdown, metrics_help_markdown, metrics_markdown, passages_markdown
 from .stopping import Stops
@@ -95,7 +96,8 @@ def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate
     """An "all bad" button, a feedback line and the tally beside the per-arm "best" buttons.
 
     Each vote is stored with the answers. A vote with nothing to judge, on answers the app did not just give in
-    this session (`gate`), or beyond the session's rate is refused in the feedback line only.
+    this session (`gate`), or beyond the session's or its client address's rate is refused in the feedback line
+    only.
     """
     votes = VoteStore.in_data_dir(wb.settings)
 
@@ -117,7 +119,8 @@ def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate
                 if not isinstance(question_, str) or not all(isinstance(a, str) for a in answers_):
                     raise ValueError("a vote carries the question and the answers as text")
                 votes.check(choice, question_, dict(zip(ARMS, answers_)))
-                gate.claim(session, question_, answers_)  # one vote per answer the app gave this session
+                gate.claim(session, question_, answers_,  # one vote per answer the app gave this session
+                           client_address(request, wb.settings.trusted_proxies))
                 votes.add(choice, question_, dict(zip(ARMS, answers_)), wb.model_id, session)
             except ValueError as exc:
                 return gr.skip(), f"⚠️ {exc}"
@@ -202,7 +205,7 @@ def build_compare_tab(wb: Workbench, corpora=None, startup=None) -> list:
                        api_visibility="private")
     with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
         gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
-    gate = VoteGate()
+    gate = VoteGate(per_client_minute=s.client_votes_per_minute)
     build_votes(wb, question, outputs[0::4], vote_buttons, gate)
 
     def overrides(corpus_, top_k_, max_new_, temp_, system_, lora_, raft_, sid=None):

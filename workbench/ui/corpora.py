@@ -25,6 +25,7 @@ from ..retrieval.sessions import MAX_NAME, CorpusInfo, CorpusSession, SessionCor
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
 from .errors import ok, user_errors, verdict
+from .clients import Holdings
 from .uploads import UsedUploads
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class CorpusSessions:
     """Follower id -> choices offered before the corpora (Evaluate's "the set's own corpus")."""
     uploads: UsedUploads | None = None
     """Where the tabs take their private copies of uploaded files (ui/uploads.py)."""
+    holdings: Holdings | None = None
+    """The corpora and adapters each session and client address holds, against their limits (ui/clients.py)."""
 
     def enter(self, value, request: gr.Request | None) -> CorpusSession:
         """The session's state at the start of an event (created on first use), marked active."""
@@ -147,7 +150,8 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     manager.sweep()
     # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
     state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)
-    sessions = CorpusSessions(manager, state, demo, s.corpus, uploads=UsedUploads(s.upload_cache_ttl))
+    sessions = CorpusSessions(manager, state, demo, s.corpus, uploads=UsedUploads(s.upload_cache_ttl),
+                              holdings=Holdings(manager, adapters_root, s))
     sessions.uploads.sweep()  # what a previous run left in used/ whose time has come
     if startup is not None:
         sessions.indexing = lambda: not startup.ready.is_set()
@@ -169,6 +173,7 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
     manager = sessions.manager
     slots = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes)
     budget = ParseBudget(s.session_parse_s)
+    client_budget = ParseBudget(s.client_parse_s, who="your address (all its sessions)")
     limit = f" Up to {s.max_upload_size} per file." if s.max_upload_size else ""
     gr.Markdown(
         "Upload your own documents to compare the arms on them. Formats: "
@@ -259,7 +264,9 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
             size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
             overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
             check_chunking(size, overlap)
-            left = budget.check(value.id)  # this session's parse time for the hour
+            sessions.holdings.check_corpus(value.id, request, name_)  # room for one more, if it is new
+            client = sessions.holdings.address(request)
+            left = min(budget.check(value.id), client_budget.check(client))  # parse time left for the hour
             with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
                 parse_s = min(s.small_upload_parse_s if small else s.upload_parse_s, left)
                 # private copies: the cached files may be another session's upload of the same bytes too
@@ -273,6 +280,7 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
                 finally:
                     sessions.uploads.release(private)
                 budget.spend(value.id, report.parse_s)
+                client_budget.spend(client, report.parse_s)
         table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
         selected = report.corpus if report.files_ok else None
         return [dataclasses.asdict(report), report_markdown(report), table,

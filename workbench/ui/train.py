@@ -92,6 +92,7 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
     user_root = wb.settings.data_path / "adapters"
     clear_partial(user_root)  # what trainings or uploads killed in a previous run left behind
     uploads = getattr(corpora, "uploads", None) or UsedUploads(wb.settings.upload_cache_ttl)
+    holdings = getattr(corpora, "holdings", None)  # how many adapters a session and a client may hold
     jobs = jobs if jobs is not None else Jobs()
     run_id = gr.State("")  # not part of the API: the job id the Cancel button names
 
@@ -140,6 +141,8 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         try:
             sid = owner(request)
             check_name(check_text(name_, "the adapter name", 64), sid)
+            if holdings is not None:
+                holdings.check_adapter(sid, request)
             check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
             config = TrainConfig(
                 method=method_, epochs=check_number(epochs_, "epochs", 0.01, 100),
@@ -280,6 +283,8 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         files_ = uploads.take(files_)  # private copies: the cached files may be another session's upload too
         try:
             sid = owner(request)
+            if holdings is not None:
+                holdings.check_adapter(sid, request)
             installed = adapter_lib.install_adapter(
                 [Path(f) for f in files_ or []], check_text(name_, "the adapter name", 64).strip(), user_root,
                 wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
