@@ -169,8 +169,10 @@ class Settings:
 
     trusted_proxies: int = 0
     """Reverse proxies in front of the app that each append the address they were reached from to X-Forwarded-For.
-    0: a client is the address that connected, and X-Forwarded-For is ignored (any client can send one); N: the N-th
-    address from the end of X-Forwarded-For. The per-client limits count by this address (an IPv6 one by its /64)."""
+    0: a client is the address that connected (uvicorn already replaces a proxy's on this machine, 127.0.0.1, by the
+    address it saw; FORWARDED_ALLOW_IPS), and X-Forwarded-For is ignored otherwise, as any client can send one; N:
+    the N-th address from the end of X-Forwarded-For. The per-client limits count by this address (an IPv6 one by
+    its /64)."""
 
     parse_memory_bytes: int = 2 * 2**30
     """Address-space limit of the parsing worker process (a file that needs more is refused)."""

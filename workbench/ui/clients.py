@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 from .. import adapters as adapter_lib
@@ -53,21 +53,29 @@ class Holdings:
 
     A client's holdings are those of the sessions it created something from (`check_*` records the session);
     corpora of ended sessions count until they expire, as they still take room. Sessions holding nothing are
-    forgotten.
+    forgotten, and so are the least recently seen clients beyond `clients`.
     """
+
+    clients = 10_000
 
     def __init__(self, manager, adapters_root: Path, settings):
         self.manager, self.adapters_root, self.settings = manager, Path(adapters_root), settings
-        self._sessions: dict[str, set[str]] = {}
+        self._sessions: OrderedDict[str, set[str]] = OrderedDict()
         self._lock = threading.Lock()
 
     def address(self, request) -> str:
         return client_address(request, self.settings.trusted_proxies)
 
     def _sids(self, sid: str, client: str) -> set[str]:
+        """The sessions of `client` seen so far, `sid` now among them."""
+        if not client:
+            return {sid}
         with self._lock:
-            sids = self._sessions.setdefault(client, set()) if client else set()
+            sids = self._sessions.setdefault(client, set())
+            self._sessions.move_to_end(client)
             sids.add(sid)
+            while len(self._sessions) > self.clients:
+                self._sessions.popitem(last=False)
             return set(sids)
 
     def _forget_empty(self, client: str, counts: Counter, sid: str) -> None:
