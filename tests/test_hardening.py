@@ -416,6 +416,17 @@ def test_two_sessions_that_upload_the_same_file_each_ingest_it(workbench, tmp_pa
         assert httpx.get(f"{url}/gradio_api/file={cached[0]}").status_code in (403, 404)
 
 
+def test_two_sessions_that_upload_the_same_eval_set_each_evaluate_it(workbench, tmp_path):
+    same = tmp_path / "set.csv"
+    same.write_text("question,answer,source\nWhat is the helpdesk extension?,4455,it.txt\n")
+    with launched(workbench) as url:
+        cached = [upload_raw(url, same) for _ in range(2)]  # both uploaded before either evaluates
+        for path in cached:
+            body = [None, file_data(path), ["base"], 1, "handbook", 3, 8, 0.0, "(none)", "(none)", False]
+            event, data = raw_call(url, "evaluate", json.dumps({"data": body}), timeout=120)
+            assert event == "complete" and "**set.csv**: 1/1 questions" in data[0], data
+
+
 def test_no_client_can_ingest_a_folder_of_gradios_upload_cache(workbench, tmp_path):
     """Gradio accepts any path inside its upload cache as a file; a folder of it, or the cache itself, was read as
     every upload in it (other sessions' included)."""
