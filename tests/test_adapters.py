@@ -132,6 +132,61 @@ def test_a_session_s_adapters_go_when_its_corpora_do(tiny_model, tmp_path, store
     manager.close()
 
 
+def test_a_deleted_session_s_adapters_leave_the_model_and_its_memory(workbench):
+    from peft import PeftModel
+
+    from workbench.adapters import adapter_folder, owned_name, session_folder
+
+    root = workbench.settings.data_path / "adapters"
+    gone, kept = "a" * 24, "b" * 24
+
+    def weight_bytes():
+        return sum(p.numel() * p.element_size() for p in workbench.model.parameters())
+
+    def answer(adapter=None):
+        arm = "lora" if adapter else "base"
+        return workbench.compare("What is the per diem?", arm, lora_adapter=adapter).arms[0].answer
+
+    bare, base_answer = weight_bytes(), answer()
+    for sid, name, seed in ((gone, "mine", 1), (gone, "also", 2), (kept, "mine", 3)):
+        save_random_adapter(workbench.model, adapter_folder(root, sid, name), seed=seed)
+    theirs = answer(owned_name(kept, "mine"))
+    answer(owned_name(gone, "mine")), answer(owned_name(gone, "also"))
+    assert len(workbench.attached_adapters) == 3
+    one = (weight_bytes() - bare) // 3
+
+    dropped = workbench.detach_adapters(session_folder(root, gone))
+    assert len(dropped) == 2 and not set(dropped) & set(workbench.model.peft_config)
+    assert list(workbench.model.peft_config) == list(workbench.attached_adapters.values())  # the other session's
+    assert weight_bytes() == bare + one
+    assert answer(owned_name(kept, "mine")) == theirs  # still served, same weights
+
+    assert len(workbench.detach_adapters(session_folder(root, kept))) == 1
+    assert not isinstance(workbench.model, PeftModel) and workbench.attached_adapters == {}
+    assert weight_bytes() == bare and answer() == base_answer  # the bare base, nothing merged into it
+    assert workbench.detach_adapters(session_folder(root, kept)) == []
+
+
+def test_a_deleted_session_s_adapters_are_unloaded_from_the_generation_server(settings, tiny_model, tiny_tokenizer,
+                                                                             store, docs):
+    from test_backend_openai import FakeVLLM, server_workbench
+
+    from workbench.adapters import adapter_folder, owned_name, session_folder
+
+    served, sid = FakeVLLM(), "c" * 24
+    try:
+        root = settings.data_path / "adapters"
+        save_random_adapter(tiny_model, adapter_folder(root, sid, "mine"))
+        wb = server_workbench(settings, tiny_model, tiny_tokenizer, store, docs, served.url)
+        name = owned_name(sid, "mine")
+        assert wb.compare("q?", "lora", lora_adapter=name).arms[0].answer == f"answer from {name}"
+        assert wb.detach_adapters(session_folder(root, sid)) == [name]
+        assert served.posts[-1] == ("/v1/unload_lora_adapter", {"lora_name": name}) and name not in served.adapters
+        assert wb.detach_adapters(session_folder(root, sid)) == []
+    finally:
+        served.close()
+
+
 def test_decide_runs_adapters_are_listed_under_their_corpus_and_run(tiny_model, tmp_path):
     from workbench.adapters import auto_adapter, decide_adapters, find_adapter, served_name, visible_to
 

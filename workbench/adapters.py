@@ -185,12 +185,23 @@ def decide_adapters(runs_root: Path) -> dict[str, Path]:
     return found
 
 
+def session_folder(user_root: Path, sid: str) -> Path:
+    """The folder that holds session `sid`'s adapters (AdapterError for an id the server never makes)."""
+    if not _SID.match(sid or ""):
+        raise AdapterError("invalid session id")
+    return Path(user_root) / SESSIONS_DIR / sid
+
+
+def session_adapters(user_root: Path, sid: str) -> list[Path]:
+    """The adapter folders session `sid` has (none for an id the server never makes)."""
+    return _folders(Path(user_root) / SESSIONS_DIR / sid) if _SID.match(sid or "") else []
+
+
 def remove_session_adapters(user_root: Path, sid: str) -> bool:
     """Delete a session's adapters (when its corpora expire); True when there were any."""
     import shutil
 
-    folder = Path(user_root) / SESSIONS_DIR / sid
-    if not _SID.match(sid or "") or not folder.is_dir():
+    if not _SID.match(sid or "") or not (folder := session_folder(user_root, sid)).is_dir():
         return False
     shutil.rmtree(folder, ignore_errors=True)
     return True

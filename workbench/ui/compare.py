@@ -419,7 +419,7 @@ def build_compare_tab(wb: Workbench, corpora=None, startup=None) -> list:
     layout_columns(view, adapter_lines(wb, corpus.value or "", lora.value, raft.value))
     with gr.Accordion("What the figures mean", open=False, elem_id="metrics-help"):
         gr.Markdown(metrics_help_markdown() + "\n\nFull definitions: the repository's `docs/evaluation.md`.")
-    gate = VoteGate()
+    gate = VoteGate(per_client_minute=s.client_votes_per_minute)
     view.folds.append(build_votes(wb, question, view.outputs[0::4], view.vote_buttons, gate))
     wire_follow(wb, view, corpora, runs_root)
     wire_run(wb, view, corpora, startup, gate)

@@ -27,7 +27,8 @@ from ..retrieval.sessions import MAX_NAME, CorpusInfo, CorpusSession, SessionCor
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
 from .errors import ok, user_errors, verdict
-from .uploads import remove_uploads
+from .clients import Holdings
+from .uploads import UsedUploads
 from .wiring import bind
 
 if TYPE_CHECKING:
@@ -58,6 +59,10 @@ class CorpusSessions:
     """True while start-up still indexes the shipped corpora (ui/startup.py): they are offered meanwhile."""
     extras: dict = field(default_factory=dict)
     """Follower id -> choices offered before the corpora (Evaluate's "the set's own corpus")."""
+    uploads: UsedUploads | None = None
+    """Where the tabs take their private copies of uploaded files (ui/uploads.py)."""
+    holdings: Holdings | None = None
+    """The corpora and adapters each session and client address holds, against their limits (ui/clients.py)."""
 
     def enter(self, value, request: gr.Request | None) -> CorpusSession:
         """The session's state at the start of an event (created on first use), marked active."""
@@ -139,6 +144,8 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     s = wb.settings
     manager = SessionCorpora(wb.store, s.session_corpus_ttl, s.shared_library, tuple(shipped_corpora()))
     adapters_root = s.data_path / "adapters"
+    # an expired session's adapters leave the model (or the generation server), then the disk
+    manager.on_expire.append(lambda sid: wb.detach_adapters(adapter_lib.session_folder(adapters_root, sid)))
     manager.on_expire.append(lambda sid: adapter_lib.remove_session_adapters(adapters_root, sid))
     if not s.chroma_host:
         manager.expire_orphans()  # sessions of a previous run are gone; their corpora now count down
@@ -146,7 +153,9 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     manager.sweep()
     # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
     state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)
-    sessions = CorpusSessions(manager, state, demo, s.corpus)
+    sessions = CorpusSessions(manager, state, demo, s.corpus, uploads=UsedUploads(s.upload_cache_ttl),
+                              holdings=Holdings(manager, adapters_root, s))
+    sessions.uploads.sweep()  # what a previous run left in used/ whose time has come
     if startup is not None:
         sessions.indexing = lambda: not startup.ready.is_set()
     demo.unload(sessions.on_unload)
@@ -191,9 +200,11 @@ def view(sessions: CorpusSessions, followers: int, value: CorpusSession, name: s
             *docs_view(manager, value, name), *[follower] * followers]
 
 
-def ingest_files(wb: Workbench, sessions: CorpusSessions, slots: IngestSlots, budget: ParseBudget, followers: int,
-                 paths, name_, size, overlap, value, request: gr.Request, progress=gr.Progress()):
-    """Ingest uploaded files (or zips) into this session's corpus; returns the report first."""
+def ingest_files(wb: Workbench, sessions: CorpusSessions, slots: IngestSlots, budget: ParseBudget,
+                 client_budget: ParseBudget, followers: int, paths, name_, size, overlap, value, request: gr.Request,
+                 progress=gr.Progress()):
+    """Ingest uploaded files (or zips) into this session's corpus; returns the report first. `budget` is each
+    session's parse time, `client_budget` each client address's."""
     s = wb.settings
     value = sessions.enter(value, request)
     with user_errors():
@@ -204,17 +215,22 @@ def ingest_files(wb: Workbench, sessions: CorpusSessions, slots: IngestSlots, bu
         size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
         overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
         check_chunking(size, overlap)
-        left = budget.check(value.id)  # this session's parse time for the hour
+        sessions.holdings.check_corpus(value.id, request, name_)  # room for one more, if it is new
+        client = sessions.holdings.address(request)
+        left = min(budget.check(value.id), client_budget.check(client))  # parse time left for the hour
         with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
             parse_s = min(s.small_upload_parse_s if small else s.upload_parse_s, left)
+            # private copies: the cached files may be another session's upload of the same bytes too
+            private = sessions.uploads.take(list(paths))
             try:
                 report = sessions.manager.ingest(
-                    value.id, name_, list(paths), size, overlap, ArchiveLimits.from_settings(s),
+                    value.id, name_, private, size, overlap, ArchiveLimits.from_settings(s),
                     lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
                     ParseLimits.from_settings(s, budget_s=parse_s))
             finally:
-                remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
+                sessions.uploads.release(private)
             budget.spend(value.id, report.parse_s)
+            client_budget.spend(client, report.parse_s)
     table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
     selected = report.corpus if report.files_ok else None
     return [dataclasses.asdict(report), report_markdown(report), table,
@@ -333,6 +349,7 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
     s = wb.settings
     slots = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes)
     budget = ParseBudget(s.session_parse_s)
+    client_budget = ParseBudget(s.client_parse_s, who="your address (all its sessions)")
     gr.Markdown(upload_help(s))
     with gr.Row():
         with gr.Column(scale=3):
@@ -388,7 +405,7 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
     state = sessions.state
     qa_button.click(bind(generate_qa, wb, sessions), [corpus, qa_max, qa_test, state], [qa_summary, qa_files],
                     api_name="generate_qa", concurrency_id="generate_qa")
-    ingest_button.click(bind(ingest_files, wb, sessions, slots, budget, n),
+    ingest_button.click(bind(ingest_files, wb, sessions, slots, budget, client_budget, n),
                         [files, name, chunk_size, chunk_overlap, state], [report_json, summary, failures, *view_outputs],
                         api_name="ingest", concurrency_id="ingest", concurrency_limit=slots.concurrency,
                         validator=validate_ingest, show_progress_on=[summary])

@@ -27,7 +27,7 @@ from ..config import REPO_ROOT
 from .compare import NO_ADAPTER, adapter_choices, check_adapter, known_adapters
 from .errors import ok, user_error, verdict
 from .stopping import cancel_for_api_clients
-from .uploads import remove_uploads
+from .uploads import UsedUploads
 from .wiring import bind
 
 if TYPE_CHECKING:
@@ -104,6 +104,8 @@ def eval_request(wb: Workbench, corpora, sets: dict, set_name_, upload_, arms_, 
                  temp_, lora_, raft_, request: gr.Request | None) -> tuple:
     """The form checked: (eval set, the questions to run, the run's setting overrides); gr.Error says what is off."""
     s = wb.settings
+    uploads = getattr(corpora, "uploads", None) or UsedUploads(s.upload_cache_ttl)
+    upload_ = uploads.take(upload_)  # a private copy: the cached file may be another session's upload too
     path = upload_ or sets.get(set_name_)  # an upload wins over the dropdown
     if not path:
         raise user_error("choose a shipped eval set or upload one")
@@ -112,7 +114,7 @@ def eval_request(wb: Workbench, corpora, sets: dict, set_name_, upload_, arms_, 
     except EvalDataError as exc:
         raise user_error(f"{exc}. Nothing was run.") from None
     finally:
-        remove_uploads(upload_)  # read once; no other session may fetch it from Gradio's cache
+        uploads.release(upload_)  # read once; Gradio's cache no longer serves it
     if not arms_:
         raise user_error("choose at least one arm")
     try:

@@ -26,7 +26,7 @@ from ..training.trainer import TrainConfig, TrainingCancelled
 from ..validation import check_number, check_text
 from .compare import adapter_choices
 from .errors import ok, user_error, verdict
-from .uploads import remove_uploads
+from .uploads import UsedUploads
 from .wiring import bind
 
 if TYPE_CHECKING:
@@ -106,6 +106,18 @@ def owner(wb: Workbench, corpora, request) -> str | None:
     return None if wb.settings.shared_adapters or corpora is None else corpora.owner(request)
 
 
+def uploads_of(wb: Workbench, corpora) -> UsedUploads:
+    """Where uploaded files are taken from (the app's, shared by the tabs; ui/uploads.py)."""
+    return getattr(corpora, "uploads", None) or UsedUploads(wb.settings.upload_cache_ttl)
+
+
+def check_room(corpora, sid: str | None, request) -> None:
+    """ValueError when session `sid`, or the client address it comes from, holds as many adapters as it may."""
+    holdings = getattr(corpora, "holdings", None)
+    if holdings is not None:
+        holdings.check_adapter(sid, request)
+
+
 def check_adapter_name(wb: Workbench, name_):
     """A valid adapter name that no shared adapter has."""
     adapter_lib.check_adapter_name(name_, adapter_lib.taken_names(wb.settings.adapter_dirs))
@@ -178,11 +190,14 @@ def run(wb: Workbench, corpora, jobs: Jobs, shipped: dict[str, Path], run_id_, d
     try:
         sid = owner(wb, corpora, request)
         check_name(wb, check_text(name_, "the adapter name", 64), sid)
+        check_room(corpora, sid, request)
         check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
         config = train_config(wb, method_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_)
     except ValueError as exc:
         raise user_error(str(exc)) from None
     out = adapter_lib.adapter_folder(user_adapters(wb), sid, name_)
+    uploads = uploads_of(wb, corpora)
+    path = Path(uploads.take(path))  # a private copy: the cached file may be another session's upload too
     job = jobs.start(training_work(wb, path, config, out, corpus_), name=f"train {name_}", stages=STAGES,
                      job_id=run_id_ or None)
     losses: list[float] = []
@@ -208,7 +223,7 @@ def run(wb: Workbench, corpora, jobs: Jobs, shipped: dict[str, Path], run_id_, d
     finally:  # closed before the end (a page or API client gone): stop at the next step, as Cancel does
         job.cancel()
         jobs.forget(job)
-        remove_uploads(upload_)  # trained on; no other session may fetch it from Gradio's cache
+        uploads.release(path)  # trained on; Gradio's cache no longer serves it
 
 
 def cancel_run(jobs: Jobs, run_id_):
@@ -235,8 +250,11 @@ def idle():
 
 def install(wb: Workbench, corpora, files_, name_, anyway_, request: gr.Request):
     """Install an uploaded adapter (a zip, or its config and weights) for this session."""
+    uploads = uploads_of(wb, corpora)
+    files_ = uploads.take(files_)  # private copies: the cached files may be another session's upload too
     try:
         sid = owner(wb, corpora, request)
+        check_room(corpora, sid, request)
         installed = adapter_lib.install_adapter(
             [Path(f) for f in files_ or []], check_text(name_, "the adapter name", 64).strip(), user_adapters(wb),
             wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
@@ -244,7 +262,7 @@ def install(wb: Workbench, corpora, files_, name_, anyway_, request: gr.Request)
     except ValueError as exc:
         raise user_error(str(exc)) from None
     finally:
-        remove_uploads(files_)  # the cached copies are no longer needed, and nobody else may fetch them
+        uploads.release(files_)  # Gradio's cache no longer serves them
     dropped = f" Not installed: {'; '.join(installed.dropped)}." if installed.dropped else ""
     note = wb.announce_adapter(str(installed.path))  # registers it with a generation server, if the app uses one
     return f"Installed adapter **{installed.path.name}**; choose it in the Compare tab.{dropped} {note}".strip()

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..arms import ARMS
 from ..votes import ALL_BAD, VoteGate, VoteStore
+from .clients import client_address
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -32,13 +33,15 @@ def vote_tally(votes: VoteStore, session: str | None) -> pd.DataFrame:
                         columns=["vote", "this session", "all time"])
 
 
-def record_vote(wb: Workbench, votes: VoteStore, gate: VoteGate, choice: str, session: str, question, answers):
-    """Store one vote; the tally and a feedback line, or (skip, why) when it is refused."""
+def record_vote(wb: Workbench, votes: VoteStore, gate: VoteGate, choice: str, session: str, question, answers,
+                client: str = ""):
+    """Store one vote from `session` at the address `client`; the tally and a feedback line, or (skip, why) when it
+    is refused."""
     try:
         if not isinstance(question, str) or not all(isinstance(a, str) for a in answers):
             raise ValueError("a vote carries the question and the answers as text")
         votes.check(choice, question, dict(zip(ARMS, answers)))
-        gate.claim(session, question, answers)  # one vote per answer the app gave this session
+        gate.claim(session, question, answers, client)  # one vote per answer the app gave this session
         votes.add(choice, question, dict(zip(ARMS, answers)), wb.model_id, session)
     except ValueError as exc:
         return gr.skip(), f"⚠️ {exc}"
@@ -52,7 +55,8 @@ def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate
     accordion (folded on a phone).
 
     Each vote is stored with the answers. A vote with nothing to judge, on answers the app did not just give in
-    this session (`gate`), or beyond the session's rate is refused in the feedback line only.
+    this session (`gate`), or beyond the session's or its client address's rate is refused in the feedback line
+    only.
     """
     votes = VoteStore.in_data_dir(wb.settings)
     with gr.Row(equal_height=False):
@@ -68,7 +72,8 @@ def build_votes(wb: Workbench, question, answers: list, vote_buttons: list, gate
     def voter(choice: str):
         def vote(request: gr.Request, question_: str, *answers_: str):  # gradio fills a leading Request argument
             session = getattr(request, "session_hash", None) or ""
-            return record_vote(wb, votes, gate, choice, session, question_, answers_)
+            return record_vote(wb, votes, gate, choice, session, question_, answers_,
+                               client_address(request, wb.settings.trusted_proxies))
         return vote
 
     for choice, button in [*vote_buttons, (ALL_BAD, all_bad)]:
