@@ -24,8 +24,9 @@ from reader_eval import question_sets, run_set  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default="heldout,pubmedqa")
+    parser.add_argument("--limit", type=int, default=0, help="first N yes/no questions of each set (0: all)")
     parser.add_argument("--raft-adapter", default="reader")
-    parser.add_argument("--variants", default=",raft,rag;raft",
+    parser.add_argument("--variants", default=",rag;raft",
                         help="values of yes_no_calibration to compare, separated by ',' ('' is off; ';' joins arms)")
     parser.add_argument("--max-new-tokens", type=int, default=16)
     args = parser.parse_args(argv)
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'set':28} {'calibrated':11} {'arm':5} {'n':>3} {'right':>6} {'yes/no':>7} changed")
     for name, (corpus, rows) in question_sets(wb, args.sets.split(",")).items():
         rows = [r for r in rows if r["kind"] in ("yesno", "label") and r["answer"].lower() in ("yes", "no")]
+        rows = rows[: args.limit] if args.limit else rows
         if not rows:
             continue
         baseline: dict[str, list[str]] = {}
