@@ -11,20 +11,22 @@ import math
 from dataclasses import dataclass, field
 
 
-class BudgetError(ValueError):
-    """The budget cannot fit a meaningful run; the message says how many minutes it needs."""
-
-    def __init__(self, message: str, min_minutes: float = 0.0):
-        super().__init__(message)
-        self.min_minutes = min_minutes
-
-
 @dataclass
 class Speed:
     train_tokens_per_s: float
     """Training throughput (prompt + target tokens) measured on a two-step run."""
     eval_s_per_question: float
     """Seconds to answer one question with all four arms."""
+
+
+class BudgetError(ValueError):
+    """The budget cannot fit a meaningful run; the message says how many minutes it needs (`min_minutes`, at the
+    `speed` the plan was made with)."""
+
+    def __init__(self, message: str, min_minutes: float = 0.0, speed: Speed | None = None):
+        super().__init__(message)
+        self.min_minutes = min_minutes
+        self.speed = speed
 
 
 @dataclass
@@ -101,7 +103,7 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
         raise BudgetError(
             f"a budget of {budget_minutes:g} min is too small for this corpus on this machine: it needs at least "
             f"{min_minutes} min (lora: one pass over the documents and questions; raft: half "
-            f"a pass; {floor} test questions). Raise the budget or use fewer documents.", min_minutes)
+            f"a pass; {floor} test questions). Raise the budget or use fewer documents.", min_minutes, speed)
     eval_s = test * speed.eval_s_per_question
     train_s = left - eval_s
     # The usual split, unless it leaves either adapter under its minimum (a tight budget): then that one gets its
