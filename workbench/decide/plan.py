@@ -1,8 +1,9 @@
 """Fit a Decide run into its time budget: how many test questions and how many epochs per adapter.
 
 The plan is made after the questions exist (their token counts are known) from speeds measured on this machine
-a moment before (a two-step training run and one comparison), so it holds on a laptop, a 2-core Space and a GPU
-alike. Each adapter also gets a hard time limit, so a wrong estimate shortens training instead of the budget.
+a moment before (a three-step training run, two steps counted, and one batch of questions), so it holds on a
+laptop, a 2-core Space and a GPU alike. Each adapter also gets a hard time limit, so a wrong estimate shortens
+training instead of the budget.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Speed:
     train_tokens_per_s: float
-    """Training throughput (prompt + target tokens) measured on a two-step run."""
+    """Training throughput (prompt + target tokens) measured on the steps after the first of a three-step run."""
     eval_s_per_question: float
     """Seconds to answer one question with all four arms."""
 
@@ -54,7 +55,7 @@ class Plan:
     """Estimated time of those two stages."""
     min_budget_minutes: float = 0.0
     """The smallest budget that fits this corpus on this machine (what a too-small budget's error names); the
-    Decide tab shows it before the next run (decide/estimate.py)."""
+    Decide tab's plan computes it the same way before a run (decide/preview.py)."""
 
 
 # Shares of the time left after question generation: evaluation first (a verdict needs enough questions),
