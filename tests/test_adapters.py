@@ -4,7 +4,7 @@ import json
 
 import pytest
 import torch
-from conftest import save_random_adapter
+from conftest import save_decide_run, save_random_adapter
 from safetensors.torch import load_file, save_file
 
 from workbench.adapters import AdapterError, list_adapters, validate
@@ -130,3 +130,104 @@ def test_a_session_s_adapters_go_when_its_corpora_do(tiny_model, tmp_path, store
     manager.sweep()
     assert session_ids(tmp_path) == [back]
     manager.close()
+
+
+def test_a_deleted_session_s_adapters_leave_the_model_and_its_memory(workbench):
+    from peft import PeftModel
+
+    from workbench.adapters import adapter_folder, owned_name, session_folder
+
+    root = workbench.settings.data_path / "adapters"
+    gone, kept = "a" * 24, "b" * 24
+
+    def weight_bytes():
+        return sum(p.numel() * p.element_size() for p in workbench.model.parameters())
+
+    def answer(adapter=None):
+        arm = "lora" if adapter else "base"
+        return workbench.compare("What is the per diem?", arm, lora_adapter=adapter).arms[0].answer
+
+    bare, base_answer = weight_bytes(), answer()
+    for sid, name, seed in ((gone, "mine", 1), (gone, "also", 2), (kept, "mine", 3)):
+        save_random_adapter(workbench.model, adapter_folder(root, sid, name), seed=seed)
+    theirs = answer(owned_name(kept, "mine"))
+    answer(owned_name(gone, "mine")), answer(owned_name(gone, "also"))
+    assert len(workbench.attached_adapters) == 3
+    one = (weight_bytes() - bare) // 3
+
+    dropped = workbench.detach_adapters(session_folder(root, gone))
+    assert len(dropped) == 2 and not set(dropped) & set(workbench.model.peft_config)
+    assert list(workbench.model.peft_config) == list(workbench.attached_adapters.values())  # the other session's
+    assert weight_bytes() == bare + one
+    assert answer(owned_name(kept, "mine")) == theirs  # still served, same weights
+
+    assert len(workbench.detach_adapters(session_folder(root, kept))) == 1
+    assert not isinstance(workbench.model, PeftModel) and workbench.attached_adapters == {}
+    assert weight_bytes() == bare and answer() == base_answer  # the bare base, nothing merged into it
+    assert workbench.detach_adapters(session_folder(root, kept)) == []
+
+
+def test_a_deleted_session_s_adapters_are_unloaded_from_the_generation_server(settings, tiny_model, tiny_tokenizer,
+                                                                             store, docs):
+    from test_backend_openai import FakeVLLM, server_workbench
+
+    from workbench.adapters import adapter_folder, owned_name, session_folder
+
+    served, sid = FakeVLLM(), "c" * 24
+    try:
+        root = settings.data_path / "adapters"
+        save_random_adapter(tiny_model, adapter_folder(root, sid, "mine"))
+        wb = server_workbench(settings, tiny_model, tiny_tokenizer, store, docs, served.url)
+        name = owned_name(sid, "mine")
+        assert wb.compare("q?", "lora", lora_adapter=name).arms[0].answer == f"answer from {name}"
+        assert wb.detach_adapters(session_folder(root, sid)) == [name]
+        assert served.posts[-1] == ("/v1/unload_lora_adapter", {"lora_name": name}) and name not in served.adapters
+        assert wb.detach_adapters(session_folder(root, sid)) == []
+    finally:
+        served.close()
+
+
+def test_decide_runs_adapters_are_listed_under_their_corpus_and_run(tiny_model, tmp_path):
+    from workbench.adapters import auto_adapter, decide_adapters, find_adapter, served_name, visible_to
+
+    user, runs = tmp_path / "adapters", tmp_path / "decide"
+    save_random_adapter(tiny_model, user / "reader")
+    older = save_decide_run(tiny_model, runs, "20260101-090000-harbor", "harbor")
+    newer = save_decide_run(tiny_model, runs, "20260102-090000-harbor", "harbor",
+                            kept={"raft": str(user / "reader")})  # its raft stage kept the reader
+    sid = "a" * 24
+    save_decide_run(tiny_model, runs, "20260103-090000-mine", f"session--{sid}--mine", methods=("lora",))
+    (runs / "broken").mkdir()
+    (runs / "broken" / "run.json").write_text("{not json")
+
+    assert decide_adapters(runs) == {"harbor-lora@20260101-090000": older / "adapters" / "lora",
+                                     "harbor-raft@20260101-090000": older / "adapters" / "raft",
+                                     "harbor-lora@20260102-090000": newer / "adapters" / "lora",
+                                     f"session--{sid}--mine-lora@20260103-090000": runs / "20260103-090000-mine" /
+                                     "adapters" / "lora"}
+    names = list(list_adapters([tmp_path / "shipped", user]))  # Decide's runs: beside the user adapter folder
+    assert visible_to(names, None) == ["reader", "harbor-lora@20260101-090000", "harbor-raft@20260101-090000",
+                                       "harbor-lora@20260102-090000"]  # another session's corpus: not listed
+    assert auto_adapter("lora", "harbor", names) == "harbor-lora@20260102-090000"  # the latest run's
+    assert auto_adapter("raft", "harbor", names) == "harbor-raft@20260101-090000"
+    assert auto_adapter("raft", "other", names) == "reader"
+    assert find_adapter("harbor-lora@20260102-090000", [tmp_path / "shipped", user], allow_paths=False) == (
+        newer / "adapters" / "lora")
+    # every run's folder is called lora: a generation server gets each under its listed name
+    assert served_name(newer / "adapters" / "lora") == "harbor-lora@20260102-090000"
+
+
+def test_an_adapter_says_which_corpus_it_was_trained_on(tiny_model, tmp_path):
+    from workbench.adapters import trained_on
+
+    card = save_random_adapter(tiny_model, tmp_path / "mine")
+    (card / "README.md").write_text("# mine\n- Training data: `upload.jsonl` (9 examples)\n- Method: **raft** — each "
+                                    "prompt is the rag arm's prompt with 3 passages from corpus "
+                                    "`session--ab12cd34--harbor`; ...\n")
+    assert trained_on("mine", card, []) == "session--ab12cd34--harbor"
+    (card / "README.md").write_text("- Training data: `corpora/handbook/qa/train.jsonl` (114 examples)\n"
+                                    "- Method: **lora** — closed-book\n")
+    assert trained_on("mine", card, []) == "handbook"
+    assert trained_on("harbor-lora", None, ["harbor"]) == "harbor"  # no card: its name, for a corpus that exists
+    assert trained_on("harbor-lora@20260101-090000", None, ["harbor"]) == "harbor"
+    assert trained_on("team-lora", None, ["harbor"]) == "" and trained_on("reader", None, ["harbor"]) == ""

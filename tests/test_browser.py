@@ -100,6 +100,10 @@ def test_ask_an_example_and_read_the_answers(app_url, browser, width, height, na
     example.click()
     expect(page.locator("#question textarea")).not_to_have_value("", timeout=TIMEOUT_MS)
     ask_and_wait(page, expect)
+    if name == "phone":  # the passages start folded on a phone: a tap opens them
+        expect(page.locator("#passages-rag")).to_be_hidden()
+        column = page.locator(".arm-column", has=page.locator("#passages-rag"))
+        column.get_by_role("button", name="Retrieved passages").click()
     check_passages_readable(page, expect)
     assert "**" not in page.locator("#answer-rag").inner_text()  # Markdown is rendered, not shown raw
     shot(page, f"compare-{name}")
@@ -145,6 +149,76 @@ def test_a_long_question_scrolls_in_its_box_and_the_buttons_keep_their_size(app_
     assert box and box["height"] < 200, box
     shot(page, "long-question")
     page.close()
+
+
+# Compare's page height at 390x844 once four answers are in: 2,434 px here, 4,884 px before the phone layout.
+PHONE_COMPARE_MAX_PX = 2700
+
+
+def test_compare_on_a_phone_is_compact_and_fits_the_width(app_url, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(app_url)
+    page.locator("#question textarea").fill("What is the per diem for Lisbon?")
+    ask_and_wait(page, expect)
+    page.wait_for_timeout(300)  # the columns' layout settles
+    shot(page, "compare-phone-compact")
+    for arm in ("rag", "raft"):  # folded, one tap away
+        expect(page.locator(f"#passages-{arm}")).to_be_hidden()
+    expect(page.locator("#vote-tally")).to_be_hidden()
+    for arm in ("base", "rag", "lora", "raft"):  # what a user needs stays in view: answer, figures, adapter
+        for part in ("answer", "metrics", *(("adapter",) if arm in ("lora", "raft") else ())):
+            expect(page.locator(f"#{part}-{arm}")).to_be_visible()
+    height, width = page.evaluate("[document.documentElement.scrollHeight, document.documentElement.scrollWidth]")
+    assert height < PHONE_COMPARE_MAX_PX, height
+    assert width <= 390, width  # no horizontal scrolling
+    for arm in ("base", "raft"):  # the figures wrap inside the column
+        box = page.locator(f"#metrics-{arm}").bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (arm, box)
+    page.close()
+
+
+def choose(page, elem_id: str, text: str, expect) -> None:
+    """Pick a dropdown's option as a person does: type, then click the option showing `text`."""
+    box = page.locator(f"#{elem_id} input")
+    box.fill(text)
+    page.locator('[data-testid="dropdown-option"]', has_text=text).first.click(timeout=TIMEOUT_MS)
+    expect(box).to_have_value(re.compile(re.escape(text)))
+
+
+def test_compare_adapter_lines_and_examples_follow_the_corpus(workbench, docs, browser):
+    from conftest import save_decide_run
+    from playwright.sync_api import expect
+
+    from workbench.retrieval.ingest import ingest
+    from workbench.ui import CSS, build_app
+
+    ingest(workbench.store, "harbor", [docs], workbench.settings.chunk_size, workbench.settings.chunk_overlap)
+    save_decide_run(workbench.model, workbench.settings.data_path / "decide", "20260101-090000-harbor", "harbor",
+                    methods=("raft",), questions=["When does the ferry leave?"])
+    workbench.settings.lora_adapter, workbench.settings.raft_adapter = "handbook-lora", "auto"  # the shipped defaults
+    demo = build_app(workbench.settings, workbench).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True, css=CSS)
+    try:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(url)
+        lora, raft = page.locator("#adapter-lora"), page.locator("#adapter-raft")
+        expect(lora).to_have_text("Adapter handbook-lora, trained on handbook.", timeout=TIMEOUT_MS)
+        expect(raft).to_have_text("Adapter handbook-raft (auto): handbook's own.")
+        page.get_by_text("Settings", exact=True).first.click()
+        choose(page, "corpus", "harbor", expect)
+        expect(lora).to_have_text("⚠️ Adapter handbook-lora was trained on handbook, not on harbor (none is trained "
+                                  "on harbor yet).", timeout=TIMEOUT_MS)  # said in the column, not only in Settings
+        expect(raft).to_have_text("Adapter harbor-raft@20260101-090000 (auto): harbor's own.")
+        expect(page.get_by_text("written by Decide for harbor")).to_be_visible()
+        expect(page.get_by_text("When does the ferry leave?")).to_be_visible()
+        choose(page, "lora-adapter", "auto", expect)
+        expect(lora).to_contain_text("No lora adapter trained on harbor yet (auto)", timeout=TIMEOUT_MS)
+        shot(page, "compare-adapters-follow-the-corpus")
+        page.close()
+    finally:
+        demo.close()
 
 
 def test_upload_a_file_into_a_new_corpus_and_ask_about_it(app_url, browser, tmp_path):

@@ -154,3 +154,54 @@ def test_uploads_above_the_size_limit_are_refused(workbench, tmp_path):
         with pytest.raises(Exception, match="(?i)file size|too large|exceed|413"):
             a.predict([handle_file(str(big))], "mine", 40, 5, api_name="/ingest")
         a.close()
+
+
+def tab_sessions(wb):
+    """The Corpora tab's session state without an app: its handlers are plain functions of it."""
+    from workbench.retrieval.sessions import SessionCorpora
+    from workbench.ui.corpora import CorpusSessions
+
+    return CorpusSessions(SessionCorpora(wb.store), state=None, demo=None, default=wb.settings.corpus)
+
+
+def test_corpora_handlers_say_what_to_choose_first(workbench):
+    import gradio as gr
+
+    from workbench.retrieval.admission import IngestSlots, ParseBudget
+    from workbench.ui import corpora as tab
+
+    sessions, s = tab_sessions(workbench), workbench.settings
+    slots, budget = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes), ParseBudget(60)
+    no_files, bad_name, *rest = tab.validate_ingest([], "a b", 40, 5, None)
+    assert not no_files["is_valid"] and no_files["message"] == "choose some files (or a .zip) to upload first"
+    assert not bad_name["is_valid"] and "corpus name" in bad_name["message"]
+    assert all(v["is_valid"] for v in rest)
+    with pytest.raises(gr.Error, match=r"choose some files \(or a .zip\) to upload first"):
+        tab.ingest_files(workbench, sessions, slots, budget, 0, [], "mine", 40, 5, None, None)
+    with pytest.raises(gr.Error, match="choose a corpus and one of its documents first"):
+        tab.delete_document(sessions, 0, "handbook", "", None, None)
+    with pytest.raises(gr.Error) as refused:
+        tab.delete_corpus(sessions, 0, "", None, None)
+    assert refused.value.message == "choose a corpus first"
+    with pytest.raises(gr.Error, match="choose one of your corpora first"):
+        tab.save(sessions, 0, None, "", None, None)
+
+
+def test_corpora_handlers_ingest_use_and_delete_a_session_corpus(workbench, tmp_path):
+    from workbench.retrieval.admission import IngestSlots, ParseBudget
+    from workbench.ui import corpora as tab
+
+    sessions, s = tab_sessions(workbench), workbench.settings
+    slots, budget = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes), ParseBudget(60)
+    note = tmp_path / "garden.md"
+    note.write_text("The garden gate code is 7710. The shed key hangs by the door.\n")
+    report, summary, failures, value, picker, listing, documents, _ = tab.ingest_files(
+        workbench, sessions, slots, budget, 0, [str(note)], "garden", 40, 5, None, None)
+    assert report["files_ok"] and summary.startswith("**garden**: 1 file ingested") and failures.empty
+    assert value.selected.endswith("--garden") and picker["value"] == "garden"
+    assert ["garden", "this session"] == list(listing.iloc[0][:2]) and list(documents["document"]) == ["garden.md"]
+
+    message, value, *_ = tab.use(sessions, 0, "garden", value, None)
+    assert message == "The rag and raft arms now use **garden** in the Compare tab."
+    message, value, _, listing, *_ = tab.delete_corpus(sessions, 0, "garden", value, None)
+    assert message == "Deleted corpus **garden**." and "garden" not in set(listing["corpus"])

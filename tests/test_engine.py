@@ -1,7 +1,7 @@
 """The four-arm comparison on the tiny model: adapters by name, shared retrieval, metrics, missing adapters."""
 
 import pytest
-from conftest import save_random_adapter
+from conftest import save_decide_run, save_random_adapter
 
 from workbench.adapters import AdapterError
 
@@ -109,3 +109,15 @@ def test_auto_adapter_is_the_corpus_own_else_the_reader(workbench):
     assert (opts.lora_adapter, opts.raft_adapter) == ("notes-lora", "notes-raft")
     raft = workbench.compare("x?", "raft", raft_adapter="auto", max_new_tokens=2).arms[0]
     assert raft.adapter == "handbook-raft"  # the fixture's corpus is the handbook: the shipped adapter is its own
+
+
+def test_auto_uses_the_adapters_a_decide_run_trained_on_the_corpus(workbench, docs):
+    from workbench.retrieval.ingest import ingest
+
+    ingest(workbench.store, "harbor", [docs], 40, 5)
+    save_decide_run(workbench.model, workbench.settings.data_path / "decide", "20260101-090000-harbor", "harbor")
+    result = workbench.compare("x?", "lora,raft", corpus="harbor", lora_adapter="auto", raft_adapter="auto",
+                               max_new_tokens=2)
+    assert [(arm.adapter, arm.error) for arm in result.arms] == [
+        ("harbor-lora@20260101-090000", None), ("harbor-raft@20260101-090000", None)]
+    assert all(arm.answer for arm in result.arms)

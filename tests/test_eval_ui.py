@@ -101,3 +101,33 @@ def test_cancel_keeps_what_was_computed_for_the_next_run(client, workbench):
     row = next(r for r in summary["data"] if r[0] == "cached")
     cached = {arm: int(n) for arm, n in zip(summary["headers"][1:], row[1:])}
     assert cached == {"base": done // 2, "rag": done // 2}
+
+
+def test_evaluate_handlers_say_what_is_missing(workbench, tmp_path):
+    """The Evaluate tab's handlers without an app: what a person sees for missing or bad input."""
+    import gradio as gr
+
+    from workbench.jobs import Jobs
+    from workbench.ui import evaluate as tab
+
+    no_set, _, no_arms, *rest = tab.validate(None, None, [], 20, "(the set's own corpus)")
+    assert no_set == gr.validate(False, "choose a shipped eval set or upload one")
+    assert no_arms == gr.validate(False, "choose at least one arm") and all(v["is_valid"] for v in rest)
+
+    def refusal(set_name=None, upload=None, arms=("base",), limit=2, top_k=3) -> str:
+        form = ["", set_name, upload, list(arms), limit, tab.SET_CORPUS, top_k, 8, 0.0, "(none)", "(none)", True, None]
+        with pytest.raises(gr.Error) as refused:
+            next(tab.evaluate(workbench, None, Jobs(), {}, *form))
+        return refused.value.message
+
+    assert refusal() == "choose a shipped eval set or upload one"
+    good = tmp_path / "mine.csv"
+    good.write_text("question,answer,source\nWhat is the helpdesk extension?,4455,it.txt\n")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "a?", "answer": "b"}\nnot json\n')
+    message = refusal(upload=str(bad))
+    assert "bad.jsonl line 2: not valid JSON" in message and message.endswith(". Nothing was run.")
+    assert refusal(upload=str(good), arms=()) == "choose at least one arm"
+    assert refusal(upload=str(good), top_k=0).startswith("top_k must be between 1 and ")
+    workbench.settings.max_eval_rows = 0
+    assert refusal(upload=str(good)).startswith("1 questions are more than one evaluation here may run (0)")

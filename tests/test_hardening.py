@@ -317,6 +317,28 @@ def test_an_uploaded_adapter_belongs_to_its_session_and_shadows_nothing(workbenc
         a.close(), b.close()
 
 
+def test_a_closed_session_s_adapter_leaves_the_model(workbench, tmp_path, monkeypatch):
+    """Issue #26: a deleted session's adapter weights stayed loaded in the engine's PeftModel."""
+    from gradio_client import handle_file
+    from peft import PeftModel
+
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "0.2")  # notice the closed client quickly
+    workbench.settings.session_corpus_ttl = 0.5
+    folder = save_random_adapter(workbench.model, tmp_path / "adapter")
+    with launched(workbench) as url:
+        a = client(url)
+        files = [handle_file(str(folder / n)) for n in ("adapter_config.json", "adapter_model.safetensors")]
+        a.predict(files, "mine", False, api_name="/upload_adapter")
+        assert a.predict("q?", "lora", "", 0, 4, 0.0, "", "mine", "", api_name="/compare")["arms"][0]["error"] is None
+        assert len(workbench.attached_adapters) == 1 and isinstance(workbench.model, PeftModel)
+        a.close()
+        deadline = time.time() + 15
+        while workbench.attached_adapters and time.time() < deadline:
+            time.sleep(0.2)
+        assert workbench.attached_adapters == {} and not isinstance(workbench.model, PeftModel)
+        assert not any(n for n, _ in workbench.model.named_parameters() if "lora_" in n)
+
+
 # --- private corpora -------------------------------------------------------------------------------------
 def test_a_private_corpus_answers_only_its_own_session_on_every_endpoint(workbench, tmp_path):
     from gradio_client import handle_file
@@ -363,6 +385,80 @@ def test_an_upload_is_removed_from_gradios_cache_once_ingested(workbench, tmp_pa
         assert httpx.get(f"{url}/gradio_api/file={cached}").status_code in (403, 404)
         assert not Path(cached).exists()
         a.close()
+
+
+def test_two_sessions_that_upload_the_same_file_each_ingest_it(workbench, tmp_path):
+    """Issue #26: Gradio caches identical uploads under one path, and the first session's ingest deleted the file
+    before the other session's was parsed ("No such file or directory")."""
+    same = tmp_path / "same.txt"
+    same.write_text("The shared parking code is 5521.")
+    with launched(workbench) as url:
+        cached = [upload_raw(url, same) for _ in range(3)]  # three browsers, one file in Gradio's cache
+        assert len(set(cached)) == 1
+        results: dict[int, tuple] = {}
+
+        def run(i):  # raw HTTP: gradio_client would look for the path on this machine, where the server is
+            results[i] = raw_call(url, "ingest", json.dumps({"data": [[file_data(cached[i])], f"copy{i}", 40, 5]}))
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in (0, 1)]  # two at once
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        run(2)  # and one after them
+        for i in range(3):
+            event, data = results[i]
+            assert event == "complete", data
+            assert data[0]["files_ok"] == ["same.txt"], data[0]["files_failed"]
+            collection = data[-1]["value"]
+            assert ["The shared parking code is 5521."] == [c.text for c in workbench.store.chunks(collection)]
+        assert not Path(cached[0]).exists()  # used: no longer served from Gradio's cache
+        assert httpx.get(f"{url}/gradio_api/file={cached[0]}").status_code in (403, 404)
+
+
+def test_two_sessions_that_upload_the_same_eval_set_each_evaluate_it(workbench, tmp_path):
+    same = tmp_path / "set.csv"
+    same.write_text("question,answer,source\nWhat is the helpdesk extension?,4455,it.txt\n")
+    with launched(workbench) as url:
+        cached = [upload_raw(url, same) for _ in range(2)]  # both uploaded before either evaluates
+        for path in cached:
+            body = [None, file_data(path), ["base"], 1, "handbook", 3, 8, 0.0, "(none)", "(none)", False]
+            event, data = raw_call(url, "evaluate", json.dumps({"data": body}), timeout=120)
+            assert event == "complete" and "**set.csv**: 1/1 questions" in data[0], data
+
+
+def test_no_client_can_ingest_a_folder_of_gradios_upload_cache(workbench, tmp_path):
+    """Gradio accepts any path inside its upload cache as a file; a folder of it, or the cache itself, was read as
+    every upload in it (other sessions' included)."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("The victim's secret is 8812.")
+    with launched(workbench) as url:
+        cached = Path(upload_raw(url, victim))  # another session's upload, not yet ingested
+        for folder in (cached.parent, cached.parent.parent):
+            event, data = raw_call(url, "ingest", json.dumps({"data": [[file_data(str(folder))], "steal", 40, 5]}))
+            assert event == "error" and "is not an uploaded file; upload files (or a .zip)" in data, data
+        assert not any(name.endswith("--steal") for name in workbench.store.collections()) and cached.exists()
+
+
+def test_a_used_upload_is_kept_unserved_until_its_time_then_deleted(tmp_path):
+    from workbench.ui.uploads import UsedUploads, upload_folder
+
+    now = [1000.0]
+    uploads = UsedUploads(keep_s=60, root=tmp_path / "uploads", clock=lambda: now[0])
+    cached = upload_folder() / f"test-{time.time_ns()}" / "notes.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("notes")
+    first, second = uploads.take([str(cached)]), uploads.take(str(cached))  # the second after the first moved it
+    assert not cached.exists() and Path(first[0]).read_text() == Path(second).read_text() == "notes"
+    assert Path(first[0]).name == "notes.txt" and first[0] != second
+    assert uploads.release(first) == 1 and not Path(first[0]).exists() and Path(second).exists()
+    assert uploads.take("/etc/hostname") == "/etc/hostname"  # a path outside the cache is not Gradio's to move
+    now[0] += 59
+    assert uploads.sweep() == 0 and Path(uploads.take(str(cached))).read_text() == "notes"  # used again: 60 s more
+    now[0] += 61
+    assert uploads.sweep() == 1 and uploads.take(str(cached)) == str(cached)  # gone: reading it fails
+    uploads.release(second)
+    uploads.close()
 
 
 def test_uploads_never_used_are_deleted_after_their_ttl(workbench, tmp_path):

@@ -57,10 +57,56 @@ def test_example_questions_follow_the_corpus(tmp_path):
         ["When does the ferry leave?"], "Example questions (written by Decide for harbor)")
 
 
-def test_an_adapter_of_another_corpus_is_said_so_under_its_picker():
-    from workbench.ui.compare import adapter_note
+def test_each_adapter_column_says_which_adapter_it_uses_on_the_chosen_corpus(tmp_path):
+    from workbench.ui.compare import adapter_line
 
-    note = adapter_note("lora", "handbook-lora", "session--0a1b--harbor", ["handbook", "session--0a1b--harbor"])
-    assert "handbook-lora was trained on handbook, not on harbor" in note
-    assert adapter_note("lora", "handbook-lora", "handbook", ["handbook"]) == ""  # its own corpus
-    assert adapter_note("raft", "reader", "harbor", ["handbook"]) == ""  # the general reader fits any corpus
+    shipped = tmp_path / "handbook-lora"
+    shipped.mkdir()
+    (shipped / "README.md").write_text("- Method: **knowledge** — the text of corpus `handbook` (every token)\n")
+    harbor = "session--0a1b2c3d--harbor"
+    adapters = {"handbook-lora": shipped, "handbook-raft": None, "reader": None, "team": None}
+    corpora = ["handbook", harbor]
+
+    def line(column, choice, corpus, extra=()):
+        return adapter_line(column, choice, corpus, {**adapters, **dict.fromkeys(extra)}, corpora)
+
+    assert line("lora", "handbook-lora", harbor) == ("⚠️ Adapter **handbook-lora** was trained on handbook, not on "
+                                                     "harbor (none is trained on harbor yet).")
+    assert line("lora", "handbook-lora", "handbook") == "Adapter **handbook-lora**, trained on handbook."
+    assert line("raft", "handbook-raft", "handbook") == "Adapter **handbook-raft**, trained on handbook."  # its name
+    assert line("raft", "auto", harbor) == ("Adapter **reader** (auto): no raft adapter trained on harbor yet, so "
+                                            "the general reader.")
+    assert line("lora", "auto", harbor).startswith("⚠️ No lora adapter trained on harbor yet (auto)")
+    decided = f"{harbor}-lora@20260101-090000"  # a Decide run's, this session's corpus
+    assert line("lora", "auto", harbor, [decided]) == "Adapter **harbor-lora@20260101-090000** (auto): harbor's own."
+    assert line("lora", "handbook-lora", harbor, [decided]).endswith(
+        "not on harbor (choose auto for harbor-lora@20260101-090000).")
+    assert line("raft", "auto", "handbook") == "Adapter **handbook-raft** (auto): handbook's own."
+    assert line("lora", "team", harbor) == "Adapter **team**."  # it says nothing of its corpus
+    assert line("lora", "(none)", harbor).startswith("⚠️ No adapter selected")
+    assert line("lora", "gone", harbor).startswith("⚠️ Adapter **gone** is not installed")
+
+
+def test_a_bound_handler_still_gets_the_request_and_streams():
+    """ui.wiring.bind: Gradio fills in gr.Request and gr.Progress of the rest of the signature, and a bound
+    generator streams (functools.partial would hide the gr.Request annotation)."""
+    import inspect
+    from typing import TYPE_CHECKING
+
+    import gradio as gr
+    from gradio import helpers
+
+    from workbench.ui.wiring import bind
+
+    if TYPE_CHECKING:  # as in the tabs: a bound parameter's hint that cannot be resolved at run time
+        from workbench.engine import Workbench
+
+    def handler(wb: "Workbench", value, request: gr.Request, progress=gr.Progress()):
+        yield wb, value, request
+
+    bound = bind(handler, "wb")
+    args, progress_index, _, _ = helpers.special_args(bound, ["value"], request="the request")
+    assert list(inspect.signature(bound).parameters) == ["value", "request", "progress"]
+    assert progress_index == 2 and args[:2] == ["value", "the request"]
+    assert inspect.isgeneratorfunction(bound) and list(bound("v", "r")) == [("wb", "v", "r")]
+    assert bound.__name__ == "handler"  # the default name of a private endpoint

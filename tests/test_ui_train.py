@@ -95,3 +95,35 @@ def test_upload_zip_then_refusals(client, workbench, tmp_path):
     assert out["arms"][0]["error"] is None
     names = sorted(p.name for p in owned(workbench, "team").parent.iterdir())
     assert names == ["gem", "team"]  # refused uploads left nothing behind
+
+
+def test_train_handlers_say_what_is_missing_before_a_run(workbench, tmp_path):
+    """The Train tab's handlers without an app: what a person sees for missing or bad input."""
+    import gradio as gr
+
+    from workbench.jobs import Jobs
+    from workbench.ui import train as tab
+
+    assert tab.estimate(workbench, {}, tab.UPLOADED, None, "lora", 3, 4) == \
+        "Upload a training file, or choose a shipped training set."
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("not json\n")
+    assert tab.estimate(workbench, {}, tab.UPLOADED, str(broken), "lora", 3, 4).startswith("⚠️ ")
+    data, upload, method, corpus, name, *rest = tab.validate(workbench, tab.UPLOADED, None, "raft", "", "a b", 1, 2)
+    assert upload == gr.validate(False, "upload a training file, or choose a shipped training set above")
+    assert corpus == gr.validate(False, "choose a corpus: raft takes its passages from it (or choose the lora "
+                                        "method, which needs none)")
+    assert not name["is_valid"] and data == method == rest[0] == gr.validate(True, "")
+    _, _, _, corpus, _, *_ = tab.validate(workbench, tab.UPLOADED, "qa.jsonl", "knowledge", "nowhere", "ok-name")
+    assert corpus == gr.validate(False, "corpus 'nowhere' has no documents; add some in the Corpora tab")
+
+    form = ["", tab.UPLOADED, None, "lora", "handbook", "mine", 2, 1e-3, 1, 512, 4, 8, 0.0, 2, 0.8, None]
+    with pytest.raises(gr.Error) as refused:
+        next(tab.run(workbench, None, Jobs(), {}, *form))
+    assert refused.value.message == "upload a training file, or choose a shipped training set"
+    form[2], form[6] = str(broken), 0  # zero epochs
+    with pytest.raises(gr.Error) as refused:
+        next(tab.run(workbench, None, Jobs(), {}, *form))
+    assert refused.value.message == "epochs must be between 0.01 and 100, got 0"
+    with pytest.raises(gr.Error, match="no files were uploaded"):
+        tab.install(workbench, None, [], "mine", False, None)

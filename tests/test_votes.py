@@ -82,3 +82,19 @@ def test_hostile_votes_through_the_api_leave_the_store_small(client, workbench):
     unchanged, feedback = client.predict("q?", "an answer never given", "", "", "", api_name="/vote_rag")
     assert "vote on answers the app just gave" in feedback
     assert path.stat().st_size < 64 * 1024
+
+
+def test_votes_are_rate_limited_per_client_address_across_its_sessions():
+    from workbench.votes import VoteGate
+
+    now = [0.0]
+    gate = VoteGate(per_minute=3, per_client_minute=4, clock=lambda: now[0])
+    for i in range(6):
+        gate.produced(f"s{i}", "q?", [f"a{i}"])
+    for i in range(4):  # four new sessions, one vote each
+        gate.claim(f"s{i}", "q?", [f"a{i}"], client="203.0.113.5")
+    with pytest.raises(ValueError, match="at most 4 votes a minute from one address"):
+        gate.claim("s4", "q?", ["a4"], client="203.0.113.5")
+    gate.claim("s4", "q?", ["a4"], client="198.51.100.7")  # another address
+    now[0] = 61.0
+    gate.claim("s5", "q?", ["a5"], client="203.0.113.5")

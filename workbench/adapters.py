@@ -52,7 +52,8 @@ def _folders(root: Path) -> list[Path]:
 def list_adapters(dirs: list[Path]) -> dict[str, Path]:
     """Adapter folders by name; an earlier directory wins (the shipped adapters: no upload or training shadows the
     adapter behind everyone's default columns). Sessions' own adapters (in the last directory's sessions/ folder)
-    are listed under their owned names, ``session--<id>--<name>``; `visible_to` keeps one session's."""
+    are listed under their owned names, ``session--<id>--<name>``; `visible_to` keeps one session's. The adapters
+    Decide runs kept follow, as ``<corpus>-<method>@<run>`` (`decide_adapters`)."""
     found: dict[str, Path] = {}
     for root in dirs:
         for folder in _folders(Path(root)):
@@ -63,6 +64,8 @@ def list_adapters(dirs: list[Path]) -> dict[str, Path]:
             if _SID.match(sid_folder.name):
                 for folder in _folders(sid_folder):
                     found.setdefault(owned_name(sid_folder.name, folder.name), folder)
+        for name, folder in decide_adapters(decide_runs(dirs)).items():
+            found.setdefault(name, folder)
     return found
 
 
@@ -126,18 +129,79 @@ def name_in_use(user_root: Path, sid: str | None, name: str) -> bool:
 
 
 def served_name(folder: Path) -> str:
-    """The name an adapter folder is listed under: its owned name inside a session's folder, else its own."""
+    """The name an adapter folder is listed under: its owned name inside a session's folder, its Decide name inside
+    a Decide run (every run's is called lora or raft), else its own."""
     folder = Path(folder)
     sid = folder.parent.name
-    return owned_name(sid, folder.name) if folder.parent.parent.name == SESSIONS_DIR and _SID.match(sid) else folder.name
+    if folder.parent.parent.name == SESSIONS_DIR and _SID.match(sid):
+        return owned_name(sid, folder.name)
+    run = _decide_run(folder.parent.parent / "run.json") if folder.parent.name == "adapters" else None
+    return decide_name(run[0], folder.name, folder.parent.parent.name) if run and folder.name in run[1] else folder.name
+
+
+# --- adapters of Decide runs ------------------------------------------------------------------------------
+DECIDE_RUNS = "decide"
+"""Decide keeps its runs in the data directory's decide/ folder (ui/decide.py's runs_root), beside the user adapter
+directory; a finished lora or raft stage leaves its adapter in <run>/adapters/<method> and records it in run.json."""
+DECIDE_MARK = "@"
+"""Separates a Decide adapter's `<corpus>-<method>` from its run; no name a user gives may contain it."""
+_RUN_STAMP = re.compile(r"^\d{8}-\d{6}")
+
+
+def decide_runs(dirs: list[Path]) -> Path:
+    """The folder of Decide's runs for these adapter directories: the user adapter directory's sibling."""
+    return Path(dirs[-1]).parent / DECIDE_RUNS
+
+
+def decide_name(corpus: str, method: str, run: str) -> str:
+    """``<corpus>-<method>@<run's time stamp>`` (the run folder's name when it has no stamp). A session corpus's
+    name keeps its session prefix, so only that session sees its Decide adapters (`visible_to`)."""
+    stamp = _RUN_STAMP.match(run)
+    return f"{corpus}-{method}{DECIDE_MARK}{stamp.group() if stamp else run}"
+
+
+def _decide_run(record: Path) -> tuple[str, dict[str, str]] | None:
+    """(corpus, method -> recorded adapter folder) of a Decide run.json; None for an unreadable record."""
+    try:
+        data = json.loads(record.read_text())
+        adapters = data.get("state", {}).get("adapters", {})
+        return str(data["corpus"]), {str(k): str(v) for k, v in adapters.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def decide_adapters(runs_root: Path) -> dict[str, Path]:
+    """The adapters Decide runs under `runs_root` trained and kept, by `decide_name`, oldest run first. A raft
+    stage that kept the general reader (it read better) adds none: the reader is listed as itself."""
+    found: dict[str, Path] = {}
+    root = Path(runs_root)
+    for record in sorted(root.glob("*/run.json")) if root.is_dir() else []:
+        run = _decide_run(record)
+        for method, recorded in (run[1] if run else {}).items():
+            folder = record.parent / "adapters" / method
+            kept = Path(recorded).parts[-3:] == (record.parent.name, "adapters", method)  # not the reader
+            if kept and (folder / CONFIG_FILE).is_file():
+                found[decide_name(run[0], method, record.parent.name)] = folder
+    return found
+
+
+def session_folder(user_root: Path, sid: str) -> Path:
+    """The folder that holds session `sid`'s adapters (AdapterError for an id the server never makes)."""
+    if not _SID.match(sid or ""):
+        raise AdapterError("invalid session id")
+    return Path(user_root) / SESSIONS_DIR / sid
+
+
+def session_adapters(user_root: Path, sid: str) -> list[Path]:
+    """The adapter folders session `sid` has (none for an id the server never makes)."""
+    return _folders(Path(user_root) / SESSIONS_DIR / sid) if _SID.match(sid or "") else []
 
 
 def remove_session_adapters(user_root: Path, sid: str) -> bool:
     """Delete a session's adapters (when its corpora expire); True when there were any."""
     import shutil
 
-    folder = Path(user_root) / SESSIONS_DIR / sid
-    if not _SID.match(sid or "") or not folder.is_dir():
+    if not _SID.match(sid or "") or not (folder := session_folder(user_root, sid)).is_dir():
         return False
     shutil.rmtree(folder, ignore_errors=True)
     return True
@@ -150,19 +214,49 @@ def session_ids(user_root: Path) -> list[str]:
 
 
 AUTO = "auto"
-"""An adapter column's setting that follows the corpus: its own adapter, `<corpus>-lora` or `<corpus>-raft` (what
-Decide and Train name them), else for the raft column the general reader (models/adapters/reader)."""
+"""An adapter column's setting that follows the corpus: its own adapter (`<corpus>-lora` or `<corpus>-raft` as
+named in Train, else the latest Decide run's), else for the raft column the general reader (models/adapters/reader)."""
 READER = "reader"
 """The shipped general reader: trained to read passages of any corpus (models/adapters/reader/README.md)."""
 
 
-def auto_adapter(column: str, corpus: str, names: list[str]) -> str:
-    """The adapter AUTO means for a column ("lora" or "raft") on a corpus; "" when none fits (a closed-book lora
-    adapter only fits the corpus it was trained on)."""
+def own_adapter(column: str, corpus: str, names: list[str]) -> str:
+    """The corpus's own adapter for a column ("lora" or "raft"): `<corpus>-<column>`, else the one of the latest
+    Decide run on the corpus; "" when it has none."""
     own = f"{corpus}-{column}"
     if own in names:
         return own
+    decided = sorted(n for n in names if n.startswith(own + DECIDE_MARK))
+    return decided[-1] if decided else ""
+
+
+def auto_adapter(column: str, corpus: str, names: list[str]) -> str:
+    """The adapter AUTO means for a column on a corpus: its own (`own_adapter`), else for raft the reader; "" when
+    none fits (a closed-book lora adapter only fits the corpus it was trained on)."""
+    own = own_adapter(column, corpus, names)
+    if own:
+        return own
     return READER if column == "raft" and READER in names else ""
+
+
+def trained_on(name: str, folder: Path | None, corpora: list[str]) -> str:
+    """The corpus an adapter was trained for, as far as it says: its model card's corpus or its training data's
+    corpora/<name>/ folder, else its name (`<corpus>-lora`, `<corpus>-raft`, a Decide name) when that corpus is
+    in `corpora`; "" when unknown (e.g. the reader, trained on many)."""
+    card = Path(folder) / "README.md" if folder else None
+    try:
+        text = card.read_text(errors="replace")[:MAX_CONFIG_BYTES] if card and card.is_file() else ""
+    except OSError:
+        text = ""
+    found = re.search(r"^- Method: .*?corpus `([^`]+)`", text, re.M) or re.search(
+        r"^- Training data: `corpora/([^/`]+)/", text, re.M)
+    if found:
+        return found.group(1)
+    stem = name.split(DECIDE_MARK, 1)[0]
+    for column in ("lora", "raft"):
+        if stem.endswith(f"-{column}") and stem.removesuffix(f"-{column}") in corpora:
+            return stem.removesuffix(f"-{column}")
+    return ""
 
 
 def find_adapter(name_or_path: str, dirs: list[Path], allow_paths: bool = True) -> Path:

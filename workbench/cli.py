@@ -317,10 +317,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m workbench", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_ask(sub) -> None:
+    """`python -m workbench ask` and its options."""
     ask = sub.add_parser("ask", help="one question to the four arms")
     ask.add_argument("question")
     ask.add_argument("--arms", default=ALL_ARMS, help=f"comma-separated subset of {ALL_ARMS}")
@@ -332,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ask)
     ask.set_defaults(func=cmd_ask)
 
+
+def _add_ingest(sub) -> None:
+    """`python -m workbench ingest` and its options."""
     ing = sub.add_parser("ingest", help="add files, folders and .zip archives to a shared corpus")
     ing.add_argument("paths", nargs="+", metavar="PATH", help="files, folders (walked recursively) or .zip archives")
     ing.add_argument("--corpus", required=True, help="corpus to add to (created when new)")
@@ -340,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ing)
     ing.set_defaults(func=cmd_ingest)
 
+
+def _add_eval(sub) -> None:
+    """`python -m workbench eval` and its options."""
     ev = sub.add_parser("eval", help="the arms over a question set: metrics, latency, summary.csv + per_question.csv")
     ev.add_argument("--data", required=True, help="eval set, JSONL or CSV: question, answer (string or list)[, source, type]")
     ev.add_argument("--corpus", help="corpus for the retrieval arms (default: the set's own for corpora/<name>/qa/ "
@@ -360,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ev)
     ev.set_defaults(func=cmd_eval)
 
+
+def _add_train(sub) -> None:
+    """`python -m workbench train` and its options."""
     from .training.jobs import METHODS
     from .training.trainer import TrainConfig
 
@@ -380,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(train)
     train.set_defaults(func=cmd_train)
 
+
+def _add_decide(sub) -> None:
+    """`python -m workbench decide` and its options."""
     dec = sub.add_parser("decide", help="RAG or fine-tuning for a corpus: questions, two adapters, evaluation, verdict")
     dec.add_argument("--corpus", help="an ingested (or shipped) corpus (required unless --recheck)")
     dec.add_argument("--budget", type=float, help="minutes for the whole run (default 20); sizes questions and epochs")
@@ -392,14 +402,20 @@ def build_parser() -> argparse.ArgumentParser:
     _common(dec)
     dec.set_defaults(func=cmd_decide)
 
-    bench = sub.add_parser("bench", help="the engine against the naive way: decode tok/s, TTFT, four vs one arm, "
-                                         "peak RSS, warm start, memory bandwidth, each against its goal")
+
+def _add_bench(sub) -> None:
+    """`python -m workbench bench` and its options."""
     from .bench import add_options as bench_options
 
+    bench = sub.add_parser("bench", help="the engine against the naive way: decode tok/s, TTFT, four vs one arm, "
+                                         "peak RSS, warm start, memory bandwidth, each against its goal")
     bench_options(bench)
     _common(bench)
     bench.set_defaults(func=cmd_bench)
 
+
+def _add_qa(sub) -> None:
+    """`python -m workbench qa` and its options."""
     qa = sub.add_parser("qa", help="generate Q/A from a corpus offline: train JSONL at --out, test beside it (.test)")
     qa.add_argument("--corpus", required=True, help="corpus to generate questions from")
     qa.add_argument("--out", required=True, help="train JSONL (every phrasing); the test file is OUT with .test "
@@ -412,11 +428,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(qa)
     qa.set_defaults(func=cmd_qa)
 
+
+def _add_export_model(sub) -> None:
+    """`python -m workbench export-model` and its options."""
     export = sub.add_parser("export-model", help="save the base model as a safetensors folder for a vLLM server")
     export.add_argument("dir", help="folder to write (reused when it already holds this model)")
     _common(export)
     export.set_defaults(func=cmd_export_model)
 
+
+def _add_loadtest(sub) -> None:
+    """`python -m workbench loadtest` and its options."""
     load = sub.add_parser("loadtest", help="N concurrent users each run one four-arm comparison through the app")
     load.add_argument("--users", type=int, default=20, help="concurrent gradio_client users (1..64)")
     load.add_argument("--data", default="corpora/handbook/qa/test.jsonl", help="QA set the questions come from")
@@ -425,6 +447,15 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--url", help="an app already running on 127.0.0.1 (default: start one with WORKBENCH_* settings)")
     _common(load)
     load.set_defaults(func=cmd_loadtest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per job, each with the common options (--model, --data-dir, --json)."""
+    parser = argparse.ArgumentParser(prog="python -m workbench", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_ask, _add_ingest, _add_eval, _add_train, _add_decide, _add_bench, _add_qa, _add_export_model,
+                _add_loadtest):
+        add(sub)
     return parser
 
 

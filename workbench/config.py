@@ -145,6 +145,35 @@ class Settings:
     session_parse_s: float = 600.0
     """Seconds of parsing one browser session may use in an hour (0: no limit)."""
 
+    client_parse_s: float = 1800.0
+    """Seconds of parsing all the sessions from one client address may use in an hour, besides each session's own
+    session_parse_s (0: no limit). What a client address is: trusted_proxies."""
+
+    client_votes_per_minute: int = 30
+    """Votes all the sessions from one client address may cast in a minute, besides each session's 10 (0: no
+    limit)."""
+
+    session_corpora: int = 10
+    """Corpora one session may hold at once (0: no limit)."""
+
+    client_corpora: int = 30
+    """Session corpora all the sessions from one client address may hold at once, closed sessions' corpora included
+    until they expire (0: no limit)."""
+
+    session_adapters: int = 4
+    """Adapters one session may upload or train and hold at once (0: no limit); with shared_adapters on, adapters go
+    to the shared library and are not counted."""
+
+    client_adapters: int = 12
+    """Session adapters all the sessions from one client address may hold at once (0: no limit)."""
+
+    trusted_proxies: int = 0
+    """Reverse proxies in front of the app that each append the address they were reached from to X-Forwarded-For.
+    0: a client is the address that connected (uvicorn already replaces a proxy's on this machine, 127.0.0.1, by the
+    address it saw; FORWARDED_ALLOW_IPS), and X-Forwarded-For is ignored otherwise, as any client can send one; N:
+    the N-th address from the end of X-Forwarded-For. The per-client limits count by this address (an IPv6 one by
+    its /64)."""
+
     parse_memory_bytes: int = 2 * 2**30
     """Address-space limit of the parsing worker process (a file that needs more is refused)."""
 
@@ -174,6 +203,11 @@ class Settings:
     draft_tokens: int = 4
     """Greedy decoding on the in-process engine: how many tokens prompt lookup may draft per answer and step, all
     checked in one forward pass (workbench/generation.py); the answers stay the greedy ones. 0 turns it off."""
+
+    yes_no_calibration: str = "raft"
+    """Retrieval arms (comma-separated) whose answer to a yes/no question is weighed against the same prompt with a
+    content-free passage, so the passages, not the model's lean, decide between yes and no (workbench/polar.py;
+    in-process engine only). "" turns it off. Measured per arm: docs/fine-tuning-recipes.md."""
 
     pack_weights: str = "auto"
     """On a CPU, which Linear layers keep their weights in oneDNN's packed layout (workbench/packed.py), in the

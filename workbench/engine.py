@@ -15,7 +15,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Iterator
 
-from . import adapters as adapter_lib
+from . import adapters as adapter_lib, polar
 from .arms import Arm, build_prompt, parse_arms
 from .backends import BackendError, make_backend, needs_weights
 from .config import Settings
@@ -122,6 +122,32 @@ class Workbench:
         self._model.eval()
         self._adapters[key] = name
         return name
+
+    def detach_from_model(self, folder: Path) -> list[str]:
+        """Delete from the model every attached adapter whose folder is `folder` or lies inside it (peft
+        delete_adapter), so its weights are freed; returns their peft names. When none is left, the model is the
+        bare base again (peft unload: nothing merged). The caller holds the model slot (detach_adapters)."""
+        from peft import PeftModel
+
+        root = Path(folder).resolve()
+        gone = {key: name for key, name in self._adapters.items()
+                if Path(key.rsplit("@", 1)[0]).resolve().is_relative_to(root)}
+        if not gone or not isinstance(self._model, PeftModel):
+            return []
+        if len(gone) == len(self._adapters):
+            self._model = self._model.unload()  # peft cannot run a PeftModel whose last adapter was deleted
+        else:
+            for name in gone.values():
+                self._model.delete_adapter(name)
+        for key in gone:
+            del self._adapters[key]
+        return list(gone.values())
+
+    def detach_adapters(self, folder: Path) -> list[str]:
+        """Stop serving the adapters in `folder` (a deleted session's): the backend drops them from the model or
+        the server. Waits for the model slot, so no generation runs meanwhile; returns the names dropped."""
+        with self.slot.hold():
+            return self.backend.detach(folder)
 
     def adapter_names(self) -> list[str]:
         return self.backend.adapter_names()
@@ -232,7 +258,10 @@ class Workbench:
             result.passages = list(arm_passages or [])
             result.prompt = build_prompt(self.tokenizer, question, arm_passages, opts.system_prompt)
             result.metrics.retrieval_ms = round(retrieval_ms, 2) if arm.retrieval else 0.0
-            runnable.append((result, Request(result.prompt, adapter)))
+            null = (polar.null_prompt(self.tokenizer, question, opts.system_prompt)
+                    if arm.retrieval and arm.name in opts.yes_no_calibration.split(",") and polar.is_yes_no(question)
+                    else None)
+            runnable.append((result, Request(result.prompt, adapter, null)))
         return comparison, runnable
 
 

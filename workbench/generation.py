@@ -45,7 +45,7 @@ from typing import Iterator
 
 import torch
 
-from . import multilora
+from . import multilora, polar
 from .arms import PLAIN_STOP, cut_at_stop
 from .multilora import BASE_ADAPTER
 
@@ -82,6 +82,8 @@ class Request:
     prompt: str
     adapter: str | None = None
     """peft adapter name, or None for the bare base model."""
+    null_prompt: str | None = None
+    """A yes/no question's content-free prompt: the row's first yes or no is weighed against it (polar.py)."""
 
 
 @dataclass
@@ -239,35 +241,71 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
     draft_tokens: with greedy decoding, how many tokens prompt lookup may propose per row and step (0: none).
     Closing the iterator early stops the generation before its next step.
     """
-    peft = hasattr(model, "peft_config")
-    plain_text = not getattr(tokenizer, "chat_template", None)
-    stops = stop_token_ids(model, tokenizer)
-    pick = _Picker(temperature)
-    prompts = [tokenizer(r.prompt, add_special_tokens=False)["input_ids"] for r in requests]
-    rows = [RowState(prompt_tokens=len(ids)) for ids in prompts]
-    names = [r.adapter or BASE_ADAPTER for r in requests]
+    run = _Generation(model, tokenizer, requests, max_new_tokens, temperature, device)
     _reset_memory(device)
     _sync(device)
-    started = time.perf_counter()
+    run.started = time.perf_counter()
+    run.stacked_rows = multilora.stack_adapters(model, run.names) if run.peft else None
+    draft = _Drafts(draft_tokens if temperature <= 0 else 0, run.prompts, run.stops)
+    caches: dict[int, object] = {}
+    last: dict[int, int] = {}
+    yield from run.prefill(caches, last)
 
-    def adapters(indices: list[int]) -> dict:
-        return {"adapter_names": [names[i] for i in indices]} if peft else {}
+    live = [i for i in range(len(run.rows)) if not run.rows[i].done]
+    if live and not all(_plain_dynamic(caches[i]) for i in live):
+        yield from _decode_one_by_one(model, run.rows, live, caches, last, run.adapters, run.accept, run.pick, device,
+                                      run.started)
+        live = []
+    if live:
+        yield from run.decode(live, caches, last, draft)
 
-    stacked_rows = multilora.stack_adapters(model, names) if peft else None
+    for row in run.rows:
+        row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True)).strip()
+        row.done = True
+    stats = _peak_memory(device)
+    stats.decode_steps, stats.drafted_tokens, stats.accepted_tokens = run.steps, run.drafted, run.accepted
+    yield run.rows, stats
 
-    def plan(indices: list[int]):
+
+class _Generation:
+    """One generate_stream call: its rows, their prompts and adapters, how a row takes a token, and its two phases
+    (each prompt prefilled alone, then the rows decoded in one batch)."""
+
+    def __init__(self, model, tokenizer, requests: list[Request], max_new_tokens: int, temperature: float,
+                 device: str):
+        self.model, self.tokenizer, self.device, self.max_new_tokens = model, tokenizer, device, max_new_tokens
+        self.peft = hasattr(model, "peft_config")
+        self.plain_text = not getattr(tokenizer, "chat_template", None)
+        self.stops = stop_token_ids(model, tokenizer)
+        self.pick = _Picker(temperature)
+        self.prompts = [tokenizer(r.prompt, add_special_tokens=False)["input_ids"] for r in requests]
+        self.rows = [RowState(prompt_tokens=len(ids)) for ids in self.prompts]
+        self.names = [r.adapter or BASE_ADAPTER for r in requests]
+        self.null_prompts = [r.null_prompt for r in requests]
+        self.yes_no = polar.answer_ids(tokenizer) if any(self.null_prompts) else ([], [])
+        self.started = 0.0
+        """perf_counter at the start of generation (set by generate_stream); rows' token times count from it."""
+        self.stacked_rows = None
+        """multilora's stacked adapters of all rows (peft models; set by generate_stream), or None."""
+        self.steps = self.drafted = self.accepted = 0
+
+    def adapters(self, indices: list[int]) -> dict:
+        return {"adapter_names": [self.names[i] for i in indices]} if self.peft else {}
+
+    def plan(self, indices: list[int]):
         """Stacked LoRA for these rows; None without adapters, or where it does not apply (then peft's
         adapter_names, whose mixed-batch path loops over the adapters and hooks every layer)."""
-        return stacked_rows.rows(indices) if stacked_rows is not None else None
+        return self.stacked_rows.rows(indices) if self.stacked_rows is not None else None
 
-    def forward(indices: list[int], stacked, **inputs):
+    def forward(self, indices: list[int], stacked, **inputs):
         context = stacked.active() if stacked is not None else contextlib.nullcontext()
         with torch.inference_mode(), context:
-            return model(**inputs, use_cache=True, **({} if stacked is not None else adapters(indices)))
+            return self.model(**inputs, use_cache=True, **({} if stacked is not None else self.adapters(indices)))
 
-    def accept(i: int, token: int, now: float) -> None:
-        row = rows[i]
-        if token in stops:
+    def accept(self, i: int, token: int, now: float) -> None:
+        """Row i takes `token` at `now` (seconds from the start): a stop token, a loop or the length ends it."""
+        row, tokenizer = self.rows[i], self.tokenizer
+        if token in self.stops:
             row.done = True
             return
         row.tokens.append(token)
@@ -278,90 +316,95 @@ def generate_stream(model, tokenizer, requests: list[Request], max_new_tokens: i
             del row.tokens[-drop:]
             row.looped = row.done = True
         row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True))
-        if len(row.tokens) >= max_new_tokens or (plain_text and PLAIN_STOP in tokenizer.decode(row.tokens[-8:])):
+        if len(row.tokens) >= self.max_new_tokens or (
+                self.plain_text and PLAIN_STOP in tokenizer.decode(row.tokens[-8:])):
             row.done = True
 
-    # 1. Prefill, longest prompt first (ties: base rows first, so rag comes before raft).
-    order = sorted(range(len(rows)), key=lambda i: (-len(prompts[i]), names[i] != BASE_ADAPTER, i))
-    caches: dict[int, object] = {}
-    last: dict[int, int] = {}
-    steps = drafted = accepted = 0
-    draft = _Drafts(draft_tokens if temperature <= 0 else 0, prompts, stops)
-    for i in order:
-        ids = torch.tensor([prompts[i]], device=device)
-        t0 = time.perf_counter()
-        out = forward([i], plan([i]), input_ids=ids, logits_to_keep=1)
-        token = pick(out.logits[:, -1, :])[0]
-        _sync(device)
-        now = time.perf_counter()
-        rows[i].prefill_s = now - t0
-        accept(i, token, now - started)
-        caches[i], last[i] = out.past_key_values, token
-        yield rows, None
+    def prefill(self, caches: dict, last: dict):
+        """Each prompt alone, longest first (ties: base rows first, so rag comes before raft); fills each row's
+        cache and last token into `caches` and `last`, and yields after each."""
+        order = sorted(range(len(self.rows)), key=lambda i: (-len(self.prompts[i]), self.names[i] != BASE_ADAPTER, i))
+        for i in order:
+            ids = torch.tensor([self.prompts[i]], device=self.device)
+            t0 = time.perf_counter()
+            out = self.forward([i], self.plan([i]), input_ids=ids, logits_to_keep=1)
+            token = self.calibrate(i, self.pick(out.logits[:, -1, :])[0], out.logits[0, -1])
+            _sync(self.device)
+            now = time.perf_counter()
+            self.rows[i].prefill_s = now - t0
+            self.accept(i, token, now - self.started)
+            caches[i], last[i] = out.past_key_values, token
+            yield self.rows, None
 
-    # 2. Decode the rows still going in one batch.
-    live = [i for i in range(len(rows)) if not rows[i].done]
-    if live and not all(_plain_dynamic(caches[i]) for i in live):
-        yield from _decode_one_by_one(model, rows, live, caches, last, adapters, accept, pick, device, started)
-        live = []
-    if live:
-        lengths = [len(prompts[i]) for i in live]
+    def calibrate(self, i: int, token: int, logits: torch.Tensor) -> int:
+        """Row i's first token, its yes or no weighed against its content-free prompt (polar.py) when it has one."""
+        yes, no = self.yes_no
+        if not self.null_prompts[i] or token not in yes + no:
+            return token
+        ids = torch.tensor([self.tokenizer(self.null_prompts[i], add_special_tokens=False)["input_ids"]],
+                           device=self.device)
+        null = self.forward([i], self.plan([i]), input_ids=ids, logits_to_keep=1)
+        return polar.calibrated_token(token, logits, null.logits[0, -1], yes, no)
+
+    def decode(self, live: list[int], caches: dict, last: dict, draft: _Drafts):
+        """The rows `live` decoded in one batch on their joined caches (emptied here); yields after each step."""
+        device = self.device
+        lengths = [len(self.prompts[i]) for i in live]
         width = max(lengths)
         # Room for the answers, and as much again for drafted tokens that are refused (their columns stay).
-        room = max_new_tokens * (2 if draft.size else 1)
-        cache = _join_caches([caches[i] for i in live], lengths, model.config, room)
+        room = self.max_new_tokens * (2 if draft.size else 1)
+        cache = _join_caches([caches[i] for i in live], lengths, self.model.config, room)
         caches.clear()
         mask = torch.tensor([[0] * (width - n) + [1] * n for n in lengths], device=device)
         positions = torch.tensor(lengths, device=device)  # position of the token fed next, per row
-        stacked = plan(live)
-    while live:
-        step_started = time.perf_counter()
-        left = [max_new_tokens - 1 - len(rows[i].tokens) for i in live]  # tokens each row may add after this step's
-        # Drafts fit in the room that the longest answer still to come leaves free (each row then needs one column
-        # a step at most), and in the step's token budget.
-        spare = min(room - (mask.shape[1] - width) - 1 - max(left), STEP_TOKENS_WITH_DRAFTS // len(live) - 1)
-        drafts = [draft(i, rows[i], min(spare, n)) for i, n in zip(live, left)]
-        k = max(map(len, drafts))
-        fed = [[last[i]] + d + [last[i]] * (k - len(d)) for i, d in zip(live, drafts)]  # padding: never kept
-        mask = torch.cat([mask, mask.new_ones((len(live), 1 + k))], dim=1)
-        out = forward(live, stacked, input_ids=torch.tensor(fed, device=device), attention_mask=mask,
-                      position_ids=positions[:, None] + torch.arange(1 + k, device=device),
-                      past_key_values=cache)
-        # each row's next token after each fed position (sampled rows never draft: k is 0 for them)
-        chosen = [[t] for t in pick(out.logits[:, -1, :])] if k == 0 else out.logits.argmax(dim=-1).tolist()
-        _sync(device)
-        now = time.perf_counter()
-        steps += 1
-        share = (now - step_started) / len(live)
-        for r, (i, d) in enumerate(zip(live, drafts)):
-            kept = 0  # drafted tokens greedy decoding agrees with
-            while kept < len(d) and d[kept] == chosen[r][kept]:
-                kept += 1
-            drafted, accepted = drafted + len(d), accepted + kept
-            rows[i].decode_share_s += share
-            for token in d[:kept] + [chosen[r][kept]]:
-                if not rows[i].done:
-                    accept(i, token, now - started)
-            last[i] = chosen[r][kept]
-            if kept < k:
-                mask[r, mask.shape[1] - (k - kept):] = 0  # refused drafts and padding: never attended to again
-            positions[r] += kept + 1
-        keep = [j for j, i in enumerate(live) if not rows[i].done]
-        if len(keep) < len(live):  # finished rows leave the batch
-            if keep:
-                order = _keep_rows(cache, keep)
-                mask, positions = mask[order], positions[order]
-                if stacked is not None:
-                    stacked.keep(order)
-            live = [live[j] for j in order] if keep else []
-        yield rows, None
+        stacked = self.plan(live)
+        while live:
+            step_started = time.perf_counter()
+            # `left`: the tokens each row may add after this step's. Drafts fit in the room that the longest answer
+            # still to come leaves free (each row then needs one column a step at most), and in the step's budget.
+            left = [self.max_new_tokens - 1 - len(self.rows[i].tokens) for i in live]
+            spare = min(room - (mask.shape[1] - width) - 1 - max(left), STEP_TOKENS_WITH_DRAFTS // len(live) - 1)
+            drafts = [draft(i, self.rows[i], min(spare, n)) for i, n in zip(live, left)]
+            k = max(map(len, drafts))
+            fed = [[last[i]] + d + [last[i]] * (k - len(d)) for i, d in zip(live, drafts)]  # padding: never kept
+            mask = torch.cat([mask, mask.new_ones((len(live), 1 + k))], dim=1)
+            out = self.forward(live, stacked, input_ids=torch.tensor(fed, device=device), attention_mask=mask,
+                               position_ids=positions[:, None] + torch.arange(1 + k, device=device),
+                               past_key_values=cache)
+            # each row's next token after each fed position (sampled rows never draft: k is 0 for them)
+            chosen = [[t] for t in self.pick(out.logits[:, -1, :])] if k == 0 else out.logits.argmax(dim=-1).tolist()
+            _sync(device)
+            now = time.perf_counter()
+            self.steps += 1
+            share = (now - step_started) / len(live)
+            for r, (i, d) in enumerate(zip(live, drafts)):
+                kept = self.take(i, d, chosen[r], share, now)
+                last[i] = chosen[r][kept]
+                if kept < k:
+                    mask[r, mask.shape[1] - (k - kept):] = 0  # refused drafts and padding: never attended to again
+                positions[r] += kept + 1
+            keep = [j for j, i in enumerate(live) if not self.rows[i].done]
+            if len(keep) < len(live):  # finished rows leave the batch
+                if keep:
+                    order = _keep_rows(cache, keep)
+                    mask, positions = mask[order], positions[order]
+                    if stacked is not None:
+                        stacked.keep(order)
+                live = [live[j] for j in order] if keep else []
+            yield self.rows, None
 
-    for row in rows:
-        row.text = cut_at_stop(tokenizer, tokenizer.decode(row.tokens, skip_special_tokens=True)).strip()
-        row.done = True
-    stats = _peak_memory(device)
-    stats.decode_steps, stats.drafted_tokens, stats.accepted_tokens = steps, drafted, accepted
-    yield rows, stats
+    def take(self, i: int, proposed: list[int], chosen: list[int], share: float, now: float) -> int:
+        """Row i after a decode step: its `proposed` draft up to the first token greedy decoding did not choose, then
+        the model's own token there; returns how many drafted tokens it kept."""
+        kept = 0
+        while kept < len(proposed) and proposed[kept] == chosen[kept]:
+            kept += 1
+        self.drafted, self.accepted = self.drafted + len(proposed), self.accepted + kept
+        self.rows[i].decode_share_s += share
+        for token in proposed[:kept] + [chosen[kept]]:
+            if not self.rows[i].done:
+                self.accept(i, token, now - self.started)
+        return kept
 
 
 def _decode_one_by_one(model, rows, live, caches, last, adapters, accept, pick, device, started):

@@ -91,13 +91,17 @@ def _key(question: str, answers) -> str:
 
 class VoteGate:
     """Which votes a session may cast: one per comparison the app answered in that session, at most
-    `per_minute` a minute. The answers the app produced are remembered by hash (the last `per_session`
-    comparisons of the last `sessions` sessions), so a vote cannot carry text the app never showed."""
+    `per_minute` a minute, and at most `per_client_minute` a minute from all the sessions of one client address
+    (0: no limit). The answers the app produced are remembered by hash (the last `per_session` comparisons of the
+    last `sessions` sessions), so a vote cannot carry text the app never showed."""
 
-    def __init__(self, per_minute: int = 10, per_session: int = 16, sessions: int = 4096, clock=time.monotonic):
+    def __init__(self, per_minute: int = 10, per_session: int = 16, sessions: int = 4096, clock=time.monotonic,
+                 per_client_minute: int = 0):
         self.per_minute, self.per_session, self.sessions, self.clock = per_minute, per_session, sessions, clock
+        self.per_client_minute = per_client_minute
         self._produced: OrderedDict[str, OrderedDict[str, None]] = OrderedDict()
         self._recent: dict[str, deque] = {}
+        self._clients: dict[str, deque] = {}
         self._lock = threading.Lock()
 
     def produced(self, session: str, question: str, answers) -> None:
@@ -112,15 +116,18 @@ class VoteGate:
                 gone, _ = self._produced.popitem(last=False)
                 self._recent.pop(gone, None)
 
-    def claim(self, session: str, question: str, answers) -> None:
-        """Allow one vote on these answers (then forgotten: one vote per answer), else ValueError."""
+    def claim(self, session: str, question: str, answers, client: str = "") -> None:
+        """Allow one vote on these answers (then forgotten: one vote per answer), else ValueError. `client` is the
+        address the vote comes from ("": unknown, not counted)."""
         now = self.clock()
         with self._lock:
-            recent = self._recent.setdefault(session or "", deque())
-            while recent and recent[0] <= now - 60:
-                recent.popleft()
+            recent = self._minute(self._recent, session or "", now)
             if len(recent) >= self.per_minute:
                 raise ValueError(f"at most {self.per_minute} votes a minute; wait a little and vote again")
+            from_client = self._minute(self._clients, client, now) if client and self.per_client_minute else None
+            if from_client is not None and len(from_client) >= self.per_client_minute:
+                raise ValueError(f"at most {self.per_client_minute} votes a minute from one address; wait a little "
+                                 "and vote again")
             mine = self._produced.get(session or "", {})
             key = _key(question, answers)
             if key not in mine:
@@ -128,3 +135,16 @@ class VoteGate:
                                  "then vote")
             del mine[key]
             recent.append(now)
+            if from_client is not None:
+                from_client.append(now)
+
+    @staticmethod
+    def _minute(times: dict[str, deque], key: str, now: float) -> deque:
+        """The times of `key`'s votes in the last minute (keys with none are forgotten once there are many)."""
+        recent = times.setdefault(key, deque())
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if len(times) > 10_000:
+            for gone in [k for k, v in times.items() if not v and k != key]:
+                del times[gone]
+        return recent

@@ -11,6 +11,7 @@ the engine alone changes its model and the adapters on it.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -37,6 +38,10 @@ class Backend(Protocol):
     def announce(self, name_or_path: str) -> str:
         """A new adapter was trained or uploaded: make it servable now where that takes a step (registering it
         with a server); returns a sentence for the user ("" when nothing was needed)."""
+
+    def detach(self, folder: Path) -> list[str]:
+        """Stop serving the adapters whose folders lie in `folder` (they are being deleted) and free what they
+        hold; returns the names dropped."""
 
     def stream(self, requests: list[Request], max_new_tokens: int,
                temperature: float) -> Iterator[tuple[list[RowState], GenerationStats | None]]:

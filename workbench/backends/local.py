@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from .. import adapters as adapter_lib
@@ -38,6 +39,10 @@ class LocalBackend:
     def announce(self, name_or_path: str) -> str:
         """A new adapter needs nothing here: it is attached on first use."""
         return ""
+
+    def detach(self, folder: Path) -> list[str]:
+        """Delete the folder's adapters from the model (the engine changes its model)."""
+        return self.wb.detach_from_model(folder)
 
     def stream(self, requests: list[Request], max_new_tokens: int, temperature: float
                ) -> Iterator[tuple[list[RowState], GenerationStats | None]]:

@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 import httpx
@@ -145,6 +146,24 @@ class OpenAIBackend:
             return f"Registered with the generation server as **{self.attach(name_or_path)}**."
         except (adapter_lib.AdapterError, BackendError) as exc:
             return f"Not registered with the generation server yet ({exc}); it is tried again on first use."
+
+    def detach(self, folder: Path) -> list[str]:
+        """Unload from the server the adapters this app registered from `folder`; one it cannot unload now (the
+        server unreachable) is logged and left there."""
+        root, dropped = Path(folder).resolve(), []
+        with self._register_lock:
+            for registered in [f for f in self._registered if Path(f).resolve().is_relative_to(root)]:
+                name = adapter_lib.served_name(Path(registered))
+                try:
+                    self._post("/unload_lora_adapter", {"lora_name": name}, name)
+                except BackendError as exc:
+                    log.warning("could not unload adapter %s from the server: %s", name, exc)
+                    continue
+                del self._registered[registered]
+                dropped.append(name)
+        if dropped:
+            self.models(fresh=True)
+        return dropped
 
     def _post(self, path: str, body: dict, name: str) -> None:
         try:

@@ -4,7 +4,7 @@ Parsing an upload holds a worker process and a CPU core for as long as its files
 file and each upload). `IngestSlots` lets `slots` uploads parse at once, keeps `small_slots` more for uploads of
 at most `small_bytes` (parsed under a short time limit, so a hostile small file holds its slot only briefly),
 and refuses a large upload at once, with a message, when `waiting` others already wait. `ParseBudget` gives each
-session so many seconds of parsing an hour.
+session so many seconds of parsing an hour, and a second one each client address (ui/clients.py).
 """
 
 from __future__ import annotations
@@ -77,10 +77,12 @@ class IngestSlots:
 
 
 class ParseBudget:
-    """Seconds of parsing each session may use in a sliding `window` (seconds)."""
+    """Seconds of parsing each key (a session, or a client address) may use in a sliding `window` (seconds); `who`
+    names the key's owner in the refusal."""
 
-    def __init__(self, seconds: float = 600.0, window: float = 3600.0, clock=time.monotonic):
-        self.seconds, self.window, self.clock = float(seconds), float(window), clock
+    def __init__(self, seconds: float = 600.0, window: float = 3600.0, clock=time.monotonic,
+                 who: str = "this session"):
+        self.seconds, self.window, self.clock, self.who = float(seconds), float(window), clock, who
         self._spent: dict[str, deque] = {}
         self._lock = threading.Lock()
 
@@ -91,8 +93,8 @@ class ParseBudget:
         return spent
 
     def left(self, sid: str) -> float:
-        """Seconds session `sid` may still parse; 0 when spent (or inf without a budget)."""
-        if self.seconds <= 0:
+        """Seconds key `sid` may still parse; 0 when spent (inf without a budget, or for the unknown key "")."""
+        if self.seconds <= 0 or not sid:
             return float("inf")
         with self._lock:
             return max(0.0, self.seconds - sum(s for _, s in self._recent(sid)))
@@ -101,11 +103,13 @@ class ParseBudget:
         """What `left` says, or ValueError (one line) when nothing is left."""
         left = self.left(sid)
         if left <= 0:
-            raise ValueError(f"this session has used its {self.seconds:g} s of file parsing for the hour; "
+            raise ValueError(f"{self.who} has used its {self.seconds:g} s of file parsing for the hour; "
                              "try again later")
         return left
 
     def spend(self, sid: str, seconds: float) -> None:
+        if not sid:
+            return
         with self._lock:
             self._recent(sid).append((self.clock(), float(seconds)))
             if len(self._spent) > 10_000:  # forget sessions with nothing recent

@@ -13,6 +13,7 @@ import logging
 import secrets
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,6 +129,10 @@ class SessionCorpora:
         for name in self.store.corpora():
             out.append(CorpusInfo(name, name, "shipped" if name in self.shipped else "shared", self.store.count(name)))
         return out
+
+    def owners(self) -> Counter:
+        """Session id -> how many session corpora it has (expiring ones included)."""
+        return Counter(meta[OWNER] for meta in self._owned().values())
 
     def names(self, sid: str) -> tuple[str, ...]:
         return tuple(sorted(meta.get("display", name) for name, meta in self._owned(sid).items()))

@@ -167,21 +167,10 @@ def _qlora_base(model_source, device: str):
     return prepare_model_for_kbit_training(model)
 
 
-def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_dir: Path, base_model_id: str,
-          progress: Callable[[dict], None] | None = None, cancel: threading.Event | None = None,
-          model_source=None, device: str = "cpu") -> TrainResult:
-    """Train a LoRA adapter on `examples` and save it to out_dir. progress receives {step, total, loss, eta_s}."""
+def _trainable(model, config: TrainConfig, model_source, device: str):
+    """The peft model to train: a fresh LoRA (or config.init_adapter, trainable) on a copy of the base, in 4-bit
+    for QLoRA where asked and possible."""
     from peft import LoraConfig, get_peft_model
-    from transformers import PrinterCallback, TrainerCallback, TrainingArguments, set_seed
-
-    if not examples:
-        raise ValueError("no training examples")
-    set_seed(config.seed)
-    data = [tokenize(tokenizer, ex, config.max_length) for ex in examples]
-    data = [d for d in data if any(label != -100 for label in d["labels"])]
-    if not data:
-        raise ValueError(f"every example lost its target to max_length={config.max_length}; raise it")
-    trained_tokens = sum(len(d["input_ids"]) for d in data) * config.epochs
 
     base = (config.qlora and _qlora_base(model_source, device)) or fresh_base(model)
     if device != "cuda":
@@ -195,13 +184,15 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
     if config.init_adapter:
         from peft import PeftModel
 
-        peft_model = PeftModel.from_pretrained(base, config.init_adapter, is_trainable=True)
-    else:
-        peft_model = get_peft_model(base, lora)
-    steps_per_epoch = math.ceil(len(data) / config.batch_size)
-    total = math.ceil(steps_per_epoch * config.epochs)
-    losses: list[float] = []
-    started = time.perf_counter()
+        return PeftModel.from_pretrained(base, config.init_adapter, is_trainable=True)
+    return get_peft_model(base, lora)
+
+
+def _report(losses: list[float], started: float, total: int, config: TrainConfig,
+            progress: Callable[[dict], None] | None, cancel: threading.Event | None):
+    """A Trainer callback: each logged loss goes into `losses` and to `progress` ({step, total, loss, eta_s}); the
+    run stops when `cancel` is set or config.max_seconds have passed since `started`."""
+    from transformers import TrainerCallback
 
     class Report(TrainerCallback):
         def on_log(self, args, state, control, logs=None, **kw):
@@ -218,6 +209,13 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
             if config.max_seconds and time.perf_counter() - started > config.max_seconds:
                 control.should_training_stop = True
 
+    return Report()
+
+
+def _training_args(config: TrainConfig, out_dir: Path, total: int, device: str):
+    """Trainer arguments for `total` steps: linear decay, a loss logged each step, nothing saved by the Trainer."""
+    from transformers import TrainingArguments
+
     from ..models import cpu_has_bf16
 
     # bf16 autocast: on CUDA when supported, on CPUs with native bf16 instructions (AVX512-BF16/AMX) too, where it
@@ -225,7 +223,7 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
     bf16 = config.bf16_autocast
     if bf16 is None:
         bf16 = torch.cuda.is_bf16_supported() if device == "cuda" else cpu_has_bf16()
-    args = TrainingArguments(
+    return TrainingArguments(
         output_dir=str(Path(out_dir) / ".trainer"), num_train_epochs=config.epochs, learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size, lr_scheduler_type="linear", warmup_steps=min(10, total // 10),
         logging_steps=1, save_strategy="no", report_to=[], seed=config.seed, use_cpu=device != "cuda",
@@ -234,8 +232,32 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
                                  "group_by_length" if config.group_by_length else "random"),
         remove_unused_columns=False, disable_tqdm=True,
     )
-    trainer = _target_loss_trainer()(model=peft_model, args=args, train_dataset=data, data_collator=_collate(tokenizer.pad_token_id),
-                      callbacks=[Report()])
+
+
+def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_dir: Path, base_model_id: str,
+          progress: Callable[[dict], None] | None = None, cancel: threading.Event | None = None,
+          model_source=None, device: str = "cpu") -> TrainResult:
+    """Train a LoRA adapter on `examples` and save it to out_dir. progress receives {step, total, loss, eta_s}."""
+    from transformers import PrinterCallback, set_seed
+
+    if not examples:
+        raise ValueError("no training examples")
+    set_seed(config.seed)
+    data = [tokenize(tokenizer, ex, config.max_length) for ex in examples]
+    data = [d for d in data if any(label != -100 for label in d["labels"])]
+    if not data:
+        raise ValueError(f"every example lost its target to max_length={config.max_length}; raise it")
+    trained_tokens = sum(len(d["input_ids"]) for d in data) * config.epochs
+
+    peft_model = _trainable(model, config, model_source, device)
+    steps_per_epoch = math.ceil(len(data) / config.batch_size)
+    total = math.ceil(steps_per_epoch * config.epochs)
+    losses: list[float] = []
+    started = time.perf_counter()
+    report = _report(losses, started, total, config, progress, cancel)
+    trainer = _target_loss_trainer()(model=peft_model, args=_training_args(config, out_dir, total, device),
+                                     train_dataset=data, data_collator=_collate(tokenizer.pad_token_id),
+                                     callbacks=[report])
     trainer.remove_callback(PrinterCallback)  # progress goes through `progress`, not stdout
     try:
         trainer.train()

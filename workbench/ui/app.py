@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from ..jobs import Jobs
-from .compare import build_compare_tab
+from .compare import PHONE_MAX_PX, build_compare_tab
 from .errors import install_one_line_errors
 from .corpora import build_corpora_tab, corpus_session
 from .decide import build_decide_tab
@@ -23,17 +23,41 @@ One question, four arms of **{model}**: **base** (the model alone), **rag** (wit
 **lora** (a LoRA fine-tune), **raft** (a LoRA trained with retrieval, plus retrieval). Each column shows its answer,
 the passages it was given, the exact prompt, latency and memory."""
 
-CSS = """/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
-#startup-banner { background: var(--color-accent-soft); border-radius: 8px; padding: 4px 12px; }
-.arm-column .prose blockquote { margin: 4px 0; }
-.arm-column .prose hr { margin: 8px 0; }
-.arm-column .prose th, .arm-column .prose td { padding: 3px 8px; }
-.arm-column .prose table { width: 100%; }  /* the four columns' metric rows line up */
-.arm-column .prose p { overflow-wrap: anywhere; }
-/* A phone: the five tab names fit on one line, none hidden behind an unlabelled "⋯" menu. */
-@media (max-width: 480px) {
-  .tabs .tab-container button { padding-left: 6px; padding-right: 6px; font-size: 14px; }
-}
+CSS = f"""/* Gradio 6 takes CSS at launch: app.py passes launch(css=CSS). */
+#startup-banner {{ background: var(--color-accent-soft); border-radius: 8px; padding: 4px 12px; }}
+.arm-column .prose blockquote {{ margin: 4px 0; }}
+.arm-column .prose hr {{ margin: 8px 0; }}
+.arm-column .prose th, .arm-column .prose td {{ padding: 3px 8px; }}
+.arm-column .prose table {{ width: 100%; }}  /* the four columns' metric rows line up */
+.arm-column .prose p {{ overflow-wrap: anywhere; }}
+.arm-adapter .prose {{ font-size: var(--text-sm); }}
+@media (min-width: {PHONE_MAX_PX + 1}px) {{
+  .arm-adapter .prose {{ min-height: 2.8em; }}  /* one line or two: the four answers still start level */
+}}
+/* A phone: the five tab names fit on one line, none hidden behind an unlabelled "⋯" menu; Compare's four columns
+   stack, each with its answer, adapter and figures in view (passages and prompt folded, figures as one paragraph). */
+@media (max-width: {PHONE_MAX_PX}px) {{
+  .tabs .tab-container button {{ padding-left: 6px; padding-right: 6px; font-size: 14px; }}
+  .ask-buttons {{ flex-direction: row !important; flex-wrap: nowrap; }}
+  .ask-buttons button {{ min-width: 0; }}
+  #ask {{ flex: 2 1 0; }}
+  #stop {{ flex: 1 1 0; }}
+  #compare-examples .gallery {{ gap: 4px; }}
+  #compare-examples .gallery-item {{ padding: 2px 8px; }}
+  #compare-examples .gallery-item div {{ white-space: nowrap !important; overflow: hidden; text-overflow: ellipsis; }}
+  .arm-column {{ gap: 6px !important; }}
+  .arm-head h3, .arm-head p {{ display: inline; margin: 0 6px 0 0; }}
+  .arm-head p {{ font-size: var(--text-sm); color: var(--body-text-color-subdued); }}
+  .arm-column .arm-answer {{ min-height: 48px !important; }}
+  .arm-no-adapter {{ display: none !important; }}  /* stacked columns need no level start */
+  .arm-metrics table, .arm-metrics tbody {{ display: block; border: none; padding: 0; margin: 0; }}
+  .arm-metrics thead {{ display: none; }}
+  .arm-metrics tr {{ display: inline-block; margin: 0 12px 0 0 !important; padding: 0 !important; border: none;
+                     background: none !important; }}
+  .arm-metrics td {{ display: inline; border: none !important; margin: 0 !important; padding: 0 2px !important;
+                     font-size: 13px; }}
+  .arm-metrics td:first-child {{ color: var(--body-text-color-subdued); }}
+}}
 """
 
 

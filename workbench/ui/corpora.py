@@ -4,6 +4,8 @@
 lifetime: a session's corpora are deleted `session_corpus_ttl` seconds after its browser disconnects.
 `CorpusSessions.follow(dropdown)` makes another tab's corpus dropdown (Compare's) offer the session's
 corpora next to the shared ones, and select the corpus chosen here.
+The tab's handlers are plain functions of that state and the event's values; `build_corpora_tab` lays the tab out
+and binds them to its events.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from ..retrieval.sessions import MAX_NAME, CorpusInfo, CorpusSession, SessionCor
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
 from .errors import ok, user_errors, verdict
-from .uploads import remove_uploads
+from .clients import Holdings
+from .uploads import UsedUploads
+from .wiring import bind
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -55,6 +59,10 @@ class CorpusSessions:
     """True while start-up still indexes the shipped corpora (ui/startup.py): they are offered meanwhile."""
     extras: dict = field(default_factory=dict)
     """Follower id -> choices offered before the corpora (Evaluate's "the set's own corpus")."""
+    uploads: UsedUploads | None = None
+    """Where the tabs take their private copies of uploaded files (ui/uploads.py)."""
+    holdings: Holdings | None = None
+    """The corpora and adapters each session and client address holds, against their limits (ui/clients.py)."""
 
     def enter(self, value, request: gr.Request | None) -> CorpusSession:
         """The session's state at the start of an event (created on first use), marked active."""
@@ -136,6 +144,8 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     s = wb.settings
     manager = SessionCorpora(wb.store, s.session_corpus_ttl, s.shared_library, tuple(shipped_corpora()))
     adapters_root = s.data_path / "adapters"
+    # an expired session's adapters leave the model (or the generation server), then the disk
+    manager.on_expire.append(lambda sid: wb.detach_adapters(adapter_lib.session_folder(adapters_root, sid)))
     manager.on_expire.append(lambda sid: adapter_lib.remove_session_adapters(adapters_root, sid))
     if not s.chroma_host:
         manager.expire_orphans()  # sessions of a previous run are gone; their corpora now count down
@@ -143,7 +153,9 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     manager.sweep()
     # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
     state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)
-    sessions = CorpusSessions(manager, state, demo, s.corpus)
+    sessions = CorpusSessions(manager, state, demo, s.corpus, uploads=UsedUploads(s.upload_cache_ttl),
+                              holdings=Holdings(manager, adapters_root, s))
+    sessions.uploads.sweep()  # what a previous run left in used/ whose time has come
     if startup is not None:
         sessions.indexing = lambda: not startup.ready.is_set()
     demo.unload(sessions.on_unload)
@@ -159,18 +171,186 @@ def report_markdown(report: IngestReport) -> str:
     return text + (f" {failed} file{'s' * (failed != 1)} failed (reasons below)." if failed else "")
 
 
-def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
-    s = wb.settings
+def docs_view(manager: SessionCorpora, value: CorpusSession, name: str | None) -> tuple[pd.DataFrame, dict]:
+    """The chosen corpus's documents: their table and the document picker (empty for an unknown corpus)."""
+    try:
+        docs = manager.store.documents(manager.find(value.id, name).collection) if name else {}
+    except StoreError:
+        docs = {}
+    table = pd.DataFrame(list(docs.items()), columns=["document", "chunks"])
+    return table, gr.update(choices=list(docs), value=None)
+
+
+def view(sessions: CorpusSessions, followers: int, value: CorpusSession, name: str | None, select: str | None = None,
+         reset: bool = False) -> list:
+    """The tab after a change: state, corpus picker, listing, documents, and the `followers` dropdowns of tabs built
+    before this one."""
     manager = sessions.manager
+    infos = manager.list(value.id)
+    chosen = next((i.collection for i in infos if i.name == select), None)
+    still_there = value.selected in {i.collection for i in infos}
+    value = dataclasses.replace(value, corpora=manager.names(value.id),
+                                selected=chosen or (value.selected if still_there else ""))
+    names = [info.name for info in infos]
+    name = select if select in names else name if name in names else (names[0] if names else None)
+    table = pd.DataFrame([[i.name, SCOPE_LABELS[i.scope], i.chunks] for i in infos],
+                         columns=["corpus", "where", "chunks"])
+    follower = sessions.follower_update(value, infos, reset or bool(chosen))
+    return [value, gr.update(choices=[(corpus_label(i), i.name) for i in infos], value=name), table,
+            *docs_view(manager, value, name), *[follower] * followers]
+
+
+def ingest_files(wb: Workbench, sessions: CorpusSessions, slots: IngestSlots, budget: ParseBudget,
+                 client_budget: ParseBudget, followers: int, paths, name_, size, overlap, value, request: gr.Request,
+                 progress=gr.Progress()):
+    """Ingest uploaded files (or zips) into this session's corpus; returns the report first. `budget` is each
+    session's parse time, `client_budget` each client address's."""
+    s = wb.settings
+    value = sessions.enter(value, request)
+    with user_errors():
+        if not paths:
+            raise ValueError("choose some files (or a .zip) to upload first")
+        # Checked before the upload is used, so the user can fix them and click Ingest again.
+        name_ = check_shared_name(check_text(name_, "the corpus name", 200).strip())
+        size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
+        overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
+        check_chunking(size, overlap)
+        sessions.holdings.check_corpus(value.id, request, name_)  # room for one more, if it is new
+        client = sessions.holdings.address(request)
+        left = min(budget.check(value.id), client_budget.check(client))  # parse time left for the hour
+        with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
+            parse_s = min(s.small_upload_parse_s if small else s.upload_parse_s, left)
+            # private copies: the cached files may be another session's upload of the same bytes too
+            private = sessions.uploads.take(list(paths))
+            try:
+                report = sessions.manager.ingest(
+                    value.id, name_, private, size, overlap, ArchiveLimits.from_settings(s),
+                    lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
+                    ParseLimits.from_settings(s, budget_s=parse_s))
+            finally:
+                sessions.uploads.release(private)
+            budget.spend(value.id, report.parse_s)
+            client_budget.spend(client, report.parse_s)
+    table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
+    selected = report.corpus if report.files_ok else None
+    return [dataclasses.asdict(report), report_markdown(report), table,
+            *view(sessions, followers, value, report.corpus, select=selected)]
+
+
+def validate_ingest(paths, name_, size, overlap, value):
+    """Checked before the upload is queued: a refusal shows under its input and nothing else changes."""
+    def has_files(p):
+        if not p:
+            raise ValueError("choose some files (or a .zip) to upload first")
+    def good_name(n):
+        check_shared_name(check_text(n, "the corpus name", 10 * MAX_NAME).strip())  # its own message if empty
+    return [verdict(has_files, paths), verdict(good_name, name_), ok(), ok(), ok()]
+
+
+def refresh(sessions: CorpusSessions, followers: int, name_, value, request: gr.Request):
+    """The corpora this session can use and the chosen one's documents (on load and Refresh)."""
+    return view(sessions, followers, sessions.enter(value, request), name_)
+
+
+def show(sessions: CorpusSessions, name_, value, request: gr.Request):
+    """The documents of a corpus; an unknown corpus is an error, not an empty table."""
+    value = sessions.enter(value, request)
+    with user_errors():
+        sessions.manager.find(value.id, name_ or "")
+    return list(docs_view(sessions.manager, value, name_))
+
+
+def delete_document(sessions: CorpusSessions, followers: int, name_, source, value, request: gr.Request):
+    """Delete one document from a corpus of this session."""
+    value = sessions.enter(value, request)
+    with user_errors():
+        if not name_ or not source:
+            raise ValueError("choose a corpus and one of its documents first")
+        removed = sessions.manager.delete_document(value.id, name_, source)
+    return [f"Deleted **{source}** ({removed} chunks) from {name_}.", *view(sessions, followers, value, name_,
+                                                                            reset=True)]
+
+
+def delete_corpus(sessions: CorpusSessions, followers: int, name_, value, request: gr.Request):
+    """Delete a corpus of this session."""
+    value = sessions.enter(value, request)
+    with user_errors():
+        if not name_:
+            raise ValueError("choose a corpus first")
+        sessions.manager.delete_corpus(value.id, name_)
+    return [f"Deleted corpus **{name_}**.", *view(sessions, followers, value, None, reset=True)]
+
+
+def save(sessions: CorpusSessions, followers: int, name_, new_name, value, request: gr.Request):
+    """Copy a corpus of this session to the shared library (under the new name when one is given)."""
+    value = sessions.enter(value, request)
+    with user_errors():
+        if not name_:
+            raise ValueError("choose one of your corpora first")
+        saved = sessions.manager.save(value.id, name_, new_name or "")
+    return [f"Saved **{name_}** to the shared library as **{saved}**: every session sees it and it survives "
+            "restarts.", *view(sessions, followers, value, saved, select=saved)]
+
+
+def use(sessions: CorpusSessions, followers: int, name_, value, request: gr.Request):
+    """Make a corpus the one the rag and raft arms use in the Compare tab."""
+    value = sessions.enter(value, request)
+    with user_errors():
+        info = sessions.manager.find(value.id, name_ or "")
+    return [f"The rag and raft arms now use **{info.name}** in the Compare tab.",
+            *view(sessions, followers, value, info.name, select=info.name)]
+
+
+def generate_qa(wb: Workbench, sessions: CorpusSessions, name_, max_facts, test_share, value, request: gr.Request,
+                progress=gr.Progress()):
+    """Q/A from the chosen corpus (workbench/qa): quality figures first, then the train and test files."""
+    import tempfile
+    from pathlib import Path
+
+    from ..qa.run import shipped_reference
+
+    s = wb.settings
+    value = sessions.enter(value, request)
+    with user_errors():
+        info = sessions.manager.find(value.id, name_ or "")
+        chunks = sessions.manager.store.chunks(info.collection)
+        if not chunks:
+            raise ValueError(f"corpus {info.name} is empty: ingest some documents first")
+        out = Path(tempfile.mkdtemp(prefix="workbench-qa-")) / f"{info.name}-qa.jsonl"
+        reference = shipped_reference(info.name) if info.scope == "shipped" else None
+        progress(None, desc=f"generating questions from {len(chunks)} passages (in a worker process)")
+        q = make_qa_files_limited(ParseLimits.from_settings(s), s.qa_timeout_s, chunks, out,
+                                  int(max_facts) or None, float(test_share), reference)
+    return qa_markdown(info.name, q), [q["out"], q["test_out"]]
+
+
+def qa_markdown(name: str, q: dict) -> str:
+    """The figures of a question generation run (make_qa_files' summary `q`) for the corpus `name`."""
+    return (f"**{name}**: {q['facts']} facts ({q['facts_per_1000_words']} per 1,000 words), "
+            f"{q['questions']} questions; {q['train']} train rows "
+            f"({q['train_facts']} facts, every phrasing), {q['test']} test rows ({q['test_facts']} held-out facts, "
+            f"reworded). Answer verbatim in its passage: **{q['answer_in_source']:.0%}**; questions copying no "
+            f"6-word run: **{q['no_copy_6']:.0%}**; duplicates removed: {q['duplicates_removed']}."
+            + (f" Recall of the {q['reference']} hand-written facts shipped with it: **{q['recall']:.0%}**."
+               if "recall" in q else ""))
+
+
+def upload_help(s) -> str:
+    """What the tab says above the upload: formats, the size limit and who sees the uploads (Settings `s`)."""
+    limit = f" Up to {s.max_upload_size} per file." if s.max_upload_size else ""
+    return ("Upload your own documents to compare the arms on them. Formats: "
+            f"{', '.join(supported_suffixes())} (a zip may hold any of the others).{limit} "
+            "Uploads are private to this browser session and deleted after it ends"
+            + (", unless you save them to the shared library." if s.shared_library else "."))
+
+
+def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
+    """The tab's layout and events; the handlers above get the session state and the ingest limits bound."""
+    s = wb.settings
     slots = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes)
     budget = ParseBudget(s.session_parse_s)
-    limit = f" Up to {s.max_upload_size} per file." if s.max_upload_size else ""
-    gr.Markdown(
-        "Upload your own documents to compare the arms on them. Formats: "
-        f"{', '.join(supported_suffixes())} (a zip may hold any of the others).{limit} "
-        "Uploads are private to this browser session and deleted after it ends"
-        + (", unless you save them to the shared library." if s.shared_library else ".")
-    )
+    client_budget = ParseBudget(s.client_parse_s, who="your address (all its sessions)")
+    gr.Markdown(upload_help(s))
     with gr.Row():
         with gr.Column(scale=3):
             # No file_types filter: Gradio would refuse the whole batch for one odd file, while ingestion
@@ -219,151 +399,26 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
 
     followers = list(sessions.followers)  # dropdowns of tabs built before this one get direct updates
     view_outputs = [sessions.state, corpus, listing, documents, document, *followers]
-
-    def docs_view(value: CorpusSession, name: str | None) -> tuple[pd.DataFrame, dict]:
-        try:
-            docs = manager.store.documents(manager.find(value.id, name).collection) if name else {}
-        except StoreError:
-            docs = {}
-        table = pd.DataFrame(list(docs.items()), columns=["document", "chunks"])
-        return table, gr.update(choices=list(docs), value=None)
-
-    def view(value: CorpusSession, name: str | None, select: str | None = None, reset: bool = False) -> list:
-        """The tab after a change: state, corpus picker, listing, documents, and the followers in other tabs."""
-        infos = manager.list(value.id)
-        chosen = next((i.collection for i in infos if i.name == select), None)
-        still_there = value.selected in {i.collection for i in infos}
-        value = dataclasses.replace(value, corpora=manager.names(value.id),
-                                    selected=chosen or (value.selected if still_there else ""))
-        names = [info.name for info in infos]
-        name = select if select in names else name if name in names else (names[0] if names else None)
-        table = pd.DataFrame([[i.name, SCOPE_LABELS[i.scope], i.chunks] for i in infos],
-                             columns=["corpus", "where", "chunks"])
-        follower = sessions.follower_update(value, infos, reset or bool(chosen))
-        return [value, gr.update(choices=[(corpus_label(i), i.name) for i in infos], value=name), table,
-                *docs_view(value, name), *[follower] * len(followers)]
-
-    def ingest_files(paths, name_, size, overlap, value, request: gr.Request, progress=gr.Progress()):
-        """Ingest uploaded files (or zips) into this session's corpus; returns the report first."""
-        value = sessions.enter(value, request)
-        with user_errors():
-            if not paths:
-                raise ValueError("choose some files (or a .zip) to upload first")
-            # Checked before the upload is used, so the user can fix them and click Ingest again.
-            name_ = check_shared_name(check_text(name_, "the corpus name", 200).strip())
-            size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
-            overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
-            check_chunking(size, overlap)
-            left = budget.check(value.id)  # this session's parse time for the hour
-            with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
-                parse_s = min(s.small_upload_parse_s if small else s.upload_parse_s, left)
-                try:
-                    report = manager.ingest(value.id, name_, list(paths), size, overlap,
-                                            ArchiveLimits.from_settings(s),
-                                            lambda done, total, unit, desc: progress((done, total), desc=desc,
-                                                                                     unit=unit),
-                                            ParseLimits.from_settings(s, budget_s=parse_s))
-                finally:
-                    remove_uploads(paths)  # private: once ingested, the upload is no longer served from Gradio's cache
-                budget.spend(value.id, report.parse_s)
-        table = pd.DataFrame([[f["file"], f["error"]] for f in report.files_failed], columns=FAILURE_COLUMNS)
-        selected = report.corpus if report.files_ok else None
-        return [dataclasses.asdict(report), report_markdown(report), table,
-                *view(value, report.corpus, select=selected)]
-
-    def refresh(name_, value, request: gr.Request):
-        return view(sessions.enter(value, request), name_)
-
-    def show(name_, value, request: gr.Request):
-        value = sessions.enter(value, request)
-        with user_errors():
-            manager.find(value.id, name_ or "")  # an unknown name is an error here, not an empty table
-        return list(docs_view(value, name_))
-
-    def delete_document(name_, source, value, request: gr.Request):
-        value = sessions.enter(value, request)
-        with user_errors():
-            if not name_ or not source:
-                raise ValueError("choose a corpus and one of its documents first")
-            removed = manager.delete_document(value.id, name_, source)
-        return [f"Deleted **{source}** ({removed} chunks) from {name_}.", *view(value, name_, reset=True)]
-
-    def delete_corpus(name_, value, request: gr.Request):
-        value = sessions.enter(value, request)
-        with user_errors():
-            if not name_:
-                raise ValueError("choose a corpus first")
-            manager.delete_corpus(value.id, name_)
-        return [f"Deleted corpus **{name_}**.", *view(value, None, reset=True)]
-
-    def save(name_, new_name, value, request: gr.Request):
-        value = sessions.enter(value, request)
-        with user_errors():
-            if not name_:
-                raise ValueError("choose one of your corpora first")
-            saved = manager.save(value.id, name_, new_name or "")
-        return [f"Saved **{name_}** to the shared library as **{saved}**: every session sees it and it survives "
-                "restarts.", *view(value, saved, select=saved)]
-
-    def use(name_, value, request: gr.Request):
-        value = sessions.enter(value, request)
-        with user_errors():
-            info = manager.find(value.id, name_ or "")
-        return [f"The rag and raft arms now use **{info.name}** in the Compare tab.",
-                *view(value, info.name, select=info.name)]
-
-    def generate_qa(name_, max_facts, test_share, value, request: gr.Request, progress=gr.Progress()):
-        """Q/A from the chosen corpus (workbench/qa): quality figures first, then the train and test files."""
-        import tempfile
-        from pathlib import Path
-
-        from ..qa.run import shipped_reference
-
-        value = sessions.enter(value, request)
-        with user_errors():
-            info = manager.find(value.id, name_ or "")
-            chunks = manager.store.chunks(info.collection)
-            if not chunks:
-                raise ValueError(f"corpus {info.name} is empty: ingest some documents first")
-            out = Path(tempfile.mkdtemp(prefix="workbench-qa-")) / f"{info.name}-qa.jsonl"
-            reference = shipped_reference(info.name) if info.scope == "shipped" else None
-            progress(None, desc=f"generating questions from {len(chunks)} passages (in a worker process)")
-            q = make_qa_files_limited(ParseLimits.from_settings(s), s.qa_timeout_s, chunks, out,
-                                      int(max_facts) or None, float(test_share), reference)
-        text = (f"**{info.name}**: {q['facts']} facts ({q['facts_per_1000_words']} per 1,000 words), "
-                f"{q['questions']} questions; {q['train']} train rows "
-                f"({q['train_facts']} facts, every phrasing), {q['test']} test rows ({q['test_facts']} held-out facts, "
-                f"reworded). Answer verbatim in its passage: **{q['answer_in_source']:.0%}**; questions copying no "
-                f"6-word run: **{q['no_copy_6']:.0%}**; duplicates removed: {q['duplicates_removed']}."
-                + (f" Recall of the {q['reference']} hand-written facts shipped with it: **{q['recall']:.0%}**."
-                   if "recall" in q else ""))
-        return text, [q["out"], q["test_out"]]
-
-
-    def validate_ingest(paths, name_, size, overlap, value):
-        """Checked before the upload is queued: a refusal shows under its input and nothing else changes."""
-        def has_files(p):
-            if not p:
-                raise ValueError("choose some files (or a .zip) to upload first")
-        def good_name(n):
-            check_shared_name(check_text(n, "the corpus name", 10 * MAX_NAME).strip())  # its own message if empty
-        return [verdict(has_files, paths), verdict(good_name, name_), ok(), ok(), ok()]
+    n = len(followers)
 
     # Refusals found while running show on the status line only (show_progress_on), not on every output.
     state = sessions.state
-    qa_button.click(generate_qa, [corpus, qa_max, qa_test, state], [qa_summary, qa_files], api_name="generate_qa",
-                    concurrency_id="generate_qa")
-    ingest_button.click(ingest_files, [files, name, chunk_size, chunk_overlap, state],
-                        [report_json, summary, failures, *view_outputs], api_name="ingest", concurrency_id="ingest",
-                        concurrency_limit=slots.concurrency, validator=validate_ingest,
-                        show_progress_on=[summary])
-    refresh_button.click(refresh, [corpus, state], view_outputs, api_name="corpora", show_progress_on=[listing])
-    corpus.input(show, [corpus, state], [documents, document], api_name="documents", show_progress_on=[documents])
-    delete_document_button.click(delete_document, [corpus, document, state], [status, *view_outputs],
+    qa_button.click(bind(generate_qa, wb, sessions), [corpus, qa_max, qa_test, state], [qa_summary, qa_files],
+                    api_name="generate_qa", concurrency_id="generate_qa")
+    ingest_button.click(bind(ingest_files, wb, sessions, slots, budget, client_budget, n),
+                        [files, name, chunk_size, chunk_overlap, state], [report_json, summary, failures, *view_outputs],
+                        api_name="ingest", concurrency_id="ingest", concurrency_limit=slots.concurrency,
+                        validator=validate_ingest, show_progress_on=[summary])
+    refresh_button.click(bind(refresh, sessions, n), [corpus, state], view_outputs, api_name="corpora",
+                         show_progress_on=[listing])
+    corpus.input(bind(show, sessions), [corpus, state], [documents, document], api_name="documents",
+                 show_progress_on=[documents])
+    delete_document_button.click(bind(delete_document, sessions, n), [corpus, document, state], [status, *view_outputs],
                                  api_name="delete_document", show_progress_on=[status])
-    delete_corpus_button.click(delete_corpus, [corpus, state], [status, *view_outputs], api_name="delete_corpus",
-                               show_progress_on=[status])
-    save_button.click(save, [corpus, save_name, state], [status, *view_outputs], api_name="save_corpus",
-                      show_progress_on=[status])
-    use_button.click(use, [corpus, state], [status, *view_outputs], api_name="use_corpus", show_progress_on=[status])
-    sessions.demo.load(refresh, [corpus, state], view_outputs, api_visibility="private")
+    delete_corpus_button.click(bind(delete_corpus, sessions, n), [corpus, state], [status, *view_outputs],
+                               api_name="delete_corpus", show_progress_on=[status])
+    save_button.click(bind(save, sessions, n), [corpus, save_name, state], [status, *view_outputs],
+                      api_name="save_corpus", show_progress_on=[status])
+    use_button.click(bind(use, sessions, n), [corpus, state], [status, *view_outputs], api_name="use_corpus",
+                     show_progress_on=[status])
+    sessions.demo.load(bind(refresh, sessions, n), [corpus, state], view_outputs, api_visibility="private")

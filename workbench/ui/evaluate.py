@@ -3,6 +3,8 @@
 Thin: it loads the set, runs `evaluation.runner.iter_eval` as a job (workbench/jobs.py: streaming progress,
 cancellable) and shows what `evaluation.report` computes. The job takes the model slot one batch at a time, so a
 comparison waits at most one batch (workbench/slot.py); at most `max_eval_rows` questions run per request.
+The handlers are plain functions of the Workbench, the app's corpus sessions, the jobs and the event's values;
+`build_evaluate_tab` lays the tab out and binds them to its events.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from ..config import REPO_ROOT
 from .compare import NO_ADAPTER, adapter_choices, check_adapter, known_adapters
 from .errors import ok, user_error, verdict
 from .stopping import cancel_for_api_clients
-from .uploads import remove_uploads
+from .uploads import UsedUploads
+from .wiring import bind
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -49,6 +52,9 @@ SUMMARY_LABELS = {"n": "questions", "em": "exact match", "f1": "token F1", "cont
                   "ttft_p95_ms": "TTFT p95 (ms)", "total_p50_ms": "total p50 (ms)", "total_p95_ms": "total p95 (ms)",
                   "tokens_per_s": "tokens/s", "peak_memory_mib": "peak memory (MiB)", "cached": "cached"}
 QUESTION_COLUMNS = ["id", "question", "reference"]
+OUTPUTS = 7 + len(PLOTTED)
+"""Outputs of an evaluation, in order: status, summary, a bar chart per PLOTTED metric, latency, question filter,
+answers side by side, export files, and the rows (a gr.State the filter reads)."""
 
 
 def docs_markdown() -> str:
@@ -94,8 +100,144 @@ def latency_frame(report: EvalReport) -> pd.DataFrame:
     return pd.DataFrame(points, columns=["arm", "measure", "ms"]).astype({"arm": "str", "measure": "str", "ms": "float"})
 
 
+def eval_request(wb: Workbench, corpora, sets: dict, set_name_, upload_, arms_, limit_, corpus_, top_k_, max_new_,
+                 temp_, lora_, raft_, request: gr.Request | None) -> tuple:
+    """The form checked: (eval set, the questions to run, the run's setting overrides); gr.Error says what is off."""
+    s = wb.settings
+    uploads = getattr(corpora, "uploads", None) or UsedUploads(s.upload_cache_ttl)
+    upload_ = uploads.take(upload_)  # a private copy: the cached file may be another session's upload too
+    path = upload_ or sets.get(set_name_)  # an upload wins over the dropdown
+    if not path:
+        raise user_error("choose a shipped eval set or upload one")
+    try:
+        eval_set = load_eval_set(path)
+    except EvalDataError as exc:
+        raise user_error(f"{exc}. Nothing was run.") from None
+    finally:
+        uploads.release(upload_)  # read once; Gradio's cache no longer serves it
+    if not arms_:
+        raise user_error("choose at least one arm")
+    try:
+        sid = corpora.session_of(request) if corpora is not None else None
+        known = known_adapters(wb, sid)  # the shared adapters and this session's own
+        corpus_name = (eval_set.corpus or s.corpus) if corpus_ in (None, SET_CORPUS) else corpus_
+        # the set's own corpus comes from an uploaded file: it is checked like a chosen one
+        check_access(sid, corpus_name)
+        overrides = dict(corpus=corpus_name,
+                         top_k=check_number(top_k_, "top_k", 1, s.max_top_k, integer=True),
+                         max_new_tokens=check_number(max_new_, "max_new_tokens", 1, s.max_new_tokens_cap,
+                                                     integer=True),
+                         temperature=check_number(temp_, "temperature", 0.0, TEMPERATURE_MAX),
+                         lora_adapter="" if lora_ == NO_ADAPTER else check_adapter(lora_, known, sid),
+                         raft_adapter="" if raft_ == NO_ADAPTER else check_adapter(raft_, known, sid))
+        limit_ = check_number(limit_ or 0, "the number of questions", 0, 10**6, integer=True)
+    except ValueError as exc:
+        raise user_error(str(exc)) from None
+    items = eval_set.items[:limit_] if limit_ > 0 else eval_set.items
+    if len(items) > s.max_eval_rows:  # one request may not hold the app for hours
+        raise user_error(f"{len(items)} questions are more than one evaluation here may run "
+                         f"({s.max_eval_rows}): set Questions to {s.max_eval_rows} or fewer, or split the file "
+                         "(`python -m workbench eval` on your own machine has no bound)")
+    return eval_set, items, overrides
+
+
+def evaluate(wb: Workbench, corpora, jobs: Jobs, sets: dict, run_id_, set_name_, upload_, arms_, limit_, corpus_,
+             top_k_, max_new_, temp_, lora_, raft_, use_cache_, request: gr.Request, progress=gr.Progress()):
+    """Run the chosen arms over the eval set: status, summary and answers after each batch; charts, files at the end."""
+    eval_set, items, overrides = eval_request(wb, corpora, sets, set_name_, upload_, arms_, limit_, corpus_, top_k_,
+                                              max_new_, temp_, lora_, raft_, request)
+    cache = ResultCache.in_data_dir(wb.settings) if use_cache_ else None
+    started, records, done = time.perf_counter(), [], 0
+    batch = min(wb.options(**overrides).eval_batch, len(items))  # the questions' answers arrive batch by batch
+    progress((0, len(items)), desc=f"starting: {batch} questions per batch")
+    job = jobs.start(evaluation_work(wb, items, arms_, cache, overrides), name=f"evaluate {eval_set.name}",
+                     stages=("evaluate",), job_id=run_id_ or None)
+    cancelled_note = "cancelled: the answers of finished batches are kept (in the cache too)"
+    try:
+        for p in job.events():
+            if job.cancelled.is_set():
+                yield status_only(eval_set, done, len(items), overrides, cancelled_note)
+                return
+            if p is None:  # a batch is generating: say so
+                yield status_only(eval_set, done, len(items), overrides,
+                                  f"generating the next {min(batch, len(items) - done)} "
+                                  f"({time.perf_counter() - started:.0f} s) …")
+                continue
+            done = int(p.done)
+            records += p.detail
+            report = build_report(records, eval_set.labels)
+            progress((done, len(items)), desc=p.message, unit="questions")
+            yield outputs(wb, report, done, len(items), eval_set, arms_, started, overrides)
+        try:
+            job.result()
+        except JobCancelled:
+            yield status_only(eval_set, done, len(items), overrides, cancelled_note)
+        except ValueError as exc:  # unknown corpus, bad arm: said plainly
+            raise user_error(str(exc)) from None
+    finally:  # closed before the end (Cancel, a page or API client gone): stops at its next decode step
+        job.cancel()
+        jobs.forget(job)
+
+
+def status_only(eval_set, done: int, total: int, overrides: dict, news: str) -> list:
+    """The status line: the questions answered so far and `news`; every other output as it is."""
+    line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`, {news}"
+    return [line, *[gr.skip()] * (OUTPUTS - 1)]
+
+
+def outputs(wb: Workbench, report: EvalReport, done: int, total: int, eval_set, arms_, started: float,
+            overrides: dict) -> list:
+    """Every output after `done` of `total` questions: the tables grow each time; plots and files at the end."""
+    line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`"
+    notes = "".join(f"\n- ⚠️ {n}" for n in report.notes)
+    table = gr.update(value=side_by_side(report.rows), visible=True)
+    summary_ = gr.update(value=summary_table(report), visible=True)
+    if done < total:  # plots and files once, at the end; the tables grow question by question
+        return [line + " …" + notes, summary_, *[gr.skip()] * len(PLOTTED), gr.skip(), gr.skip(), table,
+                gr.skip(), report.rows]
+    meta = run_metadata(wb, eval_set, list(arms_), total, time.perf_counter() - started, **overrides)
+    files = write_report(report, tempfile.mkdtemp(prefix="workbench-eval-"), meta)
+    bars = [gr.BarPlot(metric_frame(report, m), visible=any(getattr(x, m) is not None for x in report.summary.values()))
+            for m in PLOTTED]
+    choices = filter_choices(list(report.summary))
+    return [line + f" in {meta['seconds']:.0f} s" + notes, summary_, *bars,
+            gr.update(value=latency_frame(report), visible=True), gr.Dropdown(choices, value=ALL, visible=True),
+            table, gr.update(value=[str(p) for p in files], visible=True), report.rows]
+
+
+def validate(set_name_, upload_, arms_, *rest):
+    """Checked before the run is queued; each refusal shows under its own input."""
+    def chosen(value, what):
+        if not value:
+            raise ValueError(what)
+    return [verdict(chosen, set_name_ or upload_, "choose a shipped eval set or upload one"), ok(),
+            verdict(chosen, arms_, "choose at least one arm"), *[ok() for _ in rest]]
+
+
+def running(jobs: Jobs, *_inputs):
+    """Evaluate locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
+    return gr.update(interactive=False), gr.update(interactive=True), jobs.new_id()
+
+
+def idle():
+    """Evaluate unlocked, Cancel locked."""
+    return gr.update(interactive=True), gr.update(interactive=False)
+
+
+def cancelled(jobs: Jobs, run_id_):
+    """Cancel the run `run_id_` (it stops at its next decode step); the buttons as when idle."""
+    jobs.cancel(run_id_)
+    return idle()
+
+
+def filter_rows(rows_, choice):
+    """The answers side by side, only the questions that match the chosen filter."""
+    return side_by_side(rows_, choice or ALL)
+
+
 def build_evaluate_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None) -> None:
-    """`corpora` (the app's CorpusSessions) is what a chosen corpus is checked against (None: no session corpora)."""
+    """The tab's layout and events. `corpora` (the app's CorpusSessions) is what a chosen corpus is checked against
+    (None: no session corpora)."""
     s = wb.settings
     sets = shipped_eval_sets()
     gr.Markdown(HELP)
@@ -149,129 +291,20 @@ def build_evaluate_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None) ->
     export = gr.File(label="Export: summary and per-question results as CSV and JSON", file_count="multiple",
                      elem_id="eval-export", visible=False, interactive=False)
     rows = gr.State([])
-    all_outputs = [status, summary, *plots, latency, show, questions, export, rows]
+    all_outputs = [status, summary, *plots, latency, show, questions, export, rows]  # OUTPUTS of them
     run_id = gr.State("")  # not part of the API: the job id the Cancel button names
     jobs = jobs if jobs is not None else Jobs()  # Cancel is cooperative: the job stops at its next decode step
     with gr.Accordion("Metric definitions (docs/evaluation.md)", open=False, elem_id="eval-docs"):
         gr.Markdown(docs_markdown())
 
-    def evaluate(run_id_, set_name_, upload_, arms_, limit_, corpus_, top_k_, max_new_, temp_, lora_, raft_, use_cache_,
-                 request: gr.Request, progress=gr.Progress()):
-        path = upload_ or sets.get(set_name_)  # an upload wins over the dropdown
-        if not path:
-            raise user_error("choose a shipped eval set or upload one")
-        try:
-            eval_set = load_eval_set(path)
-        except EvalDataError as exc:
-            raise user_error(f"{exc}. Nothing was run.") from None
-        finally:
-            remove_uploads(upload_)  # read once; no other session may fetch it from Gradio's cache
-        if not arms_:
-            raise user_error("choose at least one arm")
-        try:
-            sid = corpora.session_of(request) if corpora is not None else None
-            known = known_adapters(wb, sid)  # the shared adapters and this session's own
-            corpus_name = (eval_set.corpus or s.corpus) if corpus_ in (None, SET_CORPUS) else corpus_
-            # the set's own corpus comes from an uploaded file: it is checked like a chosen one
-            check_access(sid, corpus_name)
-            overrides = dict(corpus=corpus_name,
-                             top_k=check_number(top_k_, "top_k", 1, s.max_top_k, integer=True),
-                             max_new_tokens=check_number(max_new_, "max_new_tokens", 1, s.max_new_tokens_cap,
-                                                         integer=True),
-                             temperature=check_number(temp_, "temperature", 0.0, TEMPERATURE_MAX),
-                             lora_adapter="" if lora_ == NO_ADAPTER else check_adapter(lora_, known, sid),
-                             raft_adapter="" if raft_ == NO_ADAPTER else check_adapter(raft_, known, sid))
-            limit_ = check_number(limit_ or 0, "the number of questions", 0, 10**6, integer=True)
-        except ValueError as exc:
-            raise user_error(str(exc)) from None
-        items = eval_set.items[:limit_] if limit_ > 0 else eval_set.items
-        if len(items) > s.max_eval_rows:  # one request may not hold the app for hours
-            raise user_error(f"{len(items)} questions are more than one evaluation here may run "
-                             f"({s.max_eval_rows}): set Questions to {s.max_eval_rows} or fewer, or split the file "
-                             "(`python -m workbench eval` on your own machine has no bound)")
-        cache = ResultCache.in_data_dir(s) if use_cache_ else None
-        started, records, done = time.perf_counter(), [], 0
-        batch = min(wb.options(**overrides).eval_batch, len(items))  # the questions' answers arrive batch by batch
-        progress((0, len(items)), desc=f"starting: {batch} questions per batch")
-        job = jobs.start(evaluation_work(wb, items, arms_, cache, overrides), name=f"evaluate {eval_set.name}",
-                         stages=("evaluate",), job_id=run_id_ or None)
-
-        def status_only(news: str) -> list:
-            """The status line: the questions answered so far and `news`; every other output as it is."""
-            line = f"**{eval_set.name}**: {done}/{len(items)} questions on corpus `{overrides['corpus']}`, {news}"
-            return [line, *[gr.skip()] * (len(all_outputs) - 1)]
-
-        cancelled = "cancelled: the answers of finished batches are kept (in the cache too)"
-        try:
-            for p in job.events():
-                if job.cancelled.is_set():
-                    yield status_only(cancelled)
-                    return
-                if p is None:  # a batch is generating: say so
-                    yield status_only(f"generating the next {min(batch, len(items) - done)} "
-                                      f"({time.perf_counter() - started:.0f} s) …")
-                    continue
-                done = int(p.done)
-                records += p.detail
-                report = build_report(records, eval_set.labels)
-                progress((done, len(items)), desc=p.message, unit="questions")
-                yield outputs(report, done, len(items), eval_set, arms_, started, overrides)
-            try:
-                job.result()
-            except JobCancelled:
-                yield status_only(cancelled)
-            except ValueError as exc:  # unknown corpus, bad arm: said plainly
-                raise user_error(str(exc)) from None
-        finally:  # closed before the end (Cancel, a page or API client gone): stops at its next decode step
-            job.cancel()
-            jobs.forget(job)
-
-    def outputs(report: EvalReport, done: int, total: int, eval_set, arms_, started, overrides):
-        line = f"**{eval_set.name}**: {done}/{total} questions on corpus `{overrides['corpus']}`"
-        notes = "".join(f"\n- ⚠️ {n}" for n in report.notes)
-        table = gr.update(value=side_by_side(report.rows), visible=True)
-        summary_ = gr.update(value=summary_table(report), visible=True)
-        if done < total:  # plots and files once, at the end; the tables grow question by question
-            return [line + " …" + notes, summary_, *[gr.skip()] * len(plots), gr.skip(), gr.skip(), table,
-                    gr.skip(), report.rows]
-        meta = run_metadata(wb, eval_set, list(arms_), total, time.perf_counter() - started, **overrides)
-        files = write_report(report, tempfile.mkdtemp(prefix="workbench-eval-"), meta)
-        bars = [gr.BarPlot(metric_frame(report, m), visible=any(getattr(x, m) is not None for x in report.summary.values()))
-                for m in PLOTTED]
-        choices = filter_choices(list(report.summary))
-        return [line + f" in {meta['seconds']:.0f} s" + notes, summary_, *bars,
-                gr.update(value=latency_frame(report), visible=True), gr.Dropdown(choices, value=ALL, visible=True),
-                table, gr.update(value=[str(p) for p in files], visible=True), report.rows]
-
-    def validate(set_name_, upload_, arms_, *rest):
-        """Checked before the run is queued; each refusal shows under its own input."""
-        def chosen(value, what):
-            if not value:
-                raise ValueError(what)
-        return [verdict(chosen, set_name_ or upload_, "choose a shipped eval set or upload one"), ok(),
-                verdict(chosen, arms_, "choose at least one arm"), *[ok() for _ in rest]]
-
-    def running(*_inputs):
-        """Evaluate locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
-        return gr.update(interactive=False), gr.update(interactive=True), jobs.new_id()
-
-    def idle():
-        return gr.update(interactive=True), gr.update(interactive=False)
-
     inputs = [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft, use_cache]
     # A quick validated step swaps Evaluate for Cancel, so Cancel is clickable only while a run is active.
-    lock = run.click(running, inputs, [run, cancel, run_id], validator=validate, show_progress="hidden",
+    lock = run.click(bind(running, jobs), inputs, [run, cancel, run_id], validator=validate, show_progress="hidden",
                      api_visibility="private")
-    event = lock.success(evaluate, [run_id, *inputs], all_outputs,
+    event = lock.success(bind(evaluate, wb, corpora, jobs, sets), [run_id, *inputs], all_outputs,
                          api_name="evaluate", concurrency_id="evaluate", concurrency_limit=wb.concurrency,
                          show_progress_on=[status])
     event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
-
-    def cancelled(run_id_):
-        jobs.cancel(run_id_)
-        return idle()
-
-    cancel.click(cancelled, run_id, [run, cancel], queue=False, api_visibility="private")
+    cancel.click(bind(cancelled, jobs), run_id, [run, cancel], queue=False, api_visibility="private")
     cancel_for_api_clients(event)
-    show.change(lambda rows_, choice: side_by_side(rows_, choice or ALL), [rows, show], questions, api_name="eval_filter",
-                queue=False)
+    show.change(filter_rows, [rows, show], questions, api_name="eval_filter", queue=False)

@@ -76,15 +76,14 @@ def metrics_help_markdown() -> str:
 
 
 def metrics_markdown(result: ArmResult, memory: bool = True) -> str:
-    """The metrics table of one column (the same rows in every column, so they line up), then its adapter."""
+    """The metrics table of one column (the same rows in every column, so they line up). The column's adapter is
+    said above its answer (ui/compare.py's adapter line)."""
     if result.error:
         return ""  # the answer box says why the arm did not run
     m = result.metrics
     if not result.done and not m.output_tokens:
         return "_generating…_"
-    adapter = f"\n\nadapter **{result.adapter}**" if result.adapter else ""
-    return ("| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in metric_rows(result, memory))
-            + adapter)
+    return "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in metric_rows(result, memory))
 
 
 def answer_markdown(result: ArmResult, max_new_tokens: int) -> str:

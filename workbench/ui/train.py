@@ -1,4 +1,8 @@
-"""The Train tab: train a lora or raft adapter with live loss and cancel; upload an adapter."""
+"""The Train tab: train a lora or raft adapter with live loss and cancel; upload an adapter.
+
+The handlers are plain functions of the Workbench, the app's corpus sessions, the jobs and the event's values;
+`build_train_tab` lays the tab out and binds them to its events.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ from ..training.trainer import TrainConfig, TrainingCancelled
 from ..validation import check_number, check_text
 from .compare import adapter_choices
 from .errors import ok, user_error, verdict
-from .uploads import remove_uploads
+from .uploads import UsedUploads
+from .wiring import bind
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -84,13 +89,191 @@ def _loss_frame(losses: list[float]) -> pd.DataFrame:
     return pd.DataFrame({"step": list(range(1, len(losses) + 1)), "loss": losses})
 
 
+def user_adapters(wb: Workbench) -> Path:
+    """Where trained and uploaded adapters go (per session below it, or shared)."""
+    return wb.settings.data_path / "adapters"
+
+
+def data_path(shipped: dict[str, Path], data_, upload_) -> Path | None:
+    """The chosen source only: an upload counts when "(uploaded file)" is chosen, never otherwise."""
+    if data_ == UPLOADED:
+        return Path(upload_) if upload_ else None
+    return shipped.get(data_)
+
+
+def owner(wb: Workbench, corpora, request) -> str | None:
+    """The session a new adapter belongs to; None: the shared library (Settings.shared_adapters)."""
+    return None if wb.settings.shared_adapters or corpora is None else corpora.owner(request)
+
+
+def uploads_of(wb: Workbench, corpora) -> UsedUploads:
+    """Where uploaded files are taken from (the app's, shared by the tabs; ui/uploads.py)."""
+    return getattr(corpora, "uploads", None) or UsedUploads(wb.settings.upload_cache_ttl)
+
+
+def check_room(corpora, sid: str | None, request) -> None:
+    """ValueError when session `sid`, or the client address it comes from, holds as many adapters as it may."""
+    holdings = getattr(corpora, "holdings", None)
+    if holdings is not None:
+        holdings.check_adapter(sid, request)
+
+
+def check_adapter_name(wb: Workbench, name_):
+    """A valid adapter name that no shared adapter has."""
+    adapter_lib.check_adapter_name(name_, adapter_lib.taken_names(wb.settings.adapter_dirs))
+
+
+def check_name(wb: Workbench, name_, sid=None):
+    """A valid adapter name that neither a shared adapter nor one of the session `sid` has."""
+    check_adapter_name(wb, name_)
+    if adapter_lib.name_in_use(user_adapters(wb), sid, name_):
+        raise ValueError(f"an adapter named {name_!r} already exists; choose another name")
+
+
+def check_corpus(wb: Workbench, method_, corpus_):
+    """raft needs passages and knowledge the text: a corpus that has chunks."""
+    if method_ == "lora":
+        return
+    if not corpus_:
+        raise ValueError(f"choose a corpus: {method_} takes its {'passages' if method_ == 'raft' else 'text'} "
+                         "from it (or choose the lora method, which needs none)")
+    if not wb.store.exists(corpus_) or not wb.store.count(corpus_):
+        if corpus_ in shipped_corpora():
+            raise ValueError(f"corpus {corpus_!r} is still being indexed (see the banner at the top); press "
+                             "Train once it is done, or choose the lora method, which needs no corpus")
+        raise ValueError(f"corpus {display_name(corpus_)!r} has no documents; add some in the Corpora tab")
+
+
+def estimate(wb: Workbench, shipped: dict[str, Path], data_, upload_, method_, epochs_, batch_) -> str:
+    """The status line before a run: the chosen data's size, steps and expected duration, or what is missing."""
+    path = data_path(shipped, data_, upload_)
+    if path is None:
+        return "Upload a training file, or choose a shipped training set."
+    try:
+        n = count_examples(path)
+    except (DataError, ValueError, OSError) as exc:
+        return f"⚠️ {exc}"
+    return estimate_markdown(n, method_, epochs_, batch_, wb.settings.adapter_dirs)
+
+
+def validate(wb: Workbench, data_, upload_, method_, corpus_, name_, *rest):
+    """Checked before the run is queued; each refusal shows under its own input."""
+    def has_file(value):
+        if data_ == UPLOADED and not value:
+            raise ValueError("upload a training file, or choose a shipped training set above")
+    return [ok(), verdict(has_file, upload_), ok(), verdict(check_corpus, wb, method_, corpus_),
+            verdict(check_adapter_name, wb, name_ or ""), *[ok() for _ in rest]]
+
+
+def train_config(wb: Workbench, method_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_) -> TrainConfig:
+    """The run's settings from the form, each checked against its bounds (ValueError says which is off)."""
+    s = wb.settings
+    return TrainConfig(
+        method=method_, epochs=check_number(epochs_, "epochs", 0.01, 100),
+        learning_rate=check_number(lr_, "learning rate", 1e-8, 1.0),
+        batch_size=check_number(batch_, "batch size", 1, 256, integer=True),
+        max_length=check_number(max_len_, "max length", 16, 8192, integer=True),
+        r=check_number(r_, "LoRA r", 1, s.adapter_max_rank, integer=True),
+        alpha=check_number(alpha_, "LoRA alpha", 1, 4 * s.adapter_max_rank, integer=True),
+        dropout=check_number(dropout_, "LoRA dropout", 0.0, 0.9),
+        raft_k=check_number(k_, "RAFT passages", 1, s.max_top_k, integer=True),
+        raft_p=check_number(p_, "RAFT oracle probability", 0.0, 1.0))
+
+
+def run(wb: Workbench, corpora, jobs: Jobs, shipped: dict[str, Path], run_id_, data_, upload_, method_, corpus_,
+        name_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_, request: gr.Request,
+        progress=gr.Progress()):
+    """Train an adapter: the status line and the loss plot after each step, then the adapter as a zip."""
+    path = data_path(shipped, data_, upload_)
+    if path is None:
+        raise user_error("upload a training file, or choose a shipped training set")
+    try:
+        sid = owner(wb, corpora, request)
+        check_name(wb, check_text(name_, "the adapter name", 64), sid)
+        check_room(corpora, sid, request)
+        check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
+        config = train_config(wb, method_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_)
+    except ValueError as exc:
+        raise user_error(str(exc)) from None
+    out = adapter_lib.adapter_folder(user_adapters(wb), sid, name_)
+    uploads = uploads_of(wb, corpora)
+    path = Path(uploads.take(path))  # a private copy: the cached file may be another session's upload too
+    job = jobs.start(training_work(wb, path, config, out, corpus_), name=f"train {name_}", stages=STAGES,
+                     job_id=run_id_ or None)
+    losses: list[float] = []
+    try:
+        yield f"Preparing {method_} training on `{path.name}`…", _loss_frame(losses), None
+        for p in job.events():
+            if p is None or p.stage != "train":
+                continue
+            losses.append(p.detail)
+            progress(p.fraction, desc=f"step {p.done}/{p.total}, ETA {p.eta_s:.0f} s")
+            yield p.message, _loss_frame(losses), None
+        try:
+            result = job.result()
+        except (JobCancelled, TrainingCancelled):
+            yield "Training cancelled; no adapter was saved.", _loss_frame(losses), None
+            return
+        except (ValueError, MemoryError, RuntimeError) as exc:
+            raise user_error(str(exc)) from None
+        archive = shutil.make_archive(str(out), "zip", root_dir=out)
+        yield (f"Saved adapter **{name_}**: {result.steps} steps, loss {result.first_loss} → "
+               f"{result.train_loss}, {result.seconds} s ({result.tokens_per_s} tokens/s). "
+               "It is now selectable in the Compare tab.", _loss_frame(result.losses), archive)
+    finally:  # closed before the end (a page or API client gone): stop at the next step, as Cancel does
+        job.cancel()
+        jobs.forget(job)
+        uploads.release(path)  # trained on; Gradio's cache no longer serves it
+
+
+def cancel_run(jobs: Jobs, run_id_):
+    """Cancel the job `run_id_` (it stops after its current step) and lock Cancel."""
+    jobs.cancel(run_id_)
+    return "Cancelling after the current step…", gr.update(interactive=False)
+
+
+def refresh(wb: Workbench, corpora, dropdowns: int, request: gr.Request):
+    """The adapters this session may choose, for each of the Compare tab's adapter pickers."""
+    sid = owner(wb, corpora, request)
+    return [gr.update(choices=adapter_choices(wb, sid)) for _ in range(dropdowns)]
+
+
+def running(jobs: Jobs, *_inputs):
+    """Train locked, Cancel unlocked, and a new id for the job (what Cancel names)."""
+    return gr.update(interactive=False), gr.update(interactive=True), jobs.new_id()
+
+
+def idle():
+    """Train unlocked, Cancel locked."""
+    return gr.update(interactive=True), gr.update(interactive=False)
+
+
+def install(wb: Workbench, corpora, files_, name_, anyway_, request: gr.Request):
+    """Install an uploaded adapter (a zip, or its config and weights) for this session."""
+    uploads = uploads_of(wb, corpora)
+    files_ = uploads.take(files_)  # private copies: the cached files may be another session's upload too
+    try:
+        sid = owner(wb, corpora, request)
+        check_room(corpora, sid, request)
+        installed = adapter_lib.install_adapter(
+            [Path(f) for f in files_ or []], check_text(name_, "the adapter name", 64).strip(), user_adapters(wb),
+            wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
+            wb.settings.adapter_max_bytes, adapter_lib.taken_names(wb.settings.adapter_dirs), sid)
+    except ValueError as exc:
+        raise user_error(str(exc)) from None
+    finally:
+        uploads.release(files_)  # Gradio's cache no longer serves them
+    dropped = f" Not installed: {'; '.join(installed.dropped)}." if installed.dropped else ""
+    note = wb.announce_adapter(str(installed.path))  # registers it with a generation server, if the app uses one
+    return f"Installed adapter **{installed.path.name}**; choose it in the Compare tab.{dropped} {note}".strip()
+
+
 def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: Jobs | None = None) -> None:
-    """`adapter_dropdowns` (the Compare tab's) are refreshed when an adapter is trained or uploaded; `corpora`
-    (the app's CorpusSessions) is what the raft corpus is checked against."""
+    """The tab's layout and events. `adapter_dropdowns` (the Compare tab's) are refreshed when an adapter is trained
+    or uploaded; `corpora` (the app's CorpusSessions) is what the raft corpus is checked against."""
     defaults = TrainConfig()
     shipped = shipped_training_sets()
-    user_root = wb.settings.data_path / "adapters"
-    clear_partial(user_root)  # what trainings or uploads killed in a previous run left behind
+    clear_partial(user_adapters(wb))  # what trainings or uploads killed in a previous run left behind
     jobs = jobs if jobs is not None else Jobs()
     run_id = gr.State("")  # not part of the API: the job id the Cancel button names
 
@@ -131,135 +314,23 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
             plot = gr.LinePlot(_loss_frame([]), x="step", y="loss", title="Training loss", elem_id="train-loss")
             download = gr.File(label="Trained adapter (zip)", interactive=False)
 
-    def run(run_id_, data_, upload_, method_, corpus_, name_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_,
-            request: gr.Request, progress=gr.Progress()):
-        path = data_path(data_, upload_)
-        if path is None:
-            raise user_error("upload a training file, or choose a shipped training set")
-        try:
-            sid = owner(request)
-            check_name(check_text(name_, "the adapter name", 64), sid)
-            check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
-            config = TrainConfig(
-                method=method_, epochs=check_number(epochs_, "epochs", 0.01, 100),
-                learning_rate=check_number(lr_, "learning rate", 1e-8, 1.0),
-                batch_size=check_number(batch_, "batch size", 1, 256, integer=True),
-                max_length=check_number(max_len_, "max length", 16, 8192, integer=True),
-                r=check_number(r_, "LoRA r", 1, wb.settings.adapter_max_rank, integer=True),
-                alpha=check_number(alpha_, "LoRA alpha", 1, 4 * wb.settings.adapter_max_rank, integer=True),
-                dropout=check_number(dropout_, "LoRA dropout", 0.0, 0.9),
-                raft_k=check_number(k_, "RAFT passages", 1, wb.settings.max_top_k, integer=True),
-                raft_p=check_number(p_, "RAFT oracle probability", 0.0, 1.0))
-        except ValueError as exc:
-            raise user_error(str(exc)) from None
-        out = adapter_lib.adapter_folder(user_root, sid, name_)
-        job = jobs.start(training_work(wb, path, config, out, corpus_), name=f"train {name_}", stages=STAGES,
-                         job_id=run_id_ or None)
-        losses: list[float] = []
-        try:
-            yield f"Preparing {method_} training on `{path.name}`…", _loss_frame(losses), None
-            for p in job.events():
-                if p is None or p.stage != "train":
-                    continue
-                losses.append(p.detail)
-                progress(p.fraction, desc=f"step {p.done}/{p.total}, ETA {p.eta_s:.0f} s")
-                yield p.message, _loss_frame(losses), None
-            try:
-                result = job.result()
-            except (JobCancelled, TrainingCancelled):
-                yield "Training cancelled; no adapter was saved.", _loss_frame(losses), None
-                return
-            except (ValueError, MemoryError, RuntimeError) as exc:
-                raise user_error(str(exc)) from None
-            archive = shutil.make_archive(str(out), "zip", root_dir=out)
-            yield (f"Saved adapter **{name_}**: {result.steps} steps, loss {result.first_loss} → "
-                   f"{result.train_loss}, {result.seconds} s ({result.tokens_per_s} tokens/s). "
-                   "It is now selectable in the Compare tab.", _loss_frame(result.losses), archive)
-        finally:  # closed before the end (a page or API client gone): stop at the next step, as Cancel does
-            job.cancel()
-            jobs.forget(job)
-            remove_uploads(upload_)  # trained on; no other session may fetch it from Gradio's cache
-
-    def data_path(data_, upload_) -> Path | None:
-        """The chosen source only: an upload counts when "(uploaded file)" is chosen, never otherwise."""
-        if data_ == UPLOADED:
-            return Path(upload_) if upload_ else None
-        return shipped.get(data_)
-
-    def owner(request) -> str | None:
-        """The session a new adapter belongs to; None: the shared library (Settings.shared_adapters)."""
-        return None if wb.settings.shared_adapters or corpora is None else corpora.owner(request)
-
-    def check_name(name_, sid=None):
-        adapter_lib.check_adapter_name(name_, adapter_lib.taken_names(wb.settings.adapter_dirs))
-        if adapter_lib.name_in_use(user_root, sid, name_):
-            raise ValueError(f"an adapter named {name_!r} already exists; choose another name")
-
-    def estimate(data_, upload_, method_, epochs_, batch_):
-        path = data_path(data_, upload_)
-        if path is None:
-            return "Upload a training file, or choose a shipped training set."
-        try:
-            n = count_examples(path)
-        except (DataError, ValueError, OSError) as exc:
-            return f"⚠️ {exc}"
-        return estimate_markdown(n, method_, epochs_, batch_, wb.settings.adapter_dirs)
-
-    def validate(data_, upload_, method_, corpus_, name_, *rest):
-        """Checked before the run is queued; each refusal shows under its own input."""
-        def has_file(value):
-            if data_ == UPLOADED and not value:
-                raise ValueError("upload a training file, or choose a shipped training set above")
-        return [ok(), verdict(has_file, upload_), ok(), verdict(check_corpus, method_, corpus_),
-                verdict(check_adapter_name, name_ or ""), *[ok() for _ in rest]]
-
-    def check_adapter_name(name_):
-        adapter_lib.check_adapter_name(name_, adapter_lib.taken_names(wb.settings.adapter_dirs))
-
-    def check_corpus(method_, corpus_):
-        """raft needs passages and knowledge the text: a corpus that has chunks."""
-        if method_ == "lora":
-            return
-        if not corpus_:
-            raise ValueError(f"choose a corpus: {method_} takes its {'passages' if method_ == 'raft' else 'text'} "
-                             "from it (or choose the lora method, which needs none)")
-        if not wb.store.exists(corpus_) or not wb.store.count(corpus_):
-            if corpus_ in shipped_corpora():
-                raise ValueError(f"corpus {corpus_!r} is still being indexed (see the banner at the top); press "
-                                 "Train once it is done, or choose the lora method, which needs no corpus")
-            raise ValueError(f"corpus {display_name(corpus_)!r} has no documents; add some in the Corpora tab")
-
-    def cancel_run(run_id_):
-        jobs.cancel(run_id_)
-        return "Cancelling after the current step…", gr.update(interactive=False)
-
-    def refresh(request: gr.Request):
-        sid = owner(request)
-        return [gr.update(choices=adapter_choices(wb, sid)) for _ in adapter_dropdowns]
-
-    def running(*_inputs):
-        """Train locked, Cancel unlocked, and a new id for the job (what Cancel names)."""
-        return gr.update(interactive=False), gr.update(interactive=True), jobs.new_id()
-
-    def idle():
-        return gr.update(interactive=True), gr.update(interactive=False)
-
     inputs = [data, upload, method, corpus, name, epochs, lr, batch, max_length, r, alpha, dropout, raft_k, raft_p]
     data.change(lambda choice: gr.update(visible=choice == UPLOADED), data, upload, queue=False,
                 api_visibility="private")
     estimate_inputs = [data, upload, method, epochs, batch]
     for component in estimate_inputs:
-        component.change(estimate, estimate_inputs, status, queue=False, show_progress="hidden",
+        component.change(bind(estimate, wb, shipped), estimate_inputs, status, queue=False, show_progress="hidden",
                          api_visibility="private")
-    status.value = estimate(data.value, None, method.value, epochs.value, batch.value)  # before any click
+    status.value = estimate(wb, shipped, data.value, None, method.value, epochs.value, batch.value)  # before any click
     # Cancel is clickable only while a run is active: a quick validated step swaps the buttons, the run follows.
-    lock = start.click(running, inputs, [start, stop, run_id], validator=validate, show_progress="hidden",
-                       api_visibility="private")
-    job = lock.success(run, [run_id, *inputs], [status, plot, download], api_name="train", concurrency_id="train",
-                       concurrency_limit=1, show_progress_on=[status])
+    lock = start.click(bind(running, jobs), inputs, [start, stop, run_id], validator=bind(validate, wb),
+                       show_progress="hidden", api_visibility="private")
+    job = lock.success(bind(run, wb, corpora, jobs, shipped), [run_id, *inputs], [status, plot, download],
+                       api_name="train", concurrency_id="train", concurrency_limit=1, show_progress_on=[status])
     job.then(idle, None, [start, stop], queue=False, show_progress="hidden", api_visibility="private")
-    job.then(refresh, None, adapter_dropdowns, queue=False)
-    stop.click(cancel_run, run_id, [status, stop], queue=False, api_visibility="private")
+    refresh_adapters = bind(refresh, wb, corpora, len(adapter_dropdowns))
+    job.then(refresh_adapters, None, adapter_dropdowns, queue=False)
+    stop.click(bind(cancel_run, jobs), run_id, [status, stop], queue=False, api_visibility="private")
 
     with gr.Accordion("Upload an adapter", open=False):
         gr.Markdown(f"A peft LoRA adapter for **{wb.model_id}**: a .zip, or `adapter_config.json` + "
@@ -271,21 +342,6 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
         up_button = gr.Button("Upload adapter")
         up_status = gr.Markdown(elem_id="adapter-status")
 
-    def install(files_, name_, anyway_, request: gr.Request):
-        try:
-            sid = owner(request)
-            installed = adapter_lib.install_adapter(
-                [Path(f) for f in files_ or []], check_text(name_, "the adapter name", 64).strip(), user_root,
-                wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
-                wb.settings.adapter_max_bytes, adapter_lib.taken_names(wb.settings.adapter_dirs), sid)
-        except ValueError as exc:
-            raise user_error(str(exc)) from None
-        finally:
-            remove_uploads(files_)  # the cached copies are no longer needed, and nobody else may fetch them
-        dropped = f" Not installed: {'; '.join(installed.dropped)}." if installed.dropped else ""
-        note = wb.announce_adapter(str(installed.path))  # registers it with a generation server, if the app uses one
-        return f"Installed adapter **{installed.path.name}**; choose it in the Compare tab.{dropped} {note}".strip()
-
-    up_button.click(install, [files, up_name, anyway], up_status, api_name="upload_adapter",
+    up_button.click(bind(install, wb, corpora), [files, up_name, anyway], up_status, api_name="upload_adapter",
                     show_progress_on=[up_status]).success(
-        refresh, None, adapter_dropdowns, queue=False)
+        refresh_adapters, None, adapter_dropdowns, queue=False)
