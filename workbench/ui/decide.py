@@ -8,8 +8,8 @@ break-even chart; ui/decide_runs.py). The jobs have their own queue, not the com
 the model slot one batch at a time and their trainings run in a worker process, so Compare keeps answering.
 Past runs are listed and reopened; an unfinished one resumes from its last finished stage.
 
-`layout` places the components, `wire` connects them to the handlers below, which take the tab's `DecideTab`
-first (bound with types.MethodType, so Gradio still sees their gr.Request and gr.Progress parameters).
+`layout` places the components, `wire` binds the handlers below (plain functions of the tab's `DecideTab` and the
+event's values; ui/wiring.py) to their events.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import json
 import logging
 import shutil
 import time
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -41,6 +40,7 @@ from ..validation import check_number
 from .decide_runs import (chart_caption, curve_frame, done_stages, failure_line, list_runs, memory_line,
                           needs_frame, runs_root, summary_frame)
 from .stopping import cancel_for_api_clients
+from .wiring import bind
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -359,7 +359,6 @@ def layout(tab: DecideTab) -> View:
 def wire(tab: DecideTab, v: View, app_tab: gr.Tab | None = None) -> None:
     """Each job button locks the buttons and gets a new job id in a quick step, then runs its handler in the jobs'
     own queue; the buttons come back however it ends. The plan follows the corpus and the budget."""
-    bind = types.MethodType
     plan = dict(fn=bind(show_plan, tab), inputs=[v.corpus, v.budget], outputs=[v.plan, v.budget],
                 concurrency_id="decide_plan", concurrency_limit=1, show_progress_on=[v.plan], api_visibility="private")
     for button, handler, inputs, outputs, api_name in (
