@@ -4,7 +4,7 @@ The plan stage of every Decide run measures this machine with a three-step train
 Each side runs in a fresh Python process on its own copy of the code (`git archive <ref>` for the baseline): it
 loads the workbench as the app does (the embedded SmolLM2-135M), ingests a few handbook paragraphs as the corpus
 "handbook", runs the probe `--probes` times on twelve of those paragraphs, as N Decide runs would, and prints the
-process's RSS after each.
+process's RSS after each and the training speed each probe measured.
 
     HF_HUB_OFFLINE=1 python scripts/probe_memory.py --probes 2
 """
@@ -80,6 +80,9 @@ def main() -> None:
     for label, rows in ((f"{args.before} (trains in the app's process)", before),
                         ("this tree (trains in a worker process)", after)):
         print(f"| {label} | " + " | ".join(f"{r['rss'] / 2**20:.0f}" for r in rows) + " |")
+    for label, rows in ((args.before, before), ("this tree", after)):
+        print(f"training tokens/s the probes measured, {label}: "
+              + ", ".join(f"{r['tokens_per_s']:.1f}" for r in rows[1:]))
 
 
 if __name__ == "__main__":
