@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workbench.config import Settings  # noqa: E402
-from workbench.decide.stages import test_fraction  # noqa: E402
+from workbench.decide.examples import test_fraction  # noqa: E402
 from workbench.engine import Workbench  # noqa: E402
 from workbench.evaluation.datasets import EvalItem, EvalSet, load_eval_set  # noqa: E402
 from workbench.evaluation.report import build_report  # noqa: E402

@@ -564,8 +564,15 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     expect(page.locator("#decide-status")).to_contain_text("No report yet")  # an empty state, not empty boxes
     for empty in ("#decide-summary", "#decide-chart", "#decide-files"):
         expect(page.locator(empty)).to_be_hidden()
-    choose_decide_corpus(page, "vague", expect)
-    expect(page.locator("#decide-estimate")).to_contain_text("no Decide run on this machine yet")
+    plan = page.locator("#decide-estimate")
+    choose_decide_corpus(page, "company", expect)  # before any run: the stages and their questions, no minutes
+    expect(plan).to_contain_text("no Decide run on this machine yet", timeout=TIMEOUT_MS)
+    expect(plan).to_contain_text("held out")
+    expect(plan).to_contain_text("unanswerable")
+    choose_decide_corpus(page, "vague", expect)  # why it cannot run, and what to do, before pressing Decide
+    expect(plan).to_contain_text("Decide cannot run on", timeout=TIMEOUT_MS)
+    expect(plan).to_contain_text("add such documents")
+    shot(page, "decide-plan-refused")
     page.locator("#decide-run").click()
     status = page.locator("#decide-status")
     expect(status).to_contain_text("Decide stopped: no questions could be made", timeout=TIMEOUT_MS)
@@ -582,7 +589,9 @@ def test_a_refused_decide_leaves_the_tab_usable_and_a_run_then_finishes(app_url,
     expect(page.locator("#decide-verdict")).to_contain_text(re.compile("Use |Best measured"))
     expect(page.locator("#decide-run")).to_be_enabled()
     expect(page.locator("#decide-chart")).to_contain_text("pays back")  # the caption under the break-even chart
-    expect(page.locator("#decide-estimate")).to_contain_text("needs at least")  # measured by this run
+    expect(plan).to_contain_text("the minimum budget for this corpus is", timeout=TIMEOUT_MS)  # measured by this run
+    expect(plan).to_contain_text(re.compile(r"about \d+ min"))
+    shot(page, "decide-plan")
     expect(page.locator("#decide-summary")).to_be_visible()
     needs = page.locator("#decide-needs")  # the decision table, shown first
     expect(needs).to_contain_text("admits when the documents do not say")

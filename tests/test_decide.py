@@ -187,25 +187,19 @@ def test_a_budget_too_small_to_train_says_how_much_is_needed(workbench, facts_co
 
     # The tiny model trains and answers in milliseconds; measure it as a slow machine would, so that three
     # seconds of budget are too few whatever the load on the machine running the test.
-    monkeypatch.setattr(stages, "measure_speed", lambda wb, sample: Speed(train_tokens_per_s=50, eval_s_per_question=5))
+    slow = Speed(train_tokens_per_s=50, eval_s_per_question=5)
+    monkeypatch.setattr(stages, "measure_speed", lambda wb, sample, *args: slow)
     with pytest.raises(BudgetError, match=r"at least \d+ min"):
         run_decide(workbench, facts_corpus, tmp_path / "run", budget_minutes=0.05)
     # what finished before the plan is kept for a later run with a larger budget
     assert (tmp_path / "run" / "qa" / "train.jsonl").is_file()
-    # and the minimum is remembered: the tab shows it before the next run on this corpus, and bounds the slider
-    from workbench.decide.estimate import estimate_budget
-    from workbench.ui.decide import estimate_line
+    # and the speeds it measured are remembered: the tab's plan uses them before the next run
+    from workbench.decide.estimate import latest_measurement
 
     state = json.loads((tmp_path / "run" / "run.json").read_text())["state"]
-    needed, words = state["min_budget_minutes"], state["qa"]["words"]
-    guess = estimate_budget(tmp_path, facts_corpus, words)
-    assert needed > 1 and guess.minutes == needed and "on this corpus" in guess.basis
-    assert estimate_budget(tmp_path, "other", 2 * words).minutes == 2 * needed  # another corpus: scaled by words
-    workbench.settings.data_dir = str(tmp_path / "data")
-    (tmp_path / "data" / "decide").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "data" / "decide" / "run").symlink_to(tmp_path / "run")
-    line, slider = estimate_line(workbench, facts_corpus, 5)
-    assert f"needs at least **{needed} min**" in line and slider["minimum"] == max(5, needed) <= slider["value"]
+    assert state["min_budget_minutes"] > 1
+    measured = latest_measurement(tmp_path)
+    assert measured.speed == slow and measured.run == "run" and measured.qa_s_per_word > 0
 
 
 def test_a_run_folder_of_another_corpus_is_not_overwritten(workbench, facts_corpus, tmp_path):
@@ -306,3 +300,53 @@ def test_the_report_on_the_tab_reads_at_a_glance():
     assert "lora pays back its 5.0 min of training after ~300 queries" in chart_caption(report)
     report["summary"]["raft"]["peak_memory_mib"] = 900.0
     assert "peak memory" in set(summary_frame(report)["figure"]) and memory_line(report) == ""
+
+
+def test_the_plan_before_a_run_shows_each_stage_its_questions_minutes_and_the_minimum(workbench, facts_corpus,
+                                                                                       vague_corpus, tmp_path):
+    from workbench.decide.examples import plan_inputs
+    from workbench.decide.preview import describe, make_preview
+    from workbench.decide.stages import _train_facts, stage_qa
+    from workbench.ui.decide import DecideTab, runs_root, show_plan
+
+    tab = DecideTab(workbench)
+    line, _ = show_plan(tab, facts_corpus, 20)  # no run on this machine yet: the counts, no minutes
+    assert "no Decide run on this machine yet" in line
+    for stage in ("qa", "plan", "lora", "raft", "eval", "unanswerable", "updates", "report"):
+        assert f"| {stage} |" in line
+    # the same facts, split and examples the run's stages make
+    figures = tab.figures.get(workbench, facts_corpus)
+    run = DecideRun.open(tmp_path / "run", facts_corpus)
+    qa = stage_qa(run, workbench)["qa"]
+    assert (figures.facts, figures.train_facts, figures.test_questions) == (qa["facts"], qa["train"], qa["test"])
+    inputs = plan_inputs(workbench, facts_corpus, _train_facts(run), qa["test"], run.seed)
+    assert (figures.qa_tokens, figures.doc_tokens, figures.raft_tokens) == (
+        inputs.qa_tokens, inputs.doc_tokens, inputs.raft_tokens)
+    assert f"{qa['facts']} facts from" in line and f"{qa['test']} held out" in line
+
+    # once a run measured this machine (here: as a slow one), minutes and the minimum budget
+    measured_run = runs_root(workbench.settings) / "measured"
+    measured_run.mkdir(parents=True)
+    (measured_run / "run.json").write_text(json.dumps({
+        "corpus": "other", "budget_minutes": 20, "done": {"qa": 2.0, "plan": 10.0},
+        "state": {"qa": {"words": 500}, "plan": {"speed": {"train_tokens_per_s": 20, "eval_s_per_question": 10}}}}))
+    line, slider = show_plan(tab, facts_corpus, 60)
+    assert "Plan for `company` in 60 min" in line and "measured" in line and "| eval | 8 of the" in line
+    minimum = int(line.split("the minimum budget for this corpus is **")[1].split(" min")[0])
+    assert minimum > 5 and slider["minimum"] == minimum and slider["value"] == 60
+    line, slider = show_plan(tab, facts_corpus, 5)  # below the minimum: the slider and the plan move up to it
+    assert slider["value"] == minimum and f"in {minimum} min" in line
+    too_small = describe(make_preview(figures, 2, tab_measured(tab)), facts_corpus)
+    assert too_small.startswith("**Not enough time for `company`**") and f"is **{minimum} min**" in too_small
+
+    line, _ = show_plan(tab, vague_corpus, 20)  # why it cannot run, and what to do
+    assert line.startswith("**Decide cannot run on `vague`:** no questions could be made") and "add such" in line
+    line, _ = show_plan(tab, "session--someone-else--secret", 20)
+    assert line.startswith("**Decide cannot run:** no corpus") and "choose one from the corpus list" in line
+
+
+def tab_measured(tab):
+    from workbench.decide.estimate import latest_measurement
+    from workbench.ui.decide import runs_root
+
+    return latest_measurement(runs_root(tab.wb.settings))

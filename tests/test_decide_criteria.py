@@ -7,7 +7,8 @@ import pytest
 from workbench.decide import run_decide
 from workbench.decide.criteria import pick_updates, temporary_corpus, unseen_questions, withheld_questions
 from workbench.decide.needs import best_of, needs_table
-from workbench.decide.recheck import recheck
+from workbench.decide.recheck import recheck, recheck_work
+from workbench.jobs import Job, JobCancelled
 from workbench.retrieval.ingest import ingest
 from workbench.results import Passage
 
@@ -103,7 +104,12 @@ def test_decide_reports_unanswerable_updates_and_a_table_per_need(workbench, fac
     ingest(workbench.store, facts_corpus, [tmp_path / "company"], workbench.settings.chunk_size,
            workbench.settings.chunk_overlap)
     report_before = (out / "report.md").read_text()
-    result = recheck(workbench, out)
+    # a re-check is a job: cancelled as it starts, it stops before asking anything and writes nothing
+    job = Job(recheck_work(workbench, out), "recheck")
+    with pytest.raises(JobCancelled):
+        job.run(lambda p: job.cancel())
+    assert not (out / "recheck").exists() and "recheck" not in json.loads((out / "run.json").read_text())["state"]
+    result = Job(recheck_work(workbench, out), "recheck").run()
     assert result["changed_documents"] == ["chapter0.txt"], result["line"]
     for f in result["facts"]:  # the new value and the old one (the generator may keep a unit's words with them)
         assert ("75 euro" in f["answer"] and "61 euro" in f["old_answer"]) or (f["answer"], f["old_answer"]) == (

@@ -632,6 +632,53 @@ def test_a_full_queue_says_busy_try_again_and_answers_the_rest(workbench, monkey
         c.close()
 
 
+# --- long jobs beside comparisons -----------------------------------------------------------------------------
+def test_a_compare_is_answered_at_every_stage_of_another_client_s_decide_run(workbench, monkeypatch, tmp_path):
+    """Decide runs as a job outside the comparisons' queue: its questions take the model one batch at a time and
+    its trainings (the speed probe's too) run in a worker process, so another client's Compare is answered
+    meanwhile, about as fast as on the idle app, whatever stage the run is in."""
+    import statistics
+
+    from test_decide import FACTS
+
+    import workbench.decide.plan as plan
+    from workbench.retrieval.ingest import ingest as ingest_corpus
+
+    for name, value in (("MAX_QA_REPEATS", 2), ("MAX_RAFT_EPOCHS", 1.0), ("MAX_TEST_QUESTIONS", 8)):
+        monkeypatch.setattr(plan, name, value)  # a run of a minute on the tiny model
+    (tmp_path / "company").mkdir()
+    (tmp_path / "company" / "facts.txt").write_text("\n\n".join(FACTS) + "\n")
+    ingest_corpus(workbench.store, "company", [tmp_path / "company"], workbench.settings.chunk_size,
+                  workbench.settings.chunk_overlap)
+    with launched(workbench) as url:
+        decider, comparer = client(url), client(url)
+
+        def compare() -> float:
+            started = time.perf_counter()
+            comparer.predict("What is the per diem for Lisbon?", "base", "", 0, 8, 0.0, api_name="/compare")
+            return time.perf_counter() - started
+
+        solo = statistics.median(compare() for _ in range(5))
+        run = decider.submit("company", 30, 100, api_name="/decide")
+        during: dict[str, list[float]] = {}  # stage -> Compare latencies while the run was in it
+        while not run.done():
+            stage = re.search(r"Stage \d+ of \d+: (\w+)", str(run.outputs()[-1][0]) if run.outputs() else "")
+            if stage is None:
+                time.sleep(0.05)
+                continue
+            latency = compare()
+            if not run.done():  # answered while the run still went on
+                during.setdefault(stage.group(1), []).append(latency)
+        assert "finished" in run.result()[0]
+    latencies = [t for ts in during.values() for t in ts]
+    print(f"compare alone {solo:.2f} s; during Decide median {statistics.median(latencies):.2f} s, "
+          f"slowest {max(latencies):.2f} s, by stage: " +
+          ", ".join(f"{k} {len(v)}× {max(v):.2f} s" for k, v in during.items()))
+    assert {"qa", "plan", "lora", "raft", "eval"} <= set(during)  # answered all through the run
+    assert statistics.median(latencies) < 2 * solo + 0.2
+    assert max(latencies) < 5.0  # at most a batch of the run's questions and a busy moment, never the run
+
+
 # --- crashes -------------------------------------------------------------------------------------------------
 CRASHING_INGEST = """
 import os, sys

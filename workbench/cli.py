@@ -191,20 +191,29 @@ def cmd_train(args) -> int:
 
 
 def _recheck(args, settings) -> int:
-    """`decide --recheck RUN`: ask the finished run's arms about the facts that changed since (decide/recheck.py)."""
-    from .decide.recheck import recheck
+    """`decide --recheck RUN`: ask the finished run's arms about the facts that changed since (decide/recheck.py),
+    as a job; Ctrl-C cancels it at its next question."""
+    from .decide.recheck import recheck_work
     from .engine import Workbench
+    from .jobs import Job
 
     if not (Path(args.recheck) / "run.json").is_file():
         raise ValueError(f"{args.recheck} holds no Decide run (no run.json); give the run folder of a finished run")
-    result = recheck(Workbench.load(settings), args.recheck)
+    wb = Workbench.load(settings)
+
+    def progress(p):
+        print(f"recheck: {p.message}", file=sys.stderr)
+
+    result = Job(recheck_work(wb, args.recheck), "recheck", ("recheck",)).run(progress)
     print(json.dumps(result, indent=2) if args.json else result["line"])
     return 0
 
 
 def cmd_decide(args) -> int:
-    from .decide import run_decide
+    from .decide import decide_work
+    from .decide.stages import STAGES
     from .engine import Workbench
+    from .jobs import Job
 
     settings = _settings(args)
     if args.recheck:
@@ -225,10 +234,11 @@ def cmd_decide(args) -> int:
             return
         last["stage"] = p.stage
         eta = f", about {p.eta_s / 60:.1f} min left" if p.eta_s is not None else ""
-        print(f"decide: [{p.done_stages}/{p.total_stages}] {p.message} — {p.fraction * 100:.0f} % done{eta}",
-              file=sys.stderr)
+        print(f"decide: {p.message} — {p.fraction * 100:.0f} % of the run done{eta}", file=sys.stderr)
 
-    result = run_decide(wb, corpus, args.out, args.budget, on_progress=progress, queries_per_day=args.queries_per_day)
+    # The same job the Decide tab runs; Ctrl-C cancels it at its next training step or question.
+    work = decide_work(wb, corpus, args.out, args.budget, args.queries_per_day)
+    result = Job(work, "decide", tuple(name for name, _ in STAGES)).run(progress)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

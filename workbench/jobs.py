@@ -9,9 +9,9 @@ process from there (workbench/training/worker.py), so its progress and cancel st
 `Jobs` is the app's registry: a tab gives each run an id before it is queued (what its Cancel button names), starts
 the job under that id, and cancels by id; a run cancelled while still queued ends as soon as its turn comes.
 
-Jobs today: training (training.jobs.training_work) and evaluation (evaluation.runner.evaluation_work). Decide
-joins the same way: its work is `run_decide(wb, corpus, folder, budget, on_progress=<report a Progress>,
-cancel=job.cancelled)`, its tab then leaves the comparisons' queue (concurrency_id "model") as Evaluate did.
+Jobs today: training (training.jobs.training_work), evaluation (evaluation.runner.evaluation_work), Decide
+(decide.pipeline.decide_work) and its re-check (decide.recheck.recheck_work). None of them runs in the comparisons'
+Gradio queue (concurrency_id "model"): their questions take the model slot one batch at a time (workbench/slot.py).
 """
 
 from __future__ import annotations

@@ -1,52 +1,45 @@
-"""The budget a Decide run needs, known before pressing Decide: from the runs already made on this machine.
+"""What this machine measured, for the plan shown before a run (preview.py): the latest Decide run's speeds.
 
-A run's plan stage measures this machine and the corpus, and records the smallest budget that fits
-(`min_budget_minutes`, also when the budget given was too small). The same corpus reuses its figure; another corpus
-scales the latest one by its word count (training and question counts grow with the text). Without any run there
-is no estimate: the first run measures, and a budget too small stops after question generation saying how much
-it needs.
+A run's plan stage measures training tokens/s and seconds per question for four arms, also when it then refuses a
+budget that is too small, and run.json records them with the seconds its qa and plan stages took. Before any run
+on this machine there is no measurement: the plan shows what the corpus gives, and the first run measures.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from .plan import Speed
+
 
 @dataclass
-class Estimate:
-    minutes: int
-    """The smallest budget expected to run."""
-    basis: str
-    """Where the figure comes from, in words."""
+class Measured:
+    speed: Speed
+    qa_s_per_word: float | None
+    """Question generation's seconds per word of the corpus (None when the run did not record its qa stage)."""
+    probe_s: float | None
+    """Seconds the plan stage took (the speed probe); None when it stopped at the budget."""
+    run: str
+    """The run folder's name."""
 
 
-def _measured(root: Path) -> list[tuple[float, str, str, float, int]]:
-    """(mtime, run name, corpus, min minutes, words) of every run that recorded its minimum budget."""
-    out = []
+def latest_measurement(root: Path) -> Measured | None:
+    """The speeds of the newest run under `root` that measured them; None before any."""
+    runs = []
     for record in Path(root).glob("*/run.json"):
         try:
             data = json.loads(record.read_text())
             state = data.get("state", {})
-            minutes = (state.get("plan") or {}).get("min_budget_minutes") or state.get("min_budget_minutes")
-            words = (state.get("qa") or {}).get("words") or 0
-            if minutes:
-                out.append((record.stat().st_mtime, record.parent.name, data["corpus"], float(minutes), int(words)))
+            speed = (state.get("plan") or {}).get("speed") or state.get("speed")
+            if speed:
+                runs.append((record.stat().st_mtime, record.parent.name, Speed(**speed), data.get("done", {}),
+                             (state.get("qa") or {}).get("words") or 0))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-    return sorted(out, reverse=True)
-
-
-def estimate_budget(root: Path, corpus: str, words: int) -> Estimate | None:
-    """The smallest budget for `corpus` (of `words` words), from the latest measured run; None before any run."""
-    runs = _measured(root)
-    for _, name, run_corpus, minutes, _ in runs:
-        if run_corpus == corpus:
-            return Estimate(math.ceil(minutes), f"measured by run {name} on this corpus")
-    for _, name, _, minutes, run_words in runs:
-        if run_words and words:
-            return Estimate(max(1, math.ceil(minutes * words / run_words)),
-                            f"scaled by word count from run {name} on this machine")
-    return None
+    if not runs:
+        return None
+    _, name, speed, done, words = max(runs, key=lambda r: r[0])
+    qa_s = done.get("qa")
+    return Measured(speed, qa_s / words if qa_s is not None and words else None, done.get("plan"), name)

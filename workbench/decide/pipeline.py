@@ -2,6 +2,10 @@
 
 run.json holds the request (corpus, budget, seed), the state each finished stage added, and when each finished.
 Writing it is atomic (a temp file renamed over it), so a kill at any moment leaves the last good record.
+
+A run is a job of the app's job layer (workbench/jobs.py): `decide_work` hands its progress to the job as
+`jobs.Progress` (done and total are seconds of the whole run, as the plan expects them) and stops at the next
+training step or question once the job is cancelled.
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ import json
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+from ..jobs import Progress
 from .plan import BudgetError
 from .stages import STAGES, DecideError
 
@@ -23,15 +28,22 @@ if TYPE_CHECKING:
 DEFAULT_BUDGET_MINUTES = 20.0
 
 
-@dataclass
-class Progress:
-    stage: str
-    done_stages: int
-    total_stages: int
-    fraction: float
-    """Of the whole run, 0..1."""
-    eta_s: float | None
-    message: str
+STAGE_SECONDS = {"qa": 30.0, "plan": 40.0, "report": 5.0}
+"""Expected seconds of the stages the plan does not size (question generation, the speed probe, the report)."""
+
+
+def stage_seconds(plan: dict) -> dict[str, float]:
+    """Expected seconds per stage: the plan's (as run.json records it; zero before it exists) for the stages it
+    sizes, STAGE_SECONDS for the others."""
+    criteria = plan.get("criteria_seconds", 0.0)
+    return {**STAGE_SECONDS, "lora": plan.get("lora_seconds", 0.0), "raft": plan.get("raft_seconds", 0.0),
+            "eval": plan.get("eval_seconds", 0.0), "unanswerable": criteria / 2, "updates": criteria / 2}
+
+
+def stage_position(stage: str) -> tuple[int, int]:
+    """(k, n): `stage` is the k-th of the run's n stages (k is 0 for a step outside them, e.g. a re-check)."""
+    names = [name for name, _ in STAGES]
+    return (names.index(stage) + 1 if stage in names else 0), len(names)
 
 
 @dataclass
@@ -86,15 +98,17 @@ class DecideRun:
 
     # --- progress ---------------------------------------------------------------------------------------
     def _estimates(self) -> dict[str, float]:
-        """Expected seconds per stage (from the plan once it exists)."""
-        plan = self.state.get("plan") or {}
-        return {"qa": 30.0, "plan": 40.0, "lora": plan.get("lora_seconds", 0.0),
-                "raft": plan.get("raft_seconds", 0.0), "eval": plan.get("eval_seconds", 0.0),
-                "unanswerable": plan.get("criteria_seconds", 0.0) / 2, "updates": plan.get("criteria_seconds", 0.0) / 2,
-                "report": 5.0}
+        return stage_seconds(self.state.get("plan") or {})
 
     def report_progress(self, stage: str, stage_fraction: float, stage_eta_s: float | None) -> None:
+        """Hand on a Progress: seconds of the whole run done and expected, and "Stage k of n: stage p %". A step
+        outside the run's stages (a re-check) reports its own fraction."""
         if self.on_progress is None:
+            return
+        k, n = stage_position(stage)
+        if not k:
+            self.on_progress(Progress(stage, stage_fraction, 1.0, eta_s=stage_eta_s,
+                                      message=f"{stage}: {stage_fraction * 100:.0f} %"))
             return
         est = self._estimates()
         if not self.state.get("plan"):  # before the plan, the budget is the best guess of the whole
@@ -104,8 +118,8 @@ class DecideRun:
         spent = sum(self.done.values()) + est.get(stage, 0.0) * stage_fraction
         eta = max(0.0, total - spent) if stage_eta_s is None else stage_eta_s + sum(
             est[name] for name, _ in STAGES if name not in self.done and name != stage)
-        self.on_progress(Progress(stage, len(self.done), len(STAGES), min(1.0, spent / max(total, 1.0)), eta,
-                                  f"{stage}: {stage_fraction * 100:.0f} %"))
+        self.on_progress(Progress(stage, round(min(spent, total), 1), round(max(total, 1.0), 1), "s", eta,
+                                  f"Stage {k} of {n}: {stage} {stage_fraction * 100:.0f} %"))
 
 
 def run_decide(wb: Workbench, corpus: str, out_dir: str | Path, budget_minutes: float | None = None,
@@ -131,8 +145,10 @@ def run_decide(wb: Workbench, corpus: str, out_dir: str | Path, budget_minutes: 
         run.report_progress(name, 0.0, None)
         try:
             run.state.update(stage(run, wb))
-        except BudgetError as exc:  # remembered: the tab shows it before the next run on this corpus
+        except BudgetError as exc:  # remembered: the tab's plan uses the speeds and shows the minimum
             run.state["min_budget_minutes"] = exc.min_minutes
+            if exc.speed is not None:
+                run.state["speed"] = asdict(exc.speed)
             run.save()
             raise
         run.done[name] = round(time.perf_counter() - run._stage_started, 1)
@@ -140,6 +156,17 @@ def run_decide(wb: Workbench, corpus: str, out_dir: str | Path, budget_minutes: 
         run.save()
         run.report_progress(name, 1.0, None)
     return summary(run)
+
+
+def decide_work(wb: Workbench, corpus: str, out_dir: str | Path, budget_minutes: float | None = None,
+                queries_per_day: int | None = None):
+    """`run_decide` as the work of a job (workbench/jobs.py): it reports each Progress to the job and stops at its
+    next training step or question once the job is cancelled. The tab and the CLI run Decide this way."""
+    def work(job) -> dict:
+        return run_decide(wb, corpus, out_dir, budget_minutes, on_progress=job.report, cancel=job.cancelled,
+                          queries_per_day=queries_per_day)
+
+    return work
 
 
 def summary(run: DecideRun) -> dict:

@@ -1,8 +1,9 @@
 """Fit a Decide run into its time budget: how many test questions and how many epochs per adapter.
 
 The plan is made after the questions exist (their token counts are known) from speeds measured on this machine
-a moment before (a two-step training run and one comparison), so it holds on a laptop, a 2-core Space and a GPU
-alike. Each adapter also gets a hard time limit, so a wrong estimate shortens training instead of the budget.
+a moment before (a three-step training run, two steps counted, and one batch of questions), so it holds on a
+laptop, a 2-core Space and a GPU alike. Each adapter also gets a hard time limit, so a wrong estimate shortens
+training instead of the budget.
 """
 
 from __future__ import annotations
@@ -11,20 +12,22 @@ import math
 from dataclasses import dataclass, field
 
 
-class BudgetError(ValueError):
-    """The budget cannot fit a meaningful run; the message says how many minutes it needs."""
-
-    def __init__(self, message: str, min_minutes: float = 0.0):
-        super().__init__(message)
-        self.min_minutes = min_minutes
-
-
 @dataclass
 class Speed:
     train_tokens_per_s: float
-    """Training throughput (prompt + target tokens) measured on a two-step run."""
+    """Training throughput (prompt + target tokens) measured on the steps after the first of a three-step run."""
     eval_s_per_question: float
     """Seconds to answer one question with all four arms."""
+
+
+class BudgetError(ValueError):
+    """The budget cannot fit a meaningful run; the message says how many minutes it needs (`min_minutes`, at the
+    `speed` the plan was made with)."""
+
+    def __init__(self, message: str, min_minutes: float = 0.0, speed: Speed | None = None):
+        super().__init__(message)
+        self.min_minutes = min_minutes
+        self.speed = speed
 
 
 @dataclass
@@ -52,7 +55,7 @@ class Plan:
     """Estimated time of those two stages."""
     min_budget_minutes: float = 0.0
     """The smallest budget that fits this corpus on this machine (what a too-small budget's error names); the
-    Decide tab shows it before the next run (decide/estimate.py)."""
+    Decide tab's plan computes it the same way before a run (decide/preview.py)."""
 
 
 # Shares of the time left after question generation: evaluation first (a verdict needs enough questions),
@@ -101,7 +104,7 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
         raise BudgetError(
             f"a budget of {budget_minutes:g} min is too small for this corpus on this machine: it needs at least "
             f"{min_minutes} min (lora: one pass over the documents and questions; raft: half "
-            f"a pass; {floor} test questions). Raise the budget or use fewer documents.", min_minutes)
+            f"a pass; {floor} test questions). Raise the budget or use fewer documents.", min_minutes, speed)
     eval_s = test * speed.eval_s_per_question
     train_s = left - eval_s
     # The usual split, unless it leaves either adapter under its minimum (a tight budget): then that one gets its

@@ -5,6 +5,9 @@ re-check compares that record with the store now, generates questions (workbench
 changed, keeps those whose question was also asked of the old sentence with another answer, and asks the four
 arms (the run's adapters, the corpus as it is now): `follows` = the answer gives the new value, `stale` = the old
 one. It writes recheck/ and a `recheck` entry in run.json; nothing else of the run changes.
+
+A re-check is a job of the app's job layer (`recheck_work`): its questions take the model slot one batch at a time,
+and a cancel stops it at the next question, before anything is written.
 """
 
 from __future__ import annotations
@@ -70,16 +73,18 @@ def changed_facts(old: dict, now_chunks: list[Passage], now_shas: dict) -> tuple
     return changed, facts[:MAX_QUESTIONS]
 
 
-def recheck(wb, run_dir: str | Path) -> dict:
+def recheck(wb, run_dir: str | Path, on_progress=None, cancel=None) -> dict:
     """Re-check the finished run in `run_dir`: {"line": what happened in one line, "updates": {arm: {"follows",
-    "stale", "n"}}, "changed_documents": [...]}; a run whose corpus is gone or unchanged says so in `line`."""
+    "stale", "n"}}, "changed_documents": [...]}; a run whose corpus is gone or unchanged says so in `line`.
+    `on_progress` receives a jobs.Progress per question; once `cancel` is set it stops (InterruptedError)."""
+    from ..jobs import Progress
     from .pipeline import DecideRun
 
     path = Path(run_dir)
     if not (path / "run.json").is_file():
         return {"line": f"{path} holds no Decide run.", "updates": {}}
     data = json.loads((path / "run.json").read_text())
-    run = DecideRun.open(path, data["corpus"])
+    run = DecideRun.open(path, data["corpus"], cancel=cancel, on_progress=on_progress)
     if not run.finished:
         return {"line": f"Run {path.name} has not finished; finish it (Open / resume) before re-checking it.",
                 "updates": {}}
@@ -89,6 +94,8 @@ def recheck(wb, run_dir: str | Path) -> dict:
     if not wb.store.exists(run.corpus):
         return {"line": f"Corpus {run.corpus!r} of run {path.name} is gone; nothing to re-check (the run is kept).",
                 "updates": {}}
+    if on_progress is not None:
+        on_progress(Progress("recheck", 0, 1, message="comparing the documents with the run's record"))
     old = json.loads((path / RECORD).read_text())
     changed, facts = changed_facts(old, wb.store.chunks(run.corpus), wb.store.document_shas(run.corpus))
     if not changed:
@@ -98,6 +105,8 @@ def recheck(wb, run_dir: str | Path) -> dict:
         return {"line": f"{len(changed)} document(s) changed ({', '.join(changed)}), but no changed sentence gave a "
                         "question asked of both editions; nothing to re-check.", "updates": {},
                 "changed_documents": changed}
+    if cancel is not None and cancel.is_set():
+        raise InterruptedError("the re-check was cancelled; nothing was written")
     started = time.perf_counter()
     items = [EvalItem(f"r-{i}", f["question"], [f["answer"]], f["source"]) for i, f in enumerate(facts)]
     rows = _ask(run, wb, items, run.corpus, "recheck")
@@ -119,6 +128,14 @@ def recheck(wb, run_dir: str | Path) -> dict:
     run.state["recheck"] = {k: result[k] for k in ("line", "updates", "changed_documents", "at")}
     run.save()
     return result
+
+
+def recheck_work(wb, run_dir: str | Path):
+    """`recheck` as the work of a job (workbench/jobs.py); the tab and the CLI re-check this way."""
+    def work(job) -> dict:
+        return recheck(wb, run_dir, on_progress=job.report, cancel=job.cancelled)
+
+    return work
 
 
 def markdown(result: dict) -> str:

@@ -96,6 +96,17 @@ def train_adapter(wb: Workbench, data: Path, config: TrainConfig, out_dir: Path,
                              command=command_line(shown, config, corpus, _display(out_dir)))
 
 
+def train_examples(wb: Workbench, examples, config: TrainConfig, out_dir: Path, progress=None,
+                   cancel=None) -> TrainResult:
+    """Train `examples` into `out_dir` on the workbench's base: in a worker process whose memory goes back to the
+    OS when it exits (refused first if it would not fit), or in this process when `train_in_worker` is off."""
+    if wb.settings.train_in_worker:
+        check_memory(wb.module_shapes, config)
+        return train_in_worker(base_spec(wb), examples, config, out_dir, wb.model_id, progress, cancel)
+    return train(wb.model, wb.tokenizer, examples, config, out_dir, wb.model_id, progress, cancel,
+                 getattr(wb, "source", None), wb.device)
+
+
 def train_and_install(wb: Workbench, examples, config: TrainConfig, out_dir: Path, progress=None, cancel=None, *,
                       card_config: TrainConfig | None = None, data: str, corpus: str | None, command: str,
                       target: str = EVIDENCE_TARGET) -> TrainResult:
@@ -106,12 +117,7 @@ def train_and_install(wb: Workbench, examples, config: TrainConfig, out_dir: Pat
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f"{PARTIAL_PREFIX}{out_dir.name[:40]}-", dir=out_dir.parent))
     try:
-        if wb.settings.train_in_worker:  # its memory goes back to the OS when the worker exits
-            check_memory(wb.module_shapes, config)
-            result = train_in_worker(base_spec(wb), examples, config, partial, wb.model_id, progress, cancel)
-        else:
-            result = train(wb.model, wb.tokenizer, examples, config, partial, wb.model_id, progress, cancel,
-                           getattr(wb, "source", None), wb.device)
+        result = train_examples(wb, examples, config, partial, progress, cancel)
         result.adapter_dir = str(out_dir)
         record = partial / "training.json"
         if record.is_file():  # written by train() with the temporary folder's path

@@ -1,8 +1,15 @@
 """The Decide tab: one click from a corpus to "RAG or fine-tuning?", measured.
 
-Thin: it starts `decide.run_decide` in a run folder under the data directory, streams its progress, and shows
-the report the pipeline wrote (verdict, per-arm table with intervals, break-even chart). Past runs are listed and
-reopened; an unfinished one resumes from its last finished stage.
+Thin: before a run it shows the plan for the chosen corpus and budget (decide/preview.py). A run, a resume and a
+re-check are jobs of the app's job layer (decide.pipeline.decide_work, decide.recheck.recheck_work;
+workbench/jobs.py) whose progress the tab streams; Cancel stops one at its next training step or question. The
+tab then shows the report the pipeline wrote (verdict, the tables per need and per arm with intervals, the
+break-even chart; ui/decide_runs.py). The jobs have their own queue, not the comparisons': their questions take
+the model slot one batch at a time and their trainings run in a worker process, so Compare keeps answering.
+Past runs are listed and reopened; an unfinished one resumes from its last finished stage.
+
+`layout` places the components, `wire` binds the handlers below (plain functions of the tab's `DecideTab` and the
+event's values; ui/wiring.py) to their events.
 """
 
 from __future__ import annotations
@@ -10,25 +17,30 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Iterator
 
 import gradio as gr
 import pandas as pd
 
-from ..decide import DEFAULT_BUDGET_MINUTES, Progress, run_decide
-from ..decide.estimate import estimate_budget
-from ..decide.needs import best_label, format_figure
-from ..decide.recheck import recheck
-from ..decide.report import DEFAULT_QUERIES_PER_DAY, cost_queries
-from ..decide.verdict import cost_curve
+from ..decide import DEFAULT_BUDGET_MINUTES, DecideError, decide_work, stage_position
+from ..decide.estimate import latest_measurement
+from ..decide.preview import FiguresCache, describe, make_preview
+from ..decide.recheck import recheck_work
+from ..decide.report import DEFAULT_QUERIES_PER_DAY
+from ..decide.stages import STAGES
+from ..jobs import JobCancelled, Jobs, Progress
 from ..retrieval.ingest import shipped_corpora
 from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
+from ..training.trainer import TrainingCancelled
 from ..validation import check_number
-from .stopping import Stops, cancel_for_api_clients
+from .decide_runs import (chart_caption, curve_frame, done_stages, failure_line, list_runs, memory_line,
+                          needs_frame, runs_root, summary_frame)
+from .stopping import cancel_for_api_clients
+from .wiring import bind
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -40,161 +52,275 @@ adapter, and evaluates the four arms on the held-out questions, on questions who
 arm admit the documents do not say?) and on training facts it changes in a copy of the documents (does an arm
 follow the update?). The report opens with a table per need (accuracy, updates, admitting, short exact answers,
 cost at your queries a day), each with its best arm and 95 % interval, then latency, prompt size, training time
-and when fine-tuning pays back its training. The budget sizes the run (questions and epochs); a run that stops
-(cancel, restart) resumes from its last finished stage.
+and when fine-tuning pays back its training. The budget sizes the run (questions and epochs): the plan under it
+shows, before you press Decide, what each stage will run and for how long. A run that stops (cancel, restart)
+resumes from its last finished stage; Compare keeps answering while a run goes on.
 
 Any corpus with at least **6 answerable facts** (sentences with a number, name, date or code) runs: a few short
 documents give fewer test questions and wider intervals, and the report says which differences they can tell
 apart."""
 
 
-def runs_root(settings) -> Path:
-    return settings.data_path / "decide"
-
-
-def _visible(session, corpus: str) -> bool:
-    try:
-        check_access(session, corpus)
-        return True
-    except StoreError:
-        return False
-
-
-def list_runs(settings, session=None) -> list[tuple[str, str]]:
-    """(label, folder name) of the past runs this session may see (shared corpora and its own), newest first."""
-    root = runs_root(settings)
-    runs = []
-    for folder in sorted(root.glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True):
-        try:
-            data = json.loads(folder.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if not _visible(session, data.get("corpus", "")):
-            continue
-        done = "report" in data.get("done", {})
-        runs.append((f"{folder.parent.name} — {data['corpus']}, {'finished' if done else 'unfinished'}",
-                     folder.parent.name))
-    return runs
-
-
 EMPTY = ("No report yet: choose a corpus and a budget and press **Decide**, or open a past run. The verdict, a "
          "table per arm and the cost chart appear here.")
-
-
-def _shared_memory(report: dict) -> float | None:
-    """The peak memory when every arm reports the same figure (one process served them all), else None."""
-    values = {v.get("peak_memory_mib") for v in report["summary"].values()}
-    return values.pop() if len(values) == 1 else None
-
-
-def summary_frame(report: dict) -> pd.DataFrame:
-    """One column per arm and one row per figure (five narrow columns fit a phone), each figure rounded to what
-    it means; a peak memory the arms share is left to `memory_line`."""
-    def figures(v: dict) -> dict[str, str]:
-        lo, hi = v["ci95"]
-        out = {"contains the answer (95 % CI)": f"{v['contains'] * 100:.0f} % ({lo * 100:.0f}–{hi * 100:.0f})",
-               "F1": f"{v['f1']:.2f}", "median time per answer": f"{v['total_p50_ms'] / 1000:.1f} s",
-               "prompt tokens": f"{v['prompt_tokens']:,.0f}",
-               "training": f"{v['training_minutes']:.1f} min" if v["training_minutes"] else "none"}
-        if _shared_memory(report) is None:
-            out["peak memory"] = f"{v['peak_memory_mib']:,.0f} MiB"
-        return out
-
-    columns = {arm: figures(v) for arm, v in report["summary"].items()}
-    names = list(next(iter(columns.values()), {}))
-    return pd.DataFrame({"figure": names, **{arm: [col[n] for n in names] for arm, col in columns.items()}})
-
-
-def needs_frame(report: dict) -> pd.DataFrame:
-    """The decision table: per need, the best arm, its figure with a 95 % interval, and whether the lead is clear."""
-    return pd.DataFrame([{"need": r["need"], "best arm": best_label(r), "figure (95 % CI)": format_figure(r),
-                          "lead": "clear" if r["clear"] else "not clear"} for r in report.get("needs", [])])
-
-
-def memory_line(report: dict) -> str:
-    """The process's peak memory, said once when the arms share it."""
-    mib = _shared_memory(report)
-    if not mib:
-        return ""
-    kind = report.get("memory_kind") or "not reported"
-    return (f"Peak memory: **{mib:,.0f} MiB** for the whole process ({kind}), shared by the four arms; on CPU it "
-            "includes the training stages that ran before.")
-
-
-def curve_frame(report: dict) -> pd.DataFrame:
-    """Cumulative seconds (training + queries) per arm over a range that shows the training cost and where the
-    lines cross; recomputed from the summary, so runs reported before keep a readable chart too."""
-    s = report["summary"]
-    queries = cost_queries(s, report.get("break_even_queries", {}))
-    return pd.DataFrame([{"queries": n, "arm": arm, "seconds": seconds}
-                         for arm in ("rag", "lora", "raft") if arm in s
-                         for n, seconds in zip(queries, cost_curve(s[arm]["training_minutes"] * 60,
-                                                                   s[arm]["total_p50_ms"], queries))])
-
-
-def chart_caption(report: dict) -> str:
-    s, parts = report["summary"], []
-    for arm, n in report.get("break_even_queries", {}).items():
-        minutes = s[arm]["training_minutes"]
-        parts.append(f"{arm} pays back its {minutes:.1f} min of training after ~{n:,} queries" if n else
-                     f"{arm} never pays back its {minutes:.1f} min of training (not faster per query than rag)")
-    return "Training is the cost at 0 queries; " + "; ".join(parts) + "." if parts else ""
+NO_PLAN = "Choose a corpus: its plan (the stages, their questions and minutes) appears here."
+SLIDER_MIN, SLIDER_MAX = 5, 120
+CANCELLING = "**Cancelling:** the current training step or question finishes first …"
 
 
 def progress_line(p: Progress) -> str:
     eta = f" — about {p.eta_s / 60:.1f} min left" if p.eta_s is not None else ""
-    return f"**Stage {p.done_stages + 1} of {p.total_stages}: {p.message}** ({p.fraction * 100:.0f} % of the run){eta}"
+    return f"**{p.message}** ({p.fraction * 100:.0f} % of the run){eta}"
 
 
-def _done_stages(folder: Path) -> list[str]:
+@dataclass
+class DecideTab:
+    """What the handlers need: the workbench, the app's corpus sessions (None: no session corpora), the app's jobs
+    (what Cancel names) and the plan's figures per corpus."""
+
+    wb: Workbench
+    corpora: Any = None
+    jobs: Jobs = field(default_factory=Jobs)
+    figures: FiguresCache = field(default_factory=FiguresCache)
+
+    def session_of(self, request: gr.Request | None):
+        return self.corpora.session_of(request) if self.corpora is not None else None
+
+    def runs(self, session) -> list[tuple[str, str]]:
+        return list_runs(self.wb.settings, session)
+
+
+@dataclass
+class View:
+    """The tab's components."""
+
+    corpus: gr.Dropdown
+    budget: gr.Slider
+    queries: gr.Number
+    plan: gr.Markdown
+    start: gr.Button
+    cancel: gr.Button
+    past: gr.Dropdown
+    reopen: gr.Button
+    recheck: gr.Button
+    status: gr.Markdown
+    verdict: gr.Markdown
+    needs: gr.DataFrame
+    table: gr.DataFrame
+    chart: gr.LinePlot
+    rechecked: gr.DataFrame
+    files: gr.File
+    run_id: gr.State
+
+    @property
+    def outputs(self) -> list:
+        """What a run or a resume shows; `status_only` and `show_report` fill them in this order."""
+        return [self.status, self.verdict, self.needs, self.table, self.chart, self.files, self.past]
+
+    @property
+    def buttons(self) -> list:
+        return [self.start, self.reopen, self.recheck, self.cancel]
+
+
+# --- handlers ---------------------------------------------------------------------------------------------
+def status_only(line: str, past=None) -> tuple:
+    """The status line says `line`; the report shown before stays as it was; `past` updates the run list."""
+    return line, *[gr.skip()] * 5, (gr.skip() if past is None else past)
+
+
+def show_report(tab: DecideTab, folder: Path, session) -> tuple:
+    report = json.loads((folder / "report.json").read_text())
+    notes = [*report["reasons"], *report["plan_notes"], memory_line(report)]
+    return (f"Run `{folder.name}` finished.",
+            f"### {report['verdict']}\n\n" + "\n".join(f"- {r}" for r in notes if r),
+            gr.update(value=needs_frame(report), visible=bool(report.get("needs"))),
+            gr.update(value=summary_frame(report), visible=True),
+            gr.update(value=curve_frame(report), visible=True, caption=chart_caption(report)),
+            gr.update(value=[str(folder / "report.md"), str(folder / "report.json")], visible=True),
+            gr.update(choices=tab.runs(session), value=folder.name))
+
+
+def ending(tab: DecideTab, job, latest: Progress | None, folder: Path, corpus: str, session) -> tuple:
+    """What the tab shows once a run's job has ended: its report, that it was cancelled (a run that finished
+    anyway shows its report), or why it stopped."""
     try:
-        return list(json.loads((folder / "run.json").read_text()).get("done", {}))
-    except (OSError, json.JSONDecodeError):
-        return []
+        job.result()
+    except (JobCancelled, TrainingCancelled):
+        if latest is None:
+            return status_only("**Cancelled** before it started.")
+        k, n = stage_position(latest.stage)
+        runs = tab.runs(session)
+        return status_only(f"**Cancelled** during stage {k} of {n}. The finished stages are kept: press **Open / "
+                           "resume** to continue this run.",
+                           gr.update(choices=runs, value=folder.name if folder.name in dict(runs).values() else None))
+    except Exception as exc:  # said on the status line; the run folder keeps what finished
+        line = failure_line(exc, folder, corpus)
+        if isinstance(exc, ValueError) and not done_stages(folder):
+            shutil.rmtree(folder, ignore_errors=True)  # refused before any stage: nothing to resume
+        return status_only(line, gr.update(choices=tab.runs(session)))
+    return show_report(tab, folder, session)
 
 
-def failure_line(exc: BaseException, folder: Path, corpus: str) -> str:
-    """Why a run stopped, for the status line: in the person's terms (their corpus's name, not the session
-    collection's), and "Open / resume" only where resuming can help (a refusal of the corpus or budget cannot)."""
-    text = str(exc).replace(corpus, display_name(corpus))
-    text = text.strip().rstrip(".") + "."
-    done = _done_stages(folder)
-    if isinstance(exc, ValueError):  # DecideError, BudgetError, bad input: the message says what to do
-        return f"**Decide stopped:** {text}"
-    logging.getLogger(__name__).error("Decide run %s failed", folder.name, exc_info=exc)
-    line = f"**Decide failed** ({type(exc).__name__}: {text})"
-    if done:
-        line += (f" The finished stages ({', '.join(done)}) are kept: choose the run under Past runs and press "
-                 "**Open / resume** to continue.")
-    return line
+def follow_run(tab: DecideTab, work, run_id: str, folder: Path, corpus: str, session,
+               progress: gr.Progress) -> Iterator[tuple]:
+    """Start a run's job under `run_id` and yield its status lines, then how it ended. Cancel stops it at its next
+    training step or question (the finished stages stay recorded for a resume); a page or API client that goes
+    away closes this generator, and the `finally` stops the job the same way."""
+    job = tab.jobs.start(work, name=f"decide {folder.name}", stages=tuple(name for name, _ in STAGES),
+                         job_id=run_id or None)
+    latest = None
+    try:
+        for p in job.events():
+            if p is not None:
+                latest = p
+                progress(p.fraction, desc=p.message)
+            if job.cancelled.is_set():
+                yield status_only(CANCELLING)
+            elif latest is not None:
+                yield status_only(progress_line(latest))
+        yield ending(tab, job, latest, folder, corpus, session)
+    finally:
+        job.cancel()
+        tab.jobs.forget(job)
 
 
-SLIDER_MIN, SLIDER_MAX = 5, 120
+def start_decide(tab: DecideTab, run_id: str, corpus: str, budget: float,
+                 queries: float | None = DEFAULT_QUERIES_PER_DAY, request: gr.Request = None,
+                 progress=gr.Progress()) -> Iterator[tuple]:
+    """Decide on `corpus` within `budget` minutes, in a new run folder (api "decide")."""
+    if not corpus:
+        yield status_only("**Not run:** choose a corpus (upload your documents in the Corpora tab first).")
+        return
+    session = tab.session_of(request)
+    try:
+        corpus = check_access(session, corpus)  # another session's private corpus is refused
+        budget = check_number(budget, "budget", 1, 24 * 60)
+        queries = check_number(queries or DEFAULT_QUERIES_PER_DAY, "queries a day", 1, 10**9, integer=True)
+    except (StoreError, ValueError) as exc:
+        yield status_only(f"**Not run:** {str(exc).rstrip('.')}.")
+        return
+    if corpus in shipped_corpora() and not tab.wb.store.exists(corpus):  # the first start, still indexing
+        yield status_only(f"**Not run:** corpus {corpus!r} is still being indexed (see the banner at the top); "
+                          "press Decide once it is done.")
+        return
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus)[:40]}"
+    folder = runs_root(tab.wb.settings) / name
+    work = decide_work(tab.wb, corpus, folder, float(budget), int(queries))
+    yield from follow_run(tab, work, run_id, folder, corpus, session, progress)
 
 
-def estimate_line(wb: Workbench, corpus: str | None, budget: float | None) -> tuple[str, dict]:
-    """What the chosen corpus needs, before pressing Decide, and the budget slider bounded by it."""
-    if not corpus or not wb.store.exists(corpus):
-        return "", gr.update(minimum=SLIDER_MIN)
-    words = sum(len(c.text.split()) for c in wb.store.chunks(corpus))
-    guess = estimate_budget(runs_root(wb.settings), corpus, words)
-    if guess is None:
-        return (f"**Budget**: no Decide run on this machine yet, so no estimate for `{display_name(corpus)}` "
-                f"({words:,} words). The run measures this machine first; a budget too small stops after writing "
-                "the questions and says how many minutes it needs.", gr.update(minimum=SLIDER_MIN))
-    low = max(SLIDER_MIN, guess.minutes)
-    value = max(float(budget or 0), low)
-    return (f"**Budget**: `{display_name(corpus)}` ({words:,} words) needs at least **{guess.minutes} min** on this "
-            f"machine ({guess.basis}; the machine's load moves it). More minutes buy more test questions and "
-            "training; the report shows the plan.",
-            gr.update(minimum=low, maximum=max(SLIDER_MAX, 2 * low), value=value))
+def open_run(tab: DecideTab, run_id: str, name: str, queries: float | None = None, request: gr.Request = None,
+             progress=gr.Progress()) -> Iterator[tuple]:
+    """Show a past run's report, or resume it (api "decide_open"); a finished run with a new query rate only
+    writes its report again."""
+    session = tab.session_of(request)
+    runs = tab.runs(session)
+    if not name or name not in dict(runs).values():  # names only, and only runs this session may see
+        yield status_only("**Not opened:** choose one of the past runs listed.", gr.update(choices=runs))
+        return
+    folder = runs_root(tab.wb.settings) / name
+    data = json.loads((folder / "run.json").read_text())
+    try:
+        queries = check_number(queries, "queries a day", 1, 10**9, integer=True) if queries else None
+    except ValueError as exc:
+        yield status_only(f"**Not opened:** {str(exc).rstrip('.')}.")
+        return
+    if (folder / "report.json").is_file() and queries in (
+            None, data.get("state", {}).get("queries_per_day", DEFAULT_QUERIES_PER_DAY)):
+        yield show_report(tab, folder, session)
+        return
+    work = decide_work(tab.wb, data["corpus"], folder, None, queries and int(queries))
+    yield from follow_run(tab, work, run_id, folder, data["corpus"], session, progress)
 
 
-def build_decide_tab(wb: Workbench, corpora=None) -> None:
-    s = wb.settings
+def recheck_frame(result: dict) -> pd.DataFrame:
+    return pd.DataFrame([{"arm": arm, "follows the documents": f"{v['follows'] * 100:.0f} %",
+                          "stale (the old value)": f"{v['stale'] * 100:.0f} %", "questions": v["n"]}
+                         for arm, v in result["updates"].items()])
+
+
+def recheck_run(tab: DecideTab, run_id: str, name: str, request: gr.Request = None,
+                progress=gr.Progress()) -> Iterator[tuple]:
+    """Ask a finished run's arms about the facts that changed since it ran (decide/recheck.py) as a job
+    (api "decide_recheck"); Cancel stops it at its next question, before anything is written."""
+    if not name or name not in dict(tab.runs(tab.session_of(request))).values():
+        yield "**Not re-checked:** choose one of the past runs listed.", gr.skip()
+        return
+    job = tab.jobs.start(recheck_work(tab.wb, runs_root(tab.wb.settings) / name), name=f"recheck {name}",
+                         stages=("recheck",), job_id=run_id or None)
+    try:
+        for p in job.events():
+            if job.cancelled.is_set():
+                yield "**Cancelling:** the current question finishes first …", gr.skip()
+            elif p is not None:
+                progress(p.fraction, desc=p.message)
+                yield f"**Re-checking run `{name}`:** {p.message}", gr.skip()
+        try:
+            result = job.result()
+        except JobCancelled:
+            yield "**Re-check cancelled**: nothing was written; the run is as it was.", gr.skip()
+            return
+        except Exception as exc:  # said on the status line
+            logging.getLogger(__name__).error("re-check of %s failed", name, exc_info=exc)
+            yield f"**Re-check failed** ({type(exc).__name__}: {str(exc).rstrip('.')}).", gr.skip()
+            return
+        yield result["line"], gr.update(value=recheck_frame(result), visible=bool(result["updates"]))
+    finally:
+        job.cancel()
+        tab.jobs.forget(job)
+
+
+def show_plan(tab: DecideTab, corpus: str | None, budget: float | None, request: gr.Request = None) -> tuple:
+    """The plan for `corpus` and `budget` (decide/preview.py), or why it cannot run, and the budget slider bounded
+    by the minimum budget (a lower budget is raised to it)."""
+    unbounded = gr.update(minimum=SLIDER_MIN)
+    if not corpus:
+        return NO_PLAN, unbounded
+    try:
+        corpus = check_access(tab.session_of(request), corpus)
+    except StoreError as exc:
+        return f"**Decide cannot run:** {str(exc).rstrip('.')}.", unbounded
+    if corpus in shipped_corpora() and not tab.wb.store.exists(corpus):
+        return (f"Corpus `{corpus}` is still being indexed (see the banner at the top); its plan appears once it "
+                "is done.", unbounded)
+    try:
+        figures = tab.figures.get(tab.wb, corpus)
+    except DecideError as exc:
+        return f"**Decide cannot run on `{display_name(corpus)}`:** {str(exc).rstrip('.')}.", unbounded
+    measured = latest_measurement(runs_root(tab.wb.settings))
+    try:
+        budget = float(budget) if budget else DEFAULT_BUDGET_MINUTES
+    except (TypeError, ValueError):
+        budget = DEFAULT_BUDGET_MINUTES
+    preview = make_preview(figures, budget, measured)
+    if preview.min_minutes and budget < preview.min_minutes:  # what the slider will show: the minimum
+        budget = float(preview.min_minutes)
+        preview = make_preview(figures, budget, measured)
+    low = max(SLIDER_MIN, preview.min_minutes or SLIDER_MIN)
+    return describe(preview, corpus), gr.update(minimum=low, maximum=max(SLIDER_MAX, 2 * low), value=max(budget, low))
+
+
+def running(tab: DecideTab) -> tuple:
+    """Decide, Open / resume and Re-check locked, Cancel unlocked, and a new id for the job (what Cancel names)."""
+    return *[gr.update(interactive=False)] * 3, gr.update(interactive=True), tab.jobs.new_id()
+
+
+def idle() -> tuple:
+    return *[gr.update(interactive=True)] * 3, gr.update(interactive=False)
+
+
+def cancel_job(tab: DecideTab, run_id: str):
+    tab.jobs.cancel(run_id)
+    return gr.update(interactive=False)  # the buttons come back when the job has stopped
+
+
+# --- layout and wiring --------------------------------------------------------------------------------------
+def layout(tab: DecideTab) -> View:
+    s = tab.wb.settings
+    corpora = tab.corpora
     gr.Markdown(HELP)
     with gr.Row():
-        corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(), value=s.corpus,
+        corpus = gr.Dropdown(corpora.offered() if corpora is not None else tab.wb.store.corpora(), value=s.corpus,
                              label="Corpus", elem_id="decide-corpus")
         if corpora is not None:
             corpora.follow(corpus)  # this session's uploaded corpora too
@@ -202,14 +328,14 @@ def build_decide_tab(wb: Workbench, corpora=None) -> None:
                            elem_id="decide-budget")
         queries = gr.Number(DEFAULT_QUERIES_PER_DAY, precision=0, minimum=1, label="Queries you expect a day",
                             info="for the cost need of the decision table", elem_id="decide-queries")
-    estimate = gr.Markdown(estimate_line(wb, corpus.value, budget.value)[0], elem_id="decide-estimate")
+    plan = gr.Markdown(NO_PLAN, elem_id="decide-estimate")
     with gr.Row():
         start = gr.Button("Decide", variant="primary", elem_id="decide-run")
         cancel = gr.Button("Cancel", variant="stop", interactive=False, elem_id="decide-cancel")
     with gr.Row():
         past = gr.Dropdown(list_runs(s), label="Past runs", elem_id="decide-runs", scale=3)
         reopen = gr.Button("Open / resume", elem_id="decide-open", scale=1)
-        recheck_button = gr.Button("Re-check after document changes", elem_id="decide-recheck", scale=1)
+        recheck = gr.Button("Re-check after document changes", elem_id="decide-recheck", scale=1)
     status = gr.Markdown(EMPTY, elem_id="decide-status")
     verdict = gr.Markdown(elem_id="decide-verdict")
     needs = gr.DataFrame(label="Per need: the best arm, its figure, and whether its lead is clear", wrap=True,
@@ -226,167 +352,40 @@ def build_decide_tab(wb: Workbench, corpora=None) -> None:
                              elem_id="decide-recheck-table", visible=False, interactive=False)
     files = gr.File(label="report.md, report.json", file_count="multiple", elem_id="decide-files", visible=False,
                     interactive=False, height=90)
-    outputs = [status, verdict, needs, table, chart, files, past]
-    stops = Stops()  # Cancel is cooperative: the run stops at its next step and the tab says so (stopping.py)
+    return View(corpus, budget, queries, plan, start, cancel, past, reopen, recheck, status, verdict, needs, table,
+                chart, rechecked, files, gr.State(""))  # the job id: not part of the API
 
-    def session_of(request):
-        return corpora.session_of(request) if corpora is not None else None
 
-    def show(folder: Path, session=None):
-        report = json.loads((folder / "report.json").read_text())
-        notes = [*report["reasons"], *report["plan_notes"], memory_line(report)]
-        return (f"Run `{folder.name}` finished.", f"### {report['verdict']}\n\n" + "\n".join(
-                    f"- {r}" for r in notes if r),
-                gr.update(value=needs_frame(report), visible=bool(report.get("needs"))),
-                gr.update(value=summary_frame(report), visible=True),
-                gr.update(value=curve_frame(report), visible=True, caption=chart_caption(report)),
-                gr.update(value=[str(folder / "report.md"), str(folder / "report.json")], visible=True),
-                gr.update(choices=list_runs(s, session), value=folder.name))
-
-    def drive(folder: Path, corpus_: str, budget_: float | None, session, run_id_: str, progress: gr.Progress,
-              queries_: int | None = None):
-        """Run or resume in a thread; yield status lines until it ends, then the report.
-
-        Cancel asks the run to stop: it stops at its next training step or question (the finished stages stay
-        recorded for a resume) and the tab says so. A browser that goes away closes this generator; the `finally`
-        stops the run the same way."""
-        if stops.asked(run_id_):  # cancelled while it waited in the queue
-            yield "**Cancelled** before it started.", *[gr.skip()] * (len(outputs) - 1)
-            return
-        cancel_event = threading.Event()
-        latest: dict = {}
-        outcome: dict = {}
-
-        def on_progress(p: Progress):
-            latest["p"] = p
-            progress(p.fraction, desc=p.message)
-
-        def work():
-            try:
-                outcome["summary"] = run_decide(wb, corpus_, folder, budget_, on_progress=on_progress,
-                                                cancel=cancel_event, queries_per_day=queries_)
-            except BaseException as exc:  # shown below; the run folder keeps what finished
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=work, name=f"decide {folder.name}", daemon=True)
-        worker.start()
-        try:
-            while worker.is_alive():
-                worker.join(1.0)
-                if stops.asked(run_id_):
-                    cancel_event.set()
-                    yield ("**Cancelling:** the current training step or question finishes first …",
-                           *[gr.skip()] * (len(outputs) - 1))
-                elif "p" in latest:
-                    yield progress_line(latest["p"]), *[gr.skip()] * (len(outputs) - 1)
-        finally:
-            if worker.is_alive():
-                cancel_event.set()
-        if cancel_event.is_set() and "summary" not in outcome:  # (a run that finished anyway shows its report)
-            where = f" during stage {latest['p'].done_stages + 1} of {latest['p'].total_stages}" if "p" in latest else ""
-            runs = list_runs(s, session)
-            yield (f"**Cancelled**{where}. The finished stages are kept: press **Open / resume** to continue this run.",
-                   *[gr.skip()] * (len(outputs) - 2),
-                   gr.update(choices=runs, value=folder.name if folder.name in dict(runs).values() else None))
-            return
-        if "error" in outcome:
-            exc = outcome["error"]
-            line = failure_line(exc, folder, corpus_)
-            if isinstance(exc, ValueError) and not _done_stages(folder):
-                shutil.rmtree(folder, ignore_errors=True)  # refused before any stage: nothing to resume
-            yield refusal(line, list_runs(s, session))
-            return
-        yield show(folder, session)
-
-    def refusal(line: str, runs=None):
-        """The status line says why nothing (more) runs; the report shown before stays as it was."""
-        past_ = gr.update(choices=runs) if runs is not None else gr.skip()
-        return line, *[gr.skip()] * (len(outputs) - 2), past_
-
-    def decide(run_id_: str, corpus_: str, budget_: float, queries_: float | None = DEFAULT_QUERIES_PER_DAY,
-               request: gr.Request = None, progress=gr.Progress()):
-        if not corpus_:
-            yield refusal("**Not run:** choose a corpus (upload your documents in the Corpora tab first).")
-            return
-        session = session_of(request)
-        try:
-            corpus_ = check_access(session, corpus_)  # another session's private corpus is refused
-            budget_ = check_number(budget_, "budget", 1, 24 * 60)
-            queries_ = check_number(queries_ or DEFAULT_QUERIES_PER_DAY, "queries a day", 1, 10**9, integer=True)
-        except (StoreError, ValueError) as exc:
-            yield refusal(f"**Not run:** {str(exc).rstrip('.')}.")
-            return
-        if corpus_ in shipped_corpora() and not wb.store.exists(corpus_):  # the first start, still indexing
-            yield refusal(f"**Not run:** corpus {corpus_!r} is still being indexed (see the banner at the top); "
-                          "press Decide once it is done.")
-            return
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus_)[:40]}"
-        with stops.watching(run_id_):
-            yield from drive(runs_root(s) / name, corpus_, float(budget_), session, run_id_, progress, int(queries_))
-
-    def open_run(run_id_: str, name: str, queries_: float | None = None, request: gr.Request = None,
-                 progress=gr.Progress()):
-        session = session_of(request)
-        folder = runs_root(s) / str(name or "")
-        if not name or not any(name == value for _, value in list_runs(s, session)):
-            # names only, and only runs this session may see
-            yield refusal("**Not opened:** choose one of the past runs listed.", list_runs(s, session))
-            return
-        data = json.loads((folder / "run.json").read_text())
-        try:
-            queries_ = check_number(queries_, "queries a day", 1, 10**9, integer=True) if queries_ else None
-        except ValueError as exc:
-            yield refusal(f"**Not opened:** {str(exc).rstrip('.')}.")
-            return
-        same_rate = queries_ in (None, data.get("state", {}).get("queries_per_day", DEFAULT_QUERIES_PER_DAY))
-        if (folder / "report.json").is_file() and same_rate:
-            yield show(folder, session)
-            return
-        with stops.watching(run_id_):  # resumes; a finished run with a new query rate only writes its report again
-            yield from drive(folder, data["corpus"], None, session, run_id_, progress, queries_ and int(queries_))
-
-    def recheck_run(name: str, request: gr.Request = None):
-        """Ask a finished run's arms about the facts that changed since it ran (decide/recheck.py)."""
-        if not name or not any(name == value for _, value in list_runs(s, session_of(request))):
-            return "**Not re-checked:** choose one of the past runs listed.", gr.skip()
-        result = recheck(wb, runs_root(s) / name)
-        frame = pd.DataFrame([{"arm": arm, "follows the documents": f"{v['follows'] * 100:.0f} %",
-                               "stale (the old value)": f"{v['stale'] * 100:.0f} %", "questions": v["n"]}
-                              for arm, v in result["updates"].items()])
-        return result["line"], gr.update(value=frame, visible=bool(result["updates"]))
-
-    def running():
-        """Decide and Open / resume locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
-        return gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=True), stops.new_id()
-
-    def idle():
-        return gr.update(interactive=True), gr.update(interactive=True), gr.update(interactive=False)
-
-    def cancelled(run_id_):
-        stops.ask(run_id_)
-        return gr.update(interactive=False)  # the buttons come back when the run has stopped
-
-    buttons = [start, reopen, cancel]
-    run_id = gr.State("")  # not part of the API
-    events = []
-    for button, fn, inputs, api_name in ((start, decide, [corpus, budget, queries], "decide"),
-                                         (reopen, open_run, [past, queries], "decide_open")):
-        lock = button.click(running, None, [*buttons, run_id], show_progress="hidden", api_visibility="private")
+def wire(tab: DecideTab, v: View, app_tab: gr.Tab | None = None) -> None:
+    """Each job button locks the buttons and gets a new job id in a quick step, then runs its handler in the jobs'
+    own queue; the buttons come back however it ends. The plan follows the corpus and the budget."""
+    plan = dict(fn=bind(show_plan, tab), inputs=[v.corpus, v.budget], outputs=[v.plan, v.budget],
+                concurrency_id="decide_plan", concurrency_limit=1, show_progress_on=[v.plan], api_visibility="private")
+    for button, handler, inputs, outputs, api_name in (
+            (v.start, start_decide, [v.corpus, v.budget, v.queries], v.outputs, "decide"),
+            (v.reopen, open_run, [v.past, v.queries], v.outputs, "decide_open"),
+            (v.recheck, recheck_run, [v.past], [v.status, v.rechecked], "decide_recheck")):
+        lock = button.click(bind(running, tab), None, [*v.buttons, v.run_id], show_progress="hidden",
+                            api_visibility="private")
         # Progress and any error show on the status line only: no error badge on the other outputs.
-        event = lock.success(fn, [run_id, *inputs], outputs, api_name=api_name, concurrency_id="model",
-                             concurrency_limit=wb.concurrency, show_progress_on=[status])
+        event = lock.success(bind(handler, tab), [v.run_id, *inputs], outputs, api_name=api_name,
+                             concurrency_id="decide", concurrency_limit=1, show_progress_on=[v.status])
         # The page runs a .then() only after an event that did not fail; .failure() covers one that did (an
         # unexpected error, a lost connection), so the buttons always come back.
         for after in (event.then, event.failure):
-            after(idle, None, buttons, queue=False, show_progress="hidden", api_visibility="private")
-        events.append(event)
-    cancel.click(cancelled, run_id, cancel, queue=False, api_visibility="private")
-    recheck_button.click(recheck_run, past, [status, rechecked], api_name="decide_recheck", concurrency_id="model",
-                         concurrency_limit=wb.concurrency, show_progress_on=[status])
-    corpus.change(lambda c, b: estimate_line(wb, c, b), [corpus, budget], [estimate, budget], queue=False,
-                  show_progress="hidden", api_visibility="private")
-    for event in events:  # a run (finished or refused for its budget) may have measured what the corpus needs
-        event.then(lambda c, b: estimate_line(wb, c, b), [corpus, budget], [estimate, budget], queue=False,
-                   show_progress="hidden", api_visibility="private")
-    for event in events:
+            after(idle, None, v.buttons, queue=False, show_progress="hidden", api_visibility="private")
         cancel_for_api_clients(event)
+        if handler is not recheck_run:  # a run may have measured this machine: the plan's minutes change
+            event.then(**plan)
+    v.cancel.click(bind(cancel_job, tab), v.run_id, v.cancel, queue=False, api_visibility="private")
+    v.corpus.change(**plan)
+    v.budget.release(**plan)
+    if app_tab is not None:
+        app_tab.select(**plan)
+
+
+def build_decide_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None, app_tab: gr.Tab | None = None) -> None:
+    """`corpora` (the app's CorpusSessions) is what a chosen corpus is checked against (None: no session corpora);
+    `jobs` the app's running jobs; `app_tab` the Tab this is built in (its plan is shown when it is opened)."""
+    tab = DecideTab(wb, corpora, jobs if jobs is not None else Jobs())
+    wire(tab, layout(tab), app_tab)

@@ -1,0 +1,129 @@
+"""How long a Compare waits while another client's Decide runs: `main` against this tree, in one run.
+
+Each side runs in a fresh Python process on its own copy of the code (`git archive <ref>` for the baseline): it
+launches the real app (build_app) on the tests' tiny random Llama (tests/conftest.py) with a corpus of the 30 facts
+of tests/test_decide.py (and the default corpus) and Decide's plan kept as small as the tests keep it, times a
+/compare on the idle app, then starts a /decide through gradio_client and, from a second client, asks /compare
+over and over until the run ends. It prints Compare's latency alone and during the run (median, slowest, how many were answered while the run
+went on), the run's own time, and the app process's memory before and after the run.
+
+    HF_HUB_OFFLINE=1 python scripts/compare_during_decide.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from training_memory import checkout  # noqa: E402
+
+
+def child(tree: Path, tokens: int, budget: float) -> None:
+    sys.path.insert(0, str(tree / "tests"))
+    import conftest  # the tree's own tiny model and fake embedder
+    import psutil
+    from gradio_client import Client
+    from test_decide import FACTS
+
+    import workbench.decide.plan as plan
+    from workbench.config import Settings
+    from workbench.engine import Workbench
+    from workbench.retrieval.ingest import ingest
+    from workbench.retrieval.store import VectorStore
+    from workbench.ui import build_app
+
+    plan.MAX_QA_REPEATS, plan.MAX_RAFT_EPOCHS, plan.MAX_TEST_QUESTIONS = 2, 1.0, 8
+    tmp = Path(tempfile.mkdtemp(prefix="compare-during-decide-"))
+    settings = Settings(data_dir=str(tmp / "data"), lora_adapter="", raft_adapter="", max_new_tokens=tokens,
+                        chunk_size=40, chunk_overlap=5)
+    (tmp / "company").mkdir()
+    (tmp / "company" / "facts.txt").write_text("\n\n".join(FACTS) + "\n")
+    (tmp / "handbook").mkdir()  # the default corpus, which main's speed probe asked whatever the run's corpus
+    (tmp / "handbook" / "travel.md").write_text("# Travel\nThe per diem for Lisbon is 62 euro per day.\n")
+    store = VectorStore.open(settings, conftest.FakeEmbedder())
+    for name in ("company", "handbook"):
+        ingest(store, name, [tmp / name], settings.chunk_size, settings.chunk_overlap)
+    tokenizer = conftest.make_tokenizer()
+    wb = Workbench(settings, conftest.make_tiny_model(tokenizer), tokenizer, store, model_id="tiny-llama")
+    demo = build_app(settings, wb).queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    me = psutil.Process()
+    try:
+        decider, comparer = Client(url, verbose=False), Client(url, verbose=False)
+
+        def compare() -> float:
+            started = time.perf_counter()
+            comparer.predict("What is the per diem for Lisbon?", "base", "", 0, tokens, 0.0, api_name="/compare")
+            return time.perf_counter() - started
+
+        idle = statistics.median(compare() for _ in range(5))
+        rss_before = me.memory_info().rss
+        started = time.perf_counter()
+        run = decider.submit("company", budget, 100, api_name="/decide")
+        during, waited = [], []
+        while not run.done():
+            if not re.search(r"Stage \d+ of", str(run.outputs()[-1][0]) if run.outputs() else ""):
+                time.sleep(0.05)
+                continue
+            latency = compare()
+            (during if not run.done() else waited).append(latency)
+        status = str(run.result()[0])
+        if "finished" not in status:
+            raise SystemExit(f"the Decide run did not finish: {status}")
+        decide_s = time.perf_counter() - started
+        print(json.dumps({"idle_s": idle, "during_median_s": statistics.median(during or waited),
+                          "during_max_s": max(during or waited), "answered_during": len(during),
+                          "decide_s": decide_s,
+                          "rss_before_mib": rss_before / 2**20, "rss_after_mib": me.memory_info().rss / 2**20}),
+              flush=True)
+    finally:
+        demo.close()
+
+
+def measure(tree: Path, tokens: int, budget: float) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "TOKENIZERS_PARALLELISM": "false"}
+    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(tree), "--tokens",
+                          str(tokens), "--budget", str(budget)], cwd=tree, env=env, check=True,
+                         capture_output=True, text=True)
+    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=8, help="max new tokens per answer (Compare's and Decide's)")
+    parser.add_argument("--budget", type=float, default=30, help="Decide's budget in minutes")
+    parser.add_argument("--before", default="main", help="baseline git ref (default: main)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child), args.tokens, args.budget)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        before = measure(checkout(args.before, Path(tmp) / "before"), args.tokens, args.budget)
+        after = measure(REPO, args.tokens, args.budget)
+    print(f"/compare latency (s) while another client's /decide runs (30 facts, tiny random Llama, {args.tokens} "
+          f"new tokens); machine: {os.cpu_count()} CPUs")
+    print(f"{'':>34}  {args.before:>10}  {'this tree':>10}")
+    for key, label, fmt in [("idle_s", "compare, idle app (median of 5)", ".2f"),
+                            ("during_median_s", "compare during Decide, median", ".2f"),
+                            ("during_max_s", "compare during Decide, slowest", ".2f"),
+                            ("answered_during", "compares answered during Decide", "d"),
+                            ("decide_s", "the Decide run itself", ".1f"),
+                            ("rss_before_mib", "app RSS before Decide (MiB)", ".0f"),
+                            ("rss_after_mib", "app RSS after Decide (MiB)", ".0f")]:
+        print(f"{label:>34}  {before[key]:>10{fmt}}  {after[key]:>10{fmt}}")
+
+
+if __name__ == "__main__":
+    main()
