@@ -159,9 +159,14 @@ def test_uploads_above_the_size_limit_are_refused(workbench, tmp_path):
 def tab_sessions(wb):
     """The Corpora tab's session state without an app: its handlers are plain functions of it."""
     from workbench.retrieval.sessions import SessionCorpora
+    from workbench.ui.clients import Holdings
     from workbench.ui.corpora import CorpusSessions
+    from workbench.ui.uploads import UsedUploads
 
-    return CorpusSessions(SessionCorpora(wb.store), state=None, demo=None, default=wb.settings.corpus)
+    manager = SessionCorpora(wb.store)
+    return CorpusSessions(manager, state=None, demo=None, default=wb.settings.corpus,
+                          holdings=Holdings(manager, wb.settings.data_path / "adapters", wb.settings),
+                          uploads=UsedUploads(wb.settings.upload_cache_ttl))
 
 
 def test_corpora_handlers_say_what_to_choose_first(workbench):
@@ -177,7 +182,7 @@ def test_corpora_handlers_say_what_to_choose_first(workbench):
     assert not bad_name["is_valid"] and "corpus name" in bad_name["message"]
     assert all(v["is_valid"] for v in rest)
     with pytest.raises(gr.Error, match=r"choose some files \(or a .zip\) to upload first"):
-        tab.ingest_files(workbench, sessions, slots, budget, 0, [], "mine", 40, 5, None, None)
+        tab.ingest_files(workbench, sessions, slots, budget, ParseBudget(60), 0, [], "mine", 40, 5, None, None)
     with pytest.raises(gr.Error, match="choose a corpus and one of its documents first"):
         tab.delete_document(sessions, 0, "handbook", "", None, None)
     with pytest.raises(gr.Error) as refused:
@@ -196,7 +201,7 @@ def test_corpora_handlers_ingest_use_and_delete_a_session_corpus(workbench, tmp_
     note = tmp_path / "garden.md"
     note.write_text("The garden gate code is 7710. The shed key hangs by the door.\n")
     report, summary, failures, value, picker, listing, documents, _ = tab.ingest_files(
-        workbench, sessions, slots, budget, 0, [str(note)], "garden", 40, 5, None, None)
+        workbench, sessions, slots, budget, ParseBudget(60), 0, [str(note)], "garden", 40, 5, None, None)
     assert report["files_ok"] and summary.startswith("**garden**: 1 file ingested") and failures.empty
     assert value.selected.endswith("--garden") and picker["value"] == "garden"
     assert ["garden", "this session"] == list(listing.iloc[0][:2]) and list(documents["document"]) == ["garden.md"]

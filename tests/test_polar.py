@@ -44,14 +44,15 @@ def test_only_the_calibrated_arms_weigh_a_yes_no_question(workbench, tmp_path, m
         return forced
 
     monkeypatch.setattr(polar, "calibrated_token", weigh)
-    result = workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft))
+    result = workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft),
+                               yes_no_calibration="raft")
     by_arm = {a.arm: a for a in result.arms}
-    assert calls == [True]  # raft only (the default), its content-free prompt gave other logits
+    assert calls == [True]  # raft only, its content-free prompt gave other logits
     assert by_arm["raft"].answer.startswith(workbench.tokenizer.decode([forced]).strip())
 
     calls.clear()
-    workbench.compare("What is the per diem for Lisbon?", "rag,raft", raft_adapter=str(raft))
-    workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft), yes_no_calibration="")
+    workbench.compare("What is the per diem for Lisbon?", "rag,raft", raft_adapter=str(raft), yes_no_calibration="raft")
+    workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft))  # off by default
     assert calls == []
     workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft),
                       yes_no_calibration="rag,raft")

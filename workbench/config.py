@@ -204,10 +204,11 @@ class Settings:
     """Greedy decoding on the in-process engine: how many tokens prompt lookup may draft per answer and step, all
     checked in one forward pass (workbench/generation.py); the answers stay the greedy ones. 0 turns it off."""
 
-    yes_no_calibration: str = "raft"
+    yes_no_calibration: str = ""
     """Retrieval arms (comma-separated) whose answer to a yes/no question is weighed against the same prompt with a
     content-free passage, so the passages, not the model's lean, decide between yes and no (workbench/polar.py;
-    in-process engine only). "" turns it off. Measured per arm: docs/fine-tuning-recipes.md."""
+    in-process engine only), e.g. "raft". Off ("") by default: on the held-out corpora it did not reliably help
+    (docs/fine-tuning-recipes.md, scripts/yes_no_goal.py)."""
 
     pack_weights: str = "auto"
     """On a CPU, which Linear layers keep their weights in oneDNN's packed layout (workbench/packed.py), in the

@@ -9,7 +9,8 @@ when the passages raise the odds of yes over no above that prior:
 
 Only the first token changes, and only where the arm itself starts with yes or no: an arm that abstains or answers
 in words keeps its answer. generation.py applies it in each row's prefill (one extra short prefill per yes/no
-question); Settings.yes_no_calibration says which arms (measured: docs/fine-tuning-recipes.md).
+question) for the arms Settings.yes_no_calibration names; it is off by default, since on held-out corpora it
+did not reliably help (docs/fine-tuning-recipes.md).
 """
 
 from __future__ import annotations
