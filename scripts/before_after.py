@@ -28,9 +28,15 @@ def export(revision: str) -> Path:
 
 def run_scenario(root: Path, scenario: str, args: list[str], timeout: float = 1800) -> dict:
     """Run `scenario` (Python source that prints one JSON line) with `root` on the path; its last JSON line."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(root)}
-    done = subprocess.run([sys.executable, "-c", scenario, *args], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    return run_python(root, ["-c", scenario, *args], timeout)
+
+
+def run_python(root: Path, argv: list[str], timeout: float | None = None) -> dict:
+    """Run `python ARGV` in `root` with `root` on the path (e.g. a script's own --child mode); its last JSON line."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "TOKENIZERS_PARALLELISM": "false",
+           "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, *argv], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=timeout)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if not lines:
         raise SystemExit(f"{root}: no result\n{done.stderr[-2000:]}")

@@ -17,7 +17,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from before_after import run_python  # noqa: E402
 from training_memory import checkout  # noqa: E402
 
 
@@ -91,12 +91,7 @@ def child(tree: Path, tokens: int, budget: float) -> None:
 
 
 def measure(tree: Path, tokens: int, budget: float) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "TOKENIZERS_PARALLELISM": "false"}
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(tree), "--tokens",
-                          str(tokens), "--budget", str(budget)], cwd=tree, env=env, check=True,
-                         capture_output=True, text=True)
-    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+    return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--tokens", str(tokens), "--budget", str(budget)])
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from before_after import run_python  # noqa: E402
 from training_memory import checkout  # noqa: E402
 
 
@@ -74,12 +74,7 @@ def child(tree: Path, questions: int, tokens: int) -> None:
 
 
 def measure(tree: Path, questions: int, tokens: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(tree), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-           "TOKENIZERS_PARALLELISM": "false"}
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(tree), "--questions",
-                          str(questions), "--tokens", str(tokens)], cwd=tree, env=env, check=True,
-                         capture_output=True, text=True)
-    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+    return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--questions", str(questions), "--tokens", str(tokens)])
 
 
 def main() -> None:
