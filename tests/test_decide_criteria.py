@@ -110,6 +110,8 @@ def test_decide_reports_unanswerable_updates_and_a_table_per_need(workbench, fac
         job.run(lambda p: job.cancel())
     assert not (out / "recheck").exists() and "recheck" not in json.loads((out / "run.json").read_text())["state"]
     result = Job(recheck_work(workbench, out), "recheck").run()
+    run_folder = str(out.resolve())  # the run's adapters answered the re-check, then left the model
+    assert not [key for key in workbench.attached_adapters if key.startswith(run_folder)]
     assert result["changed_documents"] == ["chapter0.txt"], result["line"]
     for f in result["facts"]:  # the new value and the old one (the generator may keep a unit's words with them)
         assert ("75 euro" in f["answer"] and "61 euro" in f["old_answer"]) or (f["answer"], f["old_answer"]) == (

@@ -161,10 +161,14 @@ def run_decide(wb: Workbench, corpus: str, out_dir: str | Path, budget_minutes: 
 def decide_work(wb: Workbench, corpus: str, out_dir: str | Path, budget_minutes: float | None = None,
                 queries_per_day: int | None = None):
     """`run_decide` as the work of a job (workbench/jobs.py): it reports each Progress to the job and stops at its
-    next training step or question once the job is cancelled. The tab and the CLI run Decide this way."""
+    next training step or question once the job is cancelled, and gives back the memory of the adapters it attached.
+    The tab and the CLI run Decide this way."""
     def work(job) -> dict:
-        return run_decide(wb, corpus, out_dir, budget_minutes, on_progress=job.report, cancel=job.cancelled,
-                          queries_per_day=queries_per_day)
+        try:
+            return run_decide(wb, corpus, out_dir, budget_minutes, on_progress=job.report, cancel=job.cancelled,
+                              queries_per_day=queries_per_day)
+        finally:  # the run's adapters leave the model; Compare attaches a kept one again when it is chosen
+            wb.detach_adapters(Path(out_dir))
 
     return work
 

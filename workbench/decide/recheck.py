@@ -133,7 +133,10 @@ def recheck(wb, run_dir: str | Path, on_progress=None, cancel=None) -> dict:
 def recheck_work(wb, run_dir: str | Path):
     """`recheck` as the work of a job (workbench/jobs.py); the tab and the CLI re-check this way."""
     def work(job) -> dict:
-        return recheck(wb, run_dir, on_progress=job.report, cancel=job.cancelled)
+        try:
+            return recheck(wb, run_dir, on_progress=job.report, cancel=job.cancelled)
+        finally:  # the run's adapters leave the model again (Compare attaches one when it is chosen)
+            wb.detach_adapters(Path(run_dir))
 
     return work
 
