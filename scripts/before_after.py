@@ -41,3 +41,11 @@ def run_python(root: Path, argv: list[str], timeout: float | None = None) -> dic
     if not lines:
         raise SystemExit(f"{root}: no result\n{done.stderr[-2000:]}")
     return json.loads(lines[-1])
+
+
+def print_side_by_side(before: dict, after: dict, rows: list[tuple[str, str, str]], before_label: str) -> None:
+    """One line per (key, label, format): the baseline's figure, then this tree's."""
+    width = max(len(label) for _, label, _ in rows)
+    print(f"{'':>{width}}  {before_label:>10}  {'this tree':>10}")
+    for key, label, fmt in rows:
+        print(f"{label:>{width}}  {before[key]:>10{fmt}}  {after[key]:>10{fmt}}")

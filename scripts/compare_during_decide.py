@@ -24,7 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from before_after import run_python  # noqa: E402
+from before_after import print_side_by_side, run_python  # noqa: E402
 from training_memory import checkout  # noqa: E402
 
 
@@ -91,7 +91,8 @@ def child(tree: Path, tokens: int, budget: float) -> None:
 
 
 def measure(tree: Path, tokens: int, budget: float) -> dict:
-    return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--tokens", str(tokens), "--budget", str(budget)])
+    return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--tokens", str(tokens),
+                             "--budget", str(budget)])
 
 
 def main() -> None:
@@ -109,15 +110,13 @@ def main() -> None:
         after = measure(REPO, args.tokens, args.budget)
     print(f"/compare latency (s) while another client's /decide runs (30 facts, tiny random Llama, {args.tokens} "
           f"new tokens); machine: {os.cpu_count()} CPUs")
-    print(f"{'':>34}  {args.before:>10}  {'this tree':>10}")
-    for key, label, fmt in [("idle_s", "compare, idle app (median of 5)", ".2f"),
-                            ("during_median_s", "compare during Decide, median", ".2f"),
-                            ("during_max_s", "compare during Decide, slowest", ".2f"),
-                            ("answered_during", "compares answered during Decide", "d"),
-                            ("decide_s", "the Decide run itself", ".1f"),
-                            ("rss_before_mib", "app RSS before Decide (MiB)", ".0f"),
-                            ("rss_after_mib", "app RSS after Decide (MiB)", ".0f")]:
-        print(f"{label:>34}  {before[key]:>10{fmt}}  {after[key]:>10{fmt}}")
+    print_side_by_side(before, after, [("idle_s", "compare, idle app (median of 5)", ".2f"),
+                                       ("during_median_s", "compare during Decide, median", ".2f"),
+                                       ("during_max_s", "compare during Decide, slowest", ".2f"),
+                                       ("answered_during", "compares answered during Decide", "d"),
+                                       ("decide_s", "the Decide run itself", ".1f"),
+                                       ("rss_before_mib", "app RSS before Decide (MiB)", ".0f"),
+                                       ("rss_after_mib", "app RSS after Decide (MiB)", ".0f")], args.before)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from before_after import run_python  # noqa: E402
+from before_after import print_side_by_side, run_python  # noqa: E402
 from training_memory import checkout  # noqa: E402
 
 
@@ -92,10 +92,9 @@ def main() -> None:
         after = measure(REPO, args.questions, args.tokens)
     print(f"/compare latency (s) while an /evaluate of {args.questions} questions (batches of 8, {args.tokens} new "
           f"tokens, tiny random Llama) runs; machine: {os.cpu_count()} CPUs")
-    print(f"{'':>28}  {args.before:>10}  {'this tree':>10}")
-    for key, label in [("idle_s", "compare, idle app"), ("during_s", "compare, evaluation running"),
-                       ("eval_s", "the evaluation itself")]:
-        print(f"{label:>28}  {before[key]:>10.2f}  {after[key]:>10.2f}")
+    print_side_by_side(before, after, [("idle_s", "compare, idle app", ".2f"),
+                                       ("during_s", "compare, evaluation running", ".2f"),
+                                       ("eval_s", "the evaluation itself", ".2f")], args.before)
 
 
 if __name__ == "__main__":
