@@ -12,6 +12,9 @@ def test_yes_no_questions_start_with_an_auxiliary_and_offer_no_alternative():
     assert not polar.is_yes_no("Is the fare paid in cash or by card?")
     assert not polar.is_yes_no("What does a day ticket cost?")
     assert not polar.is_yes_no("")
+    assert polar.calibrated_arms("Is it free?", "rag, raft") == {"rag", "raft"}
+    assert polar.calibrated_arms("Is it free?", "") == set()
+    assert polar.calibrated_arms("What does it cost?", "raft") == set()
 
 
 def test_the_passages_decide_against_the_content_free_lean():

@@ -237,6 +237,7 @@ class Workbench:
         if any(arm.retrieval for arm in selected):
             passages, retrieval_ms = self.retrieve(question, opts.corpus, opts.top_k)
 
+        calibrated = polar.calibrated_arms(question, opts.yes_no_calibration)
         runnable: list[tuple[ArmResult, Request]] = []
         for arm in selected:
             result = results[arm.name]
@@ -259,8 +260,7 @@ class Workbench:
             result.prompt = build_prompt(self.tokenizer, question, arm_passages, opts.system_prompt)
             result.metrics.retrieval_ms = round(retrieval_ms, 2) if arm.retrieval else 0.0
             null = (polar.null_prompt(self.tokenizer, question, opts.system_prompt)
-                    if arm.retrieval and arm.name in opts.yes_no_calibration.split(",") and polar.is_yes_no(question)
-                    else None)
+                    if arm.retrieval and arm.name in calibrated else None)
             runnable.append((result, Request(result.prompt, adapter, null)))
         return comparison, runnable
 

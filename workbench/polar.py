@@ -37,6 +37,12 @@ def is_yes_no(question: str) -> bool:
     return bool(words) and words[0] in AUXILIARIES and " or " not in f" {question.lower()} "
 
 
+def calibrated_arms(question: str, setting: str) -> set[str]:
+    """The arms whose yes or no `question` weighs: those Settings.yes_no_calibration names ("rag, raft"), when it is
+    a yes/no question; none otherwise."""
+    return {name.strip() for name in setting.split(",") if name.strip()} if is_yes_no(question) else set()
+
+
 def null_prompt(tokenizer, question: str, system_prompt: str) -> str:
     """The retrieval prompt for `question` with one content-free passage in place of the retrieved ones."""
     return build_prompt(tokenizer, question, [CONTENT_FREE], system_prompt)
