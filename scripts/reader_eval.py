@@ -2,7 +2,8 @@
 unanswerable questions, in one run.
 
     python scripts/reader_eval.py --sets handbook-test,handbook-independent,heldout,pubmedqa --arms rag,raft \
-        --raft-adapter handbook-raft,reader [--prompt VARIANT] [--label NAME] [--limit N] [--json OUT]
+        --raft-adapter handbook-raft,reader [--prompt VARIANT] [--loop-guard tail,both] [--label NAME] [--limit N] \
+        [--json OUT]
 
 Sets:
 - `handbook-test`, `handbook-independent`: the shipped handbook's hand-written questions (corpora/handbook/qa),
@@ -201,6 +202,14 @@ def _variant_user_message(variant: str):
     return variants[variant]
 
 
+def use_loop_guard(guard: str) -> None:
+    """Generation ends a looping answer with both guards of workbench/loops.py ('both'), or with `repeated_tail`
+    alone ('tail', the guard before `repeated_phrase`)."""
+    from workbench import generation, loops
+
+    generation.dropped_tail = {"both": loops.dropped_tail, "tail": loops.repeated_tail}[guard]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default="handbook-test,handbook-independent,heldout")
@@ -215,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt", default="", help="a prompt variant of the retrieval arms (see _variant_user_message)")
     parser.add_argument("--system-prompt", default=None)
     parser.add_argument("--json", default=None, help="append the figures as one JSON line to this file")
+    parser.add_argument("--loop-guard", default="both", help="which of loops.py's guards end an answer: 'both' "
+                        "(the app's), 'tail' (a unit repeated in a row only); 'tail,both' runs each, side by side")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -231,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
                                        top_k=args.top_k, max_new_tokens=args.max_new_tokens,
                                        system_prompt=args.system_prompt).items() if v is not None}
     results = {}
-    for name, (corpus, rows) in question_sets(wb, args.sets.split(",")).items():
+    sets = question_sets(wb, args.sets.split(","))
+    for guard, (name, (corpus, rows)) in [(g, s) for g in args.loop_guard.split(",") for s in sets.items()]:
+        use_loop_guard(guard)
+        name = name if args.loop_guard == "both" else f"{name} [{guard}]"
         rows = rows[: args.limit] if args.limit else rows
         started = time.perf_counter()
         adapters = [a for a in args.raft_adapter.split(",") if a]

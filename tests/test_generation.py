@@ -286,7 +286,7 @@ def test_drafted_steps_hand_the_kernel_grouped_heads_and_say_the_same(tiny_model
 
 
 def test_an_answer_that_repeats_a_unit_ends_after_its_first_copy():
-    from workbench.generation import repeated_tail
+    from workbench.loops import repeated_tail
 
     says = [11, 12, 13, 14, 15]  # 'The context says: "' as five tokens
     assert repeated_tail([1, 2] + says * 3) == 10  # three copies of a 5-token unit: keep one
@@ -295,3 +295,16 @@ def test_an_answer_that_repeats_a_unit_ends_after_its_first_copy():
     assert repeated_tail([1, 2] + says * 2) == 0  # said twice is not a loop
     assert repeated_tail(list(range(40))) == 0  # a list never repeats a unit
     assert repeated_tail([3, 4, 3, 4, 3, 4, 9]) == 0  # a repetition that ended is left alone
+
+
+def test_an_answer_that_says_a_phrase_a_third_time_ends_before_its_second_copy():
+    from workbench.loops import dropped_tail, repeated_phrase
+
+    phrase = [21, 22, 23, 24, 25, 26]  # "The lab has two autoclaves in"
+    listed = [1, 9] + phrase + [30, 2, 9] + phrase + [31, 3, 9] + phrase  # "1. …  2. …  3. …" one sentence thrice
+    assert repeated_phrase(listed) == len(listed) - 11  # keeps "1. <phrase> 30 2." and drops from copy two on
+    assert dropped_tail(listed) == repeated_phrase(listed)
+    quoted = [5] + phrase + [40, 41] + phrase  # evidence quoted, then the answer out of it: said twice is fine
+    assert repeated_phrase(quoted) == 0 and dropped_tail(quoted) == 0
+    assert repeated_phrase(listed[:-2]) == 0  # "3." and the third copy begun: not said thrice yet
+    assert repeated_phrase(list(range(60))) == 0

@@ -22,9 +22,9 @@ How a run goes (and why):
    step per token (on a 2-core Xeon, 5 tokens cost 1.5x one), and an answer that quotes its passages comes out
    several tokens a step. The columns of refused drafts stay in the static cache, masked out for good. On a CPU
    these steps attend over the cache's own key/value heads rather than a copy per query head (attention.py).
-4. **An answer that starts repeating itself ends** (``repeated_tail``): once its last tokens are one unit said
-   over and over (three times for a unit of four tokens or more, more often for shorter ones), the row stops and
-   keeps the unit once. A greedy answer that never repeats itself so is left exactly as it was.
+4. **An answer that starts repeating itself ends** (loops.py): one unit said over and over keeps one copy; a
+   phrase said a third time keeps what came before its second. A greedy answer that never repeats itself so is
+   left exactly as it was.
 5. **The loop runs in the caller's thread**, one step per ``next()``: closing the iterator (a Gradio client that
    disconnects or presses Stop) stops the generation at once and frees the model for the next user.
 
@@ -47,34 +47,13 @@ import torch
 
 from . import multilora, polar
 from .arms import PLAIN_STOP, cut_at_stop
+from .loops import dropped_tail
 from .multilora import BASE_ADAPTER
 
 STEP_TOKENS_WITH_DRAFTS = 16
 """Most tokens one decode step feeds, drafts included (rows x (1 + drafts per row)). Each token fed adds arithmetic
 to the step, so a large batch (an evaluation's) decodes one token a step until enough of its rows have finished
 (measured: docs/benchmarks.md, prompt lookup drafts)."""
-
-
-LOOP_MIN_SPAN = 12
-"""A repeated unit ends an answer once its copies in a row span at least this many tokens (and it came 3 times)."""
-LOOP_MAX_UNIT = 32
-"""Longest unit (in tokens) checked for repetition."""
-
-
-def repeated_tail(tokens: list[int]) -> int:
-    """How many tokens to drop from the end of `tokens` because they repeat a unit: 0 when the answer does not end
-    in a loop. A loop is a unit of p tokens (p <= LOOP_MAX_UNIT) that comes at least max(3, LOOP_MIN_SPAN / p)
-    times in a row at the end; all copies but the first are dropped. ("The context says: "The context says: ..."
-    is a unit of 5 tokens three times; a list such as "1, 2, 3, 4" never repeats a unit.)"""
-    n = len(tokens)
-    for p in range(1, min(LOOP_MAX_UNIT, n // 3) + 1):
-        times = max(3, -(-LOOP_MIN_SPAN // p))
-        if times * p > n:
-            continue
-        unit = tokens[n - p:]
-        if all(tokens[n - k * p:n - (k - 1) * p] == unit for k in range(2, times + 1)):
-            return (times - 1) * p
-    return 0
 
 
 @dataclass
@@ -101,7 +80,7 @@ class RowState:
     """This row's share of the batched decode: each step's time divided evenly among the rows in that step."""
     done: bool = False
     looped: bool = False
-    """The answer began to repeat itself and was ended there (see repeated_tail)."""
+    """The answer began to repeat itself and was ended there (see loops.py)."""
 
     @property
     def decode_tokens_per_s(self) -> float:
@@ -311,7 +290,7 @@ class _Generation:
         row.tokens.append(token)
         row.first_token_s = now if row.first_token_s is None else row.first_token_s
         row.last_token_s = now
-        drop = repeated_tail(row.tokens)
+        drop = dropped_tail(row.tokens)
         if drop:
             del row.tokens[-drop:]
             row.looped = row.done = True
