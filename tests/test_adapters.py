@@ -132,6 +132,36 @@ def test_a_session_s_adapters_go_when_its_corpora_do(tiny_model, tmp_path, store
     manager.close()
 
 
+def test_a_session_s_decide_runs_go_when_its_corpora_do(tmp_path, store):
+    """Decide runs on a session's corpus are private to it: when its corpora expire, the runs (their adapters
+    detached from the model first) go too; another session's runs and runs on shared corpora stay."""
+    import json
+
+    from workbench.retrieval.sessions import SessionCorpora
+    from workbench.ui.decide_runs import remove_session_runs, run_sessions
+
+    gone, back, root, detached, now = "a" * 24, "b" * 24, tmp_path / "decide", [], [1000.0]
+    for name, corpus in (("run-gone", f"session--{gone}--notes"), ("run-back", f"session--{back}--notes"),
+                         ("run-shared", "handbook")):
+        (root / name / "adapters").mkdir(parents=True)
+        (root / name / "run.json").write_text(json.dumps({"corpus": corpus}))
+
+    class Engine:
+        def detach_adapters(self, folder):
+            detached.append(folder.name)
+
+    manager = SessionCorpora(store, ttl=60, clock=lambda: now[0])
+    manager.on_expire.append(lambda sid: remove_session_runs(Engine(), root, sid))
+    assert run_sessions(root) == {gone, back}  # what start-up schedules to expire
+    for sid in (gone, back):
+        manager.end(sid)
+    manager.touch(back)  # came back before the TTL
+    now[0] += 61
+    manager.sweep()
+    assert sorted(p.name for p in root.iterdir()) == ["run-back", "run-shared"] and detached == ["run-gone"]
+    manager.close()
+
+
 def test_a_deleted_session_s_adapters_leave_the_model_and_its_memory(workbench):
     from peft import PeftModel
 

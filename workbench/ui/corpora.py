@@ -28,6 +28,7 @@ from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
 from .errors import ok, user_errors, verdict
 from .clients import Holdings
+from .decide_runs import remove_session_runs, run_sessions, runs_root
 from .uploads import UsedUploads
 from .wiring import bind
 
@@ -147,9 +148,11 @@ def corpus_session(demo: gr.Blocks, wb: Workbench, startup=None) -> CorpusSessio
     # an expired session's adapters leave the model (or the generation server), then the disk
     manager.on_expire.append(lambda sid: wb.detach_adapters(adapter_lib.session_folder(adapters_root, sid)))
     manager.on_expire.append(lambda sid: adapter_lib.remove_session_adapters(adapters_root, sid))
+    manager.on_expire.append(lambda sid: remove_session_runs(wb, runs_root(s), sid))  # Decide runs on its corpora
     if not s.chroma_host:
         manager.expire_orphans()  # sessions of a previous run are gone; their corpora now count down
-    manager.expire_later(adapter_lib.session_ids(adapters_root))  # and their adapters
+    # and their adapters and Decide runs
+    manager.expire_later(sorted(set(adapter_lib.session_ids(adapters_root)) | run_sessions(runs_root(s))))
     manager.sweep()
     # The delete callback is a backstop: Gradio drops a closed session's state an hour later.
     state = gr.State(None, delete_callback=lambda value: manager.end(value.id) if value else None)

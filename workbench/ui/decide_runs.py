@@ -6,19 +6,61 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
 from ..decide.needs import best_label, format_figure
 from ..decide.report import cost_queries
 from ..decide.verdict import cost_curve
-from ..retrieval.sessions import check_access, display_name
+from ..retrieval.sessions import SESSION_PREFIX, check_access, display_name
 from ..retrieval.store import StoreError
 
 
 def runs_root(settings) -> Path:
     return settings.data_path / "decide"
+
+
+def _records(root: Path) -> Iterator[tuple[Path, dict]]:
+    """Each run folder under `root` with its run.json (folders without a readable one are left out)."""
+    for record in root.glob("*/run.json"):
+        try:
+            data = json.loads(record.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("corpus", ""), str):
+            yield record.parent, data
+
+
+def session_runs(root: Path, sid: str) -> list[Path]:
+    """The run folders under `root` whose corpus is one of session `sid`'s (they go when its corpora do)."""
+    prefix = f"{SESSION_PREFIX}{sid}--"
+    return [folder for folder, data in _records(root) if data.get("corpus", "").startswith(prefix)]
+
+
+def remove_session_runs(wb, root: Path, sid: str) -> int:
+    """Delete session `sid`'s run folders (when its corpora expire), their adapters detached from the model first;
+    returns how many went."""
+    runs = session_runs(root, sid)
+    for folder in runs:
+        wb.detach_adapters(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(runs)
+
+
+def run_sessions(root: Path) -> set[str]:
+    """The sessions that have run folders under `root` (at start-up: those of a previous run)."""
+    return {data["corpus"][len(SESSION_PREFIX):].split("--", 1)[0] for _, data in _records(root)
+            if data.get("corpus", "").startswith(SESSION_PREFIX)}
+
+
+def _modified(folder: Path) -> float:
+    try:
+        return (folder / "run.json").stat().st_mtime
+    except OSError:  # deleted since it was listed (its session expired)
+        return 0.0
 
 
 def _visible(session, corpus: str) -> bool:
@@ -31,18 +73,13 @@ def _visible(session, corpus: str) -> bool:
 
 def list_runs(settings, session=None) -> list[tuple[str, str]]:
     """(label, folder name) of the past runs this session may see (shared corpora and its own), newest first."""
-    root = runs_root(settings)
     runs = []
-    for folder in sorted(root.glob("*/run.json"), key=lambda p: p.stat().st_mtime, reverse=True):
-        try:
-            data = json.loads(folder.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
+    for folder, data in sorted(_records(runs_root(settings)), key=lambda r: _modified(r[0]), reverse=True):
         if not _visible(session, data.get("corpus", "")):
             continue
         done = "report" in data.get("done", {})
-        runs.append((f"{folder.parent.name} — {data['corpus']}, {'finished' if done else 'unfinished'}",
-                     folder.parent.name))
+        runs.append((f"{folder.name} — {display_name(data['corpus'])}, {'finished' if done else 'unfinished'}",
+                     folder.name))
     return runs
 
 
