@@ -138,3 +138,41 @@ def test_a_session_corpus_is_shown_by_the_name_its_owner_gave_it():
 
     assert display_name("session--52c2ab--harbor-lantern") == "harbor-lantern"
     assert display_name("handbook") == "handbook"
+
+
+def test_a_cancelled_ingest_stores_nothing_and_leaves_what_was_stored(sessions, store, docs, tmp_path):
+    """Cancel (a job's event) stops an ingest before anything is written: a new corpus is not left behind, an
+    existing one keeps its chunks."""
+    import threading
+
+    from workbench.jobs import Cancelled
+
+    sid, cancel = CorpusSession.new().id, threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        sessions.ingest(sid, "mine", [docs], 40, 5, cancel=cancel)
+    assert sessions.list(sid)[0].name == "handbook"  # no empty "mine"
+    before = upload(sessions, sid, "mine", docs).chunks_total
+    extra = tmp_path / "extra.md"
+    extra.write_text("# Extra\n\nThe canteen opens at eight.\n")
+    with pytest.raises(Cancelled):
+        sessions.ingest(sid, "mine", [extra], 40, 5, cancel=cancel)
+    assert store.count(sessions.find(sid, "mine").collection) == before
+
+
+def test_cancel_kills_a_parse_in_flight_within_a_second():
+    """A parse stuck in its worker (here: asleep) ends soon after Cancel, not at its time limit."""
+    import threading
+    import time
+
+    from workbench.jobs import Cancelled
+    from workbench.retrieval.parsing import ParseLimits, ParseWorker
+
+    cancel = threading.Event()
+    with ParseWorker(ParseLimits(timeout_s=60), cancel) as worker:
+        assert worker.call(abs, -3, timeout=30) == 3
+        threading.Timer(0.5, cancel.set).start()
+        started = time.perf_counter()
+        with pytest.raises(Cancelled):
+            worker.call(time.sleep, 30, timeout=60)
+        assert time.perf_counter() - started < 2

@@ -172,6 +172,7 @@ def tab_sessions(wb):
 def test_corpora_handlers_say_what_to_choose_first(workbench):
     import gradio as gr
 
+    from workbench.jobs import Jobs
     from workbench.retrieval.admission import IngestSlots, ParseBudget
     from workbench.ui import corpora as tab
 
@@ -182,7 +183,8 @@ def test_corpora_handlers_say_what_to_choose_first(workbench):
     assert not bad_name["is_valid"] and "corpus name" in bad_name["message"]
     assert all(v["is_valid"] for v in rest)
     with pytest.raises(gr.Error, match=r"choose some files \(or a .zip\) to upload first"):
-        tab.ingest_files(workbench, sessions, slots, budget, ParseBudget(60), 0, [], "mine", 40, 5, None, None)
+        tab.ingest_files(workbench, sessions, Jobs(), slots, budget, ParseBudget(60), 0, "", [], "mine", 40, 5, None,
+                         None)
     with pytest.raises(gr.Error, match="choose a corpus and one of its documents first"):
         tab.delete_document(sessions, 0, "handbook", "", None, None)
     with pytest.raises(gr.Error) as refused:
@@ -193,6 +195,7 @@ def test_corpora_handlers_say_what_to_choose_first(workbench):
 
 
 def test_corpora_handlers_ingest_use_and_delete_a_session_corpus(workbench, tmp_path):
+    from workbench.jobs import Jobs
     from workbench.retrieval.admission import IngestSlots, ParseBudget
     from workbench.ui import corpora as tab
 
@@ -200,8 +203,13 @@ def test_corpora_handlers_ingest_use_and_delete_a_session_corpus(workbench, tmp_
     slots, budget = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes), ParseBudget(60)
     note = tmp_path / "garden.md"
     note.write_text("The garden gate code is 7710. The shed key hangs by the door.\n")
+    jobs = Jobs()
+    jobs.cancel("pressed-early")  # Cancel pressed before the job started: nothing is ingested
+    report, summary, *_ = tab.ingest_files(workbench, sessions, jobs, slots, budget, ParseBudget(60), 0,
+                                           "pressed-early", [str(note)], "garden", 40, 5, None, None)
+    assert report is None and summary == "**Cancelled**: nothing was added to **garden**."
     report, summary, failures, value, picker, listing, documents, _ = tab.ingest_files(
-        workbench, sessions, slots, budget, ParseBudget(60), 0, [str(note)], "garden", 40, 5, None, None)
+        workbench, sessions, jobs, slots, budget, ParseBudget(60), 0, "", [str(note)], "garden", 40, 5, None, None)
     assert report["files_ok"] and summary.startswith("**garden**: 1 file ingested") and failures.empty
     assert value.selected.endswith("--garden") and picker["value"] == "garden"
     assert ["garden", "this session"] == list(listing.iloc[0][:2]) and list(documents["document"]) == ["garden.md"]

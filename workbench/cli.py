@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .arms import ALL_ARMS
 from .config import Settings
+from .jobs import Job, reporter
 
 
 def _settings(args) -> Settings:
@@ -81,9 +82,12 @@ def cmd_ingest(args) -> int:
     check_chunking(chunk_size, chunk_overlap)
     store = VectorStore.open(settings, Embedder.load(settings.embedder, settings.device))
     bars = ProgressBars()
-    try:
-        report = ingest(store, args.corpus, [Path(p) for p in args.paths], chunk_size, chunk_overlap, bars,
-                        ArchiveLimits.from_settings(settings))
+
+    def work(job: Job):
+        return ingest(store, args.corpus, [Path(p) for p in args.paths], chunk_size, chunk_overlap,
+                      reporter(job, "ingest"), ArchiveLimits.from_settings(settings), cancel=job.cancelled)
+    try:  # Ctrl-C stops it before anything is written
+        report = Job(work, "ingest", ("ingest",)).run(lambda p: bars(p.done, p.total, p.unit, p.message))
     finally:
         bars.close()
     if args.json:
@@ -123,7 +127,6 @@ def cmd_eval(args) -> int:
     from .evaluation.datasets import load_eval_set
     from .evaluation.report import build_report, format_summary, run_metadata, write_report
     from .evaluation.runner import ResultCache, evaluation_work
-    from .jobs import Job
     from .validation import EVAL_BATCH_MAX
 
     settings = _settings(args)
@@ -164,7 +167,6 @@ def cmd_train(args) -> int:
     import dataclasses
 
     from .engine import Workbench
-    from .jobs import Job
     from .training.jobs import STAGES, training_work
     from .training.trainer import TrainConfig
 
@@ -195,7 +197,6 @@ def _recheck(args, settings) -> int:
     as a job; Ctrl-C cancels it at its next question."""
     from .decide.recheck import recheck_work
     from .engine import Workbench
-    from .jobs import Job
 
     if not (Path(args.recheck) / "run.json").is_file():
         raise ValueError(f"{args.recheck} holds no Decide run (no run.json); give the run folder of a finished run")
@@ -213,7 +214,6 @@ def cmd_decide(args) -> int:
     from .decide import decide_work
     from .decide.stages import STAGES
     from .engine import Workbench
-    from .jobs import Job
 
     settings = _settings(args)
     if args.recheck:
@@ -264,7 +264,8 @@ def cmd_qa(args) -> int:
     check_corpus_exists(settings, args.corpus)
     reference = read_reference(args.reference) if args.reference else None  # a bad file fails before the work
     chunks = corpus_chunks(VectorStore.open(settings, embedder=None), args.corpus, settings)
-    figures = make_qa_files(chunks, args.out, args.max_facts, args.test_fraction, args.seed, reference)
+    figures = Job(lambda job: make_qa_files(chunks, args.out, args.max_facts, args.test_fraction, args.seed,
+                                            reference), "qa", ("questions",)).run()
     print(json.dumps(figures, indent=2) if args.json else
           f"{figures['facts']} facts ({figures['facts_per_1000_words']} per 1,000 words), {figures['questions']} "
           f"questions: {figures['train']} train rows in {figures['out']}, {figures['test']} test rows in "

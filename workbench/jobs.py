@@ -10,8 +10,10 @@ process from there (workbench/training/worker.py), so its progress and cancel st
 the job under that id, and cancels by id; a run cancelled while still queued ends as soon as its turn comes.
 
 Jobs today: training (training.jobs.training_work), evaluation (evaluation.runner.evaluation_work), Decide
-(decide.pipeline.decide_work) and its re-check (decide.recheck.recheck_work). None of them runs in the comparisons'
-Gradio queue (concurrency_id "model"): their questions take the model slot one batch at a time (workbench/slot.py).
+(decide.pipeline.decide_work) and its re-check (decide.recheck.recheck_work), ingestion (retrieval.ingest, its
+`cancel` the job's event) and question generation (retrieval.parsing.make_qa_files_limited). None of them runs in
+the comparisons' Gradio queue (concurrency_id "model"): their questions take the model slot one batch at a time
+(workbench/slot.py). The tabs' buttons for them are ui/jobview.py.
 """
 
 from __future__ import annotations
@@ -139,6 +141,13 @@ class Job:
 
 class Cancelled(InterruptedError):
     """What work raises when it saw `job.cancelled` and stopped."""
+
+
+def reporter(job: Job, stage: str) -> Callable[[float, float, str, str], None]:
+    """A progress callback of ingestion's shape, `(done, total, unit, message)`, that reports to `job`."""
+    def report(done: float, total: float, unit: str, message: str) -> None:
+        job.report(Progress(stage, done, total, unit, message=message))
+    return report
 
 
 class Jobs:

@@ -2,7 +2,8 @@
 
 Two stages, each reported to `progress`: reading and chunking the files one by one, then embedding the
 new chunks of all files in batches. Unchanged files (same hash and chunk settings) are skipped, changed
-ones replace their chunks, and a file that fails leaves whatever was stored for it untouched.
+ones replace their chunks, and a file that fails leaves whatever was stored for it untouched. A job's `cancel`
+stops the first stage (jobs.Cancelled; nothing has been written then); once embedding has begun, it finishes.
 
 A shipped corpus carries its chunks' embeddings (corpora/<name>/embeddings.npz, written by
 scripts/ship_embeddings.py): on a first start, embedding ~1,000 chunks took a minute of two CPU cores, and
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from ..config import REPO_ROOT
+from ..jobs import Cancelled
 from .archive import ArchiveError, ArchiveLimits, unpack_zip
 from .chunking import chunk_sections
 from .loaders import LoaderError, load_file
@@ -99,7 +102,8 @@ def collect(paths: list[Path], workdir: Path, limits: ArchiveLimits, report: Ing
 def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int = 200, chunk_overlap: int = 30,
            progress: IngestProgress | None = None, limits: ArchiveLimits | None = None,
            parse: ParseLimits | None = None,
-           precomputed: Callable[[], dict[str, list[float]]] | None = None) -> IngestReport:
+           precomputed: Callable[[], dict[str, list[float]]] | None = None,
+           cancel: threading.Event | None = None) -> IngestReport:
     """Add files, folders and zips to a corpus idempotently; see the module docstring.
 
     With `parse` (uploads), files are parsed in a worker process under those limits; without it (the
@@ -110,12 +114,14 @@ def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int =
     check_chunking(chunk_size, chunk_overlap)
     report = IngestReport(corpus)
     with tempfile.TemporaryDirectory(prefix="workbench-ingest-") as workdir, \
-            (ParseWorker(parse) if parse else nullcontext()) as worker:
+            (ParseWorker(parse, cancel) if parse else nullcontext()) as worker:
         load = worker.load if worker else load_file
         files = collect(paths, Path(workdir), limits or ArchiveLimits(), report)
         stored = store.document_shas(corpus)
         updates, unchanged = [], []
         for number, (path, source) in enumerate(files):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("ingest cancelled before anything was stored")
             if progress:
                 progress(number, len(files), "files", f"reading {source}")
             try:
@@ -125,6 +131,8 @@ def ingest(store: VectorStore, corpus: str, paths: list[Path], chunk_size: int =
                     continue
                 chunks = chunk_sections(load(path), source, store.embedder.count_tokens, chunk_size, chunk_overlap)
                 updates.append(DocumentUpdate(source, chunks, sha))
+            except Cancelled:
+                raise
             except (LoaderError, OSError) as exc:
                 report.files_failed.append({"file": source, "error": str(exc) or type(exc).__name__})
         if progress and files:

@@ -4,17 +4,20 @@ A hostile upload (10^6 nested HTML tags, a pathological line for a parser, a dec
 document) must not hold the server: the parser runs in a child process (multiprocessing, forkserver
 context) whose address space may grow by at most `memory_bytes`, and a file that takes longer than
 `timeout_s` is refused and its worker killed and replaced. The server's own threads never run the parser,
-so other sessions' questions and ingests go on meanwhile.
+so other sessions' questions and ingests go on meanwhile. A job's `cancelled` event given to the worker kills it
+within a fraction of a second (jobs.Cancelled), so Cancel stops a parse stuck in C code too.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import resource
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..jobs import Cancelled
 from .loaders import LoaderError, Section, load_file
 
 
@@ -83,8 +86,13 @@ class ParseWorker:
     Use as a context manager around one ingest; the process starts on the first file.
     """
 
-    def __init__(self, limits: ParseLimits):
+    CANCEL_POLL_S = 0.2
+    """How often a call in flight looks at `cancel`."""
+
+    def __init__(self, limits: ParseLimits, cancel: threading.Event | None = None):
         self.limits = limits
+        self.cancel = cancel
+        """Set (a job's Cancel): the call in flight kills the worker and raises jobs.Cancelled."""
         self._pool = None
         self.spent = 0.0
         """Seconds the worker has spent on this upload's files so far (what counts against budget_s)."""
@@ -114,17 +122,27 @@ class ParseWorker:
                               "split the file or simplify it") from None
 
     def call(self, fn, *args, timeout: float):
-        """fn(*args) in the worker, under the memory limit; TimeoutError (worker killed) after `timeout` seconds.
-        The time counts towards `spent`. `fn` must be importable (pickled by name)."""
+        """fn(*args) in the worker, under the memory limit; TimeoutError (worker killed) after `timeout` seconds,
+        jobs.Cancelled (worker killed) once `cancel` is set. The time counts towards `spent`. `fn` must be
+        importable (pickled by name)."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("cancelled")
         if self._pool is None:
             self._start()
         started = time.perf_counter()
         pending = self._pool.apply_async(fn, args)
         try:
-            return pending.get(timeout)
-        except multiprocessing.TimeoutError:
-            self._kill()
-            raise TimeoutError(f"took longer than {timeout:g} s") from None
+            while True:
+                left = timeout - (time.perf_counter() - started)
+                try:
+                    return pending.get(max(0.0, min(left, self.CANCEL_POLL_S)))
+                except multiprocessing.TimeoutError:
+                    if self.cancel is not None and self.cancel.is_set():
+                        self._kill()
+                        raise Cancelled("cancelled") from None
+                    if left <= self.CANCEL_POLL_S:
+                        self._kill()
+                        raise TimeoutError(f"took longer than {timeout:g} s") from None
         finally:
             self.spent += time.perf_counter() - started
 
@@ -159,10 +177,12 @@ def _qa_files(chunks, out: str, max_facts, test_fraction: float, reference) -> d
 
 
 def make_qa_files_limited(limits: ParseLimits, timeout_s: float, chunks, out: Path, max_facts: int | None,
-                          test_fraction: float, reference: list[dict] | None = None) -> dict:
-    """workbench.qa.run.make_qa_files in a parsing worker (its memory limit), stopped after `timeout_s`: the
-    server's threads never run it, so questions to the model go on meanwhile. ValueError (one line) on failure."""
-    with ParseWorker(limits) as worker:
+                          test_fraction: float, reference: list[dict] | None = None,
+                          cancel: threading.Event | None = None) -> dict:
+    """workbench.qa.run.make_qa_files in a parsing worker (its memory limit), stopped after `timeout_s` or once
+    `cancel` is set (jobs.Cancelled): the server's threads never run it, so questions to the model go on
+    meanwhile. ValueError (one line) on failure."""
+    with ParseWorker(limits, cancel) as worker:
         try:
             return worker.call(_qa_files, chunks, str(out), max_facts, test_fraction, reference, timeout=timeout_s)
         except TimeoutError:

@@ -148,8 +148,9 @@ class SessionCorpora:
     # --- changes ------------------------------------------------------------------------------------
     def ingest(self, sid: str, name: str, paths: list[Path], chunk_size: int, chunk_overlap: int,
                limits: ArchiveLimits | None = None, progress: IngestProgress | None = None,
-               parse: ParseLimits | None = None) -> IngestReport:
-        """Add files to the session's corpus `name` (created on first use). report.corpus is `name`."""
+               parse: ParseLimits | None = None, cancel: threading.Event | None = None) -> IngestReport:
+        """Add files to the session's corpus `name` (created on first use). report.corpus is `name`. A new corpus
+        that ends empty (nothing usable came in, or `cancel` stopped it) is not left behind."""
         collection = self.collection(sid, name)
         check_chunking(chunk_size, chunk_overlap)
         if name in self.store.corpora():
@@ -157,11 +158,14 @@ class SessionCorpora:
                              "(uploads are private to your session)")
         existed = self.store.exists(collection)
         self.store.create(collection, **{OWNER: sid, "display": name, "expires_at": 0.0})
-        report = ingest(self.store, collection, paths, chunk_size, chunk_overlap, progress, limits,
-                        parse or ParseLimits())  # uploads are untrusted: always parsed in a worker
+        report = None
+        try:  # uploads are untrusted: always parsed in a worker
+            report = ingest(self.store, collection, paths, chunk_size, chunk_overlap, progress, limits,
+                            parse or ParseLimits(), cancel=cancel)
+        finally:
+            if not existed and (report is None or report.chunks_total == 0):
+                self.store.delete_corpus(collection)
         report.corpus = name
-        if not existed and report.chunks_total == 0:
-            self.store.delete_corpus(collection)  # nothing usable came in: leave no empty corpus behind
         return report
 
     def _writable(self, sid: str, name: str) -> CorpusInfo:

@@ -99,11 +99,11 @@ def build_app(settings, wb: Workbench, startup: Startup | None = None) -> gr.Blo
         if startup is not None:
             banner, timer = startup_banner(startup)
         corpora = corpus_session(demo, wb, startup)  # per-session uploaded corpora, shared by the tabs
-        jobs = Jobs()  # the long runs (training, evaluation, Decide), each cancelled by its id (workbench/jobs.py)
+        jobs = Jobs()  # the long runs (ingest, questions, Decide, evaluation, training), cancelled by id (jobs.py)
         with gr.Tab("Compare"):
             adapter_dropdowns = build_compare_tab(wb, corpora, startup)
         with gr.Tab("Corpora"):
-            build_corpora_tab(wb, corpora)
+            build_corpora_tab(wb, corpora, jobs)
         with gr.Tab("Decide") as decide_tab:
             build_decide_tab(wb, corpora, jobs, decide_tab)
         with gr.Tab("Evaluate"):

@@ -18,6 +18,7 @@ import gradio as gr
 import pandas as pd
 
 from .. import adapters as adapter_lib
+from ..jobs import Job, JobCancelled, Jobs, Progress, reporter
 from ..retrieval.admission import IngestSlots, ParseBudget, upload_bytes
 from ..retrieval.archive import ArchiveLimits
 from ..retrieval.ingest import IngestReport, check_chunking, shipped_corpora
@@ -27,6 +28,7 @@ from ..retrieval.sessions import MAX_NAME, CorpusInfo, CorpusSession, SessionCor
 from ..retrieval.store import StoreError
 from ..validation import check_number, check_text
 from .errors import ok, user_errors, verdict
+from .jobview import follow, job_buttons
 from .clients import Holdings
 from .decide_runs import remove_session_runs, run_sessions, runs_root
 from .uploads import UsedUploads
@@ -203,11 +205,12 @@ def view(sessions: CorpusSessions, followers: int, value: CorpusSession, name: s
             *docs_view(manager, value, name), *[follower] * followers]
 
 
-def ingest_files(wb: Workbench, sessions: CorpusSessions, slots: IngestSlots, budget: ParseBudget,
-                 client_budget: ParseBudget, followers: int, paths, name_, size, overlap, value, request: gr.Request,
-                 progress=gr.Progress()):
-    """Ingest uploaded files (or zips) into this session's corpus; returns the report first. `budget` is each
-    session's parse time, `client_budget` each client address's."""
+def ingest_files(wb: Workbench, sessions: CorpusSessions, jobs: Jobs, slots: IngestSlots, budget: ParseBudget,
+                 client_budget: ParseBudget, followers: int, run_id, paths, name_, size, overlap, value,
+                 request: gr.Request, progress=gr.Progress()):
+    """Ingest uploaded files (or zips) into this session's corpus as a job (Cancel stops it before anything is
+    stored); returns the report first. `budget` is each session's parse time, `client_budget` each client
+    address's."""
     s = wb.settings
     value = sessions.enter(value, request)
     with user_errors():
@@ -222,14 +225,19 @@ def ingest_files(wb: Workbench, sessions: CorpusSessions, slots: IngestSlots, bu
         client = sessions.holdings.address(request)
         left = min(budget.check(value.id), client_budget.check(client))  # parse time left for the hour
         with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
-            parse_s = min(s.small_upload_parse_s if small else s.upload_parse_s, left)
+            parse = ParseLimits.from_settings(s, budget_s=min(s.small_upload_parse_s if small else s.upload_parse_s,
+                                                              left))
             # private copies: the cached files may be another session's upload of the same bytes too
             private = sessions.uploads.take(list(paths))
             try:
-                report = sessions.manager.ingest(
-                    value.id, name_, private, size, overlap, ArchiveLimits.from_settings(s),
-                    lambda done, total, unit, desc: progress((done, total), desc=desc, unit=unit),
-                    ParseLimits.from_settings(s, budget_s=parse_s))
+                def work(job: Job):
+                    return sessions.manager.ingest(value.id, name_, private, size, overlap,
+                                                   ArchiveLimits.from_settings(s), reporter(job, "ingest"), parse,
+                                                   cancel=job.cancelled)
+                report = follow(jobs, work, f"ingest {name_}", run_id, progress)
+            except JobCancelled:
+                return [None, f"**Cancelled**: nothing was added to **{name_}**.", empty_failures(),
+                        *view(sessions, followers, value, name_)]
             finally:
                 sessions.uploads.release(private)
             budget.spend(value.id, report.parse_s)
@@ -238,6 +246,10 @@ def ingest_files(wb: Workbench, sessions: CorpusSessions, slots: IngestSlots, bu
     selected = report.corpus if report.files_ok else None
     return [dataclasses.asdict(report), report_markdown(report), table,
             *view(sessions, followers, value, report.corpus, select=selected)]
+
+
+def empty_failures() -> pd.DataFrame:
+    return pd.DataFrame(columns=FAILURE_COLUMNS)
 
 
 def validate_ingest(paths, name_, size, overlap, value):
@@ -304,9 +316,10 @@ def use(sessions: CorpusSessions, followers: int, name_, value, request: gr.Requ
             *view(sessions, followers, value, info.name, select=info.name)]
 
 
-def generate_qa(wb: Workbench, sessions: CorpusSessions, name_, max_facts, test_share, value, request: gr.Request,
-                progress=gr.Progress()):
-    """Q/A from the chosen corpus (workbench/qa): quality figures first, then the train and test files."""
+def generate_qa(wb: Workbench, sessions: CorpusSessions, jobs: Jobs, run_id, name_, max_facts, test_share, value,
+                request: gr.Request, progress=gr.Progress()):
+    """Q/A from the chosen corpus (workbench/qa) as a job in a parsing worker (Cancel stops the worker): quality
+    figures first, then the train and test files."""
     import tempfile
     from pathlib import Path
 
@@ -321,9 +334,16 @@ def generate_qa(wb: Workbench, sessions: CorpusSessions, name_, max_facts, test_
             raise ValueError(f"corpus {info.name} is empty: ingest some documents first")
         out = Path(tempfile.mkdtemp(prefix="workbench-qa-")) / f"{info.name}-qa.jsonl"
         reference = shipped_reference(info.name) if info.scope == "shipped" else None
-        progress(None, desc=f"generating questions from {len(chunks)} passages (in a worker process)")
-        q = make_qa_files_limited(ParseLimits.from_settings(s), s.qa_timeout_s, chunks, out,
-                                  int(max_facts) or None, float(test_share), reference)
+
+        def work(job: Job):
+            job.report(Progress("questions", 0, 1, "corpus",
+                                message=f"generating questions from {len(chunks)} passages (in a worker process)"))
+            return make_qa_files_limited(ParseLimits.from_settings(s), s.qa_timeout_s, chunks, out,
+                                         int(max_facts) or None, float(test_share), reference, job.cancelled)
+        try:
+            q = follow(jobs, work, f"questions {info.name}", run_id, progress)
+        except JobCancelled:
+            return "**Cancelled**: no questions were written.", None
     return qa_markdown(info.name, q), [q["out"], q["test_out"]]
 
 
@@ -347,8 +367,10 @@ def upload_help(s) -> str:
             + (", unless you save them to the shared library." if s.shared_library else "."))
 
 
-def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
-    """The tab's layout and events; the handlers above get the session state and the ingest limits bound."""
+def build_corpora_tab(wb: Workbench, sessions: CorpusSessions, jobs: Jobs | None = None) -> None:
+    """The tab's layout and events; the handlers above get the session state, the app's jobs and the ingest limits
+    bound."""
+    jobs = jobs if jobs is not None else Jobs()
     s = wb.settings
     slots = IngestSlots(s.ingest_concurrency, 1, s.ingest_waiting, s.ingest_small_bytes)
     budget = ParseBudget(s.session_parse_s)
@@ -365,9 +387,12 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
             with gr.Row():
                 chunk_size = gr.Number(s.chunk_size, label="Chunk size (tokens)", precision=0, minimum=8, maximum=4096)
                 chunk_overlap = gr.Number(s.chunk_overlap, label="Overlap (tokens)", precision=0, minimum=0)
-            ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest")
+            with gr.Row():
+                ingest_button = gr.Button("Ingest", variant="primary", elem_id="ingest", scale=3)
+                ingest_cancel = gr.Button("Cancel", variant="stop", elem_id="ingest-cancel", interactive=False,
+                                          scale=1)
     summary = gr.Markdown(elem_id="ingest-summary")
-    failures = gr.Dataframe(pd.DataFrame(columns=FAILURE_COLUMNS), label="Files that failed", wrap=True,
+    failures = gr.Dataframe(empty_failures(), label="Files that failed", wrap=True,
                             interactive=False, elem_id="ingest-failures")
     with gr.Accordion("Ingest report (JSON)", open=False):
         report_json = gr.JSON(elem_id="ingest-report")
@@ -396,7 +421,9 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
         with gr.Row():
             qa_max = gr.Number(0, label="At most N facts (0: all)", precision=0, minimum=0, elem_id="qa-max-facts")
             qa_test = gr.Slider(0.0, 0.5, value=0.2, step=0.05, label="Held-out test share", elem_id="qa-test-share")
-            qa_button = gr.Button("Generate questions", elem_id="generate-qa")
+            with gr.Column():
+                qa_button = gr.Button("Generate questions", elem_id="generate-qa")
+                qa_cancel = gr.Button("Cancel", variant="stop", elem_id="qa-cancel", interactive=False)
         qa_summary = gr.Markdown(elem_id="qa-summary")
         qa_files = gr.File(label="train / test JSONL", file_count="multiple", interactive=False, elem_id="qa-files")
 
@@ -406,12 +433,14 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions) -> None:
 
     # Refusals found while running show on the status line only (show_progress_on), not on every output.
     state = sessions.state
-    qa_button.click(bind(generate_qa, wb, sessions), [corpus, qa_max, qa_test, state], [qa_summary, qa_files],
-                    api_name="generate_qa", concurrency_id="generate_qa")
-    ingest_button.click(bind(ingest_files, wb, sessions, slots, budget, client_budget, n),
-                        [files, name, chunk_size, chunk_overlap, state], [report_json, summary, failures, *view_outputs],
-                        api_name="ingest", concurrency_id="ingest", concurrency_limit=slots.concurrency,
-                        validator=validate_ingest, show_progress_on=[summary])
+    job_buttons(jobs, [qa_button], qa_cancel).wire(
+        qa_button, bind(generate_qa, wb, sessions, jobs), [corpus, qa_max, qa_test, state], [qa_summary, qa_files],
+        api_name="generate_qa", concurrency_id="generate_qa")
+    job_buttons(jobs, [ingest_button], ingest_cancel).wire(
+        ingest_button, bind(ingest_files, wb, sessions, jobs, slots, budget, client_budget, n),
+        [files, name, chunk_size, chunk_overlap, state], [report_json, summary, failures, *view_outputs],
+        validator=validate_ingest, api_name="ingest", concurrency_id="ingest", concurrency_limit=slots.concurrency,
+        show_progress_on=[summary])
     refresh_button.click(bind(refresh, sessions, n), [corpus, state], view_outputs, api_name="corpora",
                          show_progress_on=[listing])
     corpus.input(bind(show, sessions), [corpus, state], [documents, document], api_name="documents",

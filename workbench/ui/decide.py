@@ -39,7 +39,7 @@ from ..training.trainer import TrainingCancelled
 from ..validation import check_number
 from .decide_runs import (chart_caption, curve_frame, done_stages, failure_line, list_runs, memory_line,
                           needs_frame, runs_root, summary_frame)
-from .stopping import cancel_for_api_clients
+from .jobview import job_buttons
 from .wiring import bind
 
 if TYPE_CHECKING:
@@ -300,20 +300,6 @@ def show_plan(tab: DecideTab, corpus: str | None, budget: float | None, request:
     return describe(preview, corpus), gr.update(minimum=low, maximum=max(SLIDER_MAX, 2 * low), value=max(budget, low))
 
 
-def running(tab: DecideTab) -> tuple:
-    """Decide, Open / resume and Re-check locked, Cancel unlocked, and a new id for the job (what Cancel names)."""
-    return *[gr.update(interactive=False)] * 3, gr.update(interactive=True), tab.jobs.new_id()
-
-
-def idle() -> tuple:
-    return *[gr.update(interactive=True)] * 3, gr.update(interactive=False)
-
-
-def cancel_job(tab: DecideTab, run_id: str):
-    tab.jobs.cancel(run_id)
-    return gr.update(interactive=False)  # the buttons come back when the job has stopped
-
-
 # --- layout and wiring --------------------------------------------------------------------------------------
 def layout(tab: DecideTab) -> View:
     s = tab.wb.settings
@@ -361,23 +347,16 @@ def wire(tab: DecideTab, v: View, app_tab: gr.Tab | None = None) -> None:
     own queue; the buttons come back however it ends. The plan follows the corpus and the budget."""
     plan = dict(fn=bind(show_plan, tab), inputs=[v.corpus, v.budget], outputs=[v.plan, v.budget],
                 concurrency_id="decide_plan", concurrency_limit=1, show_progress_on=[v.plan], api_visibility="private")
+    buttons = job_buttons(tab.jobs, v.buttons, v.cancel, v.run_id)
     for button, handler, inputs, outputs, api_name in (
             (v.start, start_decide, [v.corpus, v.budget, v.queries], v.outputs, "decide"),
             (v.reopen, open_run, [v.past, v.queries], v.outputs, "decide_open"),
             (v.recheck, recheck_run, [v.past], [v.status, v.rechecked], "decide_recheck")):
-        lock = button.click(bind(running, tab), None, [*v.buttons, v.run_id], show_progress="hidden",
-                            api_visibility="private")
         # Progress and any error show on the status line only: no error badge on the other outputs.
-        event = lock.success(bind(handler, tab), [v.run_id, *inputs], outputs, api_name=api_name,
+        event = buttons.wire(button, bind(handler, tab), inputs, outputs, api_name=api_name,
                              concurrency_id="decide", concurrency_limit=1, show_progress_on=[v.status])
-        # The page runs a .then() only after an event that did not fail; .failure() covers one that did (an
-        # unexpected error, a lost connection), so the buttons always come back.
-        for after in (event.then, event.failure):
-            after(idle, None, v.buttons, queue=False, show_progress="hidden", api_visibility="private")
-        cancel_for_api_clients(event)
         if handler is not recheck_run:  # a run may have measured this machine: the plan's minutes change
             event.then(**plan)
-    v.cancel.click(bind(cancel_job, tab), v.run_id, v.cancel, queue=False, api_visibility="private")
     v.corpus.change(**plan)
     v.budget.release(**plan)
     if app_tab is not None:

@@ -26,7 +26,7 @@ from ..validation import TEMPERATURE_MAX, check_number
 from ..config import REPO_ROOT
 from .compare import NO_ADAPTER, adapter_choices, check_adapter, known_adapters
 from .errors import ok, user_error, verdict
-from .stopping import cancel_for_api_clients
+from .jobview import job_buttons
 from .uploads import UsedUploads
 from .wiring import bind
 
@@ -214,22 +214,6 @@ def validate(set_name_, upload_, arms_, *rest):
             verdict(chosen, arms_, "choose at least one arm"), *[ok() for _ in rest]]
 
 
-def running(jobs: Jobs, *_inputs):
-    """Evaluate locked, Cancel unlocked, and a new id for the run (what Cancel names)."""
-    return gr.update(interactive=False), gr.update(interactive=True), jobs.new_id()
-
-
-def idle():
-    """Evaluate unlocked, Cancel locked."""
-    return gr.update(interactive=True), gr.update(interactive=False)
-
-
-def cancelled(jobs: Jobs, run_id_):
-    """Cancel the run `run_id_` (it stops at its next decode step); the buttons as when idle."""
-    jobs.cancel(run_id_)
-    return idle()
-
-
 def filter_rows(rows_, choice):
     """The answers side by side, only the questions that match the chosen filter."""
     return side_by_side(rows_, choice or ALL)
@@ -292,19 +276,13 @@ def build_evaluate_tab(wb: Workbench, corpora=None, jobs: Jobs | None = None) ->
                      elem_id="eval-export", visible=False, interactive=False)
     rows = gr.State([])
     all_outputs = [status, summary, *plots, latency, show, questions, export, rows]  # OUTPUTS of them
-    run_id = gr.State("")  # not part of the API: the job id the Cancel button names
     jobs = jobs if jobs is not None else Jobs()  # Cancel is cooperative: the job stops at its next decode step
     with gr.Accordion("Metric definitions (docs/evaluation.md)", open=False, elem_id="eval-docs"):
         gr.Markdown(docs_markdown())
 
     inputs = [set_name, upload, arms, limit, corpus, top_k, max_new_tokens, temperature, lora, raft, use_cache]
     # A quick validated step swaps Evaluate for Cancel, so Cancel is clickable only while a run is active.
-    lock = run.click(bind(running, jobs), inputs, [run, cancel, run_id], validator=validate, show_progress="hidden",
-                     api_visibility="private")
-    event = lock.success(bind(evaluate, wb, corpora, jobs, sets), [run_id, *inputs], all_outputs,
-                         api_name="evaluate", concurrency_id="evaluate", concurrency_limit=wb.concurrency,
-                         show_progress_on=[status])
-    event.then(idle, None, [run, cancel], queue=False, show_progress="hidden", api_visibility="private")
-    cancel.click(bind(cancelled, jobs), run_id, [run, cancel], queue=False, api_visibility="private")
-    cancel_for_api_clients(event)
+    job_buttons(jobs, [run], cancel).wire(run, bind(evaluate, wb, corpora, jobs, sets), inputs, all_outputs,
+                                          validator=validate, api_name="evaluate", concurrency_id="evaluate",
+                                          concurrency_limit=wb.concurrency, show_progress_on=[status])
     show.change(filter_rows, [rows, show], questions, api_name="eval_filter", queue=False)

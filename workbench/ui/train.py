@@ -26,6 +26,7 @@ from ..training.trainer import TrainConfig, TrainingCancelled
 from ..validation import check_number, check_text
 from .compare import adapter_choices
 from .errors import ok, user_error, verdict
+from .jobview import job_buttons
 from .uploads import UsedUploads
 from .wiring import bind
 
@@ -204,6 +205,8 @@ def run(wb: Workbench, corpora, jobs: Jobs, shipped: dict[str, Path], run_id_, d
     try:
         yield f"Preparing {method_} training on `{path.name}`…", _loss_frame(losses), None
         for p in job.events():
+            if job.cancelled.is_set():
+                yield "Cancelling after the current step…", _loss_frame(losses), None
             if p is None or p.stage != "train":
                 continue
             losses.append(p.detail)
@@ -226,26 +229,10 @@ def run(wb: Workbench, corpora, jobs: Jobs, shipped: dict[str, Path], run_id_, d
         uploads.release(path)  # trained on; Gradio's cache no longer serves it
 
 
-def cancel_run(jobs: Jobs, run_id_):
-    """Cancel the job `run_id_` (it stops after its current step) and lock Cancel."""
-    jobs.cancel(run_id_)
-    return "Cancelling after the current step…", gr.update(interactive=False)
-
-
 def refresh(wb: Workbench, corpora, dropdowns: int, request: gr.Request):
     """The adapters this session may choose, for each of the Compare tab's adapter pickers."""
     sid = owner(wb, corpora, request)
     return [gr.update(choices=adapter_choices(wb, sid)) for _ in range(dropdowns)]
-
-
-def running(jobs: Jobs, *_inputs):
-    """Train locked, Cancel unlocked, and a new id for the job (what Cancel names)."""
-    return gr.update(interactive=False), gr.update(interactive=True), jobs.new_id()
-
-
-def idle():
-    """Train unlocked, Cancel locked."""
-    return gr.update(interactive=True), gr.update(interactive=False)
 
 
 def install(wb: Workbench, corpora, files_, name_, anyway_, request: gr.Request):
@@ -275,7 +262,6 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
     shipped = shipped_training_sets()
     clear_partial(user_adapters(wb))  # what trainings or uploads killed in a previous run left behind
     jobs = jobs if jobs is not None else Jobs()
-    run_id = gr.State("")  # not part of the API: the job id the Cancel button names
 
     with gr.Row():
         with gr.Column():
@@ -323,14 +309,11 @@ def build_train_tab(wb: Workbench, adapter_dropdowns: list, corpora=None, jobs: 
                          api_visibility="private")
     status.value = estimate(wb, shipped, data.value, None, method.value, epochs.value, batch.value)  # before any click
     # Cancel is clickable only while a run is active: a quick validated step swaps the buttons, the run follows.
-    lock = start.click(bind(running, jobs), inputs, [start, stop, run_id], validator=bind(validate, wb),
-                       show_progress="hidden", api_visibility="private")
-    job = lock.success(bind(run, wb, corpora, jobs, shipped), [run_id, *inputs], [status, plot, download],
-                       api_name="train", concurrency_id="train", concurrency_limit=1, show_progress_on=[status])
-    job.then(idle, None, [start, stop], queue=False, show_progress="hidden", api_visibility="private")
+    job = job_buttons(jobs, [start], stop).wire(
+        start, bind(run, wb, corpora, jobs, shipped), inputs, [status, plot, download], validator=bind(validate, wb),
+        api_name="train", concurrency_id="train", concurrency_limit=1, show_progress_on=[status])
     refresh_adapters = bind(refresh, wb, corpora, len(adapter_dropdowns))
     job.then(refresh_adapters, None, adapter_dropdowns, queue=False)
-    stop.click(bind(cancel_run, jobs), run_id, [status, stop], queue=False, api_visibility="private")
 
     with gr.Accordion("Upload an adapter", open=False):
         gr.Markdown(f"A peft LoRA adapter for **{wb.model_id}**: a .zip, or `adapter_config.json` + "
