@@ -237,6 +237,27 @@ def test_recall_and_facts_per_1000_words_are_computed_from_their_definitions():
     assert figures["words"] == 500 and figures["facts_per_1000_words"] == 2.0 and figures["recall"] == 0.3333
 
 
+def test_hard_wrapped_lines_roles_and_named_descriptions_yield_facts_verbatim_in_their_source():
+    """A PDF or a hard-wrapped text breaks lines inside names ("Ruth\nPenhallow"): the fact is still made and its
+    answer counts as in the source. A lower-case role ("the head of customer services, Owen Treloar") and a
+    description said to be a name ("The approved hotel is the Harbour View Inn") are asked about too."""
+    text = ("# Crewing\n\nThe fleet operations manager, Ruth\nPenhallow, signs off every roster before it is "
+            "published.\nDisruption is reviewed at the service meeting, chaired by the head of customer services, "
+            "Owen Treloar.\n\nThe approved hotel is the Harbour\nView Inn on Quay Street.\n")
+    chunks = passages((text, "crewing.pdf"))
+    facts = generate_facts(chunks)
+    answers = by_answer(facts)
+    assert {"Ruth Penhallow", "Owen Treloar", "Harbour View Inn"} <= set(answers)
+    assert "Who is the head of customer services?" in answers["Owen Treloar"].questions
+    assert "What is the approved hotel?" in answers["Harbour View Inn"].questions
+    assert quality(facts, chunks)["answer_in_source"] == 1.0
+    every = [{"answer": "every 20 minutes", "source": "a.md"}]  # "how often" asks for it as "20 minutes"
+    from workbench.qa import Fact
+
+    assert recall([Fact("1", "20 minutes", "a.md", "a.md#0", "Patrols go every 20 minutes.",
+                        ["How often do patrols go?"], "count")], every) == (1.0, 1)
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

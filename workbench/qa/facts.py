@@ -21,7 +21,7 @@ from .nlp import pipeline
 from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
 from .questions import frame
 from .structure import Unit, context, sentences, units
-from .roles import role_facts
+from .roles import naming_facts, role_facts
 from .tables import row_questions
 from .text import copies_run, normalise, runs, stitch, words
 
@@ -73,8 +73,12 @@ def _similar(a: str, b: str) -> bool:
 
 
 def _home(chunks: list[Passage], sentence: str, answer: str) -> Passage | None:
-    """The chunk a fact belongs to: one holding its whole sentence, else one holding its answer."""
-    return next((c for c in chunks if sentence in c.text), None) or next((c for c in chunks if answer in c.text), None)
+    """The chunk a fact belongs to: one holding its whole sentence, else one holding its answer. Line breaks count
+    as spaces: a PDF or a hard-wrapped text breaks lines inside sentences and names ("Ruth\nPenhallow")."""
+    sentence, answer = " ".join(sentence.split()), " ".join(answer.split())
+    flat = [(c, " ".join(c.text.split())) for c in chunks]
+    return next((c for c, text in flat if sentence in text), None) or next((c for c, text in flat if answer in text),
+                                                                           None)
 
 
 def _questions(candidates_: list[str], answer: str, source_runs: set, allow_copy: bool) -> list[str]:
@@ -133,7 +137,7 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
         item = unit.kind == "item"
         for sent in (s for doc in docs for s in doc.sents):
             sentence = sent.text.strip()
-            for answer, kind, qs in role_facts(sent):
+            for answer, kind, qs in role_facts(sent) + naming_facts(sent, names):
                 add(answer, sentence, qs, kind, "role", False)
             spans = ranges(sent)
             for answer in candidates(sent, names) + spans:

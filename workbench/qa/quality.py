@@ -12,13 +12,14 @@ from .text import copies_run, normalise, runs, stitch, words
 
 _QUALIFIER = re.compile(r"^(?:(?:up to|at least|at most|no more than|no fewer than|no less than|more than|less than|"
                         r"fewer than|over|under|above|below|about|around|roughly|approximately|nearly|almost|"
-                        r"within|only|exactly|maximum of|minimum of|maximum|minimum) )+|"
+                        r"within|only|exactly|maximum of|minimum of|maximum|minimum|once every|every) )+|"
                         r" (?:or more|or less|or fewer|or over|or under|extra|in total|at most|at least)$")
 
 
 def core(answer: str) -> str:
     """A normalised answer without the qualifier a question asks with ("at least 25 photographs" -> "25
-    photographs"): the generator keeps "at least" in the question, so both name the same fact."""
+    photographs", "every 20 minutes" -> "20 minutes"): the generator keeps "at least" in the question ("how often"
+    for "every"), so both name the same fact."""
     return _QUALIFIER.sub("", normalise(answer)).strip()
 
 
@@ -56,8 +57,9 @@ def quality(facts: list[Fact], chunks: list[Passage], reference: list[dict] | No
     """{"facts", "questions", "answer_in_source", "no_copy_6", "duplicates_removed", "words",
     "facts_per_1000_words"[, "recall", "reference"]}.
 
-    answer_in_source: share of facts whose answer is verbatim in their chunk; no_copy_6: share of all
-    phrasings that repeat no run of 6 words of their chunk; words: the corpus's words (overlaps once);
+    answer_in_source: share of facts whose answer is verbatim in their chunk (a line break read as a space);
+    no_copy_6: share of all phrasings that repeat no run of 6 words of their chunk; words: the corpus's words
+    (overlaps once);
     facts_per_1000_words: facts / words x 1000; recall: share of reference Q/A rows whose answer
     (case-insensitive, articles and a qualifier such as "at least" ignored) is among the answers generated
     from the same document (its source, file extension ignored).
@@ -66,7 +68,8 @@ def quality(facts: list[Fact], chunks: list[Passage], reference: list[dict] | No
     n_words = corpus_words(chunks)
     chunk_runs = {cid: runs(t) for cid, t in text.items()}
     questions = [(q, f.chunk_id) for f in facts for q in f.questions]
-    in_source = sum(1 for f in facts if f.answer and f.answer in text.get(f.chunk_id, ""))
+    flat = {cid: " ".join(t.split()) for cid, t in text.items()}  # a line break inside an answer is a space
+    in_source = sum(1 for f in facts if f.answer and " ".join(f.answer.split()) in flat.get(f.chunk_id, ""))
     no_copy = sum(1 for q, cid in questions if not copies_run(q, "", source_runs=chunk_runs.get(cid, set())))
     out = {
         "facts": len(facts),

@@ -1,10 +1,15 @@
-"""Who holds which role: a name and a role in apposition ("Idris Penhale, Chief People Officer", "the Travel
-Coordinator, Lewin Barraclough") asked both ways: "Who is the Chief People Officer?" -> "Idris Penhale", and
-"What is Idris Penhale's role?" -> "Chief People Officer"."""
+"""Who holds which role, and what a description names.
+
+- A name and a role in apposition ("Idris Penhale, Chief People Officer", "the head of customer services, Owen
+  Treloar") asked both ways: "Who is the Chief People Officer?" -> "Idris Penhale", and "What is Idris Penhale's
+  role?" -> "Chief People Officer".
+- A definite description said to be a name ("The approved hotel is the Harbour View Inn on Quay Street."):
+  "What is the approved hotel?" -> "Harbour View Inn" (`naming_facts`).
+"""
 
 from __future__ import annotations
 
-from .answers import ROLE_NOUNS
+from .answers import ROLE_NOUNS, _name_answer
 from .wording import VAGUE
 
 
@@ -22,7 +27,9 @@ def _role_span(tok) -> tuple[int, int] | None:
         while k < tok.sent.end and (doc[k].text[:1].isupper() or doc[k].lower_ in ("and", "&")) and doc[k].is_alpha:
             k += 1
         if k == end + 1:
-            return None  # "head of the team ...": the role goes on in lower case
+            k = _plain_object(doc[end])  # "head of customer services"
+            if k is None:
+                return None  # "head of the team that ...": where the role ends is not clear
         end = k
     words = doc[start:end]
     definite = start > tok.sent.start and doc[start - 1].lower_ == "the"
@@ -30,6 +37,16 @@ def _role_span(tok) -> tuple[int, int] | None:
             t.lower_ in VAGUE or t.is_punct for t in words):
         return None
     return start, end
+
+
+def _plain_object(of) -> int | None:
+    """The end of a short lower-case object of "of" made of nouns and adjectives only ("customer services"), or
+    None (a determiner, a clause or more than three words follow)."""
+    obj = next((c for c in of.children if c.dep_ == "pobj"), None)
+    if obj is None or obj.left_edge.i != of.i + 1 or obj.right_edge.i != obj.i or obj.i - of.i > 3:
+        return None
+    words = of.doc[of.i + 1:obj.i + 1]
+    return obj.i + 1 if all(t.pos_ in ("NOUN", "PROPN", "ADJ") and t.is_alpha for t in words) else None
 
 
 def _name_span(tok) -> tuple[int, int] | None:
@@ -70,3 +87,25 @@ def role_facts(sent) -> list[tuple[str, str, list[str]]]:
                                              f"What is the job title of {who}?"]))
                 break
     return out
+
+
+def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, list[str]]]:
+    """(answer, kind, questions) when the sentence says a definite description is a name: "The main supplier is
+    Corvale Scientific, whose ..." -> ("Corvale Scientific", "name", ["What is the main supplier?", ...])."""
+    root, doc = sent.root, sent.doc
+    subject = next((c for c in root.children if c.dep_ == "nsubj"), None)
+    named = next((c for c in root.children if c.dep_ == "attr"), None)
+    if root.lemma_ != "be" or subject is None or named is None or subject.pos_ != "NOUN" or named.pos_ != "PROPN":
+        return []
+    if subject.right_edge.i != subject.i or doc[subject.left_edge.i].lower_ != "the" or subject.i > named.i:
+        return []  # "the X that ...", "a X", "X of Y": not one thing named plainly
+    words = doc[subject.left_edge.i + 1:subject.i + 1]
+    if not 1 <= len(words) <= 4 or any(t.is_punct or t.pos_ in ("PRON", "NUM") for t in words):
+        return []
+    answer = _name_answer(named, names)
+    if answer is None or answer.kind == "date":
+        return []
+    what = words.text.lower() if not any(t.pos_ == "PROPN" for t in words) else words.text
+    if subject.lower_ in ROLE_NOUNS:
+        return [(answer.text(doc), "person", [f"Who is the {what}?", f"Which person is the {what}?"])]
+    return [(answer.text(doc), answer.kind, [f"What is the {what}?", f"What is the name of the {what}?"])]
