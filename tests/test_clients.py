@@ -146,3 +146,24 @@ def test_sessions_and_clients_hold_a_bounded_number_of_adapters(workbench, tmp_p
             upload(new_client(), "mine")
         workbench.settings.trusted_proxies = 1
         assert "Installed adapter **mine**" in upload(new_client(ELSEWHERE), "mine")
+
+
+def test_ingests_in_flight_hold_their_room_so_a_burst_cannot_overshoot(store, settings, tmp_path):
+    """Two new corpora asked for at once by a session with room for one: the second is refused while the first is
+    still ingesting (before, both passed the check and the session ended with two); the same corpus twice is
+    fine, and the room comes back when an ingest ends without creating its corpus."""
+    from workbench.retrieval.sessions import SessionCorpora
+    from workbench.ui.clients import Holdings
+
+    settings.session_corpora, settings.client_corpora = 1, 0
+    manager = SessionCorpora(store)
+    holdings, sid = Holdings(manager, tmp_path / "adapters", settings), "a" * 24
+    with holdings.corpus_room(sid, None, "first"):
+        with pytest.raises(ValueError, match="this session has 1 corpora"):
+            with holdings.corpus_room(sid, None, "second"):
+                pass
+        with holdings.corpus_room(sid, None, "first"):  # more files for the corpus being made: no new room
+            pass
+    with holdings.corpus_room(sid, None, "second"):  # "first" ended with nothing stored: its room is free again
+        pass
+    manager.close()

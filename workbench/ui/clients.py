@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections import Counter, OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 
 from .. import adapters as adapter_lib
@@ -52,8 +53,9 @@ class Holdings:
     limits in Settings (session_corpora, client_corpora, session_adapters, client_adapters; 0: no limit).
 
     A client's holdings are those of the sessions it created something from (`check_*` records the session);
-    corpora of ended sessions count until they expire, as they still take room. Sessions holding nothing are
-    forgotten, and so are the least recently seen clients beyond `clients`.
+    corpora of ended sessions count until they expire, as they still take room, and so do new corpora whose ingest
+    is in flight (`corpus_room`), so requests sent at once cannot all take the last place. Sessions holding
+    nothing are forgotten, and so are the least recently seen clients beyond `clients`.
     """
 
     clients = 10_000
@@ -62,6 +64,9 @@ class Holdings:
         self.manager, self.adapters_root, self.settings = manager, Path(adapters_root), settings
         self._sessions: OrderedDict[str, set[str]] = OrderedDict()
         self._lock = threading.Lock()
+        self._pending: Counter = Counter()
+        """(session id, corpus name) -> ingests in flight that may create that corpus."""
+        self._checking = threading.Lock()
 
     def address(self, request) -> str:
         return client_address(request, self.settings.trusted_proxies)
@@ -85,8 +90,30 @@ class Holdings:
                 self._sessions[client] = {s for s in self._sessions[client] if counts[s] or s == sid}
 
     def corpora(self) -> Counter:
-        """Session id -> how many session corpora it has (one listing of the store)."""
-        return self.manager.owners()
+        """Session id -> how many session corpora it has (one listing of the store), new ones being ingested
+        included."""
+        counts = self.manager.owners()
+        with self._lock:
+            pending = {key for key, n in self._pending.items() if n}
+        for sid, name in pending:
+            if name not in self.manager.names(sid):  # not created yet: it takes its room already
+                counts[sid] += 1
+        return counts
+
+    @contextmanager
+    def corpus_room(self, sid: str, request, name: str):
+        """`check_corpus`, and the room held for the corpus until the block (its ingest) ends."""
+        with self._checking:  # one check at a time, so each sees the rooms held before it
+            self.check_corpus(sid, request, name)
+            with self._lock:
+                self._pending[(sid, name)] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pending[(sid, name)] -= 1
+                if self._pending[(sid, name)] <= 0:
+                    del self._pending[(sid, name)]
 
     def adapters(self, sids) -> Counter:
         """Session id -> how many adapters it has on disk."""
@@ -94,8 +121,8 @@ class Holdings:
 
     def check_corpus(self, sid: str, request, name: str) -> None:
         """ValueError (one line) when session `sid` may not add the corpus `name` (a new one) now."""
-        if name in self.manager.names(sid):
-            return  # adding to a corpus it has takes no new corpus
+        if name in self.manager.names(sid) or self._pending[(sid, name)]:
+            return  # adding to a corpus it has (or is creating) takes no new corpus
         client = self.address(request)
         sids = self._sids(sid, client)
         counts = self.corpora()

@@ -221,10 +221,10 @@ def ingest_files(wb: Workbench, sessions: CorpusSessions, jobs: Jobs, slots: Ing
         size = check_number(s.chunk_size if size is None else size, "chunk size", 1, 8192, integer=True)
         overlap = check_number(s.chunk_overlap if overlap is None else overlap, "overlap", 0, 8191, integer=True)
         check_chunking(size, overlap)
-        sessions.holdings.check_corpus(value.id, request, name_)  # room for one more, if it is new
         client = sessions.holdings.address(request)
         left = min(budget.check(value.id), client_budget.check(client))  # parse time left for the hour
-        with slots.take(upload_bytes(paths)) as small:  # Busy: try again (the upload stays for the retry)
+        # room for one more corpus, if it is new, held until the ingest ends; Busy: try again (the upload stays)
+        with sessions.holdings.corpus_room(value.id, request, name_), slots.take(upload_bytes(paths)) as small:
             parse = ParseLimits.from_settings(s, budget_s=min(s.small_upload_parse_s if small else s.upload_parse_s,
                                                               left))
             # private copies: the cached files may be another session's upload of the same bytes too
