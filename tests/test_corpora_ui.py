@@ -160,7 +160,7 @@ def tab_sessions(wb):
     """The Corpora tab's session state without an app: its handlers are plain functions of it."""
     from workbench.retrieval.sessions import SessionCorpora
     from workbench.ui.clients import Holdings
-    from workbench.ui.corpora import CorpusSessions
+    from workbench.ui.sessions import CorpusSessions
     from workbench.ui.uploads import UsedUploads
 
     manager = SessionCorpora(wb.store)

@@ -9,9 +9,10 @@ import gradio as gr
 from ..jobs import Jobs
 from .compare import PHONE_MAX_PX, build_compare_tab
 from .errors import install_one_line_errors
-from .corpora import build_corpora_tab, corpus_session
+from .corpora import build_corpora_tab
 from .decide import build_decide_tab
 from .evaluate import build_evaluate_tab
+from .sessions import corpus_session
 from .startup import Startup
 from .train import build_train_tab
 

@@ -272,7 +272,7 @@ def layout_settings(wb: Workbench, corpora) -> tuple[gr.Dropdown, list, gr.Dropd
             corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(), value=s.corpus,
                                  label="Corpus (rag, raft)", elem_id="corpus")
             if corpora is not None:
-                corpora.follow(corpus)  # also offer this session's uploaded corpora (see ui/corpora.py)
+                corpora.follow(corpus)  # also offer this session's uploaded corpora (see ui/sessions.py)
             adapters = adapter_choices(wb)
             values = [value for _, value in adapters]
             lora = gr.Dropdown(adapters, value=s.lora_adapter if s.lora_adapter in values else NO_ADAPTER,
