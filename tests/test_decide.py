@@ -350,3 +350,17 @@ def tab_measured(tab):
     from workbench.ui.decide import runs_root
 
     return latest_measurement(runs_root(tab.wb.settings))
+
+
+def test_a_run_folder_is_named_as_the_person_calls_the_corpus(tmp_path, monkeypatch):
+    """The status line says "Run <folder> finished": a session corpus's collection name (with the session id) never
+    shows there; two runs in one second get two folders."""
+    import time
+
+    from workbench.ui.decide import new_run_folder
+
+    monkeypatch.setattr(time, "strftime", lambda fmt: "20261204-092841")
+    first = new_run_folder(tmp_path, f"session--{'a' * 24}--my notes")
+    assert first.name == "20261204-092841-my-notes"
+    first.mkdir()
+    assert new_run_folder(tmp_path, f"session--{'b' * 24}--my notes").name == "20261204-092841-my-notes-2"

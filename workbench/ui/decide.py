@@ -184,6 +184,16 @@ def follow_run(tab: DecideTab, work, run_id: str, folder: Path, corpus: str, ses
         tab.jobs.forget(job)
 
 
+def new_run_folder(root: Path, corpus: str) -> Path:
+    """A run folder named by the time and the corpus as its owner calls it (a session corpus's collection name
+    carries the session id, which the page never shows); a second run in the same second gets a suffix."""
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in display_name(corpus))[:40]}"
+    folder, k = root / stem, 2
+    while folder.exists():
+        folder, k = root / f"{stem}-{k}", k + 1
+    return folder
+
+
 def start_decide(tab: DecideTab, run_id: str, corpus: str, budget: float,
                  queries: float | None = DEFAULT_QUERIES_PER_DAY, request: gr.Request = None,
                  progress=gr.Progress()) -> Iterator[tuple]:
@@ -203,8 +213,7 @@ def start_decide(tab: DecideTab, run_id: str, corpus: str, budget: float,
         yield status_only(f"**Not run:** corpus {corpus!r} is still being indexed (see the banner at the top); "
                           "press Decide once it is done.")
         return
-    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{''.join(c if c.isalnum() else '-' for c in corpus)[:40]}"
-    folder = runs_root(tab.wb.settings) / name
+    folder = new_run_folder(runs_root(tab.wb.settings), corpus)
     work = decide_work(tab.wb, corpus, folder, float(budget), int(queries))
     yield from follow_run(tab, work, run_id, folder, corpus, session, progress)
 
