@@ -234,6 +234,22 @@ def upload_help(s) -> str:
             + (", unless you save them to the shared library." if s.shared_library else "."))
 
 
+def questions_section(wb: Workbench, sessions: CorpusSessions, jobs: Jobs, corpus: gr.Dropdown) -> None:
+    """Generate questions from the chosen corpus: its figures and the train / test files, as a job with a Cancel."""
+    with gr.Accordion("Generate questions (offline Q/A for training and evaluation)", open=False):
+        with gr.Row():
+            qa_max = gr.Number(0, label="At most N facts (0: all)", precision=0, minimum=0, elem_id="qa-max-facts")
+            qa_test = gr.Slider(0.0, 0.5, value=0.2, step=0.05, label="Held-out test share", elem_id="qa-test-share")
+            with gr.Column():
+                qa_button = gr.Button("Generate questions", elem_id="generate-qa")
+                qa_cancel = gr.Button("Cancel", variant="stop", elem_id="qa-cancel", interactive=False)
+        qa_summary = gr.Markdown(elem_id="qa-summary")
+        qa_files = gr.File(label="train / test JSONL", file_count="multiple", interactive=False, elem_id="qa-files")
+    job_buttons(jobs, [qa_button], qa_cancel).wire(
+        qa_button, bind(generate_qa, wb, sessions, jobs), [corpus, qa_max, qa_test, sessions.state],
+        [qa_summary, qa_files], api_name="generate_qa", concurrency_id="generate_qa")
+
+
 def build_corpora_tab(wb: Workbench, sessions: CorpusSessions, jobs: Jobs | None = None) -> None:
     """The tab's layout and events; the handlers above get the session state, the app's jobs and the ingest limits
     bound."""
@@ -284,15 +300,7 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions, jobs: Jobs | None
         save_name = gr.Textbox(label="Name in the shared library (empty: keep the name)", scale=3)
         save_button = gr.Button("Save to shared library", scale=1, elem_id="save-corpus")
     status = gr.Markdown(elem_id="corpora-status")
-    with gr.Accordion("Generate questions (offline Q/A for training and evaluation)", open=False):
-        with gr.Row():
-            qa_max = gr.Number(0, label="At most N facts (0: all)", precision=0, minimum=0, elem_id="qa-max-facts")
-            qa_test = gr.Slider(0.0, 0.5, value=0.2, step=0.05, label="Held-out test share", elem_id="qa-test-share")
-            with gr.Column():
-                qa_button = gr.Button("Generate questions", elem_id="generate-qa")
-                qa_cancel = gr.Button("Cancel", variant="stop", elem_id="qa-cancel", interactive=False)
-        qa_summary = gr.Markdown(elem_id="qa-summary")
-        qa_files = gr.File(label="train / test JSONL", file_count="multiple", interactive=False, elem_id="qa-files")
+    questions_section(wb, sessions, jobs, corpus)
 
     followers = list(sessions.followers)  # dropdowns of tabs built before this one get direct updates
     view_outputs = [sessions.state, corpus, listing, documents, document, *followers]
@@ -300,9 +308,6 @@ def build_corpora_tab(wb: Workbench, sessions: CorpusSessions, jobs: Jobs | None
 
     # Refusals found while running show on the status line only (show_progress_on), not on every output.
     state = sessions.state
-    job_buttons(jobs, [qa_button], qa_cancel).wire(
-        qa_button, bind(generate_qa, wb, sessions, jobs), [corpus, qa_max, qa_test, state], [qa_summary, qa_files],
-        api_name="generate_qa", concurrency_id="generate_qa")
     job_buttons(jobs, [ingest_button], ingest_cancel).wire(
         ingest_button, bind(ingest_files, wb, sessions, jobs, slots, budget, client_budget, n),
         [files, name, chunk_size, chunk_overlap, state], [report_json, summary, failures, *view_outputs],
