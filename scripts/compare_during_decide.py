@@ -8,6 +8,10 @@ over and over until the run ends. It prints Compare's latency alone and during t
 went on), the run's own time, and the app process's memory before and after the run.
 
     HF_HUB_OFFLINE=1 python scripts/compare_during_decide.py
+
+`--real` measures this tree alone on the embedded model (SmolLM2-135M and its embedder, Settings' defaults):
+three chapters of the held-out tidewater-ferries corpus are ingested into a fresh data directory, Decide runs on
+them at the default budget, and the second client asks a four-arm /compare of `--tokens` new tokens.
 """
 
 from __future__ import annotations
@@ -28,34 +32,14 @@ from before_after import print_side_by_side, run_python  # noqa: E402
 from training_memory import checkout  # noqa: E402
 
 
-def child(tree: Path, tokens: int, budget: float) -> None:
+def child(tree: Path, tokens: int, budget: float, real: bool = False) -> None:
     sys.path.insert(0, str(tree / "tests"))
-    import conftest  # the tree's own tiny model and fake embedder
     import psutil
     from gradio_client import Client
-    from test_decide import FACTS
 
-    import workbench.decide.plan as plan
-    from workbench.config import Settings
-    from workbench.engine import Workbench
-    from workbench.retrieval.ingest import ingest
-    from workbench.retrieval.store import VectorStore
-    from workbench.ui import build_app
-
-    plan.MAX_QA_REPEATS, plan.MAX_RAFT_EPOCHS, plan.MAX_TEST_QUESTIONS = 2, 1.0, 8
     tmp = Path(tempfile.mkdtemp(prefix="compare-during-decide-"))
-    settings = Settings(data_dir=str(tmp / "data"), lora_adapter="", raft_adapter="", max_new_tokens=tokens,
-                        chunk_size=40, chunk_overlap=5)
-    (tmp / "company").mkdir()
-    (tmp / "company" / "facts.txt").write_text("\n\n".join(FACTS) + "\n")
-    (tmp / "handbook").mkdir()  # the default corpus, which main's speed probe asked whatever the run's corpus
-    (tmp / "handbook" / "travel.md").write_text("# Travel\nThe per diem for Lisbon is 62 euro per day.\n")
-    store = VectorStore.open(settings, conftest.FakeEmbedder())
-    for name in ("company", "handbook"):
-        ingest(store, name, [tmp / name], settings.chunk_size, settings.chunk_overlap)
-    tokenizer = conftest.make_tokenizer()
-    wb = Workbench(settings, conftest.make_tiny_model(tokenizer), tokenizer, store, model_id="tiny-llama")
-    demo = build_app(settings, wb).queue()
+    arms, corpus = ("base,rag,lora,raft", "company") if real else ("base", "")
+    demo = real_app(tmp, tokens) if real else tiny_app(tmp, tokens)
     _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     me = psutil.Process()
     try:
@@ -63,7 +47,7 @@ def child(tree: Path, tokens: int, budget: float) -> None:
 
         def compare() -> float:
             started = time.perf_counter()
-            comparer.predict("What is the per diem for Lisbon?", "base", "", 0, tokens, 0.0, api_name="/compare")
+            comparer.predict("What is the per diem for Lisbon?", arms, corpus, 0, tokens, 0.0, api_name="/compare")
             return time.perf_counter() - started
 
         idle = statistics.median(compare() for _ in range(5))
@@ -90,6 +74,50 @@ def child(tree: Path, tokens: int, budget: float) -> None:
         demo.close()
 
 
+def tiny_app(tmp: Path, tokens: int):
+    """The tree's app on the tests' tiny random Llama and fake embedder, with the 30 facts of tests/test_decide.py
+    as the corpus 'company' and Decide's plan kept as small as the tests keep it."""
+    import conftest  # the tree's own tiny model and fake embedder
+    from test_decide import FACTS
+
+    import workbench.decide.plan as plan
+    from workbench.config import Settings
+    from workbench.engine import Workbench
+    from workbench.retrieval.ingest import ingest
+    from workbench.retrieval.store import VectorStore
+    from workbench.ui import build_app
+
+    plan.MAX_QA_REPEATS, plan.MAX_RAFT_EPOCHS, plan.MAX_TEST_QUESTIONS = 2, 1.0, 8
+    settings = Settings(data_dir=str(tmp / "data"), lora_adapter="", raft_adapter="", max_new_tokens=tokens,
+                        chunk_size=40, chunk_overlap=5)
+    (tmp / "company").mkdir()
+    (tmp / "company" / "facts.txt").write_text("\n\n".join(FACTS) + "\n")
+    (tmp / "handbook").mkdir()  # the default corpus, which main's speed probe asked whatever the run's corpus
+    (tmp / "handbook" / "travel.md").write_text("# Travel\nThe per diem for Lisbon is 62 euro per day.\n")
+    store = VectorStore.open(settings, conftest.FakeEmbedder())
+    for name in ("company", "handbook"):
+        ingest(store, name, [tmp / name], settings.chunk_size, settings.chunk_overlap)
+    tokenizer = conftest.make_tokenizer()
+    wb = Workbench(settings, conftest.make_tiny_model(tokenizer), tokenizer, store, model_id="tiny-llama")
+    return build_app(settings, wb).queue()
+
+
+def real_app(tmp: Path, tokens: int):
+    """This tree's app on the embedded model, with three tidewater chapters as the corpus 'company'."""
+    from workbench.config import Settings
+    from workbench.engine import Workbench
+    from workbench.retrieval.ingest import ingest
+    from workbench.ui import build_app
+
+    wb = Workbench.load(Settings(data_dir=str(tmp / "data"), max_new_tokens=tokens))
+    docs = REPO / "benchmarks" / "heldout" / "tidewater-ferries" / "docs"
+    (tmp / "company").mkdir()
+    for name in ("fleet-and-crewing.md", "timetable-and-fares.md", "safety-and-security.md"):
+        (tmp / "company" / name).write_text((docs / name).read_text())
+    ingest(wb.store, "company", [tmp / "company"], wb.settings.chunk_size, wb.settings.chunk_overlap)
+    return build_app(wb.settings, wb).queue()
+
+
 def measure(tree: Path, tokens: int, budget: float) -> dict:
     return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--tokens", str(tokens),
                              "--budget", str(budget)])
@@ -100,10 +128,18 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=8, help="max new tokens per answer (Compare's and Decide's)")
     parser.add_argument("--budget", type=float, default=30, help="Decide's budget in minutes")
     parser.add_argument("--before", default="main", help="baseline git ref (default: main)")
+    parser.add_argument("--real", action="store_true", help="this tree alone, on the embedded model")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child), args.tokens, args.budget)
+        child(Path(args.child), args.tokens, args.budget, args.real)
+        return
+    if args.real:
+        figures = run_python(REPO, [str(Path(__file__).resolve()), "--child", str(REPO), "--tokens", str(args.tokens),
+                                    "--budget", str(args.budget), "--real"])
+        print(f"/compare latency (s), four arms, {args.tokens} new tokens, while another client's /decide runs on "
+              f"three tidewater chapters (embedded model); machine: {os.cpu_count()} CPUs")
+        print(json.dumps(figures, indent=2))
         return
     with tempfile.TemporaryDirectory() as tmp:
         before = measure(checkout(args.before, Path(tmp) / "before"), args.tokens, args.budget)
