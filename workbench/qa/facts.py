@@ -23,7 +23,7 @@ from .questions import frame
 from .structure import Unit, context, sentences, units
 from .roles import naming_facts, role_facts
 from .tables import row_questions
-from .text import copies_run, normalise, runs, stitch, words
+from .text import copies_run, normalise, one_line, runs, stitch, words
 
 MAX_PHRASINGS = 5
 """Phrasings kept per fact (the first is the most natural)."""
@@ -72,13 +72,12 @@ def _similar(a: str, b: str) -> bool:
     return len(wa & wb) / max(1, len(wa | wb)) >= 0.75
 
 
-def _home(chunks: list[Passage], sentence: str, answer: str) -> Passage | None:
-    """The chunk a fact belongs to: one holding its whole sentence, else one holding its answer. Line breaks count
-    as spaces: a PDF or a hard-wrapped text breaks lines inside sentences and names ("Ruth\nPenhallow")."""
-    sentence, answer = " ".join(sentence.split()), " ".join(answer.split())
-    flat = [(c, " ".join(c.text.split())) for c in chunks]
-    return next((c for c, text in flat if sentence in text), None) or next((c for c, text in flat if answer in text),
-                                                                           None)
+def _home(flat_chunks: list[tuple[Passage, str]], sentence: str, answer: str) -> Passage | None:
+    """The chunk a fact belongs to: one holding its whole sentence, else one holding its answer (`flat_chunks`:
+    each chunk with its text on one line, `text.one_line`, as the sentence and answer are compared)."""
+    sentence, answer = one_line(sentence), one_line(answer)
+    return next((c for c, text in flat_chunks if sentence in text), None) or next(
+        (c for c, text in flat_chunks if answer in text), None)
 
 
 def _questions(candidates_: list[str], answer: str, source_runs: set, allow_copy: bool) -> list[str]:
@@ -119,9 +118,10 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
     `names`: words the corpus capitalises mid-sentence.
     """
     out, chunk_runs = [], {c.chunk_id: runs(c.text) for c in chunks}
+    flat_chunks = [(c, one_line(c.text)) for c in chunks]  # once per document, not per fact
 
     def add(answer: str, sentence: str, questions_: list[str], kind: str, how: str, allow_copy: bool):
-        chunk = _home(chunks, sentence, answer)
+        chunk = _home(flat_chunks, sentence, answer)
         if chunk is None:
             return  # markup inside the answer: not verbatim in any chunk
         qs = _questions(questions_, answer, chunk_runs[chunk.chunk_id] | runs(sentence), allow_copy)

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from ..results import Passage
 from .facts import Fact
-from .text import copies_run, normalise, runs, stitch, words
+from .text import copies_run, normalise, one_line, runs, stitch, words
 
 
 _QUALIFIER = re.compile(r"^(?:(?:up to|at least|at most|no more than|no fewer than|no less than|more than|less than|"
@@ -68,8 +68,8 @@ def quality(facts: list[Fact], chunks: list[Passage], reference: list[dict] | No
     n_words = corpus_words(chunks)
     chunk_runs = {cid: runs(t) for cid, t in text.items()}
     questions = [(q, f.chunk_id) for f in facts for q in f.questions]
-    flat = {cid: " ".join(t.split()) for cid, t in text.items()}  # a line break inside an answer is a space
-    in_source = sum(1 for f in facts if f.answer and " ".join(f.answer.split()) in flat.get(f.chunk_id, ""))
+    flat = {cid: one_line(t) for cid, t in text.items()}  # a line break inside an answer is a space
+    in_source = sum(1 for f in facts if f.answer and one_line(f.answer) in flat.get(f.chunk_id, ""))
     no_copy = sum(1 for q, cid in questions if not copies_run(q, "", source_runs=chunk_runs.get(cid, set())))
     out = {
         "facts": len(facts),

@@ -24,6 +24,12 @@ def copies_run(question: str, source: str, n: int = 6, source_runs: set | None =
     return bool(runs(question, n) & (source_runs if source_runs is not None else runs(source, n)))
 
 
+def one_line(text: str) -> str:
+    """`text` with every run of whitespace one space: a PDF or a hard-wrapped text breaks lines inside sentences and
+    names ("Ruth\nPenhallow"), so a fact's sentence and answer are matched against its chunk this way."""
+    return " ".join(text.split())
+
+
 def normalise(text: str) -> str:
     """Lower case, words only, articles dropped: equal for "The 27 days." and "27 days"."""
     return " ".join(w for w in words(text) if w not in _ARTICLES)
