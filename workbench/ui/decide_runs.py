@@ -12,10 +12,11 @@ from typing import Iterator
 
 import pandas as pd
 
+from ..adapters import split_owned
 from ..decide.needs import best_label, format_figure
 from ..decide.report import cost_queries
 from ..decide.verdict import cost_curve
-from ..retrieval.sessions import SESSION_PREFIX, check_access, display_name
+from ..retrieval.sessions import check_access, display_name
 from ..retrieval.store import StoreError
 
 
@@ -34,10 +35,15 @@ def _records(root: Path) -> Iterator[tuple[Path, dict]]:
             yield record.parent, data
 
 
+def _owner(data: dict) -> str | None:
+    """The session whose corpus a run was on (a session collection is named like a session's adapter), or None."""
+    owned = split_owned(data.get("corpus", ""))
+    return owned[0] if owned else None
+
+
 def session_runs(root: Path, sid: str) -> list[Path]:
     """The run folders under `root` whose corpus is one of session `sid`'s (they go when its corpora do)."""
-    prefix = f"{SESSION_PREFIX}{sid}--"
-    return [folder for folder, data in _records(root) if data.get("corpus", "").startswith(prefix)]
+    return [folder for folder, data in _records(root) if _owner(data) == sid]
 
 
 def remove_session_runs(wb, root: Path, sid: str) -> int:
@@ -52,8 +58,7 @@ def remove_session_runs(wb, root: Path, sid: str) -> int:
 
 def run_sessions(root: Path) -> set[str]:
     """The sessions that have run folders under `root` (at start-up: those of a previous run)."""
-    return {data["corpus"][len(SESSION_PREFIX):].split("--", 1)[0] for _, data in _records(root)
-            if data.get("corpus", "").startswith(SESSION_PREFIX)}
+    return {sid for _, data in _records(root) if (sid := _owner(data))}
 
 
 def _modified(folder: Path) -> float:
