@@ -51,12 +51,11 @@ def wait_for_page(url: str, timeout_s: float) -> None:
 
 def three_documents(folder: Path, names: list[str], out: Path) -> list[Path]:
     """The chosen chapters as .md, .docx and .pdf (in that order), as a person's own files would come."""
-    writers = [None, to_docx, to_pdf]
+    formats = [(".md", lambda text, target: target.write_text(text)), (".docx", to_docx), (".pdf", to_pdf)]
     files = []
-    for name, write in zip(names, writers):
-        text = (folder / name).read_text()
-        target = out / (Path(name).stem + (".md" if write is None else ".docx" if write is to_docx else ".pdf"))
-        target.write_text(text) if write is None else write(text, target)
+    for name, (suffix, write) in zip(names, formats):
+        target = out / (Path(name).stem + suffix)
+        write((folder / name).read_text(), target)
         files.append(target)
     return files
 
