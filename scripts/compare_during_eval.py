@@ -74,7 +74,8 @@ def child(tree: Path, questions: int, tokens: int) -> None:
 
 
 def measure(tree: Path, questions: int, tokens: int) -> dict:
-    return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--questions", str(questions), "--tokens", str(tokens)])
+    return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--questions", str(questions),
+                             "--tokens", str(tokens)])
 
 
 def main() -> None:
