@@ -9,9 +9,10 @@ went on), the run's own time, and the app process's memory before and after the 
 
     HF_HUB_OFFLINE=1 python scripts/compare_during_decide.py
 
-`--real` measures this tree alone on the embedded model (SmolLM2-135M and its embedder, Settings' defaults):
-three chapters of the held-out tidewater-ferries corpus are ingested into a fresh data directory, Decide runs on
-them at the default budget, and the second client asks a four-arm /compare of `--tokens` new tokens.
+`--real` measures on the embedded model (SmolLM2-135M and its embedder, Settings' defaults): three chapters of the
+held-out tidewater-ferries corpus are ingested into a fresh data directory, Decide runs on them at the default
+budget, and the second client asks a four-arm /compare of `--tokens` new tokens. `--runs N` runs Decide N times in
+a row (comparisons during the first) and prints the app's memory after each.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from before_after import print_side_by_side, run_python  # noqa: E402
 from training_memory import checkout  # noqa: E402
 
 
-def child(tree: Path, tokens: int, budget: float, real: bool = False) -> None:
+def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int = 1) -> None:
     sys.path.insert(0, str(tree / "tests"))
     import psutil
     from gradio_client import Client
@@ -51,25 +52,28 @@ def child(tree: Path, tokens: int, budget: float, real: bool = False) -> None:
             return time.perf_counter() - started
 
         idle = statistics.median(compare() for _ in range(5))
-        rss_before = me.memory_info().rss
-        started = time.perf_counter()
-        run = decider.submit("company", budget, 100, api_name="/decide")
-        during, waited = [], []
-        while not run.done():
-            if not re.search(r"Stage \d+ of", str(run.outputs()[-1][0]) if run.outputs() else ""):
-                time.sleep(0.05)
-                continue
-            latency = compare()
-            (during if not run.done() else waited).append(latency)
-        status = str(run.result()[0])
-        if "finished" not in status:
-            raise SystemExit(f"the Decide run did not finish: {status}")
-        decide_s = time.perf_counter() - started
-        print(json.dumps({"idle_s": idle, "during_median_s": statistics.median(during or waited),
-                          "during_max_s": max(during or waited), "answered_during": len(during),
-                          "decide_s": decide_s,
-                          "rss_before_mib": rss_before / 2**20, "rss_after_mib": me.memory_info().rss / 2**20}),
-              flush=True)
+        figures = {"idle_s": idle, "rss_before_mib": me.memory_info().rss / 2**20}
+        for number in range(1, runs + 1):  # comparisons during the first run; the rest show what memory does
+            started = time.perf_counter()
+            run = decider.submit("company", budget, 100, api_name="/decide")
+            during, waited = [], []
+            while not run.done():
+                if number > 1 or not re.search(r"Stage \d+ of", str(run.outputs()[-1][0]) if run.outputs() else ""):
+                    time.sleep(0.05)
+                    continue
+                latency = compare()
+                (during if not run.done() else waited).append(latency)
+            status = str(run.result()[0])
+            if "finished" not in status:
+                raise SystemExit(f"the Decide run did not finish: {status}")
+            figures[f"rss_after_run_{number}_mib"] = me.memory_info().rss / 2**20
+            if number == 1:
+                latencies = sorted(during or waited)
+                figures.update(during_median_s=statistics.median(latencies),
+                               during_p90_s=latencies[int(0.9 * (len(latencies) - 1))],
+                               during_max_s=latencies[-1], answered_during=len(during),
+                               decide_s=time.perf_counter() - started)
+        print(json.dumps(figures), flush=True)
     finally:
         demo.close()
 
@@ -118,9 +122,9 @@ def real_app(tmp: Path, tokens: int):
     return build_app(wb.settings, wb).queue()
 
 
-def measure(tree: Path, tokens: int, budget: float) -> dict:
-    return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--tokens", str(tokens),
-                             "--budget", str(budget)])
+def measure(tree: Path, args) -> dict:
+    return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--tokens", str(args.tokens),
+                             "--budget", str(args.budget), "--runs", str(args.runs)] + (["--real"] if args.real else []))
 
 
 def main() -> None:
@@ -128,31 +132,29 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=8, help="max new tokens per answer (Compare's and Decide's)")
     parser.add_argument("--budget", type=float, default=30, help="Decide's budget in minutes")
     parser.add_argument("--before", default="main", help="baseline git ref (default: main)")
-    parser.add_argument("--real", action="store_true", help="this tree alone, on the embedded model")
+    parser.add_argument("--real", action="store_true", help="on the embedded model")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="Decide runs in a row (comparisons during the first; the app's memory after each)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child), args.tokens, args.budget, args.real)
-        return
-    if args.real:
-        figures = run_python(REPO, [str(Path(__file__).resolve()), "--child", str(REPO), "--tokens", str(args.tokens),
-                                    "--budget", str(args.budget), "--real"])
-        print(f"/compare latency (s), four arms, {args.tokens} new tokens, while another client's /decide runs on "
-              f"three tidewater chapters (embedded model); machine: {os.cpu_count()} CPUs")
-        print(json.dumps(figures, indent=2))
+        child(Path(args.child), args.tokens, args.budget, args.real, args.runs)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        before = measure(checkout(args.before, Path(tmp) / "before"), args.tokens, args.budget)
-        after = measure(REPO, args.tokens, args.budget)
-    print(f"/compare latency (s) while another client's /decide runs (30 facts, tiny random Llama, {args.tokens} "
-          f"new tokens); machine: {os.cpu_count()} CPUs")
+        before = measure(checkout(args.before, Path(tmp) / "before"), args)
+        after = measure(REPO, args)
+    model = "three tidewater chapters, the embedded model" if args.real else "30 facts, tiny random Llama"
+    print(f"/compare latency (s) while another client's /decide runs ({model}, {args.tokens} new tokens); "
+          f"machine: {os.cpu_count()} CPUs")
     print_side_by_side(before, after, [("idle_s", "compare, idle app (median of 5)", ".2f"),
                                        ("during_median_s", "compare during Decide, median", ".2f"),
+                                       ("during_p90_s", "compare during Decide, 90th percentile", ".2f"),
                                        ("during_max_s", "compare during Decide, slowest", ".2f"),
                                        ("answered_during", "compares answered during Decide", "d"),
                                        ("decide_s", "the Decide run itself", ".1f"),
-                                       ("rss_before_mib", "app RSS before Decide (MiB)", ".0f"),
-                                       ("rss_after_mib", "app RSS after Decide (MiB)", ".0f")], args.before)
+                                       ("rss_before_mib", "app RSS before Decide (MiB)", ".0f")]
+                       + [(f"rss_after_run_{n}_mib", f"app RSS after Decide run {n} (MiB)", ".0f")
+                          for n in range(1, args.runs + 1)], args.before)
 
 
 if __name__ == "__main__":

@@ -167,3 +167,32 @@ def test_ingests_in_flight_hold_their_room_so_a_burst_cannot_overshoot(store, se
     with holdings.corpus_room(sid, None, "second"):  # "first" ended with nothing stored: its room is free again
         pass
     manager.close()
+
+
+def test_trainings_and_installs_in_flight_hold_their_room_so_a_burst_cannot_overshoot(store, settings, tmp_path):
+    """Two adapters made at once by a session with room for one: the second is refused while the first is still
+    training (before, both passed the check and the session ended with two); the same name twice at once is
+    refused; the room comes back when a training ends without writing its adapter, and a written adapter counts
+    once."""
+    from workbench import adapters as adapter_lib
+    from workbench.retrieval.sessions import SessionCorpora
+    from workbench.ui.clients import Holdings
+
+    settings.session_adapters, settings.client_adapters = 1, 0
+    manager = SessionCorpora(store)
+    holdings, sid = Holdings(manager, tmp_path / "adapters", settings), "a" * 24
+    with holdings.adapter_room(sid, None, "first"):
+        with pytest.raises(ValueError, match="this session has 1 adapters"):
+            with holdings.adapter_room(sid, None, "second"):
+                pass
+        settings.session_adapters = 2
+        with pytest.raises(ValueError, match="an adapter named 'first' is being made in this session already"):
+            with holdings.adapter_room(sid, None, "first"):
+                pass
+        settings.session_adapters = 1
+    with holdings.adapter_room(sid, None, "second"):  # "first" was cancelled: its room is free again
+        written = adapter_lib.adapter_folder(tmp_path / "adapters", sid, "second")
+        written.mkdir(parents=True)
+        (written / adapter_lib.CONFIG_FILE).write_text("{}")
+        assert holdings.adapters({sid})[sid] == 1
+    manager.close()

@@ -1,6 +1,7 @@
 """The job layer (workbench/jobs.py), the model slot (workbench/slot.py) and training in a worker process."""
 
 import json
+import sys
 import threading
 import time
 
@@ -27,6 +28,24 @@ def test_an_error_of_the_work_is_raised_by_result():
 
     with pytest.raises(ValueError, match="bad input"):
         Job(work).run()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_a_finished_job_gives_the_heap_it_freed_back():
+    import psutil
+    import torch
+
+    def work(job):
+        torch.empty(1 << 20).fill_(1)  # glibc now serves 1 MiB blocks from its heap rather than from mmap
+        cache = [torch.ones(1 << 18) for _ in range(400)]  # 400 MiB, as an evaluation's KV caches
+        kept = [torch.ones(8) for _ in range(400)]  # small results that outlive the job, among the freed blocks
+        del cache
+        return kept
+
+    me = psutil.Process()
+    before = me.memory_info().rss
+    Job(work).start().result(60)
+    assert me.memory_info().rss - before < 100 * 2**20
 
 
 def test_cancel_by_id_before_and_while_it_runs():
@@ -77,6 +96,65 @@ def test_a_waiting_comparison_goes_before_the_next_batch():
     assert order == ["batch 1", "compare", "batch 2"]
 
 
+def test_a_comparison_runs_between_two_steps_of_a_batch_and_a_model_change_waits_for_the_paused_batch():
+    slot, order = ModelSlot(1), []
+    compare_waits, detach_waits = threading.Event(), threading.Event()
+
+    def batch():
+        with slot.hold(BATCH):
+            for step in range(6):
+                order.append(f"step {step}")
+                if step == 1:
+                    compare_waits.wait(5)
+                    time.sleep(0.05)  # the comparison now waits for the slot
+                if slot.let_interactive_in():
+                    order.append("resumed")
+
+    def interactive():
+        compare_waits.set()
+        with slot.hold(INTERACTIVE):
+            order.append("compare")
+            detach_waits.set()
+            time.sleep(0.1)  # a model change asked for meanwhile waits until the paused batch has resumed
+
+    def detach():
+        detach_waits.wait(5)
+        with slot.hold(exclusive=True):
+            order.append("detach")
+
+    threads = [threading.Thread(target=f) for f in (batch, interactive, detach)]
+    threads[0].start()
+    time.sleep(0.02)
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert order == ["step 0", "step 1", "compare", "resumed", "step 2", "step 3", "step 4", "step 5", "detach"]
+    assert slot.paused() == 0 and slot.waiting(INTERACTIVE) == 0 and slot.waiting(BATCH) == 0
+
+
+def test_a_batch_paused_for_a_comparison_gives_the_answers_it_gives_alone(workbench, tmp_path):
+    from conftest import save_random_adapter
+
+    lora = str(save_random_adapter(workbench.model, tmp_path / "my-lora"))
+    questions = ["What is the per diem for Lisbon?", "What is the hotel cap?", "What is the helpdesk extension?"]
+    options = dict(lora_adapter=lora, max_new_tokens=8)
+    alone = workbench.compare_many(questions, "base,rag,lora", priority=BATCH, **options)
+
+    stream = workbench.compare_many_stream(questions, "base,rag,lora", BATCH, **options)
+    next(stream), next(stream)  # the batch holds the slot and has run its first step
+    done = []
+    comparer = threading.Thread(target=lambda: done.append(workbench.compare(questions[0], "base,lora", **options)))
+    comparer.start()
+    while not workbench.slot.waiting(INTERACTIVE):
+        time.sleep(0.01)
+    next(stream)  # before its next step the batch lets the comparison in
+    assert done and done[0].arms[1].answer == alone[0].arms[2].answer
+    *_, paused = stream
+    comparer.join(5)
+    assert [[a.answer for a in c.arms] for c in paused] == [[a.answer for a in c.arms] for c in alone]
+
+
 def test_a_training_that_would_not_fit_is_refused_before_it_starts(workbench, tmp_path, monkeypatch):
     from workbench.training import worker
     from workbench.training.jobs import train_adapter
@@ -97,11 +175,19 @@ def test_training_runs_in_a_worker_process_that_exits_and_cancel_stops_it(workbe
     from workbench.training.worker import base_spec, train_in_worker
     from workbench.training.data import Example
 
+    import psutil
+
     examples = [Example([("question", False), (" answer 62 euro", True)])] * 8
-    pids, steps = [], []
+    pids, steps, nice = [], [], []
+
+    def step(p):
+        steps.append(p)
+        nice.append(psutil.Process(pids[0]).nice())
+
     result = train_in_worker(base_spec(workbench), examples, TrainConfig(epochs=1, batch_size=2), tmp_path / "a",
-                             "tiny-llama", steps.append, on_start=pids.append)
+                             "tiny-llama", step, on_start=pids.append)
     assert result.steps == 4 and [s["step"] for s in steps] == [1, 2, 3, 4]
+    assert nice[0] > os.nice(0)  # a comparison asked meanwhile gets the cores first
     assert pids[0] != os.getpid() and not _alive(pids[0])  # its memory went back with it
 
     cancel = threading.Event()

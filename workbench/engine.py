@@ -21,7 +21,7 @@ from .backends import BackendError, make_backend, needs_weights
 from .config import Settings
 from .generation import Request
 from .results import ArmResult, Comparison, Metrics, Passage
-from .slot import INTERACTIVE, ModelSlot
+from .slot import BATCH, INTERACTIVE, ModelSlot
 from .validation import check_options, check_question
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class Workbench:
         self._adapters: dict[str, str] = {}
         """'<resolved adapter folder>@<weights mtime>' -> peft adapter name on the model."""
         self._attached = 0
+        self._stale: list[str] = []
+        """Peft names of adapters whose folder was retrained, left on the model until no batch is paused."""
         self.backend = make_backend(self)
         """Who generates (settings.backend): see workbench/backends."""
         self.slot = ModelSlot(self.concurrency)
@@ -118,7 +120,11 @@ class Workbench:
         else:
             self._model = PeftModel.from_pretrained(self.model, str(folder), adapter_name=name)
         for stale in [k for k in self._adapters if k.rsplit("@", 1)[0] == str(folder)]:
-            self._model.delete_adapter(self._adapters.pop(stale))
+            self._stale.append(self._adapters.pop(stale))
+        if not self.slot.paused():  # a paused batch may still read a stale copy: it goes once none is paused
+            for stale_name in self._stale:
+                self._model.delete_adapter(stale_name)
+            self._stale.clear()
         self._model.eval()
         self._adapters[key] = name
         return name
@@ -136,6 +142,7 @@ class Workbench:
             return []
         if len(gone) == len(self._adapters):
             self._model = self._model.unload()  # peft cannot run a PeftModel whose last adapter was deleted
+            self._stale.clear()  # unload took them too
         else:
             for name in gone.values():
                 self._model.delete_adapter(name)
@@ -146,7 +153,7 @@ class Workbench:
     def detach_adapters(self, folder: Path) -> list[str]:
         """Stop serving the adapters in `folder` (a deleted session's): the backend drops them from the model or
         the server. Waits for the model slot, so no generation runs meanwhile; returns the names dropped."""
-        with self.slot.hold():
+        with self.slot.hold(exclusive=True):  # not under a paused batch, which may read these adapters
             return self.backend.detach(folder)
 
     def adapter_names(self) -> list[str]:
@@ -203,7 +210,8 @@ class Workbench:
     def compare_many_stream(self, questions: list[str], arms: str | list[str] | None = None,
                             priority: int = INTERACTIVE, **overrides) -> Iterator[list[Comparison]]:
         """Yield the growing Comparisons of `questions`, generated together; the last yield is complete. The
-        generation holds a model slot (interactive requests are served before a long job's next batch)."""
+        generation holds a model slot: interactive requests are served before a long job's next batch and, where
+        the backend can pause a batch, before its next step."""
         opts = self.options(**overrides)
         questions = [check_question(self.tokenizer, q, opts.max_question_tokens) for q in questions]
         check_options(opts)  # the UI's slider bounds, for every caller
@@ -213,8 +221,13 @@ class Workbench:
             comparisons = [comparison for comparison, _ in prepared]
             runnable = [row for _, rows in prepared for row in rows]  # (ArmResult, Request) of each arm that runs
             yield comparisons
-            if runnable:
-                yield from self._generate(comparisons, runnable, opts)
+            if not runnable:
+                return
+            pause = priority == BATCH and self.backend.pausable()
+            for comparisons in self._generate(comparisons, runnable, opts):
+                yield comparisons
+                if pause:  # a comparison waiting now runs before this batch's next step
+                    self.slot.let_interactive_in()
 
     def _generate(self, comparisons, runnable, opts) -> Iterator[list[Comparison]]:
         stream = self.backend.stream([req for _, req in runnable], opts.max_new_tokens, opts.temperature)

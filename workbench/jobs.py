@@ -12,8 +12,8 @@ the job under that id, and cancels by id; a run cancelled while still queued end
 Jobs today: training (training.jobs.training_work), evaluation (evaluation.runner.evaluation_work), Decide
 (decide.pipeline.decide_work) and its re-check (decide.recheck.recheck_work), ingestion (retrieval.ingest, its
 `cancel` the job's event) and question generation (retrieval.parsing.make_qa_files_limited). None of them runs in
-the comparisons' Gradio queue (concurrency_id "model"): their questions take the model slot one batch at a time
-(workbench/slot.py). The tabs' buttons for them are ui/jobview.py.
+the comparisons' Gradio queue (concurrency_id "model"): their questions' batches let a waiting comparison in
+between two decode steps (workbench/slot.py). The tabs' buttons for them are ui/jobview.py.
 """
 
 from __future__ import annotations
@@ -53,6 +53,21 @@ def eta(started: float, done: float, total: float) -> float | None:
     return (time.perf_counter() - started) / done * (total - done) if done > 0 else None
 
 
+def give_back_memory() -> None:
+    """Hand the heap a finished job freed back to the operating system. torch allocates CPU tensors with malloc, and
+    glibc keeps freed pages in its arenas: without a trim, the KV caches of an evaluation's batches stay in the
+    app's RSS as free heap (measured on the embedded model: 1.3 GiB after loading, 1.9 to 2.6 GiB after each
+    round of 16 questions' four arms, 1.3 GiB again after the trim). A no-op without glibc."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps its own counsel
+        pass
+
+
 class Job:
     """One long job, run in a thread by `start()`; `events()` follows it, `result()` waits for it."""
 
@@ -90,6 +105,7 @@ class Job:
         except BaseException as exc:  # handed to whoever follows the job
             self._error = exc
         finally:
+            give_back_memory()
             self._finished.set()
             self._updates.put(None)
 

@@ -43,6 +43,10 @@ class Backend(Protocol):
         """Stop serving the adapters whose folders lie in `folder` (they are being deleted) and free what they
         hold; returns the names dropped."""
 
+    def pausable(self) -> bool:
+        """Whether a batch in flight may stop between two steps while a comparison runs, and then go on: a long
+        job lets comparisons in this way (slot.ModelSlot.let_interactive_in)."""
+
     def stream(self, requests: list[Request], max_new_tokens: int,
                temperature: float) -> Iterator[tuple[list[RowState], GenerationStats | None]]:
         """``(rows, None)`` while the rows grow, ``(rows, stats)`` once at the end. A row may carry ``error``

@@ -44,6 +44,13 @@ class LocalBackend:
         """Delete the folder's adapters from the model (the engine changes its model)."""
         return self.wb.detach_from_model(folder)
 
+    def pausable(self) -> bool:
+        """Once the model carries adapters (peft), a comparison run between two steps of a batch leaves the batch's
+        rows as they were: each step names its rows' adapters, and attaching another adds one by name. On the
+        bare model the first adapter attached would wrap the modules the batch runs through, so a batch there
+        runs to its end."""
+        return hasattr(self.wb.model, "peft_config")
+
     def stream(self, requests: list[Request], max_new_tokens: int, temperature: float
                ) -> Iterator[tuple[list[RowState], GenerationStats | None]]:
         return generate_stream(self.wb.model, self.wb.tokenizer, requests, max_new_tokens, temperature, self.wb.device,

@@ -229,6 +229,11 @@ class OpenAIBackend:
             row.done = True
             ticks.put("end")
 
+    def pausable(self) -> bool:
+        """No: the server goes on generating while a stream waits, so a pause would free nothing; the server
+        schedules its own requests (concurrency)."""
+        return False
+
     def stream(self, requests: list[Request], max_new_tokens: int, temperature: float
                ) -> Iterator[tuple[list[ServerRow], GenerationStats | None]]:
         """All rows at once, each on its own connection; yields (rows, None) as they grow, (rows, stats) at the end."""

@@ -6,8 +6,8 @@ changed, keeps those whose question was also asked of the old sentence with anot
 arms (the run's adapters, the corpus as it is now): `follows` = the answer gives the new value, `stale` = the old
 one. It writes recheck/ and a `recheck` entry in run.json; nothing else of the run changes.
 
-A re-check is a job of the app's job layer (`recheck_work`): its questions take the model slot one batch at a time,
-and a cancel stops it at the next question, before anything is written.
+A re-check is a job of the app's job layer (`recheck_work`): its questions take the model slot as a long job's
+batches, and a cancel stops it at the next question, before anything is written.
 """
 
 from __future__ import annotations

@@ -54,8 +54,9 @@ class Holdings:
 
     A client's holdings are those of the sessions it created something from (`check_*` records the session);
     corpora of ended sessions count until they expire, as they still take room, and so do new corpora whose ingest
-    is in flight (`corpus_room`), so requests sent at once cannot all take the last place. Sessions holding
-    nothing are forgotten, and so are the least recently seen clients beyond `clients`.
+    is in flight (`corpus_room`) and adapters being trained or installed (`adapter_room`), so requests sent at once
+    cannot all take the last place. Sessions holding nothing are forgotten, and so are the least recently seen
+    clients beyond `clients`.
     """
 
     clients = 10_000
@@ -66,6 +67,8 @@ class Holdings:
         self._lock = threading.Lock()
         self._pending: Counter = Counter()
         """(session id, corpus name) -> ingests in flight that may create that corpus."""
+        self._pending_adapters: set[tuple[str, str]] = set()
+        """(session id, adapter name) of trainings and installs in flight."""
         self._checking = threading.Lock()
 
     def address(self, request) -> str:
@@ -116,8 +119,36 @@ class Holdings:
                     del self._pending[(sid, name)]
 
     def adapters(self, sids) -> Counter:
-        """Session id -> how many adapters it has on disk."""
-        return Counter({sid: len(adapter_lib.session_adapters(self.adapters_root, sid)) for sid in sids})
+        """Session id -> how many adapters it has on disk, the ones being trained or installed included."""
+        counts = Counter({sid: len(adapter_lib.session_adapters(self.adapters_root, sid)) for sid in sids})
+        with self._lock:
+            pending = [(sid, name) for sid, name in self._pending_adapters if sid in sids]
+        for sid, name in pending:
+            folder = adapter_lib.adapter_folder(self.adapters_root, sid, name)
+            if not (folder / adapter_lib.CONFIG_FILE).is_file():  # not written yet (session_adapters skips it)
+                counts[sid] += 1
+        return counts
+
+    @contextmanager
+    def adapter_room(self, sid: str | None, request, name: str):
+        """`check_adapter`, and the room held for the adapter `name` until the block (its training or install)
+        ends, so requests sent at once cannot all take the last place; a second one for the same name meanwhile
+        is refused (ValueError)."""
+        if not sid:  # the shared library is not counted
+            yield
+            return
+        with self._checking:  # one check at a time, so each sees the rooms held before it
+            if (sid, name) in self._pending_adapters:
+                raise ValueError(f"an adapter named {name!r} is being made in this session already; choose "
+                                 "another name")
+            self.check_adapter(sid, request)
+            with self._lock:
+                self._pending_adapters.add((sid, name))
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._pending_adapters.discard((sid, name))
 
     def check_corpus(self, sid: str, request, name: str) -> None:
         """ValueError (one line) when session `sid` may not add the corpus `name` (a new one) now."""

@@ -4,9 +4,9 @@ Thin: before a run it shows the plan for the chosen corpus and budget (decide/pr
 re-check are jobs of the app's job layer (decide.pipeline.decide_work, decide.recheck.recheck_work;
 workbench/jobs.py) whose progress the tab streams; Cancel stops one at its next training step or question. The
 tab then shows the report the pipeline wrote (verdict, the tables per need and per arm with intervals, the
-break-even chart; ui/decide_runs.py). The jobs have their own queue, not the comparisons': their questions take
-the model slot one batch at a time and their trainings run in a worker process, so Compare keeps answering.
-Past runs are listed and reopened; an unfinished one resumes from its last finished stage.
+break-even chart; ui/decide_runs.py). The jobs have their own queue, not the comparisons': a comparison goes in
+between two decode steps of their questions, and their trainings run in a worker process at a lower CPU priority,
+so Compare keeps answering. Past runs are listed and reopened; an unfinished one resumes from its last finished stage.
 
 `layout` places the components, `wire` binds the handlers below (plain functions of the tab's `DecideTab` and the
 event's values; ui/wiring.py) to their events.

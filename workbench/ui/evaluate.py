@@ -1,8 +1,9 @@
 """The Evaluate tab: the arms over a whole question set, with a summary, plots, answers side by side and export.
 
 Thin: it loads the set, runs `evaluation.runner.iter_eval` as a job (workbench/jobs.py: streaming progress,
-cancellable) and shows what `evaluation.report` computes. The job takes the model slot one batch at a time, so a
-comparison waits at most one batch (workbench/slot.py); at most `max_eval_rows` questions run per request.
+cancellable) and shows what `evaluation.report` computes. The job's batches let a waiting comparison in between
+two decode steps, so a comparison waits for one step (workbench/slot.py); at most `max_eval_rows` questions run per
+request.
 The handlers are plain functions of the Workbench, the app's corpus sessions, the jobs and the event's values;
 `build_evaluate_tab` lays the tab out and binds them to its events.
 """

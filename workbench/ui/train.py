@@ -6,6 +6,7 @@ The handlers are plain functions of the Workbench, the app's corpus sessions, th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
@@ -112,11 +113,11 @@ def uploads_of(wb: Workbench, corpora) -> UsedUploads:
     return getattr(corpora, "uploads", None) or UsedUploads(wb.settings.upload_cache_ttl)
 
 
-def check_room(corpora, sid: str | None, request) -> None:
-    """ValueError when session `sid`, or the client address it comes from, holds as many adapters as it may."""
+def adapter_room(corpora, sid: str | None, request, name: str):
+    """The room for session `sid`'s new adapter `name`, held while the block trains or installs it; ValueError when
+    the session, or the client address it comes from, holds as many adapters as it may (ui/clients.py)."""
     holdings = getattr(corpora, "holdings", None)
-    if holdings is not None:
-        holdings.check_adapter(sid, request)
+    return holdings.adapter_room(sid, request, name) if holdings is not None else contextlib.nullcontext()
 
 
 def check_adapter_name(wb: Workbench, name_):
@@ -188,14 +189,22 @@ def run(wb: Workbench, corpora, jobs: Jobs, shipped: dict[str, Path], run_id_, d
     path = data_path(shipped, data_, upload_)
     if path is None:
         raise user_error("upload a training file, or choose a shipped training set")
+    room = contextlib.ExitStack()
     try:
         sid = owner(wb, corpora, request)
         check_name(wb, check_text(name_, "the adapter name", 64), sid)
-        check_room(corpora, sid, request)
         check_access(corpora.session_of(request) if corpora is not None else None, corpus_)
         config = train_config(wb, method_, epochs_, lr_, batch_, max_len_, r_, alpha_, dropout_, k_, p_)
+        room.enter_context(adapter_room(corpora, sid, request, name_))  # held until the training ends
     except ValueError as exc:
         raise user_error(str(exc)) from None
+    with room:
+        yield from _train(wb, jobs, run_id_, path, method_, corpus_, name_, config, sid, corpora, progress)
+
+
+def _train(wb: Workbench, jobs: Jobs, run_id_, path: Path, method_, corpus_, name_, config: TrainConfig, sid,
+           corpora, progress):
+    """The checked training as a job, with what `run` yields."""
     out = adapter_lib.adapter_folder(user_adapters(wb), sid, name_)
     uploads = uploads_of(wb, corpora)
     path = Path(uploads.take(path))  # a private copy: the cached file may be another session's upload too
@@ -240,12 +249,12 @@ def install(wb: Workbench, corpora, files_, name_, anyway_, request: gr.Request)
     uploads = uploads_of(wb, corpora)
     files_ = uploads.take(files_)  # private copies: the cached files may be another session's upload too
     try:
-        sid = owner(wb, corpora, request)
-        check_room(corpora, sid, request)
-        installed = adapter_lib.install_adapter(
-            [Path(f) for f in files_ or []], check_text(name_, "the adapter name", 64).strip(), user_adapters(wb),
-            wb.model_id, wb.module_shapes, bool(anyway_), wb.settings.adapter_max_rank,
-            wb.settings.adapter_max_bytes, adapter_lib.taken_names(wb.settings.adapter_dirs), sid)
+        sid, name = owner(wb, corpora, request), check_text(name_, "the adapter name", 64).strip()
+        with adapter_room(corpora, sid, request, name):
+            installed = adapter_lib.install_adapter(
+                [Path(f) for f in files_ or []], name, user_adapters(wb), wb.model_id, wb.module_shapes,
+                bool(anyway_), wb.settings.adapter_max_rank, wb.settings.adapter_max_bytes,
+                adapter_lib.taken_names(wb.settings.adapter_dirs), sid)
     except ValueError as exc:
         raise user_error(str(exc)) from None
     finally:
