@@ -14,10 +14,14 @@ def test_four_arms_with_adapters(workbench, tmp_path):
     by_arm = {a.arm: a for a in result.arms}
     assert list(by_arm) == ["base", "rag", "lora", "raft"]
     assert by_arm["base"].passages == [] and by_arm["lora"].passages == []
-    assert by_arm["rag"].passages == by_arm["raft"].passages
+    assert len(by_arm["raft"].passages) == 3  # top_k; rag reads the best of them (Settings.rag_passages)
+    assert by_arm["rag"].passages == by_arm["raft"].passages[:1]
     assert by_arm["rag"].passages[0].source == "travel.md"
     assert "per diem for Lisbon is 62" in by_arm["rag"].prompt and "Context" not in by_arm["base"].prompt
-    assert by_arm["lora"].prompt == by_arm["base"].prompt and by_arm["raft"].prompt == by_arm["rag"].prompt
+    assert by_arm["lora"].prompt == by_arm["base"].prompt and "[3]" in by_arm["raft"].prompt
+    assert "[2]" not in by_arm["rag"].prompt
+    every = workbench.compare("What is the per diem for Lisbon?", "rag,raft", rag_passages=0, raft_adapter=str(raft))
+    assert every.arms[0].prompt == every.arms[1].prompt  # 0: rag reads all top_k, as raft does
     for arm in result.arms:
         m = arm.metrics
         assert arm.error is None and arm.done and arm.answer

@@ -67,7 +67,8 @@ def test_cache_reuses_answers_across_runs_and_larger_runs(workbench, eval_file, 
 
     run_eval(workbench, eval_set, "base,rag", limit=1, cache=cache, max_new_tokens=3)  # another setting: generated
     run_eval(workbench, eval_set, "rag", limit=1, cache=cache, top_k=1)
-    assert calls[1:] == [["base", "rag"], ["rag"]]
+    run_eval(workbench, eval_set, "rag", limit=1, cache=cache, rag_passages=2)  # rag reads two passages, not one
+    assert calls[1:] == [["base", "rag"], ["rag"], ["rag"]]
 
 
 def test_retrained_adapter_is_not_served_from_the_cache(workbench, eval_file, monkeypatch):

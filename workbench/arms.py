@@ -1,6 +1,7 @@
 """The four arms as data, and the one prompt builder that inference and training share.
 
-An arm is (name, uses retrieval?, which adapter setting). Adding an arm is adding a row to ARMS.
+An arm is (name, uses retrieval?, which adapter setting, how many passages it reads). Adding an arm is adding a
+row to ARMS.
 """
 
 from __future__ import annotations
@@ -17,19 +18,30 @@ class Arm:
     adapter_setting: str | None
     """Name of the Settings field that picks this arm's adapter, or None for the bare base model."""
     label: str
+    passages_setting: str | None = None
+    """Name of the Settings field that caps how many of the retrieved passages this arm reads (None: all top_k)."""
 
 
 ARMS: dict[str, Arm] = {
     arm.name: arm
     for arm in [
         Arm("base", retrieval=False, adapter_setting=None, label="Base model, closed book"),
-        Arm("rag", retrieval=True, adapter_setting=None, label="Base model + retrieved passages"),
+        Arm("rag", retrieval=True, adapter_setting=None, label="Base model + retrieved passages",
+            passages_setting="rag_passages"),
         Arm("lora", retrieval=False, adapter_setting="lora_adapter", label="LoRA fine-tune, closed book"),
         Arm("raft", retrieval=True, adapter_setting="raft_adapter", label="LoRA (RAFT) + retrieved passages"),
     ]
 }
 ALL_ARMS = ",".join(ARMS)
 """Every arm, as the comma-separated list the CLI, the API and the evaluation take ("base,rag,lora,raft")."""
+
+
+def passages_read(arm: Arm, opts) -> int:
+    """How many of the `opts.top_k` retrieved passages `arm` puts in its prompt (0 for a closed-book arm)."""
+    if not arm.retrieval:
+        return 0
+    cap = getattr(opts, arm.passages_setting) if arm.passages_setting else 0
+    return min(opts.top_k, cap) if cap else opts.top_k
 
 
 def parse_arms(spec: str | list[str] | None) -> list[Arm]:

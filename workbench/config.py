@@ -53,6 +53,11 @@ class Settings:
     top_k: int = 3
     """Passages retrieved for the rag and raft arms."""
 
+    rag_passages: int = 1
+    """How many of them the rag arm reads, best first (0: all top_k). The embedded 135M model answers from one
+    passage far better than from three (docs/fine-tuning-recipes.md, the rag prompt); raft's reader was trained to
+    pick the right passage among distractors and reads all top_k."""
+
     max_new_tokens: int = 64
     """Maximum tokens generated per arm."""
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import adapters as adapter_lib, polar
-from .arms import Arm, build_prompt, parse_arms
+from .arms import Arm, build_prompt, parse_arms, passages_read
 from .backends import BackendError, make_backend, needs_weights
 from .config import Settings
 from .generation import Request
@@ -268,7 +268,7 @@ class Workbench:
                     result.error = f"{arm.name} arm unavailable: {exc}{hint}"
                     result.done = True
                     continue
-            arm_passages = passages if arm.retrieval else None
+            arm_passages = passages[:passages_read(arm, opts)] if arm.retrieval else None
             result.passages = list(arm_passages or [])
             result.prompt = build_prompt(self.tokenizer, question, arm_passages, opts.system_prompt)
             result.metrics.retrieval_ms = round(retrieval_ms, 2) if arm.retrieval else 0.0

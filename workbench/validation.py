@@ -76,6 +76,7 @@ def check_options(opts) -> None:
     check_number(opts.max_new_tokens, "max_new_tokens", 1, opts.max_new_tokens_cap, integer=True)
     check_number(opts.temperature, "temperature", 0.0, TEMPERATURE_MAX)
     check_number(opts.top_k, "top_k", 1, opts.max_top_k, integer=True)
+    check_number(opts.rag_passages, "rag_passages", 0, opts.max_top_k, integer=True)
     check_text(opts.system_prompt, "the system prompt", SYSTEM_PROMPT_MAX_CHARS)
     for what, name in (("corpus", opts.corpus), ("lora_adapter", opts.lora_adapter), ("raft_adapter", opts.raft_adapter)):
         check_text(name, what, 600)

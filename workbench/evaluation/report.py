@@ -314,8 +314,8 @@ def run_metadata(wb: Workbench, eval_set, arms: list[str], questions: int, secon
     import time
 
     opts = wb.options(**overrides)
-    settings = {k: getattr(opts, k) for k in ("corpus", "top_k", "max_new_tokens", "temperature", "lora_adapter",
-                                               "raft_adapter", "system_prompt", "eval_batch")}
+    settings = {k: getattr(opts, k) for k in ("corpus", "top_k", "rag_passages", "max_new_tokens", "temperature",
+                                               "lora_adapter", "raft_adapter", "system_prompt", "eval_batch")}
     return {"model": wb.model_id, "eval_set": eval_set.name, "questions": questions, "arms": arms, **settings,
             "device": wb.device, "machine": machine(), "seconds": round(seconds, 1),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}

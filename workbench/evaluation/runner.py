@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..adapters import WEIGHTS_FILE, AdapterError, find_adapter
-from ..arms import Arm, parse_arms
+from ..arms import Arm, parse_arms, passages_read
 from ..results import ArmResult, Metrics, Passage
 from ..retrieval.store import StoreError, file_sha
 from ..slot import BATCH
@@ -117,7 +117,7 @@ class ArmKeys:
                 continue
             self.parts[arm.name] = {
                 "version": CACHE_VERSION, "model": wb.model_id, "arm": arm.name, "adapter": adapter,
-                "corpus": [opts.corpus, corpus_fp, opts.top_k] if arm.retrieval else None,
+                "corpus": [opts.corpus, corpus_fp, opts.top_k, passages_read(arm, opts)] if arm.retrieval else None,
                 "max_new_tokens": opts.max_new_tokens, "temperature": opts.temperature,
                 "system_prompt": opts.system_prompt, "dtype": dtype,
             }
@@ -164,7 +164,7 @@ def iter_eval(wb: Workbench, items: list[EvalItem], arms: str | list[str] | None
                     if item_keys[j][result.arm] and result.done and not result.error:
                         cache.put(item_keys[j][result.arm], result)
         for item, found, hits in zip(batch, results, cached):
-            evidence = next((r.passages for r in found.values() if r.passages), None)
+            evidence = max((r.passages for r in found.values()), key=len, default=None) or None  # all retrieved
             if evidence is None and corpus_known:  # closed-book arms only: retrieve the evidence to judge them against
                 evidence, _ = wb.retrieve(item.question, opts.corpus, opts.top_k)
             yield [EvalRecord(item, found[arm.name], evidence or [], arm.name in hits) for arm in selected]

@@ -266,7 +266,8 @@ def layout_settings(wb: Workbench, corpora) -> tuple[gr.Dropdown, list, gr.Dropd
         with gr.Row():
             max_new_tokens = gr.Slider(8, 512, value=s.max_new_tokens, step=8, label="Max new tokens")
             temperature = gr.Slider(0.0, 1.5, value=s.temperature, step=0.05, label="Temperature (0 = greedy)")
-            top_k = gr.Slider(1, 10, value=s.top_k, step=1, label="Top-k passages (rag, raft)")
+            reads = f"raft reads them all, rag the best {s.rag_passages}" if s.rag_passages else "rag, raft"
+            top_k = gr.Slider(1, 10, value=s.top_k, step=1, label=f"Top-k passages ({reads})")
         system_prompt = gr.Textbox(s.system_prompt, label="System prompt", lines=2)
         with gr.Row():
             corpus = gr.Dropdown(corpora.offered() if corpora is not None else wb.store.corpora(), value=s.corpus,
