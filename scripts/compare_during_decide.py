@@ -12,7 +12,9 @@ went on), the run's own time, and the app process's memory before and after the 
 `--real` measures on the embedded model (SmolLM2-135M and its embedder, Settings' defaults): three chapters of the
 held-out tidewater-ferries corpus are ingested into a fresh data directory, Decide runs on them at the default
 budget, and the second client asks a four-arm /compare of `--tokens` new tokens. `--runs N` runs Decide N times in
-a row (comparisons during the first) and prints the app's memory after each.
+a row (comparisons during the first) and prints the app's memory after each. `--evaluate N` has a third client
+ask an /evaluate of 10^5 questions (the app refuses it) and then one of N questions, which runs beside the first
+Decide. `--alone` measures this tree only.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from before_after import print_side_by_side, run_python  # noqa: E402
 from training_memory import checkout  # noqa: E402
 
 
-def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int = 1) -> None:
+def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int = 1, evaluate: int = 0) -> None:
     sys.path.insert(0, str(tree / "tests"))
     import psutil
     from gradio_client import Client
@@ -53,6 +55,7 @@ def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int 
 
         idle = statistics.median(compare() for _ in range(5))
         figures = {"idle_s": idle, "rss_before_mib": me.memory_info().rss / 2**20}
+        evaluation = start_evaluation(url, tmp, tokens, evaluate, figures) if evaluate else None
         for number in range(1, runs + 1):  # comparisons during the first run; the rest show what memory does
             started = time.perf_counter()
             run = decider.submit("company", budget, 100, api_name="/decide")
@@ -67,6 +70,10 @@ def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int 
             if "finished" not in status:
                 raise SystemExit(f"the Decide run did not finish: {status}")
             figures[f"rss_after_run_{number}_mib"] = me.memory_info().rss / 2**20
+            if evaluation is not None:
+                figures["evaluation_running"] = not evaluation.done()
+                evaluation.cancel()
+                evaluation = None
             if number == 1:
                 latencies = sorted(during or waited)
                 figures.update(during_median_s=statistics.median(latencies),
@@ -76,6 +83,31 @@ def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int 
         print(json.dumps(figures), flush=True)
     finally:
         demo.close()
+
+
+def start_evaluation(url: str, tmp: Path, tokens: int, rows: int, figures: dict):
+    """A third client's /evaluate: first one of 10^5 questions (refused: its message goes into `figures`), then one
+    of `rows` questions, left running; returns its job."""
+    from gradio_client import Client, handle_file
+
+    evaluator = Client(url, verbose=False)
+
+    def submit(n: int):
+        data = tmp / f"set-{n}.jsonl"
+        data.write_text("".join(json.dumps({"question": f"What is the fare for crossing {i}?", "answer": "£1"}) + "\n"
+                                for i in range(n)))
+        return evaluator.submit("handbook/test", handle_file(str(data)), ["base", "rag"], 0, "company", 3, tokens,
+                                0.0, "(none)", "(none)", False, api_name="/evaluate")
+
+    try:
+        submit(100_000).result()
+        figures["huge_evaluation"] = "accepted"
+    except Exception as exc:  # the app's refusal, as gradio_client raises it
+        figures["huge_evaluation"] = f"refused: {str(exc)[:120]}"
+    job = submit(rows)
+    while not any("questions" in str(out[0]) for out in job.outputs()):
+        time.sleep(0.05)
+    return job
 
 
 def tiny_app(tmp: Path, tokens: int):
@@ -124,7 +156,8 @@ def real_app(tmp: Path, tokens: int):
 
 def measure(tree: Path, args) -> dict:
     return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--tokens", str(args.tokens),
-                             "--budget", str(args.budget), "--runs", str(args.runs)] + (["--real"] if args.real else []))
+                             "--budget", str(args.budget), "--runs", str(args.runs), "--evaluate", str(args.evaluate)]
+                      + (["--real"] if args.real else []))
 
 
 def main() -> None:
@@ -135,10 +168,17 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="on the embedded model")
     parser.add_argument("--runs", type=int, default=1,
                         help="Decide runs in a row (comparisons during the first; the app's memory after each)")
+    parser.add_argument("--evaluate", type=int, default=0,
+                        help="a third client's /evaluate of this many questions runs beside the first Decide (after "
+                             "one of 10^5 questions, which the app refuses)")
+    parser.add_argument("--alone", action="store_true", help="this tree only, no baseline")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child), args.tokens, args.budget, args.real, args.runs)
+        child(Path(args.child), args.tokens, args.budget, args.real, args.runs, args.evaluate)
+        return
+    if args.alone:
+        print(json.dumps(measure(REPO, args), indent=2))
         return
     with tempfile.TemporaryDirectory() as tmp:
         before = measure(checkout(args.before, Path(tmp) / "before"), args)
