@@ -2,7 +2,7 @@
 unanswerable questions, in one run.
 
     python scripts/reader_eval.py --sets handbook-test,handbook-independent,heldout,pubmedqa --arms rag,raft \
-        --raft-adapter handbook-raft,reader [--prompt VARIANT] [--loop-guard tail,both] [--label NAME] [--limit N] \
+        --raft-adapter handbook-raft,reader [--prompt VARIANT] [--loop-guard both,all] [--label NAME] [--limit N] \
         [--json OUT]
 
 Sets:
@@ -203,11 +203,13 @@ def _variant_user_message(variant: str):
 
 
 def use_loop_guard(guard: str) -> None:
-    """Generation ends a looping answer with both guards of workbench/loops.py ('both'), or with `repeated_tail`
-    alone ('tail', the guard before `repeated_phrase`)."""
+    """Generation ends a looping answer with every guard of workbench/loops.py ('all', the app's), with
+    `repeated_tail` and the three-times `repeated_phrase` ('both', before a long phrase said twice ended an answer),
+    or with `repeated_tail` alone ('tail')."""
     from workbench import generation, loops
 
-    generation.dropped_tail = {"both": loops.dropped_tail, "tail": loops.repeated_tail}[guard]
+    generation.dropped_tail = {"all": loops.dropped_tail, "tail": loops.repeated_tail,
+                               "both": lambda t: loops.repeated_tail(t) or loops.repeated_phrase(t)}[guard]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -224,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt", default="", help="a prompt variant of the retrieval arms (see _variant_user_message)")
     parser.add_argument("--system-prompt", default=None)
     parser.add_argument("--json", default=None, help="append the figures as one JSON line to this file")
-    parser.add_argument("--loop-guard", default="both", help="which of loops.py's guards end an answer: 'both' "
-                        "(the app's), 'tail' (a unit repeated in a row only); 'tail,both' runs each, side by side")
+    parser.add_argument("--loop-guard", default="all", help="which of loops.py's guards end an answer: 'all' "
+                        "(the app's), 'both' (no long phrase said twice), 'tail' (a unit repeated in a row only); "
+                        "'both,all' runs each, side by side")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -245,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     sets = question_sets(wb, args.sets.split(","))
     for guard, (name, (corpus, rows)) in [(g, s) for g in args.loop_guard.split(",") for s in sets.items()]:
         use_loop_guard(guard)
-        name = name if args.loop_guard == "both" else f"{name} [{guard}]"
+        name = name if args.loop_guard == "all" else f"{name} [{guard}]"
         rows = rows[: args.limit] if args.limit else rows
         started = time.perf_counter()
         adapters = [a for a in args.raft_adapter.split(",") if a]

@@ -308,3 +308,14 @@ def test_an_answer_that_says_a_phrase_a_third_time_ends_before_its_second_copy()
     assert repeated_phrase(quoted) == 0 and dropped_tail(quoted) == 0
     assert repeated_phrase(listed[:-2]) == 0  # "3." and the third copy begun: not said thrice yet
     assert repeated_phrase(list(range(60))) == 0
+
+
+def test_an_answer_that_says_most_of_a_sentence_a_second_time_ends_before_that_copy():
+    from workbench.loops import LOOP_SENTENCE, dropped_tail
+
+    sentence = list(range(100, 100 + LOOP_SENTENCE))  # "The generator starts automatically when a power cut …"
+    said_again = [5, 6] + sentence + [40, 41] + sentence
+    assert dropped_tail(said_again) == LOOP_SENTENCE  # the first sentence stays, the second copy goes
+    assert dropped_tail(said_again[:-1]) == 0  # not all of it said again yet
+    half = sentence[:LOOP_SENTENCE // 2]
+    assert dropped_tail([5] + half + [40, 41] + half) == 0  # a quoted phrase, then the answer out of it

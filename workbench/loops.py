@@ -8,7 +8,10 @@ the end (0: the answer goes on):
   or more, more often for shorter ones); it keeps the unit once.
 - `repeated_phrase`: the last few tokens are a phrase said for the third time, with other words between the copies
   ("1. The lab has two autoclaves. 2. The lab has two autoclaves. 3. The lab has"); it keeps what came before the
-  second copy. Twice is allowed: a reader quotes its evidence and then gives the answer out of it.
+  second copy. A short phrase twice is allowed: a reader quotes its evidence and then gives the answer out of it.
+  A long one (`LOOP_SENTENCE` tokens, most of a sentence) said a second time ends the answer before that copy:
+  "The generator starts automatically when a power cut is detected. The generator starts automatically when a
+  power cut is detected, which …" keeps its first sentence.
 
 A greedy answer that never repeats itself so is left exactly as it was. Evaluation counts what is left
 (evaluation.metrics.loops); docs/fine-tuning-recipes.md has the guards' effect on the held-out corpora.
@@ -22,6 +25,8 @@ LOOP_MAX_UNIT = 32
 """Longest unit (in tokens) checked for repetition."""
 LOOP_PHRASE = 6
 """Tokens in a phrase that ends an answer when said a third time (a word is one to three tokens)."""
+LOOP_SENTENCE = 12
+"""Tokens in a phrase that ends an answer when said a second time."""
 
 
 def repeated_tail(tokens: list[int]) -> int:
@@ -40,20 +45,20 @@ def repeated_tail(tokens: list[int]) -> int:
     return 0
 
 
-def repeated_phrase(tokens: list[int], n: int = LOOP_PHRASE) -> int:
+def repeated_phrase(tokens: list[int], n: int = LOOP_PHRASE, times: int = 3) -> int:
     """How many tokens to drop from the end of `tokens` because their last `n` tokens are a phrase said for the
-    third time (copies that do not overlap, counted from the start): everything from the second copy on. 0 when the
-    phrase came fewer than three times."""
-    if len(tokens) < 3 * n:
+    `times`-th time (copies that do not overlap, counted from the start): everything from the second copy on. 0
+    when the phrase came fewer times."""
+    if len(tokens) < times * n:
         return 0
     tail, copies, free_from = tokens[-n:], [], 0
     for start in range(len(tokens) - n + 1):
         if start >= free_from and tokens[start:start + n] == tail:
             copies.append(start)
             free_from = start + n
-    return len(tokens) - copies[1] if len(copies) >= 3 else 0
+    return len(tokens) - copies[1] if len(copies) >= times else 0
 
 
 def dropped_tail(tokens: list[int]) -> int:
-    """Tokens to drop from the end of an answer that has begun to loop (either guard); 0 while it has not."""
-    return repeated_tail(tokens) or repeated_phrase(tokens)
+    """Tokens to drop from the end of an answer that has begun to loop (any guard); 0 while it has not."""
+    return repeated_tail(tokens) or repeated_phrase(tokens) or repeated_phrase(tokens, LOOP_SENTENCE, times=2)
