@@ -14,7 +14,8 @@ held-out tidewater-ferries corpus are ingested into a fresh data directory, Deci
 budget, and the second client asks a four-arm /compare of `--tokens` new tokens. `--runs N` runs Decide N times in
 a row (comparisons during the first) and prints the app's memory after each. `--evaluate N` has a third client
 ask an /evaluate of 10^5 questions (the app refuses it) and then one of N questions, which runs beside the first
-Decide. `--alone` measures this tree only.
+Decide. `--compares N` stops after N comparisons during the first run and leaves it (the app cancels it);
+`--alone` measures this tree only.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from before_after import print_side_by_side, run_python  # noqa: E402
 from training_memory import checkout  # noqa: E402
 
 
-def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int = 1, evaluate: int = 0) -> None:
+def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int = 1, evaluate: int = 0,
+          compares: int = 0) -> None:
     sys.path.insert(0, str(tree / "tests"))
     import psutil
     from gradio_client import Client
@@ -66,9 +68,14 @@ def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int 
                     continue
                 latency = compare()
                 (during if not run.done() else waited).append(latency)
-            status = str(run.result()[0])
-            if "finished" not in status:
-                raise SystemExit(f"the Decide run did not finish: {status}")
+                if compares and len(during) >= compares:  # enough: leave the run (the app cancels it)
+                    figures["stopped_after_compares"] = stage_of(run)
+                    run.cancel()
+                    break
+            else:
+                status = str(run.result()[0])
+                if "finished" not in status:
+                    raise SystemExit(f"the Decide run did not finish: {status}")
             figures[f"rss_after_run_{number}_mib"] = me.memory_info().rss / 2**20
             if evaluation is not None:
                 figures["evaluation_running"] = not evaluation.done()
@@ -83,6 +90,12 @@ def child(tree: Path, tokens: int, budget: float, real: bool = False, runs: int 
         print(json.dumps(figures), flush=True)
     finally:
         demo.close()
+
+
+def stage_of(run) -> str:
+    """The Decide run's status line now ("Stage 3 of 8: lora …")."""
+    outputs = run.outputs()
+    return str(outputs[-1][0]).strip()[:80] if outputs else ""
 
 
 def start_evaluation(url: str, tmp: Path, tokens: int, rows: int, figures: dict):
@@ -156,7 +169,8 @@ def real_app(tmp: Path, tokens: int):
 
 def measure(tree: Path, args) -> dict:
     return run_python(tree, [str(Path(__file__).resolve()), "--child", str(tree), "--tokens", str(args.tokens),
-                             "--budget", str(args.budget), "--runs", str(args.runs), "--evaluate", str(args.evaluate)]
+                             "--budget", str(args.budget), "--runs", str(args.runs), "--evaluate", str(args.evaluate),
+                             "--compares", str(args.compares)]
                       + (["--real"] if args.real else []))
 
 
@@ -171,11 +185,13 @@ def main() -> None:
     parser.add_argument("--evaluate", type=int, default=0,
                         help="a third client's /evaluate of this many questions runs beside the first Decide (after "
                              "one of 10^5 questions, which the app refuses)")
+    parser.add_argument("--compares", type=int, default=0,
+                        help="stop after this many comparisons during the first run and leave it (0: until it ends)")
     parser.add_argument("--alone", action="store_true", help="this tree only, no baseline")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(Path(args.child), args.tokens, args.budget, args.real, args.runs, args.evaluate)
+        child(Path(args.child), args.tokens, args.budget, args.real, args.runs, args.evaluate, args.compares)
         return
     if args.alone:
         print(json.dumps(measure(REPO, args), indent=2))
