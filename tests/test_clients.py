@@ -148,16 +148,24 @@ def test_sessions_and_clients_hold_a_bounded_number_of_adapters(workbench, tmp_p
         assert "Installed adapter **mine**" in upload(new_client(ELSEWHERE), "mine")
 
 
-def test_ingests_in_flight_hold_their_room_so_a_burst_cannot_overshoot(store, settings, tmp_path):
-    """Two new corpora asked for at once by a session with room for one: the second is refused while the first is
-    still ingesting (before, both passed the check and the session ended with two); the same corpus twice is
-    fine, and the room comes back when an ingest ends without creating its corpus."""
+@pytest.fixture()
+def holdings(store, settings, tmp_path):
+    """Holdings over a fresh store, with room for one corpus and one adapter per session and no client limits."""
     from workbench.retrieval.sessions import SessionCorpora
     from workbench.ui.clients import Holdings
 
     settings.session_corpora, settings.client_corpora = 1, 0
+    settings.session_adapters, settings.client_adapters = 1, 0
     manager = SessionCorpora(store)
-    holdings, sid = Holdings(manager, tmp_path / "adapters", settings), "a" * 24
+    yield Holdings(manager, tmp_path / "adapters", settings)
+    manager.close()
+
+
+def test_ingests_in_flight_hold_their_room_so_a_burst_cannot_overshoot(holdings):
+    """Two new corpora asked for at once by a session with room for one: the second is refused while the first is
+    still ingesting (before, both passed the check and the session ended with two); the same corpus twice is
+    fine, and the room comes back when an ingest ends without creating its corpus."""
+    sid = "a" * 24
     with holdings.corpus_room(sid, None, "first"):
         with pytest.raises(ValueError, match="this session has 1 corpora"):
             with holdings.corpus_room(sid, None, "second"):
@@ -166,21 +174,16 @@ def test_ingests_in_flight_hold_their_room_so_a_burst_cannot_overshoot(store, se
             pass
     with holdings.corpus_room(sid, None, "second"):  # "first" ended with nothing stored: its room is free again
         pass
-    manager.close()
 
 
-def test_trainings_and_installs_in_flight_hold_their_room_so_a_burst_cannot_overshoot(store, settings, tmp_path):
+def test_trainings_and_installs_in_flight_hold_their_room_so_a_burst_cannot_overshoot(holdings, settings, tmp_path):
     """Two adapters made at once by a session with room for one: the second is refused while the first is still
     training (before, both passed the check and the session ended with two); the same name twice at once is
     refused; the room comes back when a training ends without writing its adapter, and a written adapter counts
     once."""
     from workbench import adapters as adapter_lib
-    from workbench.retrieval.sessions import SessionCorpora
-    from workbench.ui.clients import Holdings
 
-    settings.session_adapters, settings.client_adapters = 1, 0
-    manager = SessionCorpora(store)
-    holdings, sid = Holdings(manager, tmp_path / "adapters", settings), "a" * 24
+    sid = "a" * 24
     with holdings.adapter_room(sid, None, "first"):
         with pytest.raises(ValueError, match="this session has 1 adapters"):
             with holdings.adapter_room(sid, None, "second"):
@@ -195,4 +198,3 @@ def test_trainings_and_installs_in_flight_hold_their_room_so_a_burst_cannot_over
         written.mkdir(parents=True)
         (written / adapter_lib.CONFIG_FILE).write_text("{}")
         assert holdings.adapters({sid})[sid] == 1
-    manager.close()
