@@ -77,10 +77,12 @@ def test_raft_oracle_rate_distractors_and_prompt_match_inference(workbench, monk
             assert e.target == f"Answer: {e.pair.answer}"
             assert all(e.pair.answer.lower() not in p.text.lower() or p.source != e.pair.source for p in e.passages)
 
-    # the training prompt is byte for byte what the rag arm sends for the same passages
+    # the training prompt is byte for byte what a retrieval arm reading all the passages sends (raft; rag when
+    # rag_passages is 0) for the same passages
     e = with_oracle[0]
     monkeypatch.setattr(workbench, "retrieve", lambda q, corpus, k: (e.passages, 1.0))
-    rag = workbench.compare(e.pair.question, "rag", system_prompt="Be brief.", max_new_tokens=1).arms[0]
+    rag = workbench.compare(e.pair.question, "rag", system_prompt="Be brief.", max_new_tokens=1, rag_passages=0,
+                            top_k=len(e.passages)).arms[0]
     assert rag.prompt == e.prompt
 
 
