@@ -68,7 +68,9 @@ def served_wb(vllm_url, tmp_path_factory):
     from workbench.engine import Workbench
 
     data = tmp_path_factory.mktemp("data")
-    return Workbench.load(Settings(data_dir=str(data), backend="openai", openai_base_url=vllm_url, max_new_tokens=32))
+    # rag reads every passage here, as raft does, so the two columns share one prompt and differ only by the adapter.
+    return Workbench.load(Settings(data_dir=str(data), backend="openai", openai_base_url=vllm_url, max_new_tokens=32,
+                                   rag_passages=0))
 
 
 def training_question() -> str:
