@@ -348,3 +348,49 @@ def test_shipped_corpora_meet_the_quality_goals(corpus, store):
         assert figures["facts_per_1000_words"] >= 15
     train, test = split_by_fact(facts)
     assert len(test) >= 0.1 * len(facts)
+
+
+# --- yes/no questions (workbench/qa/yesno.py) ------------------------------------------------------------
+FERRY = """# Fares and boarding
+
+Bicycles are carried free of charge on all sailings. Season tickets are not sold. There is no ticket office at
+Cobb Wharf. External users pay twice the internal rate. The return fare is £9. The child fare is £4.
+Cash is not accepted on board. Pets are never carried in the cabin. Only crew may enter the wheelhouse.
+It leaves at 09:00. Dogs must be kept on a lead and may not sit on seats.
+Unused tickets may be refunded up to 24 hours before departure.
+"""
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("Bicycles are carried free of charge.", ("Are bicycles carried free of charge?", "yes")),
+    ("Season tickets are not sold.", ("Are season tickets sold?", "no")),
+    ("There is no ticket office at Cobb Wharf.", ("Is there a ticket office at Cobb Wharf?", "no")),
+    ("External users pay twice the internal rate.", ("Do external users pay twice the internal rate?", "yes")),
+    ("Members may not take tools off the premises.", ("May members take tools off the premises?", "no")),
+    ("Only crew may enter the wheelhouse.", None),  # "only" turns the answer around
+    ("It leaves at 09:00 every day.", None),  # a pronoun subject leaves the question without its referent
+    ("Dogs must be kept on a lead and may not sit on seats.", None),  # two clauses, one question cannot ask both
+])
+def test_a_statement_becomes_a_yes_no_question_answered_by_its_negation(sentence, expected):
+    from workbench.qa.nlp import pipeline
+    from workbench.qa.yesno import polar
+
+    assert polar(next(pipeline()(sentence).sents)) == expected
+
+
+def test_yes_no_questions_are_balanced_hold_their_evidence_and_a_swapped_value_is_answered_no():
+    from workbench.qa.yesno import yes_no_questions
+
+    chunks = passages((FERRY, "fares.md"), (LIBRARY, "library.md"))
+    found = yes_no_questions(chunks, seed=2)
+    answers = [q.answer for q in found]
+    assert answers.count("yes") == answers.count("no") >= 3
+    text = " ".join((FERRY + LIBRARY).split())
+    assert all(q.evidence in text and q.question.endswith("?") for q in found)
+    swapped = [q for q in found if q.answer == "no" and not {"not", "never", "no"} & set(q.evidence.split())]
+    assert swapped  # a sum of the sentence replaced by one found elsewhere in the corpus ("£9" by "£4")
+    assert all("£" in q.question and "£" + q.question.split("£")[1][:1] not in q.evidence for q in swapped)
+    assert yes_no_questions(chunks, seed=2) == found  # deterministic
+    assert len(yes_no_questions(chunks, max_questions=2, seed=1)) == 2
+    assert not [q for q in yes_no_questions(chunks, seed=1, avoid=["Cobb Wharf", "free of charge"])
+                if "Cobb Wharf" in q.evidence or "free of charge" in q.evidence]
