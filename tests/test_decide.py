@@ -304,9 +304,9 @@ def test_the_report_on_the_tab_reads_at_a_glance():
 
 def test_the_plan_before_a_run_shows_each_stage_its_questions_minutes_and_the_minimum(workbench, facts_corpus,
                                                                                        vague_corpus, tmp_path):
-    from workbench.decide.examples import plan_inputs, reader_examples
+    from workbench.decide.examples import plan_inputs
     from workbench.decide.preview import describe, make_preview
-    from workbench.decide.stages import _train_facts, _yes_no, stage_qa
+    from workbench.decide.stages import _train_facts, stage_qa
     from workbench.ui.decide import DecideTab, runs_root, show_plan
 
     tab = DecideTab(workbench)
@@ -319,13 +319,7 @@ def test_the_plan_before_a_run_shows_each_stage_its_questions_minutes_and_the_mi
     run = DecideRun.open(tmp_path / "run", facts_corpus)
     qa = stage_qa(run, workbench)["qa"]
     assert (figures.facts, figures.train_facts, figures.test_questions) == (qa["facts"], qa["train"], qa["test"])
-    inputs = plan_inputs(workbench, facts_corpus, _train_facts(run), qa["test"], run.seed, _yes_no(run))
-    assert qa["yes_no"] == len(_yes_no(run)) > 0
-    # raft learns from them too: Yes. and No. targets, at most a quarter of its examples
-    targets = [ex.segments[-1][0] for ex in reader_examples(workbench, facts_corpus, _train_facts(run), run.seed,
-                                                             _yes_no(run))]
-    polar = [t for t in targets if t.startswith(("Yes.", "No."))]
-    assert {t[:3] for t in polar} == {"Yes", "No."} and 4 * len(polar) <= len(targets)
+    inputs = plan_inputs(workbench, facts_corpus, _train_facts(run), qa["test"], run.seed)
     assert (figures.qa_tokens, figures.doc_tokens, figures.raft_tokens) == (
         inputs.qa_tokens, inputs.doc_tokens, inputs.raft_tokens)
     assert f"{qa['facts']} facts from" in line and f"{qa['test']} held out" in line

@@ -35,11 +35,6 @@ RAFT_MAX_EXAMPLES = 240
 (a rag prompt is ~450 tokens, so a corpus of 200 facts would otherwise cost more than the lora run)."""
 
 
-RAFT_YES_NO = 60
-"""Yes/no questions among them (at most a quarter): tuned on fact questions alone, the reader would unlearn answering a
-yes/no question by the passage that decides it."""
-
-
 def test_fraction(n_facts: int) -> float:
     """A quarter of the facts, raised up to half on small corpora so the test set reaches ~30 questions.
 
@@ -61,19 +56,6 @@ def split_rows(facts, seed: int) -> tuple[list[dict], list[dict]]:
     question per held-out fact (qa/train.jsonl and qa/test.jsonl)."""
     train_facts, test_facts = split_by_fact(facts, test_fraction(len(facts)), seed=seed)
     return qa_items(train_facts, "train", reword=False), qa_items(test_facts, "test", reword=True)
-
-
-def yes_no_rows(wb: Workbench, chunks, test_rows: list[dict], seed: int) -> list[dict]:
-    """Yes/no questions over the corpus (qa/yesno.py, in a parsing worker) for the raft examples, none about a
-    sentence that holds a test fact's answer; [] where the corpus gives none."""
-    from ..qa import QAError
-    from ..qa.worker import yes_no_isolated
-
-    try:
-        found = yes_no_isolated(wb.settings, chunks, RAFT_YES_NO, seed, [r["answer"] for r in test_rows])
-    except QAError:
-        return []
-    return [{"question": q.question, "answer": q.answer, "source": q.source, "evidence": q.evidence} for q in found]
 
 
 def knowledge_items(rows: list[dict]) -> list[KnowledgeItem]:
@@ -104,19 +86,14 @@ def lora_examples(wb: Workbench, corpus: str, facts: list[KnowledgeItem], seed: 
                               KnowledgeMix(qa_repeats=qa_repeats, doc_repeats=doc_repeats, seed=seed))
 
 
-def reader_examples(wb: Workbench, corpus: str, facts: list[KnowledgeItem], seed: int, yes_no: list[dict] = ()):
+def reader_examples(wb: Workbench, corpus: str, facts: list[KnowledgeItem], seed: int):
     """Training facts (validation facts excepted) in the rag arm's prompt, the fact's passage among distractors of
     the same corpus, or withheld with the abstention as target (training/reader.py): each fact's first phrasing,
-    then further phrasings round by round, with the yes/no questions (`yes_no_rows`), up to RAFT_MAX_EXAMPLES."""
+    then further phrasings round by round, up to RAFT_MAX_EXAMPLES."""
     train_facts, _ = validation_split(facts, seed)
     rounds = max((len(f.questions) for f in train_facts), default=0)
     items = [ReaderItem(f.questions[r], f.answer, corpus, f.source)
-             for r in range(rounds) for f in train_facts if r < len(f.questions)]
-    n_polar = min(len(yes_no), RAFT_YES_NO, len(items) // 3)  # at most a quarter of the examples
-    polar = [ReaderItem(r["question"], r["answer"], corpus, r["source"], "yesno", r["evidence"])
-             for r in list(yes_no)[:n_polar]]
-    items = items[:RAFT_MAX_EXAMPLES - n_polar]
-    items += polar  # the trainer's sampler mixes them (group_by_length draws batches at random)
+             for r in range(rounds) for f in train_facts if r < len(f.questions)][:RAFT_MAX_EXAMPLES]
     raft = build_reader(items, wb.store, wb.tokenizer, wb.settings.system_prompt,
                         ReaderMix(k=wb.settings.top_k, seed=seed))
     return raft_examples(raft, wb.tokenizer)
@@ -147,12 +124,12 @@ class PlanInputs:
 
 
 def plan_inputs(wb: Workbench, corpus: str, facts: list[KnowledgeItem], test_available: int,
-                seed: int, yes_no: list[dict] = ()) -> PlanInputs:
+                seed: int) -> PlanInputs:
     """The examples and token counts of a run over `facts` (the training facts) with `test_available` held-out
-    questions and `yes_no` questions for the raft examples."""
+    questions."""
     qa = lora_examples(wb, corpus, facts, seed, documents=False)
     docs = [document_example(wb.tokenizer, c) for c in wb.store.chunks(corpus)]
-    raft = reader_examples(wb, corpus, facts, seed, yes_no)
+    raft = reader_examples(wb, corpus, facts, seed)
     criteria = (min(UNANSWERABLE_QUESTIONS, test_available), min(UPDATED_FACTS, len(facts)))
     return PlanInputs(qa, docs, len(raft), tokens(wb, qa), tokens(wb, docs), tokens(wb, raft), test_available,
                       criteria, len(validation_split(facts, seed)[1]))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..retrieval.sessions import display_name
 from .estimate import Measured
-from .examples import DecideError, check_facts, knowledge_items, plan_inputs, split_rows, yes_no_rows
+from .examples import DecideError, check_facts, knowledge_items, plan_inputs, split_rows
 from .pipeline import STAGE_SECONDS, stage_seconds
 from .plan import MAX_TEST_QUESTIONS, BudgetError, Plan, make_plan
 
@@ -61,7 +61,7 @@ def corpus_figures(wb: Workbench, corpus: str) -> CorpusFigures:
     check_facts(len(facts), corpus)
     train_rows, test_rows = split_rows(facts, SEED)
     train = knowledge_items(train_rows)
-    inputs = plan_inputs(wb, corpus, train, len(test_rows), SEED, yes_no_rows(wb, chunks, test_rows, SEED))
+    inputs = plan_inputs(wb, corpus, train, len(test_rows), SEED)
     return CorpusFigures(sum(len(c.text.split()) for c in chunks), len(chunks), len(facts), len(train),
                          len(test_rows), inputs.validation_facts, inputs.raft_examples, inputs.qa_tokens,
                          inputs.doc_tokens, inputs.raft_tokens, inputs.criteria)

@@ -31,7 +31,7 @@ from ..training.knowledge import KnowledgeItem
 from ..training.trainer import TrainConfig
 from .criteria import stage_unanswerable, stage_updates
 from .examples import (DecideError, check_facts, knowledge_items, lora_examples, plan_inputs, reader_examples,
-                       split_rows, tokens, validation_split, yes_no_rows)
+                       split_rows, tokens, validation_split)
 from .plan import Speed, make_plan
 from .recheck import record_documents
 from .verdict import mean
@@ -58,24 +58,16 @@ def stage_qa(run, wb: Workbench) -> dict:
     write_jsonl([asdict(f) for f in facts], run.path / "qa" / "facts.jsonl")
     write_jsonl(train_rows, run.path / "qa" / "train.jsonl")
     write_jsonl(test_rows, run.path / "qa" / "test.jsonl")
-    yes_no = yes_no_rows(wb, chunks, test_rows, run.seed)
-    write_jsonl(yes_no, run.path / "qa" / "yesno.jsonl")
     record_documents(run, wb)  # what a later re-check compares the store with (recheck.py)
     q = quality(facts, chunks)
     words = sum(len(c.text.split()) for c in chunks)
-    return {"qa": {"facts": len(facts), "train": len(train_rows), "test": len(test_rows), "yes_no": len(yes_no),
-                   "words": words, "quality": q}}
+    return {"qa": {"facts": len(facts), "train": len(train_rows), "test": len(test_rows), "words": words,
+                   "quality": q}}
 
 
 def _train_facts(run) -> list[KnowledgeItem]:
     """Training facts with all their phrasings (rows of qa/train.jsonl grouped by fact)."""
     return knowledge_items(read_jsonl(run.path / "qa" / "train.jsonl"))
-
-
-def _yes_no(run) -> list[dict]:
-    """The yes/no questions the qa stage wrote for the raft examples (none in a run made before they existed)."""
-    path = run.path / "qa" / "yesno.jsonl"
-    return read_jsonl(path) if path.is_file() else []
 
 
 RAFT_LEARNING_RATE = 3e-4
@@ -136,7 +128,7 @@ def measure_speed(wb: Workbench, sample, corpus: str | None = None, cancel=None)
 
 def stage_plan(run, wb: Workbench) -> dict:
     inputs = plan_inputs(wb, run.corpus, _train_facts(run), len(read_jsonl(run.path / "qa" / "test.jsonl")),
-                         run.seed, _yes_no(run))
+                         run.seed)
     speed = measure_speed(wb, inputs.qa_examples + inputs.doc_examples, run.corpus, run.cancel)
     plan = make_plan(run.budget_minutes, run.elapsed(), inputs.test_available, inputs.qa_tokens, inputs.doc_tokens,
                      inputs.raft_tokens, speed, inputs.criteria)
@@ -191,7 +183,7 @@ def stage_raft(run, wb: Workbench) -> dict:
     whichever of the reader alone and the tuned adapter answers more validation facts (ties keep the reader)."""
     plan = run.state["plan"]
     reader = reader_adapter(wb)
-    examples = reader_examples(wb, run.corpus, _train_facts(run), run.seed, _yes_no(run))
+    examples = reader_examples(wb, run.corpus, _train_facts(run), run.seed)
     state = _train_stage(run, wb, "raft", examples, plan["raft_epochs"], plan["raft_seconds"], reader)
     _, validation = _validation_split(run)
     if reader is None or not validation:

@@ -10,8 +10,8 @@ A sentence that negates its verb ("not", "never", "no") is asked without the neg
 that does not is answered "yes", or "no" once a number, amount or date in it is swapped for another of the same
 kind found elsewhere in the corpus. Sentences whose truth hangs on a word the inversion would garble ("only",
 "except", "unless", "rather than") or on a clause before the subject are left out, as are pronoun subjects that
-leave the question without its referent. The reader adapter (training/reader.py) and Decide's raft learn from
-these to answer a yes/no question by the passage that decides it, not by a habit of saying "No.".
+leave the question without its referent. `scripts/train_reader.py --yes-no N` adds them to the reader's training
+mix, a recipe that was measured and not kept (docs/fine-tuning-recipes.md).
 """
 
 from __future__ import annotations
