@@ -220,6 +220,13 @@ def test_a_sentence_the_rule_based_transform_refuses_gets_a_cloze_question(struc
     assert all("7%" not in q for q in fact.questions)
 
 
+def test_each_of_two_coordinated_values_is_asked_with_its_own_qualifier():
+    facts = by_answer(generate_facts(passages(
+        ("Day tickets cost 3 crowns for adults and 2 crowns for card holders under 25.", "fares.md"))))
+    assert facts["3 crowns"].questions[0] == "Day tickets cost how much for adults?"
+    assert facts["2 crowns"].questions[0] == "Day tickets cost how much for card holders under 25?"
+
+
 def test_recall_and_facts_per_1000_words_are_computed_from_their_definitions():
     text = " ".join(f"w{k}" for k in range(496)) + " Loans last 21 days."  # 500 words
     chunks = passages((text[:1500], "a.md"), (text[1000:], "a.md"))  # the overlap counts once

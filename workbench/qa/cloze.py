@@ -74,6 +74,18 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
     return []
 
 
+def _later_value(answer: Answer, doc) -> bool:
+    """A value coordinated after another and qualified on its own: "18 marks" in "costs 10 marks for members and
+    18 marks for non-members", asked without the first ("costs how much for non-members?")."""
+    head = doc[answer.head]
+    first = head.head  # both values are nouns or numbers, each with its own qualifier ("for members")
+    return (answer.kind in NUMERIC and head.dep_ == "conj" and first.i < answer.start
+            and first.pos_ in ("NOUN", "NUM", "PROPN", "SYM") and first.dep_ != "ROOT"
+            and any(t.like_num for t in first.subtree if t.i < answer.start)
+            and any(c.dep_ in ("prep", "npadvmod") and c.i < answer.start for c in first.children)
+            and any(c.dep_ == "prep" and c.i >= answer.end for c in head.children))
+
+
 def _dropped(sent, answer: Answer) -> set[int] | None:
     """Token indices left out of the cloze question, or None when the answer sits in an aside."""
     doc = sent.doc
@@ -94,7 +106,9 @@ def _dropped(sent, answer: Answer) -> set[int] | None:
             span = range(c.left_edge.i, c.right_edge.i + 1)
             if not any(i in span for i in range(answer.start, answer.end)):
                 drop.update(span)
-    if answer.kind in NUMERIC:  # "£45 per weekday night and £95 per weekend day": ask about the first value
+    if _later_value(answer, doc):  # the first value and what joins it: "10 marks for members and"
+        drop.update(range(doc[answer.head].head.left_edge.i, answer.start))
+    elif answer.kind in NUMERIC:  # "£45 per weekday night and £95 per weekend day": ask about the first value
         holder = doc[answer.head]
         for c in list(holder.children) + list(holder.head.children):
             if c.dep_ == "conj" and c.i > answer.end:
@@ -143,7 +157,8 @@ def _embedded(answer: Answer, doc) -> bool:
         return True  # the first item of a list ("your notice period, your travel class and ...")
     if answer.start > 0 and doc[answer.start - 1].lower_ == "between":
         return True  # one end of "between 08:00 and 16:00" (the range is asked about)
-    if head.dep_ == "conj" or answer.kind not in NUMERIC and any(c.dep_ == "conj" for c in head.children):
+    if head.dep_ == "conj" and not _later_value(answer, doc) or answer.kind not in NUMERIC and any(
+            c.dep_ == "conj" for c in head.children):
         return True  # one item of a list; a number's coordinated values are dropped (_dropped)
     if answer.start > 0 and doc[answer.start - 1].lower_ in ("which", "whose", "what", "who", "whom"):
         return True
