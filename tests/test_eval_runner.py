@@ -256,3 +256,15 @@ def test_unanswerable_rows_score_abstention_and_answerable_rows_false_abstention
     assert (summary["raft"].contains, summary["raft"].abstain, summary["raft"].false_abstain) == (0.0, 1.0, 1.0)
     assert (summary["base"].loops, summary["rag"].loops) == (1, 0)
     assert [r.correct for r in build_report(records).rows if r.arm == "raft"] == [0.0, 1.0]
+
+
+def test_an_adapters_yes_no_threshold_is_part_of_its_cache_key(workbench, tmp_path):
+    from workbench import polar
+    from workbench.evaluation.runner import adapter_fingerprint
+
+    folder = save_random_adapter(workbench.model, tmp_path / "keyed-raft", seed=4)
+    plain = adapter_fingerprint(str(folder), [])
+    (folder / polar.THRESHOLD_FILE).write_text(json.dumps({"threshold": -1.0}))
+    cut = adapter_fingerprint(str(folder), [])
+    (folder / polar.THRESHOLD_FILE).write_text(json.dumps({"threshold": -0.5}))
+    assert len({plain, cut, adapter_fingerprint(str(folder), [])}) == 3 and plain is not None

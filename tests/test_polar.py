@@ -1,4 +1,7 @@
-"""Yes/no questions: which questions count, how calibration picks yes or no, and which arms it reaches."""
+"""Yes/no questions: which questions count, how a threshold or calibration picks yes or no, and which arms it
+reaches."""
+
+import json
 
 import torch
 from conftest import save_random_adapter
@@ -60,3 +63,45 @@ def test_only_the_calibrated_arms_weigh_a_yes_no_question(workbench, tmp_path, m
     workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft),
                       yes_no_calibration="rag,raft")
     assert len(calls) == 2
+
+
+def test_the_adapters_threshold_decides_between_yes_and_no():
+    yes, no = [1], [2]
+    odds = torch.zeros(6)
+    odds[1], odds[2] = 1.0, 2.0  # log P(yes) - log P(no) = -1
+    assert polar.thresholded_token(2, odds, -1.5, yes, no) == 1  # above the cut: yes, though "no" was likelier
+    assert polar.thresholded_token(1, odds, -0.5, yes, no) == 2
+    assert polar.thresholded_token(4, odds, -1.5, yes, no) == 4  # an answer in words is kept
+    # the fitted cut answers the most right, halfway between two odds
+    assert polar.fit_threshold([(-3.0, False), (-2.0, False), (-1.0, True), (0.5, True), (-1.5, True)]) == -1.75
+    assert polar.fit_threshold([(1.0, True)]) < 1.0
+
+
+def test_an_adapter_folder_carries_its_threshold_and_a_bad_file_is_no_threshold(tmp_path):
+    assert polar.threshold(tmp_path) is None
+    (tmp_path / polar.THRESHOLD_FILE).write_text('{"threshold": -1.25, "questions": 10}')
+    assert polar.threshold(tmp_path) == -1.25
+    (tmp_path / polar.THRESHOLD_FILE).write_text("{not json")
+    assert polar.threshold(tmp_path) is None
+
+
+def test_a_raft_adapter_with_a_threshold_answers_yes_no_questions_by_it(workbench, tmp_path, monkeypatch):
+    raft = save_random_adapter(workbench.model, tmp_path / "cut-raft", seed=3)
+    vocab = len(workbench.tokenizer)
+    monkeypatch.setattr(polar, "answer_ids", lambda tok: (list(range(0, vocab, 2)), list(range(1, vocab, 2))))
+    forced = workbench.tokenizer.encode("Lisbon", add_special_tokens=False)[0]
+    cuts = []
+
+    def decide(token, logits, cut, yes, no):
+        cuts.append(cut)
+        return forced
+
+    monkeypatch.setattr(polar, "thresholded_token", decide)
+    workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft))
+    assert cuts == []  # an adapter without a threshold answers by its argmax
+    (raft / polar.THRESHOLD_FILE).write_text(json.dumps({"threshold": -1.25}))
+    result = workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft))
+    assert cuts == [-1.25]  # raft's first token, by its adapter's cut; rag has no adapter
+    assert {a.arm: a for a in result.arms}["raft"].answer.startswith(workbench.tokenizer.decode([forced]).strip())
+    workbench.compare("What is the per diem for Lisbon?", "rag,raft", raft_adapter=str(raft))
+    assert cuts == [-1.25]  # not a yes/no question

@@ -213,7 +213,8 @@ class Settings:
     """Retrieval arms (comma-separated) whose answer to a yes/no question is weighed against the same prompt with a
     content-free passage, so the passages, not the model's lean, decide between yes and no (workbench/polar.py;
     in-process engine only), e.g. "raft". Off ("") by default: on the held-out corpora it did not reliably help
-    (docs/fine-tuning-recipes.md, scripts/yes_no_goal.py)."""
+    (docs/fine-tuning-recipes.md, scripts/yes_no_goal.py). Without it, an adapter that carries a threshold
+    (yes_no.json, the shipped reader) answers by that."""
 
     pack_weights: str = "auto"
     """On a CPU, which Linear layers keep their weights in oneDNN's packed layout (workbench/packed.py), in the

@@ -63,6 +63,9 @@ class Request:
     """peft adapter name, or None for the bare base model."""
     null_prompt: str | None = None
     """A yes/no question's content-free prompt: the row's first yes or no is weighed against it (polar.py)."""
+    yes_no_threshold: float | None = None
+    """A yes/no question's cut on log P(yes) - log P(no), its adapter's (polar.py): the row's first yes or no
+    follows it."""
 
 
 @dataclass
@@ -261,7 +264,9 @@ class _Generation:
         self.rows = [RowState(prompt_tokens=len(ids)) for ids in self.prompts]
         self.names = [r.adapter or BASE_ADAPTER for r in requests]
         self.null_prompts = [r.null_prompt for r in requests]
-        self.yes_no = polar.answer_ids(tokenizer) if any(self.null_prompts) else ([], [])
+        self.thresholds = [r.yes_no_threshold for r in requests]
+        weighed = any(self.null_prompts) or any(t is not None for t in self.thresholds)
+        self.yes_no = polar.answer_ids(tokenizer) if weighed else ([], [])
         self.started = 0.0
         """perf_counter at the start of generation (set by generate_stream); rows' token times count from it."""
         self.stacked_rows = None
@@ -316,8 +321,11 @@ class _Generation:
             yield self.rows, None
 
     def calibrate(self, i: int, token: int, logits: torch.Tensor) -> int:
-        """Row i's first token, its yes or no weighed against its content-free prompt (polar.py) when it has one."""
+        """Row i's first token, its yes or no weighed against its content-free prompt, or decided by its threshold
+        (polar.py), when it has one."""
         yes, no = self.yes_no
+        if not self.null_prompts[i] and self.thresholds[i] is not None:
+            return polar.thresholded_token(token, logits, self.thresholds[i], yes, no)
         if not self.null_prompts[i] or token not in yes + no:
             return token
         ids = torch.tensor([self.tokenizer(self.null_prompts[i], add_special_tokens=False)["input_ids"]],

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from .. import polar
 from ..adapters import WEIGHTS_FILE, AdapterError, find_adapter
 from ..arms import Arm, parse_arms, passages_read
 from ..results import ArmResult, Metrics, Passage
@@ -93,13 +94,17 @@ def corpus_fingerprint(store, corpus: str) -> str:
 
 
 def adapter_fingerprint(name: str, dirs: list[Path]) -> str | None:
-    """The adapter's folder and weights hash (a retrained adapter gets new answers); None if it cannot be found."""
+    """The adapter's folder, weights hash and yes/no threshold (a retrained or re-fitted adapter gets new answers);
+    None if it cannot be found."""
     try:
         folder = find_adapter(name, dirs).resolve() if name else None
     except AdapterError:
         return None
     weights = folder / WEIGHTS_FILE if folder else None
-    return f"{folder}:{file_sha(weights)}" if weights and weights.is_file() else None
+    if not (weights and weights.is_file()):
+        return None
+    cut = polar.threshold(folder)
+    return f"{folder}:{file_sha(weights)}" + (f":yes-no {cut}" if cut is not None else "")
 
 
 class ArmKeys:
