@@ -38,11 +38,16 @@ def test_the_passages_decide_against_the_content_free_lean():
     assert polar.calibrated_token(2, logits(2.0, 3.0), logits(0.0, 3.0), [], no) == 2
 
 
-def test_only_the_calibrated_arms_weigh_a_yes_no_question(workbench, tmp_path, monkeypatch):
-    raft = save_random_adapter(workbench.model, tmp_path / "my-raft", seed=2)
+def every_token_a_yes_or_no(workbench, monkeypatch) -> int:
+    """Make every even token a yes and every odd one a no; returns the token the tests force."""
     vocab = len(workbench.tokenizer)
     monkeypatch.setattr(polar, "answer_ids", lambda tok: (list(range(0, vocab, 2)), list(range(1, vocab, 2))))
-    forced = workbench.tokenizer.encode("Lisbon", add_special_tokens=False)[0]
+    return workbench.tokenizer.encode("Lisbon", add_special_tokens=False)[0]
+
+
+def test_only_the_calibrated_arms_weigh_a_yes_no_question(workbench, tmp_path, monkeypatch):
+    raft = save_random_adapter(workbench.model, tmp_path / "my-raft", seed=2)
+    forced = every_token_a_yes_or_no(workbench, monkeypatch)
     calls = []
 
     def weigh(token, logits, null_logits, yes, no):
@@ -87,9 +92,7 @@ def test_an_adapter_folder_carries_its_threshold_and_a_bad_file_is_no_threshold(
 
 def test_a_raft_adapter_with_a_threshold_answers_yes_no_questions_by_it(workbench, tmp_path, monkeypatch):
     raft = save_random_adapter(workbench.model, tmp_path / "cut-raft", seed=3)
-    vocab = len(workbench.tokenizer)
-    monkeypatch.setattr(polar, "answer_ids", lambda tok: (list(range(0, vocab, 2)), list(range(1, vocab, 2))))
-    forced = workbench.tokenizer.encode("Lisbon", add_special_tokens=False)[0]
+    forced = every_token_a_yes_or_no(workbench, monkeypatch)
     cuts = []
 
     def decide(token, logits, cut, yes, no):
