@@ -104,10 +104,12 @@ def test_raft_continues_the_reader_and_keeps_what_reads_validation_facts_better(
     monkeypatch.setattr(type(workbench.settings), "adapter_dirs", property(lambda s: [s.data_path / "adapters"]))
 
     reader = save_random_adapter(workbench.model, workbench.settings.data_path / "adapters" / "reader")
+    (reader / "yes_no.json").write_text('{"threshold": -1.0}')
     out = tmp_path / "run"
     run_decide(workbench, facts_corpus, out, budget_minutes=30)
     state = json.loads((out / "run.json").read_text())["state"]
     assert state["raft_training"]["from"] == str(reader)
+    assert (out / "adapters" / "raft" / "yes_no.json").read_text() == '{"threshold": -1.0}'  # the reader's yes/no cut
     choice = state["raft_choice"]
     assert choice["validation_facts"] >= 3 and set(choice["contains"]) == {"reader", "tuned"}
     kept = str(reader) if choice["kept"] == "reader" else str(out / "adapters" / "raft")

@@ -16,12 +16,14 @@ pipeline records it in run.json, so a restarted run skips the stages already don
 from __future__ import annotations
 
 import random
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import polar
 from ..arms import ALL_ARMS
 from ..evaluation.datasets import EvalSet, load_eval_set
 from ..qa.split import read_jsonl
@@ -185,6 +187,10 @@ def stage_raft(run, wb: Workbench) -> dict:
     reader = reader_adapter(wb)
     examples = reader_examples(wb, run.corpus, _train_facts(run), run.seed)
     state = _train_stage(run, wb, "raft", examples, plan["raft_epochs"], plan["raft_seconds"], reader)
+    if reader is not None and (reader / polar.THRESHOLD_FILE).is_file():
+        # The tuned reader keeps the reader's yes/no cut: a harbour-ferries run's tuned raft answered 12 of the
+        # 28 held-out yes/no questions right by its argmax, 15 with the cut (docs/decide.md).
+        shutil.copyfile(reader / polar.THRESHOLD_FILE, run.adapter_dir("raft") / polar.THRESHOLD_FILE)
     _, validation = _validation_split(run)
     if reader is None or not validation:
         return state
