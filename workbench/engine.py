@@ -279,7 +279,6 @@ class Workbench:
             runnable.append((result, Request(result.prompt, adapter, null, cut)))
         return comparison, runnable
 
-
     def _yes_no_cut(self, adapter: str, opts: Settings) -> float | None:
         """The adapter's yes/no threshold (polar.py), for the in-process engine; None where it has none."""
         if opts.backend != "in-process":

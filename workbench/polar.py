@@ -75,10 +75,9 @@ def calibrated_token(token: int, logits: torch.Tensor, null_logits: torch.Tensor
                      no: list[int]) -> int:
     """The first token after calibration: `token` itself unless it starts a yes or a no; then the likelier yes
     token when the passages lean to yes more than the content-free prompt does, else the likelier no token."""
-    if not yes or not no or token not in yes + no:
+    if not yes or not no:
         return token
-    side = yes if lean(logits, yes, no) > lean(null_logits, yes, no) else no
-    return max(side, key=lambda i: float(logits[i]))
+    return thresholded_token(token, logits, lean(null_logits, yes, no), yes, no)
 
 
 def threshold(folder: str | Path) -> float | None:

@@ -23,7 +23,7 @@ from .questions import frame
 from .structure import Unit, context, sentences, units
 from .roles import naming_facts, role_facts
 from .tables import row_questions
-from .text import copies_run, normalise, one_line, runs, stitch, words
+from .text import copies_run, documents, normalise, one_line, runs, words
 
 MAX_PHRASINGS = 5
 """Phrasings kept per fact (the first is the most natural)."""
@@ -212,12 +212,8 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
     if not chunks:
         raise QAError("the corpus has no chunks: ingest some documents into it first")
     nlp = pipeline()
-    by_source: dict[str, list[Passage]] = defaultdict(list)
-    for c in chunks:
-        by_source[c.source].append(c)
-    documents = [[group[k] for k in members] for group in by_source.values()
-                 for _, members in stitch([c.text for c in group])]
-    pieces = [(d, u) for d, members in enumerate(documents) for u in units(stitch([c.text for c in members])[0][0])]
+    stitched = documents(chunks)
+    pieces = [(d, u) for d, (_, text) in enumerate(stitched) for u in units(text)]
     texts = [(u, part) for _, u in pieces if u.kind != "row" for part in sentences(u)]
     by_unit: dict[int, list] = defaultdict(list)
     for n, ((u, _), doc) in enumerate(zip(texts, nlp.pipe([_sentence_end(t, u) for u, t in texts], batch_size=64))):
@@ -228,7 +224,8 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
     for d, u in pieces:
         parsed[d].append((u, by_unit.get(id(u), [])))
     names = frozenset(mid_sentence_capitals(doc for docs in by_unit.values() for doc in docs))
-    found = [f for d, members in enumerate(documents) for f in facts_of_document(members, parsed.get(d, []), names)]
+    found = [f for d, (members, _) in enumerate(stitched)
+             for f in facts_of_document(members, parsed.get(d, []), names)]
     kept, removed = _dedupe(found)
     if not kept:
         raise QAError("no questions could be made from this corpus: it needs prose sentences with numbers, dates, "

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 from ..results import Passage
 from .facts import Fact
-from .text import copies_run, normalise, one_line, runs, stitch, words
+from .text import copies_run, documents, normalise, one_line, runs, words
 
 
 _QUALIFIER = re.compile(r"^(?:(?:up to|at least|at most|no more than|no fewer than|no less than|more than|less than|"
@@ -47,10 +47,7 @@ def recall(facts: list[Fact], reference: list[dict]) -> tuple[float, int]:
 
 def corpus_words(chunks: list[Passage]) -> int:
     """Words of a corpus's text, each document's overlapping chunks stitched so an overlap counts once."""
-    by_source: dict[str, list[str]] = {}
-    for c in chunks:
-        by_source.setdefault(c.source, []).append(c.text)
-    return sum(len(words(text)) for texts in by_source.values() for text, _ in stitch(texts))
+    return sum(len(words(text)) for _, text in documents(chunks))
 
 
 def quality(facts: list[Fact], chunks: list[Passage], reference: list[dict] | None = None) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _ARTICLES = {"a", "an", "the"}
@@ -61,3 +62,13 @@ def stitch(texts: list[str]) -> list[tuple[str, list[int]]]:
         else:
             out[-1] = (joined, out[-1][1] + [k])
     return out
+
+
+def documents(chunks: list) -> list[tuple[list, str]]:
+    """A corpus's chunks (Passages) as its documents: (the chunks, their stitched text) for each run of overlapping
+    chunks of one source, in order."""
+    by_source: dict[str, list] = defaultdict(list)
+    for c in chunks:
+        by_source[c.source].append(c)
+    return [([group[k] for k in members], text) for group in by_source.values()
+            for text, members in stitch([c.text for c in group])]

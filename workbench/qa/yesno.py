@@ -20,13 +20,13 @@ import random
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable
 
 from ..results import Passage
 from .answers import mid_sentence_capitals
 from .nlp import pipeline
 from .questions import _clause_ok, _subject, asides
 from .structure import sentences, units
+from .text import documents
 from .wording import SUBJECTS, VAGUE
 
 VALUE_LABELS = ("CARDINAL", "MONEY", "QUANTITY", "PERCENT", "TIME", "DATE")
@@ -133,16 +133,12 @@ def _swap_value(question: str, sent, values: dict[str, list[str]], rng: random.R
     return None
 
 
-def yes_no_questions(chunks: list[Passage], max_questions: int | None = None, seed: int = 0,
-                     avoid: Iterable[str] = ()) -> list[YesNo]:
-    """Yes/no questions over a corpus's chunks, as many "yes" as "no" (up to `max_questions` in all).
-
-    `avoid`: answers not to give away (a Decide run's test facts): a sentence holding one is not asked about."""
+def yes_no_questions(chunks: list[Passage], max_questions: int | None = None, seed: int = 0) -> list[YesNo]:
+    """Yes/no questions over a corpus's chunks, as many "yes" as "no" (up to `max_questions` in all)."""
     rng = random.Random(seed)
     nlp = pipeline()
-    texts = [(c.source, part) for c in chunks for u in units(c.text) if u.kind in ("prose", "item")
-             for part in sentences(u)]
-    avoid = [a.lower() for a in avoid if a.strip()]
+    texts = [(members[0].source, part) for members, text in documents(chunks) for u in units(text)
+             if u.kind in ("prose", "item") for part in sentences(u)]  # sentences cut by a chunk boundary whole
     docs = list(nlp.pipe([t for _, t in texts], batch_size=64))
     names = frozenset(mid_sentence_capitals(docs))
     values: dict[str, list[str]] = defaultdict(list)
@@ -154,7 +150,7 @@ def yes_no_questions(chunks: list[Passage], max_questions: int | None = None, se
     for (source, _), doc in zip(texts, docs):
         for sent in doc.sents:
             evidence = " ".join(sent.text.split())
-            if evidence in seen or any(a in evidence.lower() for a in avoid):
+            if evidence in seen:
                 continue
             seen.add(evidence)
             asked = polar(sent, names)
