@@ -2,13 +2,14 @@
 
     python scripts/fit_yes_no.py --adapter models/adapters/reader [--generated 20] [--dry-run]
 
-The threshold (workbench/polar.py) is a cut on log P(yes) - log P(no) of the raft arm's first token: the arm says
-yes when its odds exceed it. It is fitted on yes/no questions of the reader's own training corpora, never on an
+The thresholds (workbench/polar.py) are cuts on log P(yes) - log P(no) of the raft arm's first token: the arm says
+yes when its odds exceed the cut that applies, one for plain evidence and one for negated evidence (the passages'
+sentence nearest the question is negated). Each is fitted on yes/no questions of the reader's own training corpora, never on an
 evaluation set: the hand-written yes/no questions of corpora/reader-mix/*/yesno.jsonl, and `--generated` yes/no
 questions per corpus written by workbench/qa/yesno.py over the reader-mix corpora, this repository's docs and the
 handbook. Each question is asked as the raft arm asks it (its top-k passages, the rag prompt, greedy). Writes
-<adapter>/yes_no.json: the threshold, how many questions it answers right there, and how many the plain argmax
-(a cut at 0) does.
+<adapter>/yes_no.json: the two thresholds, how many questions they answer right there, and how many one threshold
+for both and the plain argmax (a cut at 0) do.
 """
 
 from __future__ import annotations
@@ -67,11 +68,15 @@ def main(argv: list[str] | None = None) -> int:
         ids = tok(build_prompt(tok, question, passages, wb.settings.system_prompt), return_tensors="pt",
                   add_special_tokens=False)
         with torch.inference_mode():
-            scored.append((polar.lean(wb.model(**ids).logits[0, -1], yes, no), answer))
-    cut = polar.fit_threshold(scored)
-    record = {"threshold": round(cut, 4), "questions": len(scored),
-              "right_at_threshold": sum((s > cut) == y for s, y in scored),
-              "right_at_zero": sum((s > 0) == y for s, y in scored), "yes": sum(y for _, y in scored),
+            odds = polar.lean(wb.model(**ids).logits[0, -1], yes, no)
+        scored.append((odds, polar.negated_evidence(question, passages), answer))
+    cuts = polar.fit_cuts(scored)
+    one = polar.fit_threshold([(s, y) for s, _, y in scored])
+    record = {"threshold": round(cuts.plain, 4), "threshold_negated": round(cuts.negated, 4),
+              "questions": len(scored), "negated_evidence": sum(n for _, n, _ in scored),
+              "right_at_thresholds": sum((s > (cuts.negated if n else cuts.plain)) == y for s, n, y in scored),
+              "right_at_one_threshold": sum((s > one) == y for s, _, y in scored),
+              "right_at_zero": sum((s > 0) == y for s, _, y in scored), "yes": sum(y for _, _, y in scored),
               "fitted_on": f"corpora/reader-mix/*/yesno.jsonl and {args.generated} generated yes/no questions per "
                            "reader-mix corpus, reader-docs and handbook (workbench/qa/yesno.py)",
               "command": f"python scripts/fit_yes_no.py --adapter {args.adapter} --generated {args.generated}"}

@@ -7,6 +7,11 @@ import torch
 from conftest import save_random_adapter
 
 from workbench import polar
+from workbench.results import Passage
+
+
+def passage(text):
+    return Passage(text=text, source="rules.md", score=1.0, chunk_id=text[:8])
 
 
 def test_yes_no_questions_start_with_an_auxiliary_and_offer_no_alternative():
@@ -82,12 +87,37 @@ def test_the_adapters_threshold_decides_between_yes_and_no():
     assert polar.fit_threshold([(1.0, True)]) < 1.0
 
 
-def test_an_adapter_folder_carries_its_threshold_and_a_bad_file_is_no_threshold(tmp_path):
+def test_an_adapter_folder_carries_its_thresholds_and_a_bad_file_is_no_threshold(tmp_path):
     assert polar.threshold(tmp_path) is None
     (tmp_path / polar.THRESHOLD_FILE).write_text('{"threshold": -1.25, "questions": 10}')
-    assert polar.threshold(tmp_path) == -1.25
-    (tmp_path / polar.THRESHOLD_FILE).write_text("{not json")
-    assert polar.threshold(tmp_path) is None
+    assert polar.threshold(tmp_path) == polar.YesNoCut(-1.25, -1.25)  # one threshold serves both kinds
+    (tmp_path / polar.THRESHOLD_FILE).write_text('{"threshold": -1.25, "threshold_negated": 2.0}')
+    assert polar.threshold(tmp_path) == polar.YesNoCut(-1.25, 2.0)
+    for bad in ("{not json", "[1, 2]", '{"threshold": "high"}', '{"threshold_negated": 2.0}'):
+        (tmp_path / polar.THRESHOLD_FILE).write_text(bad)
+        assert polar.threshold(tmp_path) is None, bad
+
+
+def test_the_evidence_is_the_sentence_nearest_the_question_and_its_negation_picks_the_threshold():
+    passages = [passage("Dogs on leads are welcome. Season tickets are not sold; day tickets are sold on board."),
+                passage("Bicycles travel free of charge.")]
+    assert polar.evidence("Does the company sell season tickets?", passages) == "Season tickets are not sold;"
+    assert polar.evidence("Do bicycles travel free?", passages) == "Bicycles travel free of charge."
+    assert polar.evidence("Is it free?", []) == ""
+    cut = polar.YesNoCut(plain=-2.0, negated=2.0)
+    assert cut.at("Does the company sell season tickets?", passages) == 2.0
+    assert cut.at("Are dogs on leads welcome?", passages) == -2.0
+    assert polar.negated_evidence("Can cash be used?", [passage("Cash is accepted everywhere except on board.")])
+    assert polar.negated_evidence("Is a refund given?", [passage("Refunds aren't given.")])
+    assert not polar.negated_evidence("Is a notebook given?", [passage("A notebook is given to each student.")])
+
+
+def test_each_threshold_is_fitted_on_its_own_kind_of_evidence():
+    scored = [(-3.0, False, False), (-2.0, False, True), (-1.0, False, True),  # plain: yes above -2.5
+              (-1.0, True, False), (0.5, True, False), (1.5, True, True)]  # negated: yes above 1.0
+    assert polar.fit_cuts(scored) == polar.YesNoCut(-2.5, 1.0)
+    plain_only = polar.fit_cuts(scored[:3])
+    assert plain_only.negated == plain_only.plain == -2.5  # no negated evidence: the threshold fitted on all
 
 
 def test_a_raft_adapter_with_a_threshold_answers_yes_no_questions_by_it(workbench, tmp_path, monkeypatch):
@@ -108,3 +138,25 @@ def test_a_raft_adapter_with_a_threshold_answers_yes_no_questions_by_it(workbenc
     assert {a.arm: a for a in result.arms}["raft"].answer.startswith(workbench.tokenizer.decode([forced]).strip())
     workbench.compare("What is the per diem for Lisbon?", "rag,raft", raft_adapter=str(raft))
     assert cuts == [-1.25]  # not a yes/no question
+
+
+def test_a_question_over_negated_evidence_is_decided_by_the_negated_threshold(workbench, tmp_path, monkeypatch):
+    from workbench.retrieval.ingest import ingest
+
+    raft = save_random_adapter(workbench.model, tmp_path / "cut-raft", seed=3)
+    (raft / polar.THRESHOLD_FILE).write_text(json.dumps({"threshold": -1.25, "threshold_negated": 2.5}))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "fares.md").write_text("Season tickets are not sold. Day tickets cost 4 euro.\n")
+    ingest(workbench.store, "fares", [rules], 40, 5)
+    forced = every_token_a_yes_or_no(workbench, monkeypatch)
+    cuts = []
+
+    def decide(token, logits, cut, yes, no):
+        cuts.append(cut)
+        return forced
+
+    monkeypatch.setattr(polar, "thresholded_token", decide)
+    workbench.compare("Does the company sell season tickets?", "raft", raft_adapter=str(raft), corpus="fares")
+    workbench.compare("Do day tickets cost 4 euro?", "raft", raft_adapter=str(raft), corpus="fares", top_k=1)
+    assert cuts == [2.5, -1.25]

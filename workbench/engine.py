@@ -274,13 +274,14 @@ class Workbench:
             result.metrics.retrieval_ms = round(retrieval_ms, 2) if arm.retrieval else 0.0
             null = (polar.null_prompt(self.tokenizer, question, opts.system_prompt)
                     if arm.retrieval and arm.name in calibrated else None)
-            cut = self._yes_no_cut(result.adapter, opts) if adapter and arm.retrieval and polar.is_yes_no(question) \
+            cuts = self._yes_no_cut(result.adapter, opts) if adapter and arm.retrieval and polar.is_yes_no(question) \
                 else None
+            cut = cuts.at(question, result.passages) if cuts else None
             runnable.append((result, Request(result.prompt, adapter, null, cut)))
         return comparison, runnable
 
-    def _yes_no_cut(self, adapter: str, opts: Settings) -> float | None:
-        """The adapter's yes/no threshold (polar.py), for the in-process engine; None where it has none."""
+    def _yes_no_cut(self, adapter: str, opts: Settings) -> polar.YesNoCut | None:
+        """The adapter's yes/no thresholds (polar.py), for the in-process engine; None where it has none."""
         if opts.backend != "in-process":
             return None  # a server's answers are taken as they come
         try:
