@@ -265,6 +265,22 @@ def test_hard_wrapped_lines_roles_and_named_descriptions_yield_facts_verbatim_in
                         ["How often do patrols go?"], "count")], every) == (1.0, 1)
 
 
+def test_a_title_before_a_name_and_a_hyphenated_name_in_apposition_are_roles():
+    """"led by head mechanic Tomasz Vale" names the head mechanic; "the finance administrator, Delphine
+    Morrow-Achebe," too, though the parser heads the name at its last part; a role outside the apposition the
+    parser finds ("the race referee, Sorcha Penn, within ...") counts; a place after a comma is no person."""
+    text = ("# Workshop\n\nThese rules are agreed by the workshop committee, led by head mechanic Tomasz Vale.\n"
+            "Questions about fees go to the finance administrator, Delphine Morrow-Achebe, who works on Tuesdays.\n"
+            "A team may lodge a protest with the race referee, Sorcha Penn, within 20 minutes of the results.\n"
+            "Send the form to the Finance Team, Quay House, by Friday.\n")
+    facts = generate_facts(passages((text, "workshop.md")))
+    answers = by_answer(facts)
+    assert "Who is the head mechanic?" in answers["Tomasz Vale"].questions
+    assert "Who is the finance administrator?" in answers["Delphine Morrow-Achebe"].questions
+    assert "Who is the race referee?" in answers["Sorcha Penn"].questions
+    assert not any(q.startswith("Who is the") for f in facts for q in f.questions if f.answer == "Quay House")
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

@@ -22,7 +22,14 @@ CURRENCY_SYMBOLS = {"£", "€", "$", "¥", "₹"}
 ROLE_NOUNS = {"director", "manager", "officer", "coordinator", "lead", "head", "chair", "president", "partner",
               "administrator", "advisor", "adviser", "owner", "secretary", "controller", "specialist", "engineer",
               "supervisor", "representative", "ceo", "cfo", "cto", "coo", "founder", "consultant", "chief",
-              "treasurer", "analyst", "assistant", "champion", "steward", "counsel", "accountant", "nurse"}
+              "treasurer", "analyst", "assistant", "champion", "steward", "counsel", "accountant", "nurse",
+              "receptionist", "referee", "umpire", "mechanic", "technician", "librarian", "curator", "editor",
+              "designer", "architect", "inspector", "auditor", "registrar", "bursar", "clerk", "warden", "caretaker",
+              "porter", "dentist", "doctor", "physician", "surgeon", "pharmacist", "therapist", "teacher", "tutor",
+              "lecturer", "professor", "instructor", "trainer", "coach", "captain", "purser", "skipper", "pilot",
+              "marshal", "ranger", "organiser", "organizer", "dispatcher", "operator", "cashier", "foreman",
+              "liaison", "mentor", "convenor", "convener", "superintendent", "principal", "dean", "invigilator",
+              "examiner", "planner", "scheduler", "keeper", "guard"}
 PLACE_NOUNS = {"observatory", "library", "hall", "centre", "center", "street", "road", "hill", "house", "society",
                "company", "ltd", "inc", "bank", "university", "school", "hospital", "college", "institute", "museum",
                "park", "station", "building", "office", "team", "department", "group", "committee", "board", "fund",

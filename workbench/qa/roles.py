@@ -2,7 +2,8 @@
 
 - A name and a role in apposition ("Idris Penhale, Chief People Officer", "the head of customer services, Owen
   Treloar") asked both ways: "Who is the Chief People Officer?" -> "Idris Penhale", and "What is Idris Penhale's
-  role?" -> "Chief People Officer".
+  role?" -> "Chief People Officer". A role written as the name's title ("led by head mechanic Tomasz Villeneuve")
+  counts as one too.
 - A definite description said to be a name ("The approved hotel is the Harbour View Inn on Quay Street."):
   "What is the approved hotel?" -> "Harbour View Inn" (`naming_facts`).
 """
@@ -53,9 +54,15 @@ def _name_span(tok) -> tuple[int, int] | None:
     """A person's name ending at `tok`: two or more capitalised proper nouns."""
     if tok.pos_ != "PROPN":
         return None
-    start = tok.i
-    while start - 1 >= tok.sent.start and tok.doc[start - 1].pos_ == "PROPN" and tok.doc[start - 1].dep_ == "compound":
-        start -= 1
+    doc, start = tok.doc, tok.i
+    while start - 1 >= tok.sent.start:
+        if doc[start - 1].pos_ == "PROPN" and doc[start - 1].dep_ == "compound":
+            start -= 1
+        elif start - 2 >= tok.sent.start and doc[start - 1].text == "-" and not doc[start - 2].whitespace_ \
+                and not doc[start - 1].whitespace_ and doc[start - 2].pos_ == "PROPN" and doc[start - 2].is_title:
+            start -= 2  # "Morrow-Achebe" whose last part heads the name
+        else:
+            break
     end = tok.i + 1
     while end + 1 < tok.sent.end and tok.doc[end].text == "-" and not tok.doc[end - 1].whitespace_ \
             and tok.doc[end + 1].is_title:
@@ -67,25 +74,53 @@ def _name_span(tok) -> tuple[int, int] | None:
     return start, end
 
 
+def _title_span(name_start: int, sent) -> tuple[int, int] | None:
+    """Lower-case role words written as a title right before a name ("head mechanic" in "head mechanic Tomasz
+    Villeneuve"), or None."""
+    doc, end = sent.doc, name_start
+    if end - 1 < sent.start or doc[end - 1].lower_ not in ROLE_NOUNS or not doc[end - 1].text.islower():
+        return None
+    start = end - 1
+    while start - 1 >= sent.start and doc[start - 1].is_alpha and doc[start - 1].text.islower() \
+            and doc[start - 1].pos_ in ("NOUN", "ADJ") and doc[start - 1].dep_ in ("compound", "amod"):
+        start -= 1
+    return start, end
+
+
+def _pairs(sent):
+    """(name token, role token or None) pairs to try: each apposition both ways (also one the parser missed:
+    "the race referee, Sorcha Pennington,"), and each proper noun with a title before its name."""
+    doc = sent.doc
+    for tok in sent:
+        if tok.dep_ == "appos":
+            yield tok, tok.head
+            yield tok.head, tok
+        elif tok.pos_ == "PROPN" and tok.i + 1 < sent.end and doc[tok.i + 1].text in (",", ".", ";") \
+                and tok.dep_ not in ("compound", "appos"):
+            name = _name_span(tok)
+            if name and name[0] - 2 >= sent.start and doc[name[0] - 1].text == ",":
+                yield tok, doc[name[0] - 2]
+        if tok.pos_ == "PROPN" and tok.dep_ != "compound":
+            yield tok, None
+
+
 def role_facts(sent) -> list[tuple[str, str, list[str]]]:
     """(answer, kind, questions) for each name-role apposition of a sentence."""
-    out = []
-    for tok in sent:
-        if tok.dep_ != "appos":
+    out, done, doc = [], set(), sent.doc
+    for name_tok, role_tok in _pairs(sent):
+        name = _name_span(name_tok)
+        role = name and (_role_span(role_tok) if role_tok is not None else _title_span(name[0], sent))
+        if not role or (name, role) in done:
             continue
-        pair = (tok.head, tok)
-        for name_tok, role_tok in (pair, pair[::-1]):
-            name, role = _name_span(name_tok), _role_span(role_tok)
-            if name and role:
-                doc = sent.doc
-                who, what = doc[name[0]:name[1]].text, doc[role[0]:role[1]].text
-                if what.split()[0][:1].islower() and doc[role[0] - 1].lower_ != "the":
-                    continue  # "our manager", "a volunteer": only "the ..." or a title names one person
-                out.append((who, "person", [f"Who is the {what}?", f"Which person is the {what}?",
-                                            f"Who works as the {what}?"]))
-                out.append((what, "phrase", [f"What is {who}'s role?", f"What role does {who} have?",
-                                             f"What is the job title of {who}?"]))
-                break
+        who, what = doc[name[0]:name[1]].text, doc[role[0]:role[1]].text
+        if role_tok is not None and what.split()[0][:1].islower() and doc[role[0] - 1].lower_ != "the":
+            continue  # "our manager", "a volunteer": only "the ..." or a title names one person
+        out.append((who, "person", [f"Who is the {what}?", f"Which person is the {what}?",
+                                    f"Who works as the {what}?"]))
+        if name not in done:  # one role question a name: a second role would give it two answers
+            out.append((what, "phrase", [f"What is {who}'s role?", f"What role does {who} have?",
+                                         f"What is the job title of {who}?"]))
+        done |= {name, (name, role)}
     return out
 
 
