@@ -281,6 +281,26 @@ def test_a_title_before_a_name_and_a_hyphenated_name_in_apposition_are_roles():
     assert not any(q.startswith("Who is the") for f in facts for q in f.questions if f.answer == "Quay House")
 
 
+def test_where_a_thing_is_kept_is_asked_with_where_and_answered_with_its_preposition():
+    """A clause that places its subject: "Where is ...?", "Where are ... kept?", "Where does ... hang?", the answer
+    with its preposition. Times, manners, rules, idioms, a fronted scope and a negated subject are no places."""
+    text = ("# Workshop\n\nThe first-aid kit hangs beside the main door, and the fire extinguisher is next to the "
+            "paint booth.\nSpecialist tools are kept in the locked Blue Cabinet.\n"
+            "Assistance dogs are welcome in every branch.\n"
+            "The clinic is held in the Dobby meeting room and bookings open on Monday.\n"
+            "Members pay in writing. Fees are set under the pricing policy. A mechanic is on site.\n"
+            "In Lisbon, dental cover is included. No open flames are allowed in the paint booth.\n"
+            "Rooms hold between two and six people.\n")
+    facts = [f for f in generate_facts(passages((text, "workshop.md"))) if f.how == "place"]
+    asked = {f.questions[0]: f.answer for f in facts}
+    assert asked == {"Where does the first-aid kit hang?": "beside the main door",
+                     "Where is the fire extinguisher?": "next to the paint booth",
+                     "Where are specialist tools kept?": "in the locked Blue Cabinet",
+                     "Where are assistance dogs welcome?": "in every branch",
+                     "Where is the clinic held?": "in the Dobby meeting room"}
+    assert all(f.kind == "place" for f in facts)
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

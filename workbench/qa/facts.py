@@ -1,7 +1,8 @@
 """Facts from chunks: each answer span found in a sentence, list item or table row, with several phrasings.
 
 A sentence is first asked about by the full rule-based transform (questions.frame: "How many books may members
-borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borrow up to how many books?"). A
+borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borrow up to how many books?"). Who
+holds a role (roles.py) and where a thing is (places.py) are asked by their own patterns. A
 list item is asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header
 and its own label (tables.py).
 """
@@ -21,6 +22,7 @@ from .nlp import pipeline
 from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
 from .questions import frame
 from .structure import Unit, context, sentences, units
+from .places import place_facts
 from .roles import naming_facts, role_facts
 from .tables import row_questions
 from .text import copies_run, documents, normalise, one_line, runs, words
@@ -28,7 +30,7 @@ from .text import copies_run, documents, normalise, one_line, runs, words
 MAX_PHRASINGS = 5
 """Phrasings kept per fact (the first is the most natural)."""
 KIND_RANK = {"count": 0, "money": 0, "percent": 0, "date": 1, "year": 1, "time": 1, "person": 1, "code": 2,
-             "name": 2, "number": 3}
+             "name": 2, "place": 2, "number": 3}
 """Preferred kinds when max_facts truncates: numbers with units and dates make the least ambiguous questions."""
 
 
@@ -50,9 +52,10 @@ class Fact:
     questions: list[str] = field(default_factory=list)
     """Distinct phrasings of a question whose answer is `answer`, the most natural first."""
     kind: str = ""
-    """count, money, percent, date, year, time, person, name, code or number."""
+    """count, money, percent, date, year, time, person, name, code, number, phrase or place."""
     how: str = "rule"
-    """How its questions were made: rule (full transform), cloze (answer replaced in place), table or list."""
+    """How its questions were made: rule (full transform), cloze (answer replaced in place), table, list, role
+    (roles.py) or place (places.py)."""
 
 
 class Facts(list):
@@ -139,6 +142,8 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
             sentence = sent.text.strip()
             for answer, kind, qs in role_facts(sent) + naming_facts(sent, names):
                 add(answer, sentence, qs, kind, "role", False)
+            for answer, kind, qs in place_facts(sent):
+                add(answer, sentence, qs, kind, "place", False)
             spans = ranges(sent)
             for answer in candidates(sent, names) + spans:
                 fr = frame(sent, answer, names)
