@@ -301,6 +301,21 @@ def test_where_a_thing_is_kept_is_asked_with_where_and_answered_with_its_preposi
     assert all(f.kind == "place" for f in facts)
 
 
+def test_a_colour_and_a_name_given_in_passing_are_asked_about():
+    """One colour before a noun is asked in place; a sentence with two colours, a colour after a count or a comma,
+    and a capitalised name ("Blue Cabinet") are not. "Free Wi-Fi, named HCL-Open," gives the Wi-Fi's name."""
+    text = ("# Site\n\nNeedles and glass pipettes go in the yellow sharps bins.\n"
+            "Used parts are priced by bin colour: yellow bins 1 mark, red bins 6 marks.\n"
+            "Each move costs 1 silver coin. Volunteers meet at the Hub, a white tent behind the stage.\n"
+            "Specialist tools are kept in the Blue Cabinet.\n"
+            "Free Wi-Fi, named HCL-Open, is available at every branch.\n")
+    facts = generate_facts(passages((text, "site.md")))
+    colours = {f.questions[0]: f.answer for f in facts if f.how == "colour"}
+    assert colours == {"Needles and glass pipettes go in what colour sharps bins?": "yellow"}
+    answers = by_answer(facts)
+    assert "What is the Free Wi-Fi called?" in answers["HCL-Open"].questions
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

@@ -2,7 +2,8 @@
 
 A sentence is first asked about by the full rule-based transform (questions.frame: "How many books may members
 borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borrow up to how many books?"). Who
-holds a role (roles.py) and where a thing is (places.py) are asked by their own patterns. A
+holds a role or what a thing is called (roles.py), where a thing is (places.py) and what colour it is
+(colours.py) are asked by their own patterns. A
 list item is asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header
 and its own label (tables.py).
 """
@@ -22,15 +23,16 @@ from .nlp import pipeline
 from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
 from .questions import frame
 from .structure import Unit, context, sentences, units
+from .colours import colour_facts
 from .places import place_facts
-from .roles import naming_facts, role_facts
+from .roles import called_facts, naming_facts, role_facts
 from .tables import row_questions
 from .text import copies_run, documents, normalise, one_line, runs, words
 
 MAX_PHRASINGS = 5
 """Phrasings kept per fact (the first is the most natural)."""
 KIND_RANK = {"count": 0, "money": 0, "percent": 0, "date": 1, "year": 1, "time": 1, "person": 1, "code": 2,
-             "name": 2, "place": 2, "number": 3}
+             "name": 2, "place": 2, "colour": 2, "number": 3}
 """Preferred kinds when max_facts truncates: numbers with units and dates make the least ambiguous questions."""
 
 
@@ -52,10 +54,10 @@ class Fact:
     questions: list[str] = field(default_factory=list)
     """Distinct phrasings of a question whose answer is `answer`, the most natural first."""
     kind: str = ""
-    """count, money, percent, date, year, time, person, name, code, number, phrase or place."""
+    """count, money, percent, date, year, time, person, name, code, number, phrase, place or colour."""
     how: str = "rule"
     """How its questions were made: rule (full transform), cloze (answer replaced in place), table, list, role
-    (roles.py) or place (places.py)."""
+    (roles.py), place (places.py) or colour (colours.py)."""
 
 
 class Facts(list):
@@ -140,10 +142,12 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
         item = unit.kind == "item"
         for sent in (s for doc in docs for s in doc.sents):
             sentence = sent.text.strip()
-            for answer, kind, qs in role_facts(sent) + naming_facts(sent, names):
+            for answer, kind, qs in role_facts(sent) + naming_facts(sent, names) + called_facts(sent, names):
                 add(answer, sentence, qs, kind, "role", False)
             for answer, kind, qs in place_facts(sent):
                 add(answer, sentence, qs, kind, "place", False)
+            for answer, kind, qs in colour_facts(sent):
+                add(answer, sentence, qs, kind, "colour", True)
             spans = ranges(sent)
             for answer in candidates(sent, names) + spans:
                 fr = frame(sent, answer, names)

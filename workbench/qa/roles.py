@@ -5,7 +5,8 @@
   role?" -> "Chief People Officer". A role written as the name's title ("led by head mechanic Tomasz Villeneuve")
   counts as one too.
 - A definite description said to be a name ("The approved hotel is the Harbour View Inn on Quay Street."):
-  "What is the approved hotel?" -> "Harbour View Inn" (`naming_facts`).
+  "What is the approved hotel?" -> "Harbour View Inn" (`naming_facts`), or given one ("Free Wi-Fi, named
+  HCL-Open, ...", "a form called the LD-2"): "What is the free Wi-Fi called?" -> "HCL-Open".
 """
 
 from __future__ import annotations
@@ -144,3 +145,34 @@ def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
     if subject.lower_ in ROLE_NOUNS:
         return [(answer.text(doc), "person", [f"Who is the {what}?", f"Which person is the {what}?"])]
     return [(answer.text(doc), answer.kind, [f"What is the {what}?", f"What is the name of the {what}?"])]
+
+
+def called_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, list[str]]]:
+    """(answer, kind, questions) for a thing given its name in passing: "Free Wi-Fi, named HCL-Open, is ..." ->
+    ("HCL-Open", "name", ["What is the free Wi-Fi called?", "What is the name of the free Wi-Fi?"])."""
+    out, doc = [], sent.doc
+    for verb in sent:
+        if verb.dep_ != "acl" or verb.lemma_.lower() not in ("name", "call") or verb.tag_ != "VBN":
+            continue
+        named = next((c for c in verb.children if c.dep_ in ("oprd", "attr", "dobj")), None)
+        thing = verb.head
+        if named is None or thing.pos_ not in ("NOUN", "PROPN") or thing.i > verb.i:
+            continue
+        answer = _name_answer(named, names) if named.pos_ == "PROPN" else None
+        if answer is None and (named.text[:1].isupper() or any(ch.isdigit() for ch in named.text)):
+            start = named.i
+            while start > verb.i + 1 and doc[start - 1].dep_ in ("compound", "punct") and doc[start - 1].text != ",":
+                start -= 1
+            text = doc[start:named.i + 1].text
+        elif answer is not None and answer.kind != "date":
+            text = answer.text(doc)
+        else:
+            continue
+        words = [t for t in doc[thing.left_edge.i:thing.i + 1] if t.dep_ not in ("det", "poss")]
+        if not 2 <= len(words) <= 4 or any(t.is_punct and t.text != "-" or t.lower_ in VAGUE for t in words):
+            continue  # one noun ("a form called the LD-2") asks a question with many answers in a corpus
+        what = doc[words[0].i:thing.i + 1].text
+        what = what if any(t.pos_ == "PROPN" and not t.is_sent_start for t in words) else what[:1].lower() + what[1:]
+        verb_be = "are" if thing.tag_ in ("NNS", "NNPS") else "is"
+        out.append((text, "name", [f"What {verb_be} the {what} called?", f"What is the name of the {what}?"]))
+    return out
