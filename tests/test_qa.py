@@ -316,6 +316,18 @@ def test_a_colour_and_a_name_given_in_passing_are_asked_about():
     assert "What is the Free Wi-Fi called?" in answers["HCL-Open"].questions
 
 
+def test_a_measure_written_before_its_noun_is_asked_by_its_unit():
+    """"a 40-minute safety orientation" asks how long; "a 27-point safety check" how many points; a lone noun
+    that only measures ("a 90-minute limit") is not asked about."""
+    text = ("# Workshop\n\nNew members must attend a free 40-minute safety orientation before using the stands.\n"
+            "Every refurbished bike passes a 27-point safety check.\n"
+            "When others are waiting, a 90-minute limit applies.\n")
+    facts = [f for f in generate_facts(passages((text, "workshop.md"))) if f.how == "measure"]
+    assert {f.questions[0]: f.answer for f in facts} == {
+        "How long is the safety orientation?": "40-minute",
+        "How many points does the safety check have?": "27-point"}
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

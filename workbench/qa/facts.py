@@ -2,8 +2,8 @@
 
 A sentence is first asked about by the full rule-based transform (questions.frame: "How many books may members
 borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borrow up to how many books?"). Who
-holds a role or what a thing is called (roles.py), where a thing is (places.py) and what colour it is
-(colours.py) are asked by their own patterns. A
+holds a role or what a thing is called (roles.py), where a thing is (places.py), what colour it is
+(colours.py) and a measure written before its noun (measures.py) are asked by their own patterns. A
 list item is asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header
 and its own label (tables.py).
 """
@@ -24,6 +24,7 @@ from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
 from .questions import frame
 from .structure import Unit, context, sentences, units
 from .colours import colour_facts
+from .measures import measure_facts
 from .places import place_facts
 from .roles import called_facts, naming_facts, role_facts
 from .tables import row_questions
@@ -57,7 +58,7 @@ class Fact:
     """count, money, percent, date, year, time, person, name, code, number, phrase, place or colour."""
     how: str = "rule"
     """How its questions were made: rule (full transform), cloze (answer replaced in place), table, list, role
-    (roles.py), place (places.py) or colour (colours.py)."""
+    (roles.py), place (places.py), colour (colours.py) or measure (measures.py)."""
 
 
 class Facts(list):
@@ -148,6 +149,8 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
                 add(answer, sentence, qs, kind, "place", False)
             for answer, kind, qs in colour_facts(sent):
                 add(answer, sentence, qs, kind, "colour", True)
+            for answer, kind, qs in measure_facts(sent):
+                add(answer, sentence, qs, kind, "measure", False)
             spans = ranges(sent)
             for answer in candidates(sent, names) + spans:
                 fr = frame(sent, answer, names)

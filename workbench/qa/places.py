@@ -105,6 +105,8 @@ def place_facts(sent) -> list[tuple[str, str, list[str]]]:
         if any(c.dep_ in ("dobj", "neg") for c in verb.children):
             continue  # "keeps a log in the office", "is not kept in ...": the subject is not what is placed
         s_start, s_end = _span(subject)
+        if not _plain(doc, s_start, s_end):
+            s_end = subject.i + 1  # "Specialist tools, from … to …, are kept …": the head and what comes before it
         a_start, a_end = prep.i, _end(obj)
         if any(t.lower_ in ("no", "none", "neither", "nobody") for t in doc[s_start:s_end]):
             continue  # "No open flames are allowed in the roof space": nothing is placed there
