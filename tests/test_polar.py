@@ -120,8 +120,9 @@ def test_each_threshold_is_fitted_on_its_own_kind_of_evidence():
     assert plain_only.negated == plain_only.plain == -2.5  # no negated evidence: the threshold fitted on all
 
 
-def test_a_raft_adapter_with_a_threshold_answers_yes_no_questions_by_it(workbench, tmp_path, monkeypatch):
-    raft = save_random_adapter(workbench.model, tmp_path / "cut-raft", seed=3)
+def record_cuts(workbench, monkeypatch) -> tuple[list[float], int]:
+    """Every token a yes or a no, and polar.thresholded_token replaced by a spy: (the cuts it is called with, the
+    token it answers)."""
     forced = every_token_a_yes_or_no(workbench, monkeypatch)
     cuts = []
 
@@ -130,6 +131,12 @@ def test_a_raft_adapter_with_a_threshold_answers_yes_no_questions_by_it(workbenc
         return forced
 
     monkeypatch.setattr(polar, "thresholded_token", decide)
+    return cuts, forced
+
+
+def test_a_raft_adapter_with_a_threshold_answers_yes_no_questions_by_it(workbench, tmp_path, monkeypatch):
+    raft = save_random_adapter(workbench.model, tmp_path / "cut-raft", seed=3)
+    cuts, forced = record_cuts(workbench, monkeypatch)
     workbench.compare("Is the per diem for Lisbon 62?", "rag,raft", raft_adapter=str(raft))
     assert cuts == []  # an adapter without a threshold answers by its argmax
     (raft / polar.THRESHOLD_FILE).write_text(json.dumps({"threshold": -1.25}))
@@ -149,14 +156,7 @@ def test_a_question_over_negated_evidence_is_decided_by_the_negated_threshold(wo
     rules.mkdir()
     (rules / "fares.md").write_text("Season tickets are not sold. Day tickets cost 4 euro.\n")
     ingest(workbench.store, "fares", [rules], 40, 5)
-    forced = every_token_a_yes_or_no(workbench, monkeypatch)
-    cuts = []
-
-    def decide(token, logits, cut, yes, no):
-        cuts.append(cut)
-        return forced
-
-    monkeypatch.setattr(polar, "thresholded_token", decide)
+    cuts, _ = record_cuts(workbench, monkeypatch)
     workbench.compare("Does the company sell season tickets?", "raft", raft_adapter=str(raft), corpus="fares")
     workbench.compare("Do day tickets cost 4 euro?", "raft", raft_adapter=str(raft), corpus="fares", top_k=1)
     assert cuts == [2.5, -1.25]
