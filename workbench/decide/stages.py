@@ -188,8 +188,8 @@ def stage_raft(run, wb: Workbench) -> dict:
     examples = reader_examples(wb, run.corpus, _train_facts(run), run.seed)
     state = _train_stage(run, wb, "raft", examples, plan["raft_epochs"], plan["raft_seconds"], reader)
     if reader is not None and (reader / polar.THRESHOLD_FILE).is_file():
-        # The tuned reader keeps the reader's yes/no cut: a harbour-ferries run's tuned raft answered 12 of the
-        # 28 held-out yes/no questions right by its argmax, 15 with the cut (docs/decide.md).
+        # The tuned reader keeps the reader's yes/no thresholds: a harbour-ferries run's tuned raft answered 12
+        # of the 28 held-out yes/no questions right by its argmax, 18 with them (docs/decide.md).
         shutil.copyfile(reader / polar.THRESHOLD_FILE, run.adapter_dir("raft") / polar.THRESHOLD_FILE)
     _, validation = _validation_split(run)
     if reader is None or not validation:
