@@ -328,6 +328,17 @@ def test_a_measure_written_before_its_noun_is_asked_by_its_unit():
         "How many points does the safety check have?": "27-point"}
 
 
+def test_a_street_address_is_asked_for_the_name_before_it():
+    """"Larkspur Dental Practice, 7 Mallory Row, Eastwick." gives the practice's address; an address in a place
+    clause is asked with "where", its answer ending before the town after a comma."""
+    text = ("# Contact\n\nLarkspur Dental Practice, 7 Mallory Row, Eastwick.\n\n"
+            "Head office is at 14 Harbour Road, Wrexley.\n")
+    facts = generate_facts(passages((text, "contact.md")))
+    asked = {f.questions[0]: f.answer for f in facts if f.how == "place"}
+    assert asked["What is the address of Larkspur Dental Practice?"] == "7 Mallory Row"
+    assert asked["Where is head office?"] == "at 14 Harbour Road"
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

@@ -25,7 +25,7 @@ from .questions import frame
 from .structure import Unit, context, sentences, units
 from .colours import colour_facts
 from .measures import measure_facts
-from .places import place_facts
+from .places import address_facts, place_facts
 from .roles import called_facts, naming_facts, role_facts
 from .tables import row_questions
 from .text import copies_run, documents, normalise, one_line, runs, words
@@ -145,7 +145,7 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
             sentence = sent.text.strip()
             for answer, kind, qs in role_facts(sent) + naming_facts(sent, names) + called_facts(sent, names):
                 add(answer, sentence, qs, kind, "role", False)
-            for answer, kind, qs in place_facts(sent):
+            for answer, kind, qs in place_facts(sent) + address_facts(sent):
                 add(answer, sentence, qs, kind, "place", False)
             for answer, kind, qs in colour_facts(sent):
                 add(answer, sentence, qs, kind, "colour", True)

@@ -10,6 +10,9 @@ A spatial preposition (beside, next to, behind, ...) always places; "in", "at", 
 they also open times, manners and rules ("in 2019", "in writing", "under the policy"). The place follows its verb
 ("In Lisbon, dental cover is included" scopes a rule; it does not place the cover), and a noun object has a
 determiner or a modifier ("on site" and "under way" are idioms).
+
+A street address is asked for the name it belongs to, wherever the sentence puts it ("Larkspur Dental Practice,
+7 Mallory Row, Eastwick." -> "What is the address of Larkspur Dental Practice?" -> "7 Mallory Row").
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ PLACES = PLACE_HEADS | {"wall", "door", "entrance", "exit", "gate", "corridor", 
                        "reach", "wing", "annexe", "annex", "depot", "yard", "workshop", "studio", "kiosk"}
 """Nouns that name a place after "in", "at" or "on"."""
 WH = {"who", "whom", "whose", "which", "what", "that", "where", "when"}
+STREETS = {"street", "road", "row", "lane", "avenue", "square", "quay", "wharf", "place", "way", "close", "drive",
+           "terrace", "crescent", "parade", "walk", "court", "gardens", "hill", "mews", "yard", "embankment"}
+"""Last words of a street name."""
 MAX_WORDS = 10
 """Longest subject or answer asked about."""
 
@@ -64,12 +70,15 @@ def _plain(doc, start: int, end: int) -> bool:
 
 def _end(obj) -> int:
     """Where the answer ends: the object's phrase, cut before a coordinated phrase that names no place ("in the
-    Dobby meeting room" of "in the Dobby meeting room and bookings")."""
+    Dobby meeting room" of "in the Dobby meeting room and bookings") and before a comma ("at 14 Harbour Road" of
+    "at 14 Harbour Road, Wrexley")."""
+    end = obj.right_edge.i + 1
     for conj in (c for c in obj.children if c.dep_ == "conj"):
         if not (conj.pos_ == "PROPN" or conj.lemma_.lower() in PLACES):
-            cc = next((c for c in obj.children if c.dep_ == "cc" and c.i < conj.i), conj)
-            return cc.i
-    return obj.right_edge.i + 1
+            end = next((c for c in obj.children if c.dep_ == "cc" and c.i < conj.i), conj).i
+            break
+    comma = next((t.i for t in obj.doc[obj.i + 1:end] if t.text == ","), None)
+    return comma if comma is not None else end
 
 
 def _question(verb, subject: str) -> str | None:
@@ -117,4 +126,34 @@ def place_facts(sent) -> list[tuple[str, str, list[str]]]:
         question = _question(verb, what)
         if question:
             out.append((doc[a_start:a_end].text, "place", [question]))
+    return out
+
+
+def _owner(sent, before: int) -> str | None:
+    """The nearest proper name before token `before` in the sentence, as written ("Larkspur Dental Practice")."""
+    doc = sent.doc
+    for tok in reversed(doc[sent.start:before]):
+        if tok.pos_ == "PROPN" and tok.dep_ != "compound" and tok.text[:1].isupper():
+            start = tok.i
+            while start - 1 >= sent.start and doc[start - 1].dep_ == "compound" and doc[start - 1].pos_ == "PROPN":
+                start -= 1
+            if doc[start:tok.i + 1].text.split()[-1].lower() in STREETS or tok.lower_ in MONTHS:
+                return None
+            return doc[start:tok.i + 1].text
+    return None
+
+
+def address_facts(sent) -> list[tuple[str, str, list[str]]]:
+    """(answer, kind, questions) for each street address of the sentence ("7 Mallory Row") with the name before it."""
+    out, doc = [], sent.doc
+    for street in sent:
+        if street.lower_ not in STREETS or not street.text[:1].isupper() or street.pos_ != "PROPN":
+            continue
+        start = street.left_edge.i
+        number, name = doc[start], doc[start + 1:street.i]
+        if not (number.text.isdigit() and len(name) and all(t.text[:1].isupper() and t.is_alpha for t in name)):
+            continue
+        owner = _owner(sent, start)
+        if owner:
+            out.append((doc[start:street.i + 1].text, "place", [f"What is the address of {owner}?", f"Where is {owner}?"]))
     return out
