@@ -339,6 +339,22 @@ def test_a_street_address_is_asked_for_the_name_before_it():
     assert asked["Where is head office?"] == "at 14 Harbour Road"
 
 
+def test_who_made_a_thing_and_when_is_asked_from_a_participle_after_its_noun():
+    """"designed by X and first published by Y in 2019" after the thing's noun: who designed it, who published it,
+    in what year; the thing named is the subject the noun is said of, or the name it stands beside. An agent of
+    another verb ("used by") is not a maker."""
+    text = ("# About\n\nLanterns of Vell is a strategy board game for 2 to 5 players, designed by Corvin Ashdale "
+            "and Noor Eskelund and first published by Thimbleweed Games in 2019.\n\n"
+            "Welcome to Spokehaven, a member-owned bicycle co-operative founded in 2011 in a former tram depot.\n\n"
+            "Ness Point is a quiet slipway used by Brightwater Ferries.\n")
+    facts = [f for f in generate_facts(passages((text, "about.md"))) if f.how == "origin"]
+    assert {f.questions[0]: f.answer for f in facts} == {
+        "Who was Lanterns of Vell designed by?": "Corvin Ashdale and Noor Eskelund",
+        "Who was Lanterns of Vell published by?": "Thimbleweed Games",
+        "In what year was Lanterns of Vell published?": "2019",
+        "In what year was Spokehaven founded?": "2011"}
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

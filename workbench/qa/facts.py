@@ -3,7 +3,8 @@
 A sentence is first asked about by the full rule-based transform (questions.frame: "How many books may members
 borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borrow up to how many books?"). Who
 holds a role or what a thing is called (roles.py), where a thing is (places.py), what colour it is
-(colours.py) and a measure written before its noun (measures.py) are asked by their own patterns. A
+(colours.py), a measure written before its noun (measures.py) and who made a thing and when (origins.py) are
+asked by their own patterns. A
 list item is asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header
 and its own label (tables.py).
 """
@@ -25,6 +26,7 @@ from .questions import frame
 from .structure import Unit, context, sentences, units
 from .colours import colour_facts
 from .measures import measure_facts
+from .origins import origin_facts
 from .places import address_facts, place_facts
 from .roles import called_facts, naming_facts, role_facts
 from .tables import row_questions
@@ -58,7 +60,7 @@ class Fact:
     """count, money, percent, date, year, time, person, name, code, number, phrase, place or colour."""
     how: str = "rule"
     """How its questions were made: rule (full transform), cloze (answer replaced in place), table, list, role
-    (roles.py), place (places.py), colour (colours.py) or measure (measures.py)."""
+    (roles.py), place (places.py), colour (colours.py), measure (measures.py) or origin (origins.py)."""
 
 
 class Facts(list):
@@ -145,6 +147,8 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
             sentence = sent.text.strip()
             for answer, kind, qs in role_facts(sent) + naming_facts(sent, names) + called_facts(sent, names):
                 add(answer, sentence, qs, kind, "role", False)
+            for answer, kind, qs in origin_facts(sent):
+                add(answer, sentence, qs, kind, "origin", False)
             for answer, kind, qs in place_facts(sent) + address_facts(sent):
                 add(answer, sentence, qs, kind, "place", False)
             for answer, kind, qs in colour_facts(sent):
