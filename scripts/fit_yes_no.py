@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     one = polar.fit_threshold([(s, y) for s, _, y in scored])
     record = {"threshold": round(cuts.plain, 4), "threshold_negated": round(cuts.negated, 4),
               "questions": len(scored), "negated_evidence": sum(n for _, n, _ in scored),
-              "right_at_thresholds": sum((s > (cuts.negated if n else cuts.plain)) == y for s, n, y in scored),
+              "right_at_thresholds": sum((s > cuts.of(n)) == y for s, n, y in scored),
               "right_at_one_threshold": sum((s > one) == y for s, _, y in scored),
               "right_at_zero": sum((s > 0) == y for s, _, y in scored), "yes": sum(y for _, _, y in scored),
               "fitted_on": f"corpora/reader-mix/*/yesno.jsonl and {args.generated} generated yes/no questions per "

@@ -118,9 +118,13 @@ class YesNoCut:
     plain: float
     negated: float
 
+    def of(self, negated: bool) -> float:
+        """The threshold for negated or for plain evidence."""
+        return self.negated if negated else self.plain
+
     def at(self, question: str, passages: list[Passage]) -> float:
         """The threshold that applies to `question` asked over `passages`."""
-        return self.negated if negated_evidence(question, passages) else self.plain
+        return self.of(negated_evidence(question, passages))
 
 
 def threshold(folder: str | Path) -> YesNoCut | None:

@@ -178,6 +178,15 @@ def _glued(doc, i: int, step: int, lo: int, hi: int) -> int:
     return i
 
 
+def compound_start(tok) -> int:
+    """Where the proper name ending at `tok` starts: back over the proper nouns compounded onto it ("Larkspur Dental"
+    of "Larkspur Dental Practice")."""
+    doc, start = tok.doc, tok.i
+    while start - 1 >= tok.sent.start and doc[start - 1].dep_ == "compound" and doc[start - 1].pos_ == "PROPN":
+        start -= 1
+    return start
+
+
 def _name_answer(tok, names: set[str] = frozenset()) -> Answer | None:
     """A proper-noun chain ending at `tok` (its compound children before it), words glued by hyphens included."""
     doc, sent = tok.doc, tok.sent

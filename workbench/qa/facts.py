@@ -119,6 +119,17 @@ def _cloze_phrasings(sent, answer, names: frozenset, heading: str, item: bool) -
     return out
 
 
+COPYING_PATTERNS = {"colour"}
+"""Patterns whose questions keep their sentence (asked in place), so they may copy it."""
+
+
+def _patterns(sent, names: frozenset) -> list[tuple[str, list]]:
+    """(how, its (answer, kind, questions) triples) for each pattern that asks about a sentence by its own shape."""
+    return [("role", role_facts(sent) + naming_facts(sent, names) + called_facts(sent, names)),
+            ("origin", origin_facts(sent)), ("place", place_facts(sent) + address_facts(sent)),
+            ("colour", colour_facts(sent)), ("measure", measure_facts(sent))]
+
+
 def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], names: frozenset = frozenset()
                       ) -> list[Fact]:
     """Every fact of one stitched document (`chunks`: its chunks; `parsed`: its units, each with its parsed sentences).
@@ -145,16 +156,9 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
         item = unit.kind == "item"
         for sent in (s for doc in docs for s in doc.sents):
             sentence = sent.text.strip()
-            for answer, kind, qs in role_facts(sent) + naming_facts(sent, names) + called_facts(sent, names):
-                add(answer, sentence, qs, kind, "role", False)
-            for answer, kind, qs in origin_facts(sent):
-                add(answer, sentence, qs, kind, "origin", False)
-            for answer, kind, qs in place_facts(sent) + address_facts(sent):
-                add(answer, sentence, qs, kind, "place", False)
-            for answer, kind, qs in colour_facts(sent):
-                add(answer, sentence, qs, kind, "colour", True)
-            for answer, kind, qs in measure_facts(sent):
-                add(answer, sentence, qs, kind, "measure", False)
+            for how, found in _patterns(sent, names):
+                for answer, kind, qs in found:
+                    add(answer, sentence, qs, kind, how, how in COPYING_PATTERNS)
             spans = ranges(sent)
             for answer in candidates(sent, names) + spans:
                 fr = frame(sent, answer, names)

@@ -9,7 +9,7 @@ the question names what the noun describes: the proper name it stands beside, or
 
 from __future__ import annotations
 
-from .answers import _YEAR
+from .answers import _YEAR, compound_start
 from .wording import VAGUE
 
 MADE = {"found", "establish", "build", "open", "launch", "create", "start", "introduce", "publish", "form",
@@ -42,10 +42,7 @@ def _name(tok) -> str | None:
     doc = tok.doc
     start, end = tok.left_edge.i, tok.right_edge.i + 1
     if tok.pos_ == "PROPN" and tok.dep_ != "nsubj":
-        start = tok.i
-        while start - 1 >= tok.sent.start and doc[start - 1].dep_ == "compound" and doc[start - 1].pos_ == "PROPN":
-            start -= 1
-        end = tok.i + 1
+        start, end = compound_start(tok), tok.i + 1
     words = doc[start:end]
     if not 1 <= len(words) <= 5 or any(t.is_punct or t.lower_ in VAGUE or t.pos_ == "VERB" for t in words):
         return None

@@ -17,7 +17,7 @@ A street address is asked for the name it belongs to, wherever the sentence puts
 
 from __future__ import annotations
 
-from .answers import MONTHS, WEEKDAYS
+from .answers import MONTHS, WEEKDAYS, compound_start
 from .wording import PLACE_HEADS, VAGUE, VAGUE_DET
 
 SPATIAL = {"beside", "behind", "underneath", "beneath", "opposite", "inside", "outside", "near", "alongside", "next"}
@@ -134,9 +134,7 @@ def _owner(sent, before: int) -> str | None:
     doc = sent.doc
     for tok in reversed(doc[sent.start:before]):
         if tok.pos_ == "PROPN" and tok.dep_ != "compound" and tok.text[:1].isupper():
-            start = tok.i
-            while start - 1 >= sent.start and doc[start - 1].dep_ == "compound" and doc[start - 1].pos_ == "PROPN":
-                start -= 1
+            start = compound_start(tok)
             if doc[start:tok.i + 1].text.split()[-1].lower() in STREETS or tok.lower_ in MONTHS:
                 return None
             return doc[start:tok.i + 1].text
