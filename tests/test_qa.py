@@ -355,6 +355,39 @@ def test_who_made_a_thing_and_when_is_asked_from_a_participle_after_its_noun():
         "In what year was Spokehaven founded?": "2011"}
 
 
+def test_a_pronoun_subject_is_asked_about_the_topic_its_paragraph_opened_with():
+    """"It"/"they" stand for the subject of the paragraph's first sentence, of the same number; not when that
+    sentence has an object the pronoun could stand for, when another subject came between, or for a dummy "it"."""
+    text = ("# Workshop\n\nThe repair room is where members fix their own bicycles. It has twelve workbenches.\n\n"
+            "The ferry company runs one night service. It leaves at 23:40.\n\n"
+            "The museum is popular. It is important to book by 3 May.\n\n"
+            "The volunteers meet on Fridays. It opens at 9 a.m.\n\n"
+            "The garden is open daily. The café sells cakes. It closes at 17:00.\n\n"
+            "The stewards are volunteers. In return, they receive a meal voucher worth 12 crowns.\n")
+    facts = generate_facts(passages((text, "workshop.md")))
+    asked = {f.answer: f.questions for f in facts}
+    assert asked["twelve workbenches"][0] == "How many workbenches does the repair room have?"
+    assert "The stewards receive a meal voucher worth how much?" in asked["12 crowns"]
+    assert not any(wrong in q.lower() for f in facts for q in f.questions
+                   for wrong in ("company leaves", "museum is important", "volunteers open", "garden closes"))
+    assert {"23:40", "9 a.m.", "17:00"}.isdisjoint(asked)  # "it" stays: a question with "it" says nothing
+
+
+def test_cloze_reads_a_verb_the_parser_took_for_an_adjective_and_leaves_out_second_values_and_remarks():
+    """"The lines open at ..." (the parser's adjective "open"), a sentence opening with a participle, a second
+    value joined to the verb and a closing remark after a comma; "For X," stays in front, "In return," goes."""
+    text = ("# Opening\n\nThe telephone lines open at 8:15 a.m.\n\n"
+            "Amplified music must stop at 10:30 p.m. on Saturday and 6:30 p.m. on Sunday, a condition of the "
+            "licence.\n\nFor private patients, a missed-appointment fee of 35 talers is charged.\n\n"
+            "The festival is run by a trust with a core committee of nine members.\n")
+    asked = {f.answer: f.questions for f in generate_facts(passages((text, "opening.md")))}
+    assert asked["8:15 a.m."][0] == "The telephone lines open at what time?"
+    assert "At what time must amplified music stop on Saturday?" in asked["10:30 p.m."]
+    assert "6:30 p.m." not in asked
+    assert "For private patients, a missed-appointment fee of how many talers is charged?" in asked["35 talers"]
+    assert "which committee of nine members" in asked["core committee"][0]
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

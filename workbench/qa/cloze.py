@@ -10,7 +10,7 @@ parentheses or dashes and opening discourse words go), and the question is refus
 from __future__ import annotations
 
 from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses
-from .questions import asides, clause_root
+from .questions import asides, clause_root, closing_comment
 from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
                       plural_unit, render)
 
@@ -20,7 +20,8 @@ NUMERIC = {"count", "money", "percent", "time", "date", "year"}
 """Kinds whose coordinated values ("£45 per weekday night and £95 per weekend day") can be left out."""
 MAX_WORDS = 24
 """Longer cloze questions are hard to read; the sentence is too long to keep whole."""
-_OPENERS = DISCOURSE | {"alternatively", "otherwise", "meanwhile", "in", "addition", "for", "example", "instance"}
+_OPENERS = DISCOURSE | {"alternatively", "otherwise", "meanwhile", "in", "addition", "for", "example", "instance",
+                        "return", "turn"}
 _STOP = {"the", "and", "are", "was", "were", "does", "did", "should", "you", "your", "many", "much", "what", "which",
          "who", "whom", "how", "for", "with", "from", "that", "this", "has", "have", "will", "can", "may", "must",
          "its", "per", "not", "all", "any", "our", "their", "into", "than"}
@@ -53,7 +54,8 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
     lemma = head.lemma_.lower()
     if kind == "person" and before in ("on", "at", "in", "into", "inside"):
         return []  # "at the side gate on Culvert Lane": a place the recogniser took for a person
-    if kind == "person" or kind == "phrase" and lemma in PEOPLE_NOUNS:
+    if kind == "person" or kind == "phrase" and lemma in PEOPLE_NOUNS and not (
+            answer.end < len(doc) and doc[answer.end].lower_ == "of"):  # "which committee of nine", not "whom of"
         return ["whom" if before in ("to", "by", "with", "from", "for") else "who"]
     if kind == "code" and answer.unit:
         return [f"which {answer.unit.lower()}", f"what {answer.unit.lower()}"]
@@ -102,10 +104,16 @@ def _dropped(sent, answer: Answer) -> set[int] | None:
                      for t in c.subtree}
         drop.update(t.i for t in sent if t.i not in keep)
     for c in root.children:  # other coordinated clauses and asides
+        span = range(c.left_edge.i, c.right_edge.i + 1)
+        holds_answer = any(i in span for i in range(answer.start, answer.end))
         if (c.dep_ in ("conj", "cc") and c.i > root.i and c.pos_ in ("VERB", "AUX", "CCONJ")) or c.dep_ == "parataxis":
-            span = range(c.left_edge.i, c.right_edge.i + 1)
-            if not any(i in span for i in range(answer.start, answer.end)):
+            if not holds_answer:
                 drop.update(span)
+        elif c.dep_ == "conj" and c.i > root.i and any(t.pos_ == "NUM" or t.like_num for t in c.subtree):
+            # a value the parser joined to the verb ("stop at 10:30 p.m. on Saturday and 6:30 p.m. on Sunday")
+            if holds_answer:
+                return None
+            drop.update(span)
     if _later_value(answer, doc):  # the first value and what joins it: "10 marks for members and"
         drop.update(range(doc[answer.head].head.left_edge.i, answer.start))
     elif answer.kind in NUMERIC:  # "£45 per weekday night and £95 per weekend day": ask about the first value
@@ -120,27 +128,35 @@ def _dropped(sent, answer: Answer) -> set[int] | None:
             drop.update(t.i for t in doc[answer.end:c.left_edge.i] if t.is_punct)
             if c.right_edge.i + 1 < sent.end and doc[c.right_edge.i + 1].text == ",":
                 drop.add(c.right_edge.i + 1)
-    drop |= asides(sent)
+    drop |= asides(sent) | closing_comment(sent, root)
     if any(i in drop for i in range(answer.start, answer.end)):
         return None
     kept = [t for t in sent if t.i not in drop]
-    for t in kept:  # opening discourse words and punctuation ("However, ...")
-        if t.is_punct or t.lower_ in _OPENERS and t.dep_ in ("advmod", "cc", "prep", "mark", "pobj"):
+    for t in kept:  # opening discourse words and punctuation ("However, ...", "In return, ...")
+        if t.is_punct or t.lower_ in _OPENERS and t.dep_ in ("advmod", "cc", "prep", "mark", "pobj") and not (
+                t.dep_ == "prep" and any(u.lower_ not in _OPENERS for u in t.subtree)):  # not "For new staff, ..."
             drop.add(t.i)
         else:
             break
     return drop
 
 
+def _verb_read_as_adjective(root) -> bool:
+    """"The telephone lines open at 8:15 a.m.": the parser reads the verb "open" as an adjective with a subject and
+    no copula ("The shop is open" has one)."""
+    return root.lower_ == "open" and any(c.dep_ == "nsubj" for c in root.children) and not any(
+        c.dep_ in ("aux", "cop", "auxpass") or c.lemma_ == "be" for c in root.children)
+
+
 def _statement(sent) -> bool:
     """A clause with a verb and a subject, or an imperative ("Ask the Travel Coordinator ...")."""
     root = sent.root
-    if root.pos_ not in ("VERB", "AUX"):
+    if root.pos_ not in ("VERB", "AUX") and not _verb_read_as_adjective(root):
         return False
     first = next((t for t in sent if not t.is_punct), root)
-    if first.pos_ == "AUX" or first.lower_ in _AUXILIARIES or first.tag_ in ("VBN", "VBG", "VBZ", "VBD") \
-            or first.dep_ == "mark" and first.head == root:
-        return False  # a fragment: "May be combined with ...", "Whether you receive ..."
+    if first.pos_ == "AUX" or first.lower_ in _AUXILIARIES or first.dep_ != "amod" and first.tag_ in (
+            "VBN", "VBG", "VBZ", "VBD") or first.dep_ == "mark" and first.head == root:
+        return False  # a fragment: "May be combined with ...", "Whether you receive ..."; not "Used parts cost ..."
     return any(c.dep_ in ("nsubj", "nsubjpass", "expl", "csubj") for c in root.children) or (
         root.tag_ == "VB" and root == first)
 
@@ -240,7 +256,8 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     while tokens and not isinstance(tokens[-1], str) and (tokens[-1].is_punct or tokens[-1].dep_ == "cc"):
         tokens.pop()
     real = [t for t in tokens if not isinstance(t, str)]
-    if not isinstance(tokens[0], str) and (tokens[0].lower_ in _AUXILIARIES or tokens[0].tag_ in ("VBN", "VBD", "VBZ")):
+    if not isinstance(tokens[0], str) and (tokens[0].lower_ in _AUXILIARIES or tokens[0].dep_ != "amod" and
+                                           tokens[0].tag_ in ("VBN", "VBD", "VBZ")):
         return None  # what is left starts in mid-clause ("are approved by whom?")
     if any(_vague(t) for t in real) or any(t.text in (":", "|") for t in real):
         return None

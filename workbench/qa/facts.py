@@ -5,6 +5,7 @@ borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borr
 holds a role or what a thing is called (roles.py), where a thing is (places.py), what colour it is
 (colours.py), a measure written before its noun (measures.py) and who made a thing and when (origins.py) are
 asked by their own patterns. A
+sentence whose subject is "it" or "they" is read with its paragraph's topic in the pronoun's place (pronouns.py). A
 list item is asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header
 and its own label (tables.py).
 """
@@ -28,6 +29,7 @@ from .colours import colour_facts
 from .measures import measure_facts
 from .origins import origin_facts
 from .places import address_facts, place_facts
+from .pronouns import with_topics
 from .roles import called_facts, naming_facts, role_facts
 from .tables import row_questions
 from .text import copies_run, documents, normalise, one_line, runs, words
@@ -154,7 +156,7 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
                 add(answer, unit.text, qs, kind, "table", True)
             continue
         item = unit.kind == "item"
-        for sent in (s for doc in docs for s in doc.sents):
+        for sent in with_topics(docs, pipeline()) if unit.kind == "prose" else (s for d in docs for s in d.sents):
             sentence = sent.text.strip()
             for how, found in _patterns(sent, names):
                 for answer, kind, qs in found:

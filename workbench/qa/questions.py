@@ -186,6 +186,8 @@ def _wh(doc, answer: Answer, head, prep: str, role: str, copula: bool, tail: lis
     else:
         wh = wh_phrases(answer, doc, prep, role if not prep else "pobj", copula, tail)
         compound = [t for t in before if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")]
+    if compound and answer.kind == "name" and not doc[answer.start].text[:1].isupper():
+        return None  # "the rig bay": a noun the tagger took for a name, not "which rig" -> "bay"
     if (compound and answer.kind in ("code", "number", "name") or named) and wh:
         noun = answer.unit if named else " ".join(t.text for t in compound)
         wh = [(f"{prep} which {noun}".strip(), ""), (f"which {noun}", prep)] if prep else [(f"which {noun}", ""),
@@ -210,6 +212,18 @@ def asides(sent) -> set[int]:
         if t.text in (")", "]"):
             depth = max(0, depth - 1)
     return aside
+
+
+def closing_comment(sent, root) -> set[int]:
+    """A remark on the whole clause after its last comma (", a condition of the premises licence."): the comma and
+    the remark, which belong to no question about the clause."""
+    doc = sent.doc
+    for c in root.children:
+        first = c.left_edge
+        if c.i > root.i and first.lower_ in ("a", "an") and first.i > sent.start and doc[first.i - 1].text == "," \
+                and c.right_edge.i >= sent.end - 2:
+            return set(range(first.i - 1, c.right_edge.i + 1))
+    return set()
 
 
 def _opening(doc, sent, drop: set) -> int:
@@ -299,7 +313,7 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
     for c in cl.root.children:  # coordinated clauses and trailing discourse belong to another question
         if c.dep_ in ("conj", "cc") and c.i > cl.root.i or c.dep_ == "parataxis":
             drop.update(subtree(c))
-    aside = asides(cl.sent)
+    aside = asides(cl.sent) | closing_comment(cl.sent, cl.root)
     if any(i in aside for i in range(answer.start, answer.end)):
         return None
     drop |= aside

@@ -1,0 +1,97 @@
+"""A sentence whose subject is "It" or "They", read as if it named its paragraph's topic.
+
+A paragraph usually names its topic in its first sentence and then refers to it by a pronoun:
+
+    "The open workshop is where members fix their own bicycles. It has twelve repair stands."
+    -> "The open workshop has twelve repair stands."   ("How many repair stands does the open workshop have?")
+
+A question with "it" in it says nothing ("How many repair stands does it have?"), so the question generator
+refuses it; with the topic put back, the fact can be asked. The topic is the subject of the paragraph's first
+sentence, and only stands in for a pronoun of the same number ("it" for a singular noun, "they" for a plural or
+a coordination). An "it" that stands for nothing ("It is important to book early") is left alone.
+"""
+
+from __future__ import annotations
+
+from .wording import VAGUE_DET
+
+_PRONOUNS = {"it": False, "they": True}
+"""Subject pronoun -> whether it stands for a plural."""
+_NOT_A_TOPIC = VAGUE_DET | {"each", "every", "any", "some", "all", "no", "both", "either", "neither", "another",
+                            "other", "many", "most", "few", "several"}
+_SUBJECT = ("nsubj", "nsubjpass")
+
+
+def _subject(sent):
+    return next((c for c in sent.root.children if c.dep_ in _SUBJECT), None)
+
+
+def topic(sent) -> tuple[str, bool, bool] | None:
+    """(the subject of a paragraph's first sentence as text, whether it is plural, whether it is a name), or None
+    when it is not a noun phrase that a pronoun could stand for ("This guide", "Each member", "We") or when the
+    sentence's object could be what the pronoun stands for ("Kestrel Loom runs one bonus scheme. It is based on
+    ...")."""
+    subject = _subject(sent)
+    if subject is None or subject.pos_ not in ("NOUN", "PROPN") or subject.left_edge.lower_ in _NOT_A_TOPIC:
+        return None
+    plural = _plural(subject)
+    if any(c.dep_ == "dobj" and c.pos_ in ("NOUN", "PROPN") and _plural(c) == plural for c in sent.root.children):
+        return None
+    cut = {t.i for c in subject.children if c.i > subject.i and c.dep_ in _RIGHT_MODIFIERS for t in c.subtree}
+    kept = [t.i for t in subject.subtree if t.i not in cut]
+    if len(kept) > 6 or kept != list(range(kept[0], kept[-1] + 1)):
+        return None
+    first = sent.doc[kept[0]]
+    return sent.doc[kept[0]:kept[-1] + 1].text, plural, first.pos_ == "PROPN"
+
+
+_RIGHT_MODIFIERS = {"relcl", "acl", "prep", "appos", "punct", "advcl", "amod"}
+"""What follows a subject's noun and is not part of its name ("Unit 7" keeps its number, "the room on the
+second floor" loses its place)."""
+
+
+def _plural(noun) -> bool:
+    return noun.tag_ in ("NNS", "NNPS") or any(c.dep_ == "conj" for c in noun.children)
+
+
+def _dummy_it(sent) -> bool:
+    """"It is important to ...", "It appears that ...": an "it" that stands for nothing."""
+    root = sent.root
+    return any(c.dep_ in ("ccomp", "csubj") for c in root.children) or root.lemma_ == "be" and any(
+        c.dep_ == "xcomp" or c.dep_ == "acomp" and any(g.dep_ in ("xcomp", "ccomp") for g in c.children)
+        for c in root.children)
+
+
+def resolved(sent, topic_: tuple[str, bool, bool]) -> str | None:
+    """The sentence's text with its subject pronoun replaced by the topic, or None when it has none to replace."""
+    subject = _subject(sent)
+    if subject is None or subject.lower_ not in _PRONOUNS or _PRONOUNS[subject.lower_] != topic_[1]:
+        return None
+    if subject.lower_ == "it" and _dummy_it(sent):
+        return None
+    text, _, name = topic_
+    if subject.i == sent.start:
+        text = text[:1].upper() + text[1:]
+    elif not name:
+        text = text[:1].lower() + text[1:]
+    doc = sent.doc
+    before = doc[sent.start:subject.i].text_with_ws
+    return f"{before}{text}{subject.whitespace_}{doc[subject.i + 1:sent.end].text}".strip()
+
+
+def with_topics(docs: list, nlp) -> list:
+    """The sentences of one paragraph (its parsed pieces, in order), each whose subject is "it" or "they" parsed
+    again with the paragraph's topic in the pronoun's place."""
+    sentences = [s for doc in docs for s in doc.sents]
+    if not sentences:
+        return []
+    found = topic(sentences[0])
+    out = sentences[:1]
+    for sent in sentences[1:]:
+        text = resolved(sent, found) if found else None
+        out.append(next(iter(nlp(text).sents)) if text else sent)
+        subject = _subject(sent)
+        if found and not text and subject is not None and subject.pos_ in ("NOUN", "PROPN") and \
+                subject.lower_ not in found[0].lower().split():
+            found = None  # another thing became the subject: a later "it" may stand for it
+    return out
