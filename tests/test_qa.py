@@ -388,6 +388,21 @@ def test_cloze_reads_a_verb_the_parser_took_for_an_adjective_and_leaves_out_seco
     assert "which committee of nine members" in asked["core committee"][0]
 
 
+def test_pence_day_ranges_and_places_the_tagger_calls_nouns_are_asked_and_an_event_is_not_a_person():
+    """"22p per kWh" is money; "from 1 to 14 March" a range of dates; "at Tollbridge" a place; "the Benefits
+    Fortnight" is not asked with "who"; "X is where ..." is not turned round into "What is where ...?"."""
+    text = ("# Site\n\nCharging at the EV points costs 22p per kWh.\n\n"
+            "Each year the Benefits Fortnight runs from 1 to 14 March.\n\n"
+            "Repair Café is held at Tollbridge on the second Saturday of each month.\n\n"
+            "Rig Day is where new starters first see a camera rig.\n")
+    facts = generate_facts(passages((text, "site.md")))
+    asked = {f.answer: f.questions for f in facts}
+    assert next(f for f in facts if f.answer.startswith("22p")).kind == "money"
+    assert asked["1 to 14 March"][0] == "Each year the Benefits Fortnight runs between what dates?"
+    assert asked["at Tollbridge"][0] == "Where is Repair Café held?"
+    assert not any(q.startswith(("Each year who", "What is where")) for f in facts for q in f.questions)
+
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

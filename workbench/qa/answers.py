@@ -33,11 +33,14 @@ ROLE_NOUNS = {"director", "manager", "officer", "coordinator", "lead", "head", "
 PLACE_NOUNS = {"observatory", "library", "hall", "centre", "center", "street", "road", "hill", "house", "society",
                "company", "ltd", "inc", "bank", "university", "school", "hospital", "college", "institute", "museum",
                "park", "station", "building", "office", "team", "department", "group", "committee", "board", "fund",
-               "scheme", "plan", "policy", "form", "portal", "system", "app", "service", "club", "association"}
+               "scheme", "plan", "policy", "form", "portal", "system", "app", "service", "club", "association",
+               "café", "cafe", "day", "week", "fortnight", "fair", "festival", "market", "trail", "night", "room"}
 # e.g. KL-204, HR-7, A4, V2.1 (not plain words and not plain numbers)
 _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}$|^\d{1,2}(?:am|pm)$", re.I)
 _YEAR = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
+_PENCE = re.compile(r"^\d+(?:\.\d+)?p$")
+"""An amount in pence written as one word ("22p per kWh")."""
 _STATS = {"=", "<", ">", "±", "+", "/-", "+/-", "versus", "vs", "vs.", "P", "p", "CI", "OR", "HR", "RR", "SD", "SE"}
 """Near a number, these mark a statistic (compared case-sensitively: "or" is a word, "OR" an odds ratio)."""
 
@@ -115,6 +118,9 @@ def ranges(sent) -> list[Answer]:
             out.append(Answer(tok.i - 1, tok.i + 2, tok.i - 1, "range", unit="times"))
         elif _YEAR.match(a.text) and _YEAR.match(b.text):
             out.append(Answer(tok.i - 1, tok.i + 2, tok.i - 1, "range", unit="years"))
+        elif a.text.isdigit() and int(a.text) <= 31 and b.like_num and tok.i + 2 < sent.end \
+                and doc[tok.i + 2].lower_ in MONTHS and not (tok.i - 2 >= sent.start and doc[tok.i - 2].lower_ in MONTHS):
+            out.append(Answer(tok.i - 1, tok.i + 3, tok.i + 2, "range", unit="dates"))  # "1 to 14 March"
         elif a.like_num and b.like_num and tok.i + 2 < sent.end and doc[tok.i + 2].pos_ == "NOUN" \
                 and doc[tok.i + 2].lower_.rstrip("s") in TIME_UNITS | {"metre", "kilometre", "mile", "minute",
                                                                          "people", "player", "person", "kg"}:
@@ -272,6 +278,8 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
             add(Answer(tok.i, tok.i + 1, tok.i, "code"))
         elif tok.text.startswith("#") and len(tok.text) > 2:
             add(Answer(tok.i, tok.i + 1, tok.i, "code"))
+        elif _PENCE.match(tok.text):
+            add(Answer(tok.i, _per(tok.doc, tok.i + 1, sent.end), tok.i, "money"))
         elif _CODE.match(tok.text) and not tok.like_num and not _TIME.match(tok.text):
             add(_code_answer(tok))
         elif _TIME.match(tok.text):

@@ -35,7 +35,7 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
     while k > 0 and doc[k].dep_ in ("det", "poss") and doc[k].head.i in range(answer.start, answer.end):
         k -= 1  # "from the Chief People Officer": the preposition is before the article
     before = doc[k].lower_ if k >= 0 else ""
-    if kind == "range" and answer.unit in ("times", "years"):
+    if kind == "range" and answer.unit in ("times", "years", "dates"):
         return [f"between what {answer.unit}"]
     if kind == "range":  # "60 to 90 minutes"
         return [f"how many {answer.unit}"]
@@ -154,9 +154,10 @@ def _statement(sent) -> bool:
     if root.pos_ not in ("VERB", "AUX") and not _verb_read_as_adjective(root):
         return False
     first = next((t for t in sent if not t.is_punct), root)
-    if first.pos_ == "AUX" or first.lower_ in _AUXILIARIES or first.dep_ != "amod" and first.tag_ in (
+    if first.pos_ == "AUX" or first.lower_ in _AUXILIARIES or first.dep_ not in ("amod", "csubj") and first.tag_ in (
             "VBN", "VBG", "VBZ", "VBD") or first.dep_ == "mark" and first.head == root:
-        return False  # a fragment: "May be combined with ...", "Whether you receive ..."; not "Used parts cost ..."
+        return False  # a fragment: "May be combined with ...", "Whether you receive ..."; not "Used parts cost ...",
+        # "Charging at the EV points costs ..."
     return any(c.dep_ in ("nsubj", "nsubjpass", "expl", "csubj") for c in root.children) or (
         root.tag_ == "VB" and root == first)
 
@@ -179,8 +180,8 @@ def _embedded(answer: Answer, doc) -> bool:
     if answer.start > 0 and doc[answer.start - 1].lower_ in ("which", "whose", "what", "who", "whom"):
         return True
     if head.dep_ in ("nsubj", "nsubjpass") and head.head.lemma_ == "be" and any(
-            c.dep_ == "attr" for c in head.head.children):
-        return True
+            c.dep_ in ("attr", "advcl", "ccomp") for c in head.head.children):
+        return True  # "X is Y", "X is where ...": "What is where ...?" reverses it
     t = head
     while t.dep_ != "ROOT" and t.head != t:
         if t.dep_ == "relcl" or t.dep_ == "advcl" and t.i < t.head.i:
@@ -236,7 +237,7 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     stop = answer.end
     if answer.kind == "code" and answer.unit:
         stop = answer.head + 1  # "the G98 form" -> "which form", not "which form form"
-    if answer.kind == "range" and answer.unit in ("times", "years") and start > sent.start and \
+    if answer.kind == "range" and answer.unit in ("times", "years", "dates") and start > sent.start and \
             doc[start - 1].pos_ == "ADP":
         start -= 1  # "from 12:00 to 14:00" -> "between what times"
     while start > sent.start and doc[start - 1].dep_ in ("det", "poss") and doc[start - 1].head.i in range(

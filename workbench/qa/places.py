@@ -47,11 +47,12 @@ def _place_object(prep) -> object | None:
     obj = next((c for c in prep.children if c.dep_ == "pobj"), None)
     if obj is None or obj.pos_ not in ("NOUN", "PROPN") or obj.like_email or obj.like_url:
         return None
-    if obj.pos_ == "NOUN" and not any(c.dep_ in ("det", "poss", "amod", "compound", "nummod") for c in obj.children):
+    name = obj.pos_ == "PROPN" or obj.text[:1].isupper()  # "at Tollbridge", which the tagger may call a noun
+    if not name and not any(c.dep_ in ("det", "poss", "amod", "compound", "nummod") for c in obj.children):
         return None
     if obj.lower_ in MONTHS or obj.lower_.rstrip("s") in WEEKDAYS:
         return None
-    if prep.lower_ in GENERAL and not (obj.pos_ == "PROPN" or obj.lemma_.lower() in PLACES):
+    if prep.lower_ in GENERAL and not (name or obj.lemma_.lower() in PLACES):
         return None
     return obj
 
