@@ -16,6 +16,7 @@ One JSON line per variant goes to stdout and `--log`, then a table. Variants (a 
     restate    docs1 + every fact-bearing sentence restated (on its own, and turned around its answer) 3 times
     qafirst    docs1 with one Q/A pass before the documents (Jiang et al. 2024)
     all        shuffle + restate + qafirst
+    noise      docs1 with a quarter of each question's words left out, anew in each Q/A pass after the first
 
     WORKBENCH_DATA_DIR=/work/devdata python scripts/knowledge_experiments.py --corpus reader-city-library \\
         --eval corpora/reader-mix/city-library/qa.jsonl --variants docs1,shuffle,restate,qafirst,all
@@ -53,12 +54,18 @@ VARIANTS = {
     "restate": dict(doc_repeats=1, statement_repeats=3),
     "qafirst": dict(doc_repeats=1, qa_first=True),
     "all": dict(doc_repeats=3, shuffle_sentences=True, statement_repeats=3, qa_first=True),
+    "noise": dict(doc_repeats=1, question_noise=0.25),
 }
 
 
-def score(wb, adapter: Path, items: list[EvalItem], max_new_tokens: int) -> dict:
-    """The lora arm alone over eval items (no cache: every answer is new)."""
+def score(wb, adapter: Path, items: list[EvalItem], max_new_tokens: int, answers: Path | None = None) -> dict:
+    """The lora arm alone over eval items (no cache: every answer is new); each answer appended to `answers`."""
     records = run_eval(wb, EvalSet("knowledge", items), ["lora"], None, lora_adapter=str(adapter), max_new_tokens=max_new_tokens)
+    if answers is not None:
+        with open(answers, "a") as f:
+            for r in records:
+                f.write(json.dumps({"question": r.item.question, "reference": r.item.answers[0],
+                                    "answer": r.result.answer}) + "\n")
     s = build_report(records).summary["lora"]
     return {"n": s.n, "contains": round(s.contains, 3), "f1": round(s.f1, 3)}
 
@@ -114,7 +121,8 @@ def main() -> int:
             result = train(wb.model, wb.tokenizer, examples, config, Path(tmp) / name, wb.model_id)
             row = {"variant": name, "examples": len(examples), "train_s": round(time.perf_counter() - started),
                    "tokens_per_s": result.tokens_per_s, "loss": [result.first_loss, result.train_loss],
-                   "handwritten": score(wb, Path(tmp) / name, handwritten, args.max_new_tokens) if handwritten else {},
+                   "handwritten": score(wb, Path(tmp) / name, handwritten, args.max_new_tokens,
+                                        Path(f"{args.log}.{name}.answers.jsonl")) if handwritten else {},
                    "covered": score(wb, Path(tmp) / name, covered, args.max_new_tokens) if covered else {},
                    "heldout": score(wb, Path(tmp) / name, heldout, args.max_new_tokens)}
         rows.append(row)

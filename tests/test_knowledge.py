@@ -101,3 +101,25 @@ def test_keep_order_trains_the_examples_in_the_order_given(tiny_model, tiny_toke
     train(tiny_model, tiny_tokenizer, examples, TrainConfig(epochs=1, batch_size=2, r=4, alpha=8, keep_order=True),
           tmp_path / "a", "tiny-llama")
     assert seen == ["SequentialSampler"]
+
+
+def test_question_noise_leaves_out_words_but_keeps_the_question_words_and_the_end():
+    """`noisy` drops about the share asked of the other words; the mix keeps its first Q/A pass whole."""
+    import random
+
+    from workbench.training.knowledge import noisy
+
+    question = "Under Membership types, how much does a rider membership cost for students and apprentices?"
+    rng = random.Random(0)
+    variants = [noisy(question, 0.5, rng) for _ in range(20)]
+    assert all(v.lower().split()[-3:] == question.lower().split()[-3:] and "how much" in v.lower() for v in variants)
+    assert len(set(variants)) > 5 and all(len(v.split()) < len(question.split()) for v in variants[:5])
+    assert noisy(question, 0.0, rng) == question
+
+
+def test_the_first_qa_pass_is_whole_and_later_passes_are_noisy(tiny_tokenizer):
+    examples = _mix_examples(tiny_tokenizer, qa_repeats=6, per_conversation=1, question_noise=0.9)
+    asked = [e.segments[0][0] for e in examples if _is_qa(e)]
+    assert sum("How much is the carnet?" in a for a in asked) >= 1
+    assert any("What does a carnet cost?" not in a and "How much is the carnet?" not in a
+               and "How long is lost property kept?" not in a for a in asked)

@@ -13,6 +13,8 @@ a coordination). An "it" that stands for nothing ("It is important to book early
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from .wording import VAGUE_DET
 
 _PRONOUNS = {"it": False, "they": True}
@@ -20,17 +22,30 @@ _PRONOUNS = {"it": False, "they": True}
 _NOT_A_TOPIC = VAGUE_DET | {"each", "every", "any", "some", "all", "no", "both", "either", "neither", "another",
                             "other", "many", "most", "few", "several"}
 _SUBJECT = ("nsubj", "nsubjpass")
+_RIGHT_MODIFIERS = {"relcl", "acl", "prep", "appos", "punct", "advcl", "amod"}
+"""What follows a subject's noun and is not part of its name ("Unit 7" keeps its number, "the room on the
+second floor" loses its place)."""
+
+
+class Topic(NamedTuple):
+    text: str
+    plural: bool
+    name: bool
+    """Starts with a proper noun, so it keeps its capital inside a sentence."""
 
 
 def _subject(sent):
     return next((c for c in sent.root.children if c.dep_ in _SUBJECT), None)
 
 
-def topic(sent) -> tuple[str, bool, bool] | None:
-    """(the subject of a paragraph's first sentence as text, whether it is plural, whether it is a name), or None
-    when it is not a noun phrase that a pronoun could stand for ("This guide", "Each member", "We") or when the
-    sentence's object could be what the pronoun stands for ("Kestrel Loom runs one bonus scheme. It is based on
-    ...")."""
+def _plural(noun) -> bool:
+    return noun.tag_ in ("NNS", "NNPS") or any(c.dep_ == "conj" for c in noun.children)
+
+
+def topic(sent) -> Topic | None:
+    """The subject of a paragraph's first sentence, or None when it is not a noun phrase that a pronoun could
+    stand for ("This guide", "Each member", "We") or when the sentence's object could be what the pronoun stands
+    for ("Kestrel Loom runs one bonus scheme. It is based on ...")."""
     subject = _subject(sent)
     if subject is None or subject.pos_ not in ("NOUN", "PROPN") or subject.left_edge.lower_ in _NOT_A_TOPIC:
         return None
@@ -42,16 +57,7 @@ def topic(sent) -> tuple[str, bool, bool] | None:
     if len(kept) > 6 or kept != list(range(kept[0], kept[-1] + 1)):
         return None
     first = sent.doc[kept[0]]
-    return sent.doc[kept[0]:kept[-1] + 1].text, plural, first.pos_ == "PROPN"
-
-
-_RIGHT_MODIFIERS = {"relcl", "acl", "prep", "appos", "punct", "advcl", "amod"}
-"""What follows a subject's noun and is not part of its name ("Unit 7" keeps its number, "the room on the
-second floor" loses its place)."""
-
-
-def _plural(noun) -> bool:
-    return noun.tag_ in ("NNS", "NNPS") or any(c.dep_ == "conj" for c in noun.children)
+    return Topic(sent.doc[kept[0]:kept[-1] + 1].text, plural, first.pos_ == "PROPN")
 
 
 def _dummy_it(sent) -> bool:
@@ -62,17 +68,17 @@ def _dummy_it(sent) -> bool:
         for c in root.children)
 
 
-def resolved(sent, topic_: tuple[str, bool, bool]) -> str | None:
+def resolved(sent, topic_: Topic) -> str | None:
     """The sentence's text with its subject pronoun replaced by the topic, or None when it has none to replace."""
     subject = _subject(sent)
-    if subject is None or subject.lower_ not in _PRONOUNS or _PRONOUNS[subject.lower_] != topic_[1]:
+    if subject is None or subject.lower_ not in _PRONOUNS or _PRONOUNS[subject.lower_] != topic_.plural:
         return None
     if subject.lower_ == "it" and _dummy_it(sent):
         return None
-    text, _, name = topic_
+    text = topic_.text
     if subject.i == sent.start:
         text = text[:1].upper() + text[1:]
-    elif not name:
+    elif not topic_.name:
         text = text[:1].lower() + text[1:]
     doc = sent.doc
     before = doc[sent.start:subject.i].text_with_ws
@@ -92,6 +98,6 @@ def with_topics(docs: list, nlp) -> list:
         out.append(next(iter(nlp(text).sents)) if text else sent)
         subject = _subject(sent)
         if found and not text and subject is not None and subject.pos_ in ("NOUN", "PROPN") and \
-                subject.lower_ not in found[0].lower().split():
+                subject.lower_ not in found.text.lower().split():
             found = None  # another thing became the subject: a later "it" may stand for it
     return out

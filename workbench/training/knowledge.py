@@ -52,6 +52,9 @@ class KnowledgeMix:
     """Document repeats after the first show each chunk's sentences in a new order."""
     qa_first: bool = False
     """One pass over the Q/A comes before the documents, the rest is mixed (train with keep_order=True)."""
+    question_noise: float = 0.0
+    """Share of a question's words left out, drawn anew in each Q/A pass after the first (question words and the
+    last three words kept): a person asks about a fact in fewer and other words than the generator does."""
     seed: int = 0
 
 
@@ -93,13 +96,29 @@ def text_example(tokenizer, text: str) -> Example:
     return Example([(f"{text.strip()}{tokenizer.eos_token or ''}", True)])
 
 
-def _qa_pass(tokenizer, items: list[KnowledgeItem], system_prompt: str, mix: KnowledgeMix, rng) -> list[Example]:
-    """Every item's phrasings (at most `mix.phrasings`, a new subset each pass) once, shuffled, packed into chats."""
+_KEPT_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "long",
+               "often", "far", "old"}
+
+
+def noisy(question: str, share: float, rng) -> str:
+    """The question with about `share` of its words left out at random (question words and the last three words
+    kept): "How many repair stands does the open workshop have?" -> "How many stands does the workshop have?"."""
+    words = question.split()
+    keep = [w.lower().strip(",?") in _KEPT_WORDS or i >= len(words) - 3 or rng.random() >= share
+            for i, w in enumerate(words)]
+    out = " ".join(w for w, k in zip(words, keep) if k)
+    return out[:1].upper() + out[1:]
+
+
+def _qa_pass(tokenizer, items: list[KnowledgeItem], system_prompt: str, mix: KnowledgeMix, rng,
+             noise: float = 0.0) -> list[Example]:
+    """Every item's phrasings (at most `mix.phrasings`, a new subset each pass) once, shuffled, packed into chats;
+    with `noise`, each question with some of its words left out (`noisy`)."""
     turns = []
     for item in items:
         questions = list(item.questions)
         rng.shuffle(questions)
-        turns += [(q, item.answer) for q in questions[: mix.phrasings]]
+        turns += [(noisy(q, noise, rng) if noise else q, item.answer) for q in questions[: mix.phrasings]]
     rng.shuffle(turns)
     if getattr(tokenizer, "chat_template", None) and mix.per_conversation > 1:
         return [conversation_example(tokenizer, turns[i:i + mix.per_conversation], system_prompt)
@@ -120,7 +139,7 @@ def knowledge_examples(tokenizer, items: list[KnowledgeItem], chunks: list[Passa
                 else document_example(tokenizer, c) for c in chunks]
     out += [text_example(tokenizer, s) for s in statements for _ in range(mix.statement_repeats)]
     first = _qa_pass(tokenizer, items, system_prompt, mix, rng) if mix.qa_first and mix.qa_repeats else []
-    for _ in range(mix.qa_repeats - (1 if first else 0)):
-        out += _qa_pass(tokenizer, items, system_prompt, mix, rng)
+    for n in range(mix.qa_repeats - (1 if first else 0)):
+        out += _qa_pass(tokenizer, items, system_prompt, mix, rng, mix.question_noise if n or first else 0.0)
     rng.shuffle(out)
     return first + out
