@@ -4,10 +4,9 @@ A sentence is first asked about by the full rule-based transform (questions.fram
 borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borrow up to how many books?"). Who
 holds a role or what a thing is called (roles.py), where a thing is (places.py), what colour it is
 (colours.py), a measure written before its noun (measures.py) and who made a thing and when (origins.py) are
-asked by their own patterns. A
-sentence whose subject is "it" or "they" is read with its paragraph's topic in the pronoun's place (pronouns.py). A
-list item is asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header
-and its own label (tables.py).
+asked by their own patterns. A sentence whose subject is "it" or "they" is read with its paragraph's topic in the
+pronoun's place (pronouns.py). A list item is asked about under its heading ("Under Halbridge pension, ..."); a
+table row from its table's header and its own label (tables.py).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import random
 from dataclasses import dataclass, replace
 
 from ..arms import build_prompt
+from ..qa.wording import WH_WORDS
 from ..results import Passage
 from .data import Example, QAPair
 from .restate import shuffled_text, source_title
@@ -96,8 +97,8 @@ def text_example(tokenizer, text: str) -> Example:
     return Example([(f"{text.strip()}{tokenizer.eos_token or ''}", True)])
 
 
-_KEPT_WORDS = {"what", "which", "who", "whom", "whose", "when", "where", "why", "how", "many", "much", "long",
-               "often", "far", "old"}
+_KEPT_WORDS = WH_WORDS | {"whose", "why", "many", "much", "long", "often", "far", "old"}
+"""Words that say what is asked; `noisy` never leaves them out."""
 
 
 def noisy(question: str, share: float, rng) -> str:
