@@ -403,6 +403,39 @@ def test_pence_day_ranges_and_places_the_tagger_calls_nouns_are_asked_and_an_eve
     assert not any(q.startswith(("Each year who", "What is where")) for f in facts for q in f.questions)
 
 
+
+def test_a_verb_the_parser_took_for_a_noun_is_parsed_again_and_keeps_its_own_word():
+    """"Sessions last 30 minutes", "Fix-a-Flat runs every Sunday": the small parser reads these verbs as an
+    adjective or a noun; the sentence is parsed with a stand-in verb, and the words and lemma stay the text's own."""
+    from workbench.qa.nlp import parse
+
+    doc = next(parse(["Fix-a-Flat runs every Sunday at 11 a.m. and costs 18 marks for non-members."]))
+    assert doc.text == "Fix-a-Flat runs every Sunday at 11 a.m. and costs 18 marks for non-members."
+    assert [(t.pos_, t.lemma_) for t in doc if t.lower_ in ("runs", "costs")] == [("VERB", "run"), ("VERB", "cost")]
+    kept = next(parse(["Members who arrive in the last 30 minutes pay the running costs of the hall."]))
+    assert {t.lower_: t.pos_ for t in kept}["last"] == "ADJ" and {t.lower_: t.pos_ for t in kept}["costs"] == "NOUN"
+    asked = {f.answer: f.questions for f in generate_facts(passages(
+        ("# Rhyme Time\n\nRhyme Time is held in the children's library every Monday. Sessions last 30 minutes.\n",
+         "events.md")))}
+    assert asked["30 minutes"][0] == "How many minutes do sessions last?"
+
+
+def test_a_sentence_ends_after_a_time_and_a_question_never_cuts_a_hyphenated_word():
+    """"... to 1 p.m. All branches close ..." is two sentences; "Fix-a-Flat", which the parser takes apart
+    ("a-Flat" an apposition of "Fix"), is not left as "Fix-" when the cloze question drops the apposition."""
+    from workbench.qa.nlp import parse
+
+    doc = next(parse(["Tollbridge opens Saturday from 9 a.m. to 1 p.m. All branches close at 2 p.m. on Sunday."]))
+    assert [s.text for s in doc.sents] == ["Tollbridge opens Saturday from 9 a.m. to 1 p.m.",
+                                           "All branches close at 2 p.m. on Sunday."]
+    assert len(list(next(parse(["The desk opens at 9 a.m. Monday to Friday."])).sents)) == 1
+    facts = generate_facts(passages(("Fix-a-Flat runs on the first Monday of each month at 7 p.m. and costs 10 "
+                                     "marks for members and 18 marks for non-members.", "classes.md")))
+    assert facts and not any("Fix- " in q for f in facts for q in f.questions)
+    single = generate_facts(passages(("A car with driver costs 32 pounds single. A bicycle costs 4 pounds.",
+                                      "fares.md")))
+    assert not any("much single" in q for f in single for q in f.questions)  # an adjective after its noun stays
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

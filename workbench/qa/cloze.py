@@ -148,6 +148,18 @@ def _verb_read_as_adjective(root) -> bool:
         c.dep_ in ("aux", "cop", "auxpass") or c.lemma_ == "be" for c in root.children)
 
 
+def _cuts_a_word(sent, drop: set[int]) -> bool:
+    """A kept token written against a dropped one: "Fix-" left of "Fix-a-Flat" when the parser made "a-Flat" an
+    apposition."""
+    doc = sent.doc
+    for t in sent[:-1]:
+        nxt = doc[t.i + 1]
+        if not t.whitespace_ and (t.i in drop) != (nxt.i in drop) and \
+                not any(u.is_punct and u.text != "-" for u in (t, nxt)):
+            return True
+    return False
+
+
 def _statement(sent) -> bool:
     """A clause with a verb and a subject, or an imperative ("Ask the Travel Coordinator ...")."""
     root = sent.root
@@ -227,7 +239,7 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     if not _statement(sent) or _part_of_longer(answer, doc) or _embedded(answer, doc) or hyphenated:
         return None  # a fragment, a name cut out of a longer one, "a 30-minute session"
     drop = _dropped(sent, answer)
-    if drop is None:
+    if drop is None or _cuts_a_word(sent, drop):
         return None
     start = answer.start
     if answer.kind == "count" and start > sent.start and doc[start - 1].lower_ == "every":

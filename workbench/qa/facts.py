@@ -20,7 +20,7 @@ from typing import Callable
 from ..results import Passage
 from .answers import candidates, mid_sentence_capitals, ranges
 from .cloze import cloze, cloze_question
-from .nlp import pipeline
+from .nlp import parse
 from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
 from .questions import frame
 from .structure import Unit, context, sentences, units
@@ -155,7 +155,7 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
                 add(answer, unit.text, qs, kind, "table", True)
             continue
         item = unit.kind == "item"
-        for sent in with_topics(docs, pipeline()) if unit.kind == "prose" else (s for d in docs for s in d.sents):
+        for sent in with_topics(docs) if unit.kind == "prose" else (s for d in docs for s in d.sents):
             sentence = sent.text.strip()
             for how, found in _patterns(sent, names):
                 for answer, kind, qs in found:
@@ -232,12 +232,11 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
     """
     if not chunks:
         raise QAError("the corpus has no chunks: ingest some documents into it first")
-    nlp = pipeline()
     stitched = documents(chunks)
     pieces = [(d, u) for d, (_, text) in enumerate(stitched) for u in units(text)]
     texts = [(u, part) for _, u in pieces if u.kind != "row" for part in sentences(u)]
     by_unit: dict[int, list] = defaultdict(list)
-    for n, ((u, _), doc) in enumerate(zip(texts, nlp.pipe([_sentence_end(t, u) for u, t in texts], batch_size=64))):
+    for n, ((u, _), doc) in enumerate(zip(texts, parse([_sentence_end(t, u) for u, t in texts]))):
         by_unit[id(u)].append(doc)
         if progress and (n % 50 == 0 or n == len(texts) - 1):
             progress(n + 1, len(texts))

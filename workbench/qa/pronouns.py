@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .nlp import parse
 from .wording import VAGUE_DET
 
 _PRONOUNS = {"it": False, "they": True}
@@ -85,7 +86,7 @@ def resolved(sent, topic_: Topic) -> str | None:
     return f"{before}{text}{subject.whitespace_}{doc[subject.i + 1:sent.end].text}".strip()
 
 
-def with_topics(docs: list, nlp) -> list:
+def with_topics(docs: list) -> list:
     """The sentences of one paragraph (its parsed pieces, in order), each whose subject is "it" or "they" parsed
     again with the paragraph's topic in the pronoun's place."""
     sentences = [s for doc in docs for s in doc.sents]
@@ -95,7 +96,7 @@ def with_topics(docs: list, nlp) -> list:
     out = sentences[:1]
     for sent in sentences[1:]:
         text = resolved(sent, found) if found else None
-        out.append(next(iter(nlp(text).sents)) if text else sent)
+        out.append(next(iter(next(parse([text])).sents)) if text else sent)
         subject = _subject(sent)
         if found and not text and subject is not None and subject.pos_ in ("NOUN", "PROPN") and \
                 subject.lower_ not in found.text.lower().split():

@@ -160,6 +160,8 @@ def _tail(doc, answer: Answer, named: bool, phrase: range) -> tuple[Answer, list
     tail = tail[:cut]  # "days of annual leave plus public holidays" -> "days of annual leave"
     if len(tail) > 6 or any(t.dep_ in ("relcl", "acl") or t.like_num for t in tail):
         return None  # a clause or a second number ("as compared with 44 patients") in the tail
+    if tail and tail[0].dep_ == "amod":
+        return None  # an adjective after its noun ("costs 32 pounds single"): "How much single ...?" is not English
     if tail and answer.kind in ("phrase", "name") and tail[0].lower_ == "of" and len(tail) <= 4 and \
             answer.end - answer.start + len(tail) <= 6 and tail[-1].i == phrase.stop - 1:
         return Answer(answer.start, tail[-1].i + 1, answer.head, answer.kind), []

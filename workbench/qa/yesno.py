@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..results import Passage
 from .answers import mid_sentence_capitals
-from .nlp import pipeline
+from .nlp import parse
 from .questions import _clause_ok, _subject, asides
 from .structure import sentences, units
 from .text import documents
@@ -136,10 +136,9 @@ def _swap_value(question: str, sent, values: dict[str, list[str]], rng: random.R
 def yes_no_questions(chunks: list[Passage], max_questions: int | None = None, seed: int = 0) -> list[YesNo]:
     """Yes/no questions over a corpus's chunks, as many "yes" as "no" (up to `max_questions` in all)."""
     rng = random.Random(seed)
-    nlp = pipeline()
     texts = [(members[0].source, part) for members, text in documents(chunks) for u in units(text)
              if u.kind in ("prose", "item") for part in sentences(u)]  # sentences cut by a chunk boundary whole
-    docs = list(nlp.pipe([t for _, t in texts], batch_size=64))
+    docs = list(parse([t for _, t in texts]))
     names = frozenset(mid_sentence_capitals(docs))
     values: dict[str, list[str]] = defaultdict(list)
     for doc in docs:
