@@ -436,6 +436,16 @@ def test_a_sentence_ends_after_a_time_and_a_question_never_cuts_a_hyphenated_wor
                                       "fares.md")))
     assert not any("much single" in q for f in single for q in f.questions)  # an adjective after its noun stays
 
+
+def test_a_telephone_number_is_one_answer_asked_with_what_number():
+    """Digit groups starting with 0 or + are one answer, not a number and a "year" ("on 0311 448 what year?")."""
+    text = ("# Contact\n\nRenew items by telephone on 0311 448 2090 at any time.\n\n"
+            "The office number is +44 20 7946 0958.\n\nThe trail is 12 km long and opened in 2019.\n")
+    asked = {f.answer: f.questions for f in generate_facts(passages((text, "contact.md")))}
+    assert asked["0311 448 2090"][0] == "Renew items by telephone on what number at any time?"
+    assert asked["+44 20 7946 0958"][0] == "What is the office number?"
+    assert "2090" not in asked and "2019" in asked
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

@@ -9,7 +9,7 @@ parentheses or dashes and opening discourse words go), and the question is refus
 
 from __future__ import annotations
 
-from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses
+from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses, phone_number
 from .questions import asides, clause_root, closing_comment
 from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
                       plural_unit, render)
@@ -71,6 +71,9 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
         return ["what"] if head.dep_ in ("nsubj", "nsubjpass") else []
     if kind == "code":
         text = doc[answer.start:answer.end].text
+        if phone_number(text):  # "on the operations line 01632 448 910" -> "on the operations line at what number"
+            named = answer.start > 0 and doc[answer.start - 1].pos_ in ("NOUN", "PROPN")
+            return ["at what number", "at which phone number"] if named else ["what number", "which phone number"]
         return ["which e-mail address"] if "@" in text else ["which web address"] if head.like_url else \
             ["which channel"] if text.startswith("#") else ["what code", "which code"]
     return []

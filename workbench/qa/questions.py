@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .answers import Answer, in_parentheses
+from .answers import Answer, in_parentheses, phone_number
 from .answers import TIME_UNITS
 from .wording import (DISCOURSE, MEASURE_WORDS, OBJECTS, QUALIFIERS, QUANTITY_NOUNS, SUBJECTS, VAGUE, VAGUE_DET,
                       YEAR_LIKE, lower_first, subtree, wh_phrases)
@@ -160,6 +160,8 @@ def _tail(doc, answer: Answer, named: bool, phrase: range) -> tuple[Answer, list
     tail = tail[:cut]  # "days of annual leave plus public holidays" -> "days of annual leave"
     if len(tail) > 6 or any(t.dep_ in ("relcl", "acl") or t.like_num for t in tail):
         return None  # a clause or a second number ("as compared with 44 patients") in the tail
+    if tail and answer.kind == "code" and phone_number(answer.text(doc)):
+        return None  # "on what number at any time": a phone number takes no phrase with it
     if tail and tail[0].dep_ == "amod":
         return None  # an adjective after its noun ("costs 32 pounds single"): "How much single ...?" is not English
     if tail and answer.kind in ("phrase", "name") and tail[0].lower_ == "of" and len(tail) <= 4 and \

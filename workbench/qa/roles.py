@@ -139,8 +139,8 @@ def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
     if not 1 <= len(words) <= 4 or any(t.is_punct or t.pos_ in ("PRON", "NUM") for t in words):
         return []
     answer = _name_answer(named, names)
-    if answer is None or answer.kind == "date":
-        return []
+    if answer is None or answer.kind == "date" or not any(c.isalpha() for c in answer.text(doc)):
+        return []  # a date, a number ("The office number is +44 20 7946 0958"): not a name
     what = words.text.lower() if not any(t.pos_ == "PROPN" for t in words) else words.text
     if subject.lower_ in ROLE_NOUNS:
         return [(answer.text(doc), "person", [f"Who is the {what}?", f"Which person is the {what}?"])]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer
+from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, phone_number
 
 SUBJECTS = {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"}
 OBJECTS = {"dobj", "attr", "oprd", "npadvmod", "dative"}
@@ -133,6 +133,9 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
     if kind in ("code", "number"):
         if role not in ("attr", "dobj", "pobj", "nsubj", "nsubjpass"):
             return []
+        if phone_number(answer.text(doc)):  # "on what number", but "What is the office number?"
+            return [(f"{p} what number".strip(), ""), ("what number", p)] if p else \
+                [("what", "")] if role == "attr" else [("what number", "")]
         return [(f"{p} what".strip(), ""), ("what", p)] if p else [("what", ""), ("what exactly", "")]
     return []
 
