@@ -446,6 +446,12 @@ def test_a_telephone_number_is_one_answer_asked_with_what_number():
     assert asked["+44 20 7946 0958"][0] == "What is the office number?"
     assert "2090" not in asked and "2019" in asked
 
+
+def test_an_age_is_asked_with_how_old():
+    facts = generate_facts(passages(("Volunteers must be at least 14 years old. The building is 120 years old.",
+                                     "volunteering.md")))
+    assert {f.questions[0] for f in facts} >= {"How old must volunteers be?", "How old is the building?"}
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

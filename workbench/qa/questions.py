@@ -311,7 +311,10 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
         return None
     # Absorb a measure word: "14 characters long" -> "how many characters long".
     if answer.kind == "count" and phrase.stop < cl.sent.end and doc[phrase.stop].lower_ in MEASURE_WORDS:
-        tail.append(doc[phrase.stop])
+        if doc[phrase.stop].lower_ == "old" and answer.unit.lower() in ("year", "years") and not tail:
+            wh = [("how old", "")]  # an age: "at least 14 years old" -> "How old must volunteers be?"
+        else:
+            tail.append(doc[phrase.stop])
         phrase = range(phrase.start, phrase.stop + 1)
     drop = set(phrase)
     for c in cl.root.children:  # coordinated clauses and trailing discourse belong to another question
