@@ -40,21 +40,9 @@ _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$"
 _TIME = re.compile(r"^\d{1,2}:\d{2}$|^\d{1,2}(?:am|pm)$", re.I)
 _YEAR = re.compile(r"^1[5-9]\d{2}$|^20\d{2}$")
 _PENCE = re.compile(r"^\d+(?:\.\d+)?p$")
-_PHONE = re.compile(r"^(?:\+|0)\d[\d ]*\d$")
-
-
-def phone_number(text: str) -> bool:
-    """A telephone number: digits in groups, starting with 0 or + ("0311 448 2090", "+44 20 7946 0958")."""
-    return bool(_PHONE.match(text)) and 9 <= sum(c.isdigit() for c in text) <= 15
-
-
-def _phone_answer(tok) -> Answer | None:
-    """The telephone number starting at `tok`, its digit groups being tokens of their own."""
-    doc, end = tok.doc, tok.i + 1
-    while end < tok.sent.end and doc[end].text.isdigit() and doc[end - 1].whitespace_:
-        end += 1
-    return Answer(tok.i, end, end - 1, "code") if phone_number(doc[tok.i:end].text) else None
 """An amount in pence written as one word ("22p per kWh")."""
+_PHONE = re.compile(r"^(?:\+|0)\d[\d ]*\d$")
+"""Digits in groups after a 0 or a + (`phone_number` also counts them)."""
 _STATS = {"=", "<", ">", "±", "+", "/-", "+/-", "versus", "vs", "vs.", "P", "p", "CI", "OR", "HR", "RR", "SD", "SE"}
 """Near a number, these mark a statistic (compared case-sensitively: "or" is a word, "OR" an odds ratio)."""
 
@@ -248,6 +236,19 @@ def _phrase_answer(chunk) -> Answer | None:
         return None
     first = toks[0].i
     return Answer(first, chunk.end, chunk.root.i, "phrase")
+
+
+def phone_number(text: str) -> bool:
+    """A telephone number: digits in groups, starting with 0 or + ("0311 448 2090", "+44 20 7946 0958")."""
+    return bool(_PHONE.match(text)) and 9 <= sum(c.isdigit() for c in text) <= 15
+
+
+def _phone_answer(tok) -> Answer | None:
+    """The telephone number starting at `tok`, its digit groups being tokens of their own."""
+    doc, end = tok.doc, tok.i + 1
+    while end < tok.sent.end and doc[end].text.isdigit() and doc[end - 1].whitespace_:
+        end += 1
+    return Answer(tok.i, end, end - 1, "code") if phone_number(doc[tok.i:end].text) else None
 
 
 def _code_answer(tok) -> Answer:
