@@ -452,6 +452,16 @@ def test_an_age_is_asked_with_how_old():
                                      "volunteering.md")))
     assert {f.questions[0] for f in facts} >= {"How old must volunteers be?", "How old is the building?"}
 
+
+def test_no_question_ends_on_a_preposition_left_without_its_object_or_asks_for_a_cut_unit():
+    """"hold at most two cards" (the parser leaves "at" without an object) and "1 first-player token" (the
+    tokenizer cuts the unit at its hyphen)."""
+    facts = generate_facts(passages(("Each player may hold at most two Guild cards, and a claimed card stays. "
+                                     "Each box holds 1 first-player token shaped like a bell.", "rules.md")))
+    questions = [q for f in facts for q in f.questions]
+    assert "How many Guild cards may each player hold?" in questions
+    assert not any(q.endswith(" at?") or "-players" in q for q in questions)
+
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()
 def tiny_corpora(store, tmp_path):

@@ -41,7 +41,7 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
         return [f"how many {answer.unit}"]
     if kind == "count":
         unit = plural_unit(answer.unit) if head.tag_ not in ("NNS", "NNPS") else answer.unit
-        return [f"how many {unit}", f"what number of {unit}"]
+        return [f"how many {unit}", f"what number of {unit}"] if unit[:1].isalpha() else []  # not "how many -players"
     if kind == "money":
         return ["how much", "what amount"]
     if kind == "percent":

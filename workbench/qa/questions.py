@@ -317,6 +317,9 @@ def frame(whole, answer: Answer, names: frozenset = frozenset()) -> Frame | None
             tail.append(doc[phrase.stop])
         phrase = range(phrase.start, phrase.stop + 1)
     drop = set(phrase)
+    before_phrase = doc[phrase.start - 1] if phrase.start > cl.sent.start else None
+    if before_phrase is not None and before_phrase.dep_ == "prep" and not any(before_phrase.children):
+        drop.add(before_phrase.i)  # "hold at most two cards": the parser left "at" without its object
     for c in cl.root.children:  # coordinated clauses and trailing discourse belong to another question
         if c.dep_ in ("conj", "cc") and c.i > cl.root.i or c.dep_ == "parataxis":
             drop.update(subtree(c))

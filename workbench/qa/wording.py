@@ -80,6 +80,8 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
     if kind == "count" and answer.start > 0 and doc[answer.start - 1].lower_ == "every":
         unit = plural_unit(answer.unit)
         return [("how often", ""), (f"every how many {unit}", "")]
+    if kind == "count" and not answer.unit[:1].isalpha():
+        return []  # a unit the tokenizer cut ("1 first-player token": not "how many -players")
     if kind == "count":
         plural = doc[answer.head].tag_ in ("NNS", "NNPS") and answer.unit.lower() not in ABBREVIATED_UNITS
         unit = answer.unit if plural else plural_unit(answer.unit)
