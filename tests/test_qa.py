@@ -461,6 +461,9 @@ def test_no_question_ends_on_a_preposition_left_without_its_object_or_asks_for_a
     questions = [q for f in facts for q in f.questions]
     assert "How many Guild cards may each player hold?" in questions
     assert not any(q.endswith(" at?") or "-players" in q for q in questions)
+    from workbench.qa.wording import plural_unit
+
+    assert [plural_unit(u) for u in ("week", "facility", "kWh", "microM.")] == ["weeks", "facilities", "kWh", "microM."]
 
 # --- the qa subcommand --------------------------------------------------------------------------------
 @pytest.fixture()

@@ -62,10 +62,11 @@ ABBREVIATED_UNITS = {"h": "hours", "hr": "hours", "hrs": "hours", "min": "minute
 
 
 def plural_unit(unit: str) -> str:
+    """The plural of a unit ("week" -> "weeks", "facility" -> "facilities"); short or abbreviated ones stay."""
     if unit.lower() in ABBREVIATED_UNITS:
         return ABBREVIATED_UNITS[unit.lower()]
-    if len(unit) <= 3 or not any(c in "aeiou" for c in unit.lower()):
-        return unit  # "mg", "kWh"
+    if len(unit) <= 3 or not any(c in "aeiou" for c in unit.lower()) or not unit[-1:].isalpha():
+        return unit  # "mg", "kWh", "microM."
     parts = unit.split()
     last = parts[-1].lower()
     if last.endswith("s"):
