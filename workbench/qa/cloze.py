@@ -144,13 +144,6 @@ def _dropped(sent, answer: Answer) -> set[int] | None:
     return drop
 
 
-def _verb_read_as_adjective(root) -> bool:
-    """"The telephone lines open at 8:15 a.m.": the parser reads the verb "open" as an adjective with a subject and
-    no copula ("The shop is open" has one)."""
-    return root.lower_ == "open" and any(c.dep_ == "nsubj" for c in root.children) and not any(
-        c.dep_ in ("aux", "cop", "auxpass") or c.lemma_ == "be" for c in root.children)
-
-
 def _cuts_a_word(sent, drop: set[int]) -> bool:
     """A kept token written against a dropped one: "Fix-" left of "Fix-a-Flat" when the parser made "a-Flat" an
     apposition."""
@@ -166,7 +159,7 @@ def _cuts_a_word(sent, drop: set[int]) -> bool:
 def _statement(sent) -> bool:
     """A clause with a verb and a subject, or an imperative ("Ask the Travel Coordinator ...")."""
     root = sent.root
-    if root.pos_ not in ("VERB", "AUX") and not _verb_read_as_adjective(root):
+    if root.pos_ not in ("VERB", "AUX"):
         return False
     first = next((t for t in sent if not t.is_punct), root)
     if first.pos_ == "AUX" or first.lower_ in _AUXILIARIES or first.dep_ not in ("amod", "csubj") and first.tag_ in (
