@@ -72,8 +72,8 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
     if kind == "code":
         text = doc[answer.start:answer.end].text
         if phone_number(text):  # "on the operations line 01632 448 910" -> "on the operations line at what number"
-            named = answer.start > 0 and doc[answer.start - 1].pos_ in ("NOUN", "PROPN")
-            return ["at what number", "at which phone number"] if named else ["what number", "which phone number"]
+            after_noun = answer.start > 0 and doc[answer.start - 1].pos_ in ("NOUN", "PROPN")
+            return ["at what number", "at which phone number"] if after_noun else ["what number", "which phone number"]
         return ["which e-mail address"] if "@" in text else ["which web address"] if head.like_url else \
             ["which channel"] if text.startswith("#") else ["what code", "which code"]
     return []

