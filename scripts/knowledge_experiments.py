@@ -75,8 +75,9 @@ def main() -> int:
     p.add_argument("--corpus", action="append", required=True, help="indexed corpus (repeatable)")
     p.add_argument("--eval", action="append", default=[], help="hand-written Q/A file (repeatable)")
     p.add_argument("--variants", default="docs1,shuffle,restate,qafirst,all")
-    p.add_argument("--qa-repeats", type=int, default=8, help="times each phrasing is seen (Decide plans 1-12)")
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--qa-repeats", type=int, default=8, help="times each phrasing is seen (Decide plans 1-24)")
+    p.add_argument("--lr", default="1e-3", help="peak learning rate; a comma list trains every variant at each "
+                                              "(Decide trains at TrainConfig's default)")
     p.add_argument("--split", choices=("fact", "phrasing"), default="fact",
                    help="fact: held-out facts have no training question (Decide); phrasing: every fact is trained "
                         "and the test asks each in a phrasing it was not trained on")
@@ -110,16 +111,18 @@ def main() -> int:
           f"a training fact)", file=sys.stderr)
 
     rows = []
-    for name in args.variants.split(","):
-        mix = KnowledgeMix(qa_repeats=args.qa_repeats, seed=args.seed, **VARIANTS[name])
+    runs = [(name, float(lr)) for lr in args.lr.split(",") for name in args.variants.split(",")]
+    for variant, lr in runs:
+        name = variant if "," not in args.lr else f"{variant}@{lr:g}"
+        mix = KnowledgeMix(qa_repeats=args.qa_repeats, seed=args.seed, **VARIANTS[variant])
         examples = knowledge_examples(wb.tokenizer, items, chunks, wb.settings.system_prompt, mix,
                                       statements if mix.statement_repeats else [])
-        config = TrainConfig(method="knowledge", epochs=1, learning_rate=args.lr, keep_order=mix.qa_first,
+        config = TrainConfig(method="knowledge", epochs=1, learning_rate=lr, keep_order=mix.qa_first,
                              seed=args.seed)
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             result = train(wb.model, wb.tokenizer, examples, config, Path(tmp) / name, wb.model_id)
-            row = {"variant": name, "examples": len(examples), "train_s": round(time.perf_counter() - started),
+            row = {"variant": name, "lr": lr, "examples": len(examples), "train_s": round(time.perf_counter() - started),
                    "tokens_per_s": result.tokens_per_s, "loss": [result.first_loss, result.train_loss],
                    "handwritten": score(wb, Path(tmp) / name, handwritten, args.max_new_tokens,
                                         Path(f"{args.log}.{name}.answers.jsonl")) if handwritten else {},
