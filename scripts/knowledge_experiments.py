@@ -76,8 +76,9 @@ def main() -> int:
     p.add_argument("--eval", action="append", default=[], help="hand-written Q/A file (repeatable)")
     p.add_argument("--variants", default="docs1,shuffle,restate,qafirst,all")
     p.add_argument("--qa-repeats", type=int, default=8, help="times each phrasing is seen (Decide plans 1-24)")
-    p.add_argument("--lr", default="1e-3", help="peak learning rate; a comma list trains every variant at each "
-                                              "(Decide trains at TrainConfig's default)")
+    p.add_argument("--lr", default=f"{TrainConfig.learning_rate:g}",
+                   help="peak learning rate; a comma list trains every variant at each (default: Decide's, "
+                        "TrainConfig's default)")
     p.add_argument("--split", choices=("fact", "phrasing"), default="fact",
                    help="fact: held-out facts have no training question (Decide); phrasing: every fact is trained "
                         "and the test asks each in a phrasing it was not trained on")
@@ -122,7 +123,8 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
             result = train(wb.model, wb.tokenizer, examples, config, Path(tmp) / name, wb.model_id)
-            row = {"variant": name, "lr": lr, "examples": len(examples), "train_s": round(time.perf_counter() - started),
+            row = {"variant": name, "lr": lr, "examples": len(examples),
+                   "train_s": round(time.perf_counter() - started),
                    "tokens_per_s": result.tokens_per_s, "loss": [result.first_loss, result.train_loss],
                    "handwritten": score(wb, Path(tmp) / name, handwritten, args.max_new_tokens,
                                         Path(f"{args.log}.{name}.answers.jsonl")) if handwritten else {},
