@@ -201,6 +201,47 @@ def test_training_runs_in_a_worker_process_that_exits_and_cancel_stops_it(workbe
     assert not _alive(pids[1]) and not (tmp_path / "b" / "adapter_model.safetensors").exists()
 
 
+PARENT = """
+import sys
+from workbench.training.data import Example
+from workbench.training.trainer import TrainConfig
+from workbench.training.worker import BaseSpec, train_in_worker
+
+def started(pid):
+    print(pid, flush=True)
+
+def step(progress):
+    print("step", flush=True)
+
+train_in_worker(BaseSpec(sys.argv[1]), [Example([("question", False), (" answer 62 euro", True)])] * 8,
+                TrainConfig(epochs=5000, batch_size=1), sys.argv[2], "tiny-llama", step, on_start=started)
+"""
+
+
+def test_a_training_worker_exits_when_the_process_that_started_it_is_killed(workbench, tmp_path):
+    """A Decide run or an app killed outright runs no clean-up: its worker must not train on, holding the cores."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from workbench.training.worker import base_spec
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, base_spec(workbench).name, str(tmp_path / "a")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        assert parent.stdout.readline().strip() == "step"  # training
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 20
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(worker)
+    finally:
+        parent.kill()
+
+
 def _alive(pid: int) -> bool:
     import psutil
 

@@ -4,7 +4,8 @@ the optimiser, autograd's buffers, the allocator's fragments) goes back to the o
 The worker (multiprocessing, spawn) loads its own copy of the base model from a `BaseSpec` (settings, not live
 objects), trains the examples the app built, and writes the adapter into the folder it is given. Its progress comes
 back over a queue; a cancel reaches it as an event it checks at every step, and a worker that does not stop within
-`grace_s` is terminated. A training that would not fit in the memory that is free is refused before it starts.
+`grace_s` is terminated; a worker whose parent was killed (so could not stop it) exits rather than train on for
+nobody. A training that would not fit in the memory that is free is refused before it starts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import queue
 import shutil
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +99,17 @@ def check_memory(module_shapes: dict[str, tuple[int, int]], config: TrainConfig)
                           "free: lower the batch size or the max length, or wait for other runs to finish")
 
 
+def _exit_with_parent() -> None:
+    """In the worker: exit as soon as the process that started it is gone. A parent killed outright (SIGKILL, or
+    a SIGTERM Python does not catch) runs no `finally`, so nothing else would stop its training."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=lambda: (parent.join(), os._exit(1)), name="exit-with-parent", daemon=True).start()
+
+
 def _work(spec: BaseSpec, examples, config: TrainConfig, out_dir: str, base_model_id: str, updates, stop) -> None:
     """The worker process: load the base, train, answer ("done", TrainResult) / ("cancelled",) / ("error", …)."""
+    _exit_with_parent()
     try:
         from ..models import load_llm
 
