@@ -373,6 +373,24 @@ def test_a_pronoun_subject_is_asked_about_the_topic_its_paragraph_opened_with():
     assert {"23:40", "9 a.m.", "17:00"}.isdisjoint(asked)  # "it" stays: a question with "it" says nothing
 
 
+def test_a_relative_clause_after_a_comma_is_asked_about_its_noun_and_a_restrictive_one_is_not():
+    """"..., which starts within 30 seconds": asked with the noun it describes (the whole noun phrase, not the
+    room the noun is in) as the subject; the fact keeps the sentence it came from. "a cabinet that fails" narrows
+    its noun, so it is not restated."""
+    text = ("# Power\n\nThe freezers are on the backup generator, which starts automatically within 30 seconds of "
+            "a power cut.\n\nFull cans go to the waste collection point in room F2.22, which is open on Wednesdays "
+            "from 13:00 to 15:00.\n\nA cabinet that fails its test after 6 months is labelled with a red tag.\n")
+    facts = generate_facts(passages((text, "power.md")))
+    asked = {f.answer: f for f in facts}
+    assert asked["30 seconds"].questions[0] == \
+        "Within how many seconds of a power cut does the backup generator start automatically?"
+    assert asked["30 seconds"].sentence.startswith("The freezers are on the backup generator, which")
+    assert asked["Wednesdays"].questions[0] == "The waste collection point in room F2.22 is open on what day from " \
+        "13:00 to 15:00?"
+    assert not any(q.startswith("A cabinet fails") for f in facts for q in f.questions)
+    assert quality(facts, passages((text, "power.md")))["answer_in_source"] == 1.0
+
+
 def test_cloze_reads_a_verb_the_parser_took_for_an_adjective_and_leaves_out_second_values_and_remarks():
     """"The lines open at ..." (the parser's adjective "open"), a sentence opening with a participle, a second
     value joined to the verb and a closing remark after a comma; "For X," stays in front, "In return," goes."""

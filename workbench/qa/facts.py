@@ -5,7 +5,8 @@ borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borr
 holds a role or what a thing is called (roles.py), where a thing is (places.py), what colour it is
 (colours.py), a measure written before its noun (measures.py) and who made a thing and when (origins.py) are
 asked by their own patterns. A sentence whose subject is "it" or "they" is read with its paragraph's topic in the
-pronoun's place (pronouns.py). A list item is asked about under its heading ("Under Halbridge pension, ..."); a
+pronoun's place (pronouns.py), and a relative clause ("..., which starts within 30 seconds") as a sentence of
+its own with its noun as the subject (relatives.py). A list item is asked about under its heading ("Under Halbridge pension, ..."); a
 table row from its table's header and its own label (tables.py).
 """
 
@@ -29,6 +30,7 @@ from .measures import measure_facts
 from .origins import origin_facts
 from .places import address_facts, place_facts
 from .pronouns import with_topics
+from .relatives import restatements
 from .roles import called_facts, naming_facts, role_facts
 from .tables import row_questions
 from .text import copies_run, documents, normalise, one_line, runs, words
@@ -131,6 +133,16 @@ def _patterns(sent, names: frozenset) -> list[tuple[str, list]]:
             ("colour", colour_facts(sent)), ("measure", measure_facts(sent))]
 
 
+def _readings(sentences):
+    """(parsed sentence, text of the sentence it reads) for each sentence and then each of its relative clauses
+    restated as a sentence (relatives.py): a fact found in a restatement belongs to the sentence it came from."""
+    for sent in sentences:
+        text = sent.text.strip()
+        yield sent, text
+        for restated in parse(restatements(sent)):
+            yield next(iter(restated.sents)), text
+
+
 def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], names: frozenset = frozenset()
                       ) -> list[Fact]:
     """Every fact of one stitched document (`chunks`: its chunks; `parsed`: its units, each with its parsed sentences).
@@ -155,8 +167,8 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
                 add(answer, unit.text, qs, kind, "table", True)
             continue
         item = unit.kind == "item"
-        for sent in with_topics(docs) if unit.kind == "prose" else (s for d in docs for s in d.sents):
-            sentence = sent.text.strip()
+        read = with_topics(docs) if unit.kind == "prose" else (s for d in docs for s in d.sents)
+        for sent, sentence in _readings(read):
             for how, found in _patterns(sent, names):
                 for answer, kind, qs in found:
                     add(answer, sentence, qs, kind, how, how in COPYING_PATTERNS)
