@@ -6,8 +6,8 @@ holds a role or what a thing is called (roles.py), where a thing is (places.py),
 (colours.py), a measure written before its noun (measures.py) and who made a thing and when (origins.py) are
 asked by their own patterns. A sentence whose subject is "it" or "they" is read with its paragraph's topic in the
 pronoun's place (pronouns.py), and a relative clause ("..., which starts within 30 seconds") as a sentence of
-its own with its noun as the subject (relatives.py). A list item is asked about under its heading ("Under Halbridge pension, ..."); a
-table row from its table's header and its own label (tables.py).
+its own with its noun as the subject (relatives.py). A list item is asked about under its heading ("Under
+Halbridge pension, ..."); a table row from its table's header and its own label (tables.py).
 """
 
 from __future__ import annotations
@@ -134,13 +134,14 @@ def _patterns(sent, names: frozenset) -> list[tuple[str, list]]:
 
 
 def _readings(sentences):
-    """(parsed sentence, text of the sentence it reads) for each sentence and then each of its relative clauses
-    restated as a sentence (relatives.py): a fact found in a restatement belongs to the sentence it came from."""
+    """(parsed sentence, text of the sentence it reads, whether it is a restatement) for each sentence and then each
+    of its relative clauses restated as a sentence (relatives.py): a fact found in a restatement belongs to the
+    sentence it came from."""
     for sent in sentences:
         text = sent.text.strip()
-        yield sent, text
+        yield sent, text, False
         for restated in parse(restatements(sent)):
-            yield next(iter(restated.sents)), text
+            yield next(iter(restated.sents)), text, True
 
 
 def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], names: frozenset = frozenset()
@@ -151,15 +152,19 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
     """
     out, chunk_runs = [], {c.chunk_id: runs(c.text) for c in chunks}
     flat_chunks = [(c, one_line(c.text)) for c in chunks]  # once per document, not per fact
+    ids, restated = set(), False
 
     def add(answer: str, sentence: str, questions_: list[str], kind: str, how: str, allow_copy: bool):
         chunk = _home(flat_chunks, sentence, answer)
         if chunk is None:
             return  # markup inside the answer: not verbatim in any chunk
+        fid = fact_id(chunk.source, answer, sentence)
+        if restated and fid in ids:
+            return  # the sentence itself was asked about this answer: not a duplicate in the corpus
         qs = _questions(questions_, answer, chunk_runs[chunk.chunk_id] | runs(sentence), allow_copy)
         if qs:
-            out.append(Fact(fact_id(chunk.source, answer, sentence), answer, chunk.source, chunk.chunk_id, sentence,
-                            qs, kind, how))
+            ids.add(fid)
+            out.append(Fact(fid, answer, chunk.source, chunk.chunk_id, sentence, qs, kind, how))
 
     for unit, docs in parsed:
         if unit.kind == "row":
@@ -168,7 +173,7 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
             continue
         item = unit.kind == "item"
         read = with_topics(docs) if unit.kind == "prose" else (s for d in docs for s in d.sents)
-        for sent, sentence in _readings(read):
+        for sent, sentence, restated in _readings(read):
             for how, found in _patterns(sent, names):
                 for answer, kind, qs in found:
                     add(answer, sentence, qs, kind, how, how in COPYING_PATTERNS)

@@ -15,7 +15,7 @@ labelled") narrows its noun, and without the rest of the sentence it would state
 
 from __future__ import annotations
 
-from .wording import VAGUE_DET
+from .wording import VAGUE, VAGUE_DET
 
 _RELATIVE_PRONOUNS = {"which", "who"}
 MAX_ANTECEDENT_WORDS = 8
@@ -24,7 +24,10 @@ MAX_ANTECEDENT_WORDS = 8
 
 def _antecedent(head, comma) -> list | None:
     """The noun phrase the clause describes: from the first word of the head noun's phrase to the comma before
-    the clause, or None when it is not a plain noun phrase of a few words."""
+    the clause, or None when it is not a plain noun phrase of a few words. Not a measure ("valid for 90 days,
+    which allows ..."), a bare common noun ("on request, which must be made ..."), or a noun inside a phrase that
+    describes another noun ("the MV Aske Lantern, built at the Brannock yard, which carries 310 passengers": the
+    parser hangs the clause on the yard, the writer meant the ship)."""
     doc = head.doc
     while head.dep_ == "pobj" and head.head.dep_ == "prep" and head.head.head.pos_ in ("NOUN", "PROPN"):
         head = head.head.head  # "the waste collection point in room F2.22, which is open ...": the point is open
@@ -33,7 +36,19 @@ def _antecedent(head, comma) -> list | None:
         return None
     if any(t.is_punct and t.text not in ("-", "'", "’", ".") for t in tokens):
         return None  # an aside or a list inside it: "the form (GL-22)", "cans, bottles"
-    return tokens
+    if head.dep_ == "conj" or any(c.dep_ == "conj" for c in head.children):
+        return None  # "pain, swelling and mouth opening, which were measured ...": the clause is about all three
+    if head.like_num or any(c.dep_ == "nummod" for c in head.children):
+        return None  # a measure ("90 days", "16 talers per month"), not a thing; "a 45-minute induction" is one
+    if len(tokens) == 1 and tokens[0].pos_ != "PROPN":
+        return None
+    t = head  # up to the verb the noun belongs to: a participle or adjective on the way describes another noun
+    while True:
+        if t.dep_ in ("acl", "amod"):
+            return None
+        if t.pos_ in ("VERB", "AUX") or t.head == t:
+            return tokens
+        t = t.head
 
 
 def restatements(sent) -> list[str]:
@@ -43,8 +58,9 @@ def restatements(sent) -> list[str]:
     for clause in (t for t in sent if t.dep_ == "relcl" and t.head.pos_ in ("NOUN", "PROPN")):
         pronoun = next((c for c in clause.children if c.dep_ in ("nsubj", "nsubjpass")), None)
         first = clause.left_edge
-        if pronoun is None or pronoun != first or pronoun.lower_ not in _RELATIVE_PRONOUNS or first.i == 0:
-            continue
+        if pronoun is None or pronoun != first or pronoun.lower_ not in _RELATIVE_PRONOUNS or first.i == 0 or \
+                clause.pos_ not in ("VERB", "AUX") or doc[first.i + 1].pos_ in ("DET", "PRON", "PROPN", "NOUN"):
+            continue  # "which the library arranges": the pronoun is the object, the parse is unreliable
         comma = doc[first.i - 1]
         if comma.text != "," or comma.i <= clause.head.i:
             continue
@@ -54,8 +70,10 @@ def restatements(sent) -> list[str]:
         body = list(doc[first.i + 1:clause.right_edge.i + 1])
         while body and (body[-1].is_punct or body[-1].dep_ == "cc"):
             body.pop()
-        if len(body) < 2:
-            continue
-        text = "".join(t.text_with_ws for t in subject).rstrip() + " " + "".join(t.text_with_ws for t in body)
-        out.append(text[:1].upper() + text[1:].rstrip() + ".")
+        if len(body) < 2 or any(t.lower_ in VAGUE for t in body):
+            continue  # "which gives them 40 percent off": who "them" are is outside the clause
+        text = "".join(t.text_with_ws for t in subject).rstrip() + " " + "".join(t.text_with_ws for t in body).rstrip()
+        # The antecedent keeps its case (an answer taken from it must be verbatim in the source); questions are
+        # capitalised when they are made. "until 3 p.m." keeps its own full stop.
+        out.append(text if text.endswith(".") else text + ".")
     return out
