@@ -1,7 +1,7 @@
 """Fit a Decide run into its time budget: how many test questions and how many epochs per adapter.
 
 The plan is made after the questions exist (their token counts are known) from speeds measured on this machine
-a moment before (a three-step training run, two steps counted, and one batch of questions), so it holds on a
+a moment before (an eight-step training run, seven steps counted, and one batch of questions), so it holds on a
 laptop, a 2-core Space and a GPU alike. Each adapter also gets a hard time limit, so a wrong estimate shortens
 training instead of the budget.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 @dataclass
 class Speed:
     train_tokens_per_s: float
-    """Training throughput (prompt + target tokens) measured on the steps after the first of a three-step run."""
+    """Training throughput (prompt + target tokens) measured on the steps after the first of the probe run."""
     eval_s_per_question: float
     """Seconds to answer one question with all four arms."""
 

@@ -137,7 +137,7 @@ def _rows(p: Preview) -> list[tuple[str, str]]:
     return [
         ("qa", f"{f.facts} facts from {f.passages} passages ({f.words:,} words): {f.train_facts} for training, "
                f"{f.test_questions} held out"),
-        ("plan", "measures this machine: a 3-step training run and one batch of questions"),
+        ("plan", "measures this machine: an 8-step training run and one batch of questions"),
         ("lora", f"the documents ({f.doc_tokens:,} tokens) seen {plan.lora_doc_repeats}× and the {f.train_facts} "
                  f"training questions {plan.lora_qa_repeats}×" if sized else
                  f"the documents ({f.doc_tokens:,} tokens) and the {f.train_facts} training questions, repeated as "

@@ -99,7 +99,10 @@ def reader_adapter(wb: Workbench) -> Path | None:
 
 
 # --- plan ------------------------------------------------------------------------------------------------
-PROBE_STEPS = 3
+PROBE_STEPS = 8
+"""Training steps the speed probe runs (the first not counted). Seven timed steps came within 10 % of the speed
+the lora stage then trained at on two held-out corpora; two timed steps read one 26 % low, so its lora planned
+12 repeats where the time allowed 16 (docs/decide.md, "The speed probe")."""
 
 
 def measure_speed(wb: Workbench, sample, corpus: str | None = None, cancel=None) -> Speed:
