@@ -73,7 +73,7 @@ def _train_facts(run) -> list[KnowledgeItem]:
 
 
 LORA_LEARNING_RATE = 2e-3
-"""The closed-book lora's rate: twice TrainConfig's default. On three held-out corpora at Decide's split and
+"""The closed-book lora's rate: twice TrainConfig's default. On the three reader-mix corpora at Decide's split and
 repeats it answered 0.167 of the hand-written questions (0.122 at 1e-3, 0.189 at 4e-3, which recalled fewer
 held-out generated facts); docs/fine-tuning-recipes.md, "Decide's lora: learning rate"."""
 RAFT_LEARNING_RATE = 3e-4
@@ -101,8 +101,9 @@ def reader_adapter(wb: Workbench) -> Path | None:
 # --- plan ------------------------------------------------------------------------------------------------
 PROBE_STEPS = 8
 """Training steps the speed probe runs (the first not counted). Seven timed steps came within 10 % of the speed
-the lora stage then trained at on two held-out corpora; two timed steps read one 26 % low, so its lora planned
-12 repeats where the time allowed 16 (docs/decide.md, "The speed probe")."""
+the lora stage then trained at on two held-out corpora; two timed steps read one a third low (225 tokens/s where
+its lora then trained at 333), so it planned 12 repeats where the time allowed 16 (docs/decide.md, "The speed
+probe")."""
 
 
 def measure_speed(wb: Workbench, sample, corpus: str | None = None, cancel=None) -> Speed:

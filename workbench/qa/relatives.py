@@ -3,8 +3,8 @@
 Manuals put many facts in a clause that hangs off a noun:
 
     "The freezers are on the backup generator, which starts automatically within 30 seconds of a power cut."
-    -> "The backup generator starts automatically within 30 seconds of a power cut."
-       ("The backup generator starts automatically within how many seconds of a power cut?")
+    -> "the backup generator starts automatically within 30 seconds of a power cut."
+       ("Within how many seconds of a power cut does the backup generator start automatically?")
 
 A wh-phrase cannot stand inside the relative clause ("... generator, which starts within how many seconds?"
 asks two things), so the question generator refuses such an answer (cloze._embedded). Restated with its

@@ -103,8 +103,14 @@ def _exit_with_parent() -> None:
     """In the worker: exit as soon as the process that started it is gone. A parent killed outright (SIGKILL, or
     a SIGTERM Python does not catch) runs no `finally`, so nothing else would stop its training."""
     parent = multiprocessing.parent_process()
-    if parent is not None:
-        threading.Thread(target=lambda: (parent.join(), os._exit(1)), name="exit-with-parent", daemon=True).start()
+    if parent is None:
+        return
+
+    def watch():
+        parent.join()  # returns when the parent's end of the pipe closes, however it died
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _work(spec: BaseSpec, examples, config: TrainConfig, out_dir: str, base_model_id: str, updates, stop) -> None:
