@@ -2,7 +2,7 @@
 
     qa      questions from the corpus, split by fact        -> qa/facts.jsonl, qa/train.jsonl, qa/test.jsonl
     plan    measure this machine, fit the budget            -> plan in run.json
-    lora    knowledge recipe: documents + question phrasings -> adapters/lora/
+    lora    knowledge recipe: documents + training questions -> adapters/lora/
     raft    the reader, continued on the training questions -> adapters/raft/ (or the reader, if it reads better)
     eval    four arms on the held-out questions             -> eval/ (summary.csv, per_question.csv, ...)
     unanswerable  held-out questions, answers' chunks withheld -> unanswerable/ (criteria.py)
@@ -68,7 +68,8 @@ def stage_qa(run, wb: Workbench) -> dict:
 
 
 def _train_facts(run) -> list[KnowledgeItem]:
-    """Training facts with all their phrasings (rows of qa/train.jsonl grouped by fact)."""
+    """Training facts with their questions (rows of qa/train.jsonl grouped by fact: the first phrasing of each;
+    docs/decide.md, "Every phrasing of each training fact")."""
     return knowledge_items(read_jsonl(run.path / "qa" / "train.jsonl"))
 
 

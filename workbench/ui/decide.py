@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 HELP = """**Decide** answers *should I use RAG or fine-tuning for these documents?* on the corpus you choose: it
 writes questions from the documents (offline), holds out a quarter of the facts as a test set, trains a **lora**
-adapter with the knowledge recipe (the documents plus several phrasings of each training question) and a **raft**
+adapter with the knowledge recipe (the documents plus a question for each training fact, repeated) and a **raft**
 adapter, and evaluates the four arms on the held-out questions, on questions whose passages it withholds (does an
 arm admit the documents do not say?) and on training facts it changes in a copy of the documents (does an arm
 follow the update?). The report opens with a table per need (accuracy, updates, admitting, short exact answers,
