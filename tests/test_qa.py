@@ -204,6 +204,22 @@ def test_a_list_item_yields_questions_under_its_heading(structured):
     assert any("how many books" in q for q in books.questions)
 
 
+def test_a_role_listed_against_a_person_is_asked_who_and_a_contact_by_what_it_is():
+    facts = by_answer(generate_facts(passages(("## Who's who\n\n- Director of the laboratory: Professor Malcolm Ashdown\n"
+                                               "- Laboratory Manager: Dr Sunita Hargreaves (room F2.14, extension 4410)\n"
+                                               "- Crewing Manager: Bethan Marsh, extension 220\n"
+                                               "- Fleet manager: Overnight Services Ltd\n\n## Emergency numbers\n\n"
+                                               "- Campus Security (24 hours): extension 2222, or 01632 960 222\n",
+                                               "people.md"))))
+    manager = facts["Dr Sunita Hargreaves"]  # the room is not part of the name
+    assert manager.kind == "person" and manager.questions[0] == "Who is the Laboratory Manager?"
+    assert "Under Who's who, who is the Laboratory Manager?" in manager.questions
+    assert facts["Professor Malcolm Ashdown"].questions[0] == "Who is the director of the laboratory?"
+    assert facts["Bethan Marsh"].questions[0] == "Who is the Crewing Manager?"
+    assert facts["extension 2222"].questions[0] == "What is the extension for Campus Security?"
+    assert facts["Overnight Services Ltd"].questions[0].startswith("Under Who's who, what is the fleet manager")
+
+
 def test_a_sentence_the_rule_based_transform_refuses_gets_a_cloze_question(structured):
     from workbench.qa.answers import candidates
     from workbench.qa.nlp import pipeline

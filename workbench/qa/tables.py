@@ -4,14 +4,16 @@
 | 5 years | £500 voucher |           "Under Long service, what is the award for 5 years?"
 
 Each other cell of the row is an answer, verbatim; a table without a header row is asked about only when it
-has two columns (label | value: "What is the phone under Contacts?").
+has two columns (label | value: "What is the phone under Contacts?"). A person named against a role ("Laboratory
+Manager: Dr Sunita Hargreaves (room F2.14)") is asked with "who", and the answer is the name without its
+parenthesis or what follows a comma: "Who is the Laboratory Manager?" -> "Dr Sunita Hargreaves".
 """
 
 from __future__ import annotations
 
 import re
 
-from .answers import CURRENCY_WORDS, TIME_UNITS
+from .answers import CURRENCY_WORDS, PLACE_NOUNS, ROLE_NOUNS, TIME_UNITS
 from .structure import Unit, context
 from .wording import WH_WORDS
 
@@ -19,6 +21,10 @@ MAX_ANSWER_WORDS = 15
 """Longer cells are sentences, not answers."""
 _PREPOSITIONS = {"by", "for", "to", "with", "at", "in", "on", "of", "from", "per"}
 """A header ending in one ("Led by") is not a noun."""
+_TITLES = {"dr", "prof", "professor", "mr", "mrs", "ms", "miss", "sir", "dame", "rev", "revd", "captain", "capt"}
+_FIRMS = {"plc", "llp", "limited", "group", "services", "partners", "trust", "council", "team"}
+_CONTACT = re.compile(r"(extension|ext|room|tel|telephone|phone|office)\.?\s+\S*\d", re.I)
+"""A value that says what it is ("extension 4415", "room F2.14"): asked as "What is the extension for ...?"."""
 _MONEY = re.compile(r"[£€$¥₹]\s?\d|\d\s?(?:euro|eur|gbp|usd|pounds?|dollars?)\b", re.I)
 
 
@@ -33,10 +39,26 @@ def kind_of(value: str) -> str:
     return "name"
 
 
+def _person(label: str, value: str) -> str:
+    """The person a role's label names ("Laboratory Manager", "Dr Sunita Hargreaves (room F2.14)" -> "Dr Sunita
+    Hargreaves"; "Crewing Manager", "Bethan Marsh, extension 220" -> "Bethan Marsh"), or ""."""
+    role = re.split(r"[,(]| of ", label)[0].split()  # "Director of the laboratory" -> "Director"
+    name = re.split(r"\s*[(,;]", value)[0].split()
+    if not role or role[-1].lower() not in ROLE_NOUNS or not 2 <= len(name) <= 5 \
+            or name[-1].lower() in PLACE_NOUNS | _FIRMS:
+        return ""
+    titled = name[0].lower().rstrip(".") in _TITLES
+    if not all(w[:1].isupper() and w[1:].replace("-", "").replace("'", "").isalpha() for w in name) \
+            or not titled and len(name) > 3:
+        return ""
+    return " ".join(name)
+
+
 def _noun(header: str) -> str:
-    """A header as a noun phrase inside a question: "Award" -> "award", "VAT rate" stays."""
+    """A header as a noun phrase inside a question: "Award" -> "award"; "VAT rate" and "Laboratory Manager" (a
+    capitalised title) stay."""
     words = header.split()
-    if words and words[0][1:2].islower():
+    if words and words[0][1:2].islower() and not any(w[:1].isupper() for w in words[1:]):
         words[0] = words[0].lower()
     return " ".join(words)
 
@@ -69,7 +91,10 @@ def row_questions(unit: Unit) -> list[tuple[str, str, list[str]]]:
         if not value or not any(c.isalnum() for c in value) or len(value.split()) > MAX_ANSWER_WORDS \
                 or value.lower() in ("yes", "no", "-", "n/a", "none"):
             continue
-        kind = kind_of(value)
+        kind, wh, contact = kind_of(value), "", None
+        person = "" if header else _person(label, value)
+        if person:  # "Who is the Laboratory Manager?" -> "Dr Sunita Hargreaves"
+            value, kind, wh = person, "person", "who"
         if header:
             noun = _noun(header[j])
             if not noun or noun.lower() == label.lower() or noun.split()[0].lower() in WH_WORDS \
@@ -80,8 +105,15 @@ def row_questions(unit: Unit) -> list[tuple[str, str, list[str]]]:
         else:  # "Video games | 14 days": how long are video games kept?
             noun = _noun(re.sub(r"\s*\([^)]*\)", "", label))  # "Band 2 (fillings, ...)" -> "Band 2"
             verb = "are" if _is_plural(noun) else "is"
-            plain = f"{_wh(value, kind)} {verb} {'' if _is_plural(noun) else 'the '}{noun}"
-        questions = []
+            contact = _CONTACT.match(value)
+            if contact:  # "Campus Security: extension 2222, or ..." -> "What is the extension for Campus Security?"
+                value = re.split(r"\s*[(,;]", value)[0]
+                named = noun[:1].isupper() and noun.split()[-1].lower() not in ROLE_NOUNS  # no article
+                plain = f"what is the {contact.group(1).lower()} for {'' if named or _is_plural(noun) else 'the '}{noun}"
+            else:
+                plain = f"{wh or _wh(value, kind)} {verb} {'' if _is_plural(noun) else 'the '}{noun}"
+        # A role or a contact needs no heading to be asked: it comes first, plain.
+        questions = [plain[:1].upper() + plain[1:] + "?"] if wh or contact else []
         if heading:
             questions.append(f"Under {heading}, {plain}?")
         questions.append(plain[:1].upper() + plain[1:] + (f" under {heading}?" if not header and heading
