@@ -236,6 +236,16 @@ def test_a_sentence_the_rule_based_transform_refuses_gets_a_cloze_question(struc
     assert all("7%" not in q for q in fact.questions)
 
 
+def test_a_named_place_or_document_is_not_asked_about_as_a_person_and_no_question_doubles_a_word():
+    facts = generate_facts(passages((
+        "The launches are inspected annually by the harbour authority for their Passenger Boat Licence. Crews "
+        "tie up at Wrexley Harbour overnight. A crew member who finds an error should email the fleet office.",
+        "fleet.md")))
+    assert facts and not any(f.kind == "person" and f.answer in ("Passenger Boat Licence", "Wrexley Harbour")
+                             for f in facts)
+    assert not any("who who" in q.lower() for f in facts for q in f.questions)
+
+
 def test_each_of_two_coordinated_values_is_asked_with_its_own_qualifier():
     facts = by_answer(generate_facts(passages(
         ("Day tickets cost 3 crowns for adults and 2 crowns for card holders under 25.", "fares.md"))))

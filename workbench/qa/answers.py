@@ -34,7 +34,11 @@ PLACE_NOUNS = {"observatory", "library", "hall", "centre", "center", "street", "
                "company", "ltd", "inc", "bank", "university", "school", "hospital", "college", "institute", "museum",
                "park", "station", "building", "office", "team", "department", "group", "committee", "board", "fund",
                "scheme", "plan", "policy", "form", "portal", "system", "app", "service", "club", "association",
-               "café", "cafe", "day", "week", "fortnight", "fair", "festival", "market", "trail", "night", "room"}
+               "café", "cafe", "day", "week", "fortnight", "fair", "festival", "market", "trail", "night", "room",
+               "harbour", "harbor", "port", "wharf", "quay", "pier", "island", "airport", "terminal", "laboratory",
+               "licence", "license", "card", "cards", "certificate", "permit", "ticket", "award"}
+"""Last words of a name that is not a person's: a place, an organisation, a scheme or a document ("Wrexley Harbour",
+"Passenger Boat Licence")."""
 # e.g. KL-204, HR-7, A4, V2.1 (not plain words and not plain numbers)
 _CODE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9]+(?:[-/.][A-Za-z0-9]+)*$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}$|^\d{1,2}(?:am|pm)$", re.I)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -40,6 +41,8 @@ MAX_PHRASINGS = 5
 KIND_RANK = {"count": 0, "money": 0, "percent": 0, "date": 1, "year": 1, "time": 1, "person": 1, "code": 2,
              "name": 2, "place": 2, "colour": 2, "number": 3}
 """Preferred kinds when max_facts truncates: numbers with units and dates make the least ambiguous questions."""
+_DOUBLED = re.compile(r"\b([A-Za-z]+) \1\b", re.I)
+"""A word twice in a row ("Who who finds an error ..."): a subject's relative clause the transform misread."""
 
 
 class QAError(ValueError):
@@ -95,7 +98,7 @@ def _questions(candidates_: list[str], answer: str, source_runs: set, allow_copy
     """Distinct phrasings that do not give the answer away, at most MAX_PHRASINGS; copying ones last (cloze)."""
     fresh, copying, seen = [], [], set()
     for q in candidates_:
-        if not q or q.lower() in seen or answer_leaks(q, answer):
+        if not q or q.lower() in seen or answer_leaks(q, answer) or _DOUBLED.search(q):
             continue
         seen.add(q.lower())
         (copying if copies_run(q, "", source_runs=source_runs) else fresh).append(q)
