@@ -6,7 +6,8 @@
 Each other cell of the row is an answer, verbatim; a table without a header row is asked about only when it
 has two columns (label | value: "What is the phone under Contacts?"). A person named against a role ("Laboratory
 Manager: Dr Sunita Hargreaves (room F2.14)") is asked with "who", and the answer is the name without its
-parenthesis or what follows a comma: "Who is the Laboratory Manager?" -> "Dr Sunita Hargreaves".
+parenthesis or what follows a comma: "Who is the Laboratory Manager?" -> "Dr Sunita Hargreaves". A value that says
+what it is is asked as such: "Campus Security: extension 2222" -> "What is the extension for Campus Security?".
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ MAX_ANSWER_WORDS = 15
 _PREPOSITIONS = {"by", "for", "to", "with", "at", "in", "on", "of", "from", "per"}
 """A header ending in one ("Led by") is not a noun."""
 _TITLES = {"dr", "prof", "professor", "mr", "mrs", "ms", "miss", "sir", "dame", "rev", "revd", "captain", "capt"}
+"""Titles a person's name may open with ("Dr Sunita Hargreaves")."""
 _FIRMS = {"plc", "llp", "limited", "group", "services", "partners", "trust", "council", "team"}
+"""Last words of an organisation's name, which a role's label may name too ("Fleet manager: Overnight Services Ltd")."""
 _CONTACT = re.compile(r"(extension|ext|room|tel|telephone|phone|office)\.?\s+\S*\d", re.I)
 """A value that says what it is ("extension 4415", "room F2.14"): asked as "What is the extension for ...?"."""
 _MONEY = re.compile(r"[£€$¥₹]\s?\d|\d\s?(?:euro|eur|gbp|usd|pounds?|dollars?)\b", re.I)
