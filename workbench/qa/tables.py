@@ -42,11 +42,16 @@ def kind_of(value: str) -> str:
     return "name"
 
 
+def _lead(value: str) -> str:
+    """A value up to its first parenthesis, comma or semicolon: "extension 2222, or 01632 960 222" -> "extension 2222"."""
+    return re.split(r"\s*[(,;]", value)[0]
+
+
 def _person(label: str, value: str) -> str:
     """The person a role's label names ("Laboratory Manager", "Dr Sunita Hargreaves (room F2.14)" -> "Dr Sunita
     Hargreaves"; "Crewing Manager", "Bethan Marsh, extension 220" -> "Bethan Marsh"), or ""."""
     role = re.split(r"[,(]| of ", label)[0].split()  # "Director of the laboratory" -> "Director"
-    name = re.split(r"\s*[(,;]", value)[0].split()
+    name = _lead(value).split()
     if not role or role[-1].lower() not in ROLE_NOUNS or not 2 <= len(name) <= 5 \
             or name[-1].lower() in PLACE_NOUNS | _FIRMS:
         return ""
@@ -110,7 +115,7 @@ def row_questions(unit: Unit) -> list[tuple[str, str, list[str]]]:
             verb = "are" if _is_plural(noun) else "is"
             contact = _CONTACT.match(value)
             if contact:  # "Campus Security: extension 2222, or ..." -> "What is the extension for Campus Security?"
-                value = re.split(r"\s*[(,;]", value)[0]
+                value = _lead(value)
                 named = noun[:1].isupper() and noun.split()[-1].lower() not in ROLE_NOUNS  # no article
                 plain = f"what is the {contact.group(1).lower()} for {'' if named or _is_plural(noun) else 'the '}{noun}"
             else:
