@@ -246,6 +246,13 @@ def test_a_named_place_or_document_is_not_asked_about_as_a_person_and_no_questio
     assert not any("who who" in q.lower() for f in facts for q in f.questions)
 
 
+def test_a_name_the_corpus_capitalises_keeps_its_capital_at_the_start_of_a_question():
+    facts = generate_facts(passages((
+        "Sandwort lies overnight at Ferrier's Quay. The crew of Sandwort check the ramps every morning.", "fleet.md")))
+    asked = [q for f in facts for q in f.questions if q.startswith("Where ")]
+    assert asked and all("Sandwort" in q for q in asked)
+
+
 def test_each_of_two_coordinated_values_is_asked_with_its_own_qualifier():
     facts = by_answer(generate_facts(passages(
         ("Day tickets cost 3 crowns for adults and 2 crowns for card holders under 25.", "fares.md"))))

@@ -132,7 +132,7 @@ COPYING_PATTERNS = {"colour"}
 def _patterns(sent, names: frozenset) -> list[tuple[str, list]]:
     """(how, its (answer, kind, questions) triples) for each pattern that asks about a sentence by its own shape."""
     return [("role", role_facts(sent) + naming_facts(sent, names) + called_facts(sent, names)),
-            ("origin", origin_facts(sent)), ("place", place_facts(sent) + address_facts(sent)),
+            ("origin", origin_facts(sent)), ("place", place_facts(sent, names) + address_facts(sent)),
             ("colour", colour_facts(sent)), ("measure", measure_facts(sent))]
 
 

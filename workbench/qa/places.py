@@ -100,8 +100,9 @@ def _question(verb, subject: str) -> str | None:
     return None
 
 
-def place_facts(sent) -> list[tuple[str, str, list[str]]]:
-    """(answer, kind, questions) for each clause of the sentence that places its subject."""
+def place_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, list[str]]]:
+    """(answer, kind, questions) for each clause of the sentence that places its subject. `names`: words the corpus
+    capitalises mid-sentence, which keep their capital at the question's start ("Where does Sandwort lie?")."""
     out, doc = [], sent.doc
     for prep in sent:
         if prep.dep_ not in ("prep", "advmod", "acomp") or prep.lower_ not in SPATIAL | GENERAL \
@@ -123,7 +124,8 @@ def place_facts(sent) -> list[tuple[str, str, list[str]]]:
         if not (_plain(doc, s_start, s_end) and _plain(doc, a_start, a_end)):
             continue
         what = doc[s_start:s_end].text
-        what = what[:1].lower() + what[1:] if doc[s_start].pos_ != "PROPN" else what
+        what = what[:1].lower() + what[1:] if doc[s_start].pos_ != "PROPN" and doc[s_start].text not in names \
+            else what
         question = _question(verb, what)
         if question:
             out.append((doc[a_start:a_end].text, "place", [question]))
