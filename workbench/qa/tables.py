@@ -24,8 +24,9 @@ _PREPOSITIONS = {"by", "for", "to", "with", "at", "in", "on", "of", "from", "per
 """A header ending in one ("Led by") is not a noun."""
 _TITLES = {"dr", "prof", "professor", "mr", "mrs", "ms", "miss", "sir", "dame", "rev", "revd", "captain", "capt"}
 """Titles a person's name may open with ("Dr Sunita Hargreaves")."""
-_FIRMS = {"plc", "llp", "limited", "group", "services", "partners", "trust", "council", "team"}
-"""Last words of an organisation's name, which a role's label may name too ("Fleet manager: Overnight Services Ltd")."""
+_NOT_PEOPLE = PLACE_NOUNS | {"plc", "llp", "limited", "services", "partners", "trust", "council"}
+"""Last words of a name that is not a person's, organisations' included: a role's label may name a firm ("Fleet
+manager: Overnight Services Ltd")."""
 _CONTACT = re.compile(r"(extension|ext|room|tel|telephone|phone|office)\.?\s+\S*\d", re.I)
 """A value that says what it is ("extension 4415", "room F2.14"): asked as "What is the extension for ...?"."""
 _MONEY = re.compile(r"[£€$¥₹]\s?\d|\d\s?(?:euro|eur|gbp|usd|pounds?|dollars?)\b", re.I)
@@ -53,7 +54,7 @@ def _person(label: str, value: str) -> str:
     role = re.split(r"[,(]| of ", label)[0].split()  # "Director of the laboratory" -> "Director"
     name = _lead(value).split()
     if not role or role[-1].lower() not in ROLE_NOUNS or not 2 <= len(name) <= 5 \
-            or name[-1].lower() in PLACE_NOUNS | _FIRMS:
+            or name[-1].lower() in _NOT_PEOPLE:
         return ""
     titled = name[0].lower().rstrip(".") in _TITLES
     if not all(w[:1].isupper() and w[1:].replace("-", "").replace("'", "").isalpha() for w in name) \
@@ -99,10 +100,7 @@ def row_questions(unit: Unit) -> list[tuple[str, str, list[str]]]:
         if not value or not any(c.isalnum() for c in value) or len(value.split()) > MAX_ANSWER_WORDS \
                 or value.lower() in ("yes", "no", "-", "n/a", "none"):
             continue
-        kind, wh, contact = kind_of(value), "", None
-        person = "" if header else _person(label, value)
-        if person:  # "Who is the Laboratory Manager?" -> "Dr Sunita Hargreaves"
-            value, kind, wh = person, "person", "who"
+        kind, standalone = kind_of(value), False
         if header:
             noun = _noun(header[j])
             if not noun or noun.lower() == label.lower() or noun.split()[0].lower() in WH_WORDS \
@@ -113,19 +111,23 @@ def row_questions(unit: Unit) -> list[tuple[str, str, list[str]]]:
         else:  # "Video games | 14 days": how long are video games kept?
             noun = _noun(re.sub(r"\s*\([^)]*\)", "", label))  # "Band 2 (fillings, ...)" -> "Band 2"
             verb = "are" if _is_plural(noun) else "is"
-            contact = _CONTACT.match(value)
-            if contact:  # "Campus Security: extension 2222, or ..." -> "What is the extension for Campus Security?"
+            article = "" if _is_plural(noun) else "the "
+            person, contact = _person(label, value), _CONTACT.match(value)
+            if person:  # "Who is the Laboratory Manager?" -> "Dr Sunita Hargreaves"
+                value, kind = person, "person"
+                plain = f"who {verb} {article}{noun}"
+            elif contact:  # "Campus Security: extension 2222, or ..." -> "What is the extension for Campus Security?"
                 value = _lead(value)
                 named = noun[:1].isupper() and noun.split()[-1].lower() not in ROLE_NOUNS  # no article
-                plain = f"what is the {contact.group(1).lower()} for {'' if named or _is_plural(noun) else 'the '}{noun}"
+                plain = f"what is the {contact.group(1).lower()} for {'' if named else article}{noun}"
             else:
-                plain = f"{wh or _wh(value, kind)} {verb} {'' if _is_plural(noun) else 'the '}{noun}"
-        # A role or a contact needs no heading to be asked: it comes first, plain.
-        questions = [plain[:1].upper() + plain[1:] + "?"] if wh or contact else []
+                plain = f"{_wh(value, kind)} {verb} {article}{noun}"
+            standalone = bool(person or contact)
+        asked = plain[:1].upper() + plain[1:]
+        questions = [asked + "?"] if standalone else []  # a role or a contact needs no heading: first, plain
         if heading:
             questions.append(f"Under {heading}, {plain}?")
-        questions.append(plain[:1].upper() + plain[1:] + (f" under {heading}?" if not header and heading
-                                                           else "?"))
+        questions.append(asked + (f" under {heading}?" if not header and heading else "?"))
         if kind == "money" and header:
             questions.append(f"How much is the {noun} for {label}?")
             if not re.search(r"\d", label) and len(label.split()) <= 3:
