@@ -90,10 +90,19 @@ def test_decide_runs_every_stage_and_reports_a_verdict(workbench, facts_corpus, 
     assert report["plan_notes"] and "queries" in report["cost_curve"]
     assert "Verdict" in (out / "report.md").read_text()
     # Test questions are about facts no training question covers, and are never training text.
-    train = [json.loads(x) for x in (out / "qa" / "train.jsonl").read_text().splitlines()]
-    test = [json.loads(x) for x in (out / "qa" / "test.jsonl").read_text().splitlines()]
+    train, test, recall = ([json.loads(x) for x in (out / "qa" / f"{name}.jsonl").read_text().splitlines()]
+                           for name in ("train", "test", "recall"))
     assert not {r["fact_id"] for r in train} & {r["fact_id"] for r in test}
     assert not {r["question"] for r in train} & {r["question"] for r in test}
+    # Once everything is measured, the lora a user takes learns the held-out facts too (the refit); the measured
+    # adapter stays beside it, and the report says which is which.
+    assert {r["fact_id"] for r in recall} == {r["fact_id"] for r in test} and result["qa"]["recall"] == len(recall)
+    state = json.loads((out / "run.json").read_text())["state"]
+    assert state["refit"]["facts"] == len(recall) and state["refit"]["steps"] > 0
+    measured = out / "adapters" / "lora-measured" / "adapter_model.safetensors"
+    assert measured.read_bytes() != (out / "adapters" / "lora" / "adapter_model.safetensors").read_bytes()
+    assert result["training_minutes"]["lora"] >= state["refit"]["minutes"]  # the refit is part of lora's cost
+    assert "## The lora adapter to take" in (out / "report.md").read_text()
 
 
 def test_raft_continues_the_reader_and_keeps_what_reads_validation_facts_better(workbench, facts_corpus, tmp_path,
@@ -146,7 +155,8 @@ def test_a_stopped_run_resumes_after_its_last_finished_stage(workbench, facts_co
     result = run_decide(workbench, facts_corpus, out)  # the budget comes from run.json
     assert result["verdict"] and result["budget_minutes"] == 30
     assert (out / "qa" / "train.jsonl").stat().st_mtime_ns == qa_written  # finished stages are not redone
-    assert (out / "adapters" / "lora" / "adapter_model.safetensors").stat().st_mtime_ns == lora_written
+    # the lora stage is not redone: the adapter the evaluation measured is the one it wrote (kept by the refit)
+    assert (out / "adapters" / "lora-measured" / "adapter_model.safetensors").stat().st_mtime_ns == lora_written
 
 
 def test_cancel_stops_the_evaluation_stage_within_a_step_and_a_rerun_finishes(workbench, facts_corpus, tmp_path):
@@ -308,22 +318,23 @@ def test_the_plan_before_a_run_shows_each_stage_its_questions_minutes_and_the_mi
                                                                                        vague_corpus, tmp_path):
     from workbench.decide.examples import plan_inputs
     from workbench.decide.preview import describe, make_preview
-    from workbench.decide.stages import _train_facts, stage_qa
+    from workbench.decide.stages import _recall_facts, _train_facts, stage_qa
     from workbench.ui.decide import DecideTab, runs_root, show_plan
 
     tab = DecideTab(workbench)
     line, _ = show_plan(tab, facts_corpus, 20)  # no run on this machine yet: the counts, no minutes
     assert "no Decide run on this machine yet" in line
-    for stage in ("qa", "plan", "lora", "raft", "eval", "unanswerable", "updates", "report"):
+    for stage in ("qa", "plan", "lora", "raft", "eval", "unanswerable", "updates", "refit", "report"):
         assert f"| {stage} |" in line
     # the same facts, split and examples the run's stages make
     figures = tab.figures.get(workbench, facts_corpus)
     run = DecideRun.open(tmp_path / "run", facts_corpus)
     qa = stage_qa(run, workbench)["qa"]
     assert (figures.facts, figures.train_facts, figures.test_questions) == (qa["facts"], qa["train"], qa["test"])
-    inputs = plan_inputs(workbench, facts_corpus, _train_facts(run), qa["test"], run.seed)
-    assert (figures.qa_tokens, figures.doc_tokens, figures.raft_tokens) == (
-        inputs.qa_tokens, inputs.doc_tokens, inputs.raft_tokens)
+    inputs = plan_inputs(workbench, facts_corpus, _train_facts(run), qa["test"], run.seed, _recall_facts(run))
+    assert (figures.qa_tokens, figures.doc_tokens, figures.raft_tokens, figures.recall_tokens) == (
+        inputs.qa_tokens, inputs.doc_tokens, inputs.raft_tokens, inputs.recall_tokens)
+    assert inputs.recall_tokens > 0
     assert f"{qa['facts']} facts from" in line and f"{qa['test']} held out" in line
 
     # once a run measured this machine (here: as a slow one), minutes and the minimum budget

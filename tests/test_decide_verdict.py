@@ -60,6 +60,20 @@ def test_plan_fits_the_budget_and_reports_its_choices():
     assert plan.lora_doc_repeats >= 1 and any("seen" in n for n in plan.notes)
 
 
+def test_the_refit_comes_out_of_loras_time_and_only_where_it_fits():
+    speed = Speed(train_tokens_per_s=400, eval_s_per_question=4.0)
+    sizes = dict(elapsed_s=60, test_available=80, qa_tokens=8_000, doc_tokens=15_000, raft_tokens_per_epoch=60_000,
+                 speed=speed)
+    alone, refit = make_plan(20, **sizes), make_plan(20, **sizes, recall_tokens=3_000)
+    assert alone.refit_seconds == 0 and refit.refit_seconds > 0
+    assert refit.lora_qa_repeats < alone.lora_qa_repeats and refit.raft_epochs == alone.raft_epochs
+    assert refit.lora_seconds + refit.refit_seconds <= alone.lora_seconds + 1
+    assert any("refit" in n and f"seen {refit.lora_qa_repeats}×" in n for n in refit.notes)
+    # at the smallest budget lora sees everything once: no time for a refit
+    tight = make_plan(alone.min_budget_minutes, **sizes, recall_tokens=3_000)
+    assert tight.refit_seconds == 0 and tight.lora_qa_repeats >= 1
+
+
 def test_plan_refuses_a_budget_too_small_and_says_how_much_is_needed():
     speed = Speed(train_tokens_per_s=100, eval_s_per_question=8.0)
     with pytest.raises(BudgetError, match=r"too small .* at least \d+ min"):

@@ -38,8 +38,8 @@ RAFT_MAX_EXAMPLES = 240
 def test_fraction(n_facts: int) -> float:
     """A quarter of the facts, raised up to half on small corpora so the test set reaches ~30 questions.
 
-    Held-out facts have no training question for either adapter, so the lora arm loses nothing it is tested on;
-    raft learns to read passages, which a few dozen examples already teach."""
+    Neither adapter is measured on a fact it was trained on; raft learns to read passages from a few dozen
+    examples, and the lora learns the held-out facts after the evaluation (the refit stage)."""
     return min(0.5, max(0.25, TEST_QUESTIONS_WANTED / max(n_facts, 1)))
 
 
@@ -51,11 +51,24 @@ def check_facts(n_facts: int, corpus: str) -> None:
             f"least {MIN_FACTS}): add documents with concrete facts — numbers, names, dates, places — or more text")
 
 
-def split_rows(facts, seed: int) -> tuple[list[dict], list[dict]]:
-    """(training rows, held-out rows) of the facts, split by fact: one row per training fact, one reworded
-    question per held-out fact (qa/train.jsonl and qa/test.jsonl)."""
+@dataclass
+class SplitRows:
+    """A run's questions, as the qa stage writes them."""
+
+    train: list[dict]
+    """qa/train.jsonl: each training fact's first phrasing; both adapters learn these."""
+    test: list[dict]
+    """qa/test.jsonl: each held-out fact asked in its phrasing least like the first."""
+    recall: list[dict]
+    """qa/recall.jsonl: each held-out fact's first phrasing, which the refit stage teaches the measured lora
+    after the evaluation, so the adapter a user takes has learned every fact the corpus gave."""
+
+
+def split_rows(facts, seed: int) -> SplitRows:
+    """The facts split by fact into training and held-out ones (a Decide run's qa/ files, see SplitRows)."""
     train_facts, test_facts = split_by_fact(facts, test_fraction(len(facts)), seed=seed)
-    return qa_items(train_facts, "train", reword=False), qa_items(test_facts, "test", reword=True)
+    return SplitRows(qa_items(train_facts, "train", reword=False), qa_items(test_facts, "test", reword=True),
+                     qa_items(test_facts, "train", reword=False))
 
 
 def knowledge_items(rows: list[dict]) -> list[KnowledgeItem]:
@@ -121,15 +134,18 @@ class PlanInputs:
     criteria: tuple[int, int]
     """(questions the documents do not answer, changed facts) the criteria stages would ask at most."""
     validation_facts: int
+    recall_tokens: int = 0
+    """The recall facts' questions once (what the refit repeats)."""
 
 
-def plan_inputs(wb: Workbench, corpus: str, facts: list[KnowledgeItem], test_available: int,
-                seed: int) -> PlanInputs:
+def plan_inputs(wb: Workbench, corpus: str, facts: list[KnowledgeItem], test_available: int, seed: int,
+                recall: list[KnowledgeItem] = ()) -> PlanInputs:
     """The examples and token counts of a run over `facts` (the training facts) with `test_available` held-out
-    questions."""
+    questions, whose facts (`recall`) the refit teaches the lora."""
     qa = lora_examples(wb, corpus, facts, seed, documents=False)
     docs = [document_example(wb.tokenizer, c) for c in wb.store.chunks(corpus)]
     raft = reader_examples(wb, corpus, facts, seed)
     criteria = (min(UNANSWERABLE_QUESTIONS, test_available), min(UPDATED_FACTS, len(facts)))
+    recall_tokens = tokens(wb, lora_examples(wb, corpus, list(recall), seed, documents=False)) if recall else 0
     return PlanInputs(qa, docs, len(raft), tokens(wb, qa), tokens(wb, docs), tokens(wb, raft), test_available,
-                      criteria, len(validation_split(facts, seed)[1]))
+                      criteria, len(validation_split(facts, seed)[1]), recall_tokens)

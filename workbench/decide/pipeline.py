@@ -37,7 +37,8 @@ def stage_seconds(plan: dict) -> dict[str, float]:
     sizes, STAGE_SECONDS for the others."""
     criteria = plan.get("criteria_seconds", 0.0)
     return {**STAGE_SECONDS, "lora": plan.get("lora_seconds", 0.0), "raft": plan.get("raft_seconds", 0.0),
-            "eval": plan.get("eval_seconds", 0.0), "unanswerable": criteria / 2, "updates": criteria / 2}
+            "eval": plan.get("eval_seconds", 0.0), "unanswerable": criteria / 2, "updates": criteria / 2,
+            "refit": plan.get("refit_seconds", 0.0)}
 
 
 def stage_position(stage: str) -> tuple[int, int]:
@@ -180,7 +181,7 @@ def summary(run: DecideRun) -> dict:
     qa = s.get("qa", {})
     return {
         "corpus": run.corpus, "run_dir": str(run.path), "budget_minutes": run.budget_minutes,
-        "qa": {"train": qa.get("train"), "test": qa.get("test"),
+        "qa": {"train": qa.get("train"), "test": qa.get("test"), "recall": qa.get("recall", 0),
                "answer_in_source": (qa.get("quality") or {}).get("answer_in_source")},
         "adapters": s.get("adapters", {}), "summary": report.get("summary", {}),
         "training_minutes": s.get("training_minutes", {}), "break_even_queries": report.get("break_even_queries", {}),

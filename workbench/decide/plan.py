@@ -56,6 +56,8 @@ class Plan:
     min_budget_minutes: float = 0.0
     """The smallest budget that fits this corpus on this machine (what a too-small budget's error names); the
     Decide tab's plan computes it the same way before a run (decide/preview.py)."""
+    refit_seconds: float = 0.0
+    """Hard limit of the refit stage: the measured lora continued on the held-out facts (0: no refit)."""
 
 
 # Shares of the time left after question generation: evaluation first (a verdict needs enough questions),
@@ -70,14 +72,26 @@ MAX_RAFT_EPOCHS = 3.0
 MIN_RAFT_EPOCHS = 0.5
 SAFETY = 0.9
 """Plans use 90 % of each stage's time: model loading, saving and the report take the rest."""
+REFIT_REPLAY = 0.5
+"""The refit shows the training questions again this share of lora's repeats, beside the held-out facts' questions
+at every repeat: with the training questions once, a refit of 24 repeats forgot 5 of the 7 hand-written questions
+the measured adapter answered (docs/decide.md, "The refit")."""
+
+
+def refit_replays(qa_repeats: int) -> int:
+    """Times the refit shows the training questions again."""
+    return max(1, round(qa_repeats * REFIT_REPLAY))
 
 
 def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_tokens: int, doc_tokens: int,
-              raft_tokens_per_epoch: int, speed: Speed, criteria_questions: tuple[int, int] = (0, 0)) -> Plan:
+              raft_tokens_per_epoch: int, speed: Speed, criteria_questions: tuple[int, int] = (0, 0),
+              recall_tokens: int = 0) -> Plan:
     """Repeats, epochs and test size that fit in what is left of the budget; BudgetError when the minimum does not.
 
     The minimum: lora sees the documents and the questions once, raft half its examples, 12 test questions, and
     the unanswerable and updated questions (`criteria_questions`), halved or left out when a tight budget needs it.
+    lora's time also holds the refit where it fits (`recall_tokens`: the held-out facts' questions, seen as often
+    as the training questions, with the training questions again so the refit does not forget them).
     """
     base = budget_minutes * 60 * SAFETY - elapsed_s
     lora_min_s = (qa_tokens + doc_tokens) / speed.train_tokens_per_s
@@ -114,11 +128,17 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     lora_s = train_s - raft_s
     raft_epochs = min(MAX_RAFT_EPOCHS, raft_s * speed.train_tokens_per_s / max(raft_tokens_per_epoch, 1))
     lora_s += raft_s - raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s  # what raft cannot use
-    # Documents once (twice when there is room); the rest of lora's time repeats the questions.
+    # Documents once (twice when there is room); the rest of lora's time repeats the questions: the training
+    # questions in the lora stage and, where two repeats of everything fit, the refit's share of each repeat.
     lora_tokens = lora_s * speed.train_tokens_per_s
-    doc_repeats = MAX_DOC_REPEATS if lora_tokens >= MAX_DOC_REPEATS * doc_tokens + 4 * qa_tokens else 1
-    qa_repeats = max(1, min(MAX_QA_REPEATS, int((lora_tokens - doc_repeats * doc_tokens) / max(qa_tokens, 1))))
+    per_repeat = qa_tokens + recall_tokens + REFIT_REPLAY * qa_tokens
+    if not recall_tokens or lora_tokens < doc_tokens + 2 * per_repeat:
+        per_repeat, recall_tokens = qa_tokens, 0
+    doc_repeats = MAX_DOC_REPEATS if lora_tokens >= MAX_DOC_REPEATS * doc_tokens + 4 * per_repeat else 1
+    qa_repeats = max(1, min(MAX_QA_REPEATS, int((lora_tokens - doc_repeats * doc_tokens) / max(per_repeat, 1))))
     lora_used_s = (doc_repeats * doc_tokens + qa_repeats * qa_tokens) / speed.train_tokens_per_s
+    refit_tokens = qa_repeats * recall_tokens + refit_replays(qa_repeats) * qa_tokens if recall_tokens else 0
+    refit_s = refit_tokens / speed.train_tokens_per_s
     notes = [
         f"measured {speed.train_tokens_per_s:.0f} training tokens/s and {speed.eval_s_per_question:.1f} s per "
         f"question for four arms",
@@ -128,10 +148,14 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
         f"raft: {raft_epochs:.2f} epochs over {raft_tokens_per_epoch:,} tokens "
         f"(~{raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s / 60:.1f} min)",
     ]
+    if refit_s:
+        notes.insert(3, f"lora refit after the evaluation: the held-out facts' questions ({recall_tokens:,} tokens) "
+                        f"seen {qa_repeats}× and the training questions {refit_replays(qa_repeats)}× more "
+                        f"(~{refit_s / 60:.1f} min)")
     if any(criteria_questions):
         notes.append(f"{criteria[0]} questions the documents do not answer and {criteria[1]} changed facts "
                      f"(~{criteria_s / 60:.1f} min)" + (" (fewer: the budget is tight)" if criteria != criteria_questions
                                                          else ""))
     return Plan(budget_minutes, test, qa_repeats, doc_repeats, round(raft_epochs, 2),
                 round(lora_used_s / SAFETY), round(raft_s / SAFETY), round(eval_s), speed, notes, *criteria,
-                round(criteria_s), min_minutes)
+                round(criteria_s), min_minutes, math.ceil(refit_s / SAFETY))

@@ -44,6 +44,8 @@ class CorpusFigures:
     raft_tokens: int
     criteria: tuple[int, int]
     """At most (questions the documents do not answer, changed facts)."""
+    recall_tokens: int
+    """The held-out facts' questions once (what the refit repeats)."""
 
 
 def corpus_figures(wb: Workbench, corpus: str) -> CorpusFigures:
@@ -59,12 +61,12 @@ def corpus_figures(wb: Workbench, corpus: str) -> CorpusFigures:
     except QAError as exc:
         raise DecideError(str(exc)) from None
     check_facts(len(facts), corpus)
-    train_rows, test_rows = split_rows(facts, SEED)
-    train = knowledge_items(train_rows)
-    inputs = plan_inputs(wb, corpus, train, len(test_rows), SEED)
+    rows = split_rows(facts, SEED)
+    train = knowledge_items(rows.train)
+    inputs = plan_inputs(wb, corpus, train, len(rows.test), SEED, knowledge_items(rows.recall))
     return CorpusFigures(sum(len(c.text.split()) for c in chunks), len(chunks), len(facts), len(train),
-                         len(test_rows), inputs.validation_facts, inputs.raft_examples, inputs.qa_tokens,
-                         inputs.doc_tokens, inputs.raft_tokens, inputs.criteria)
+                         len(rows.test), inputs.validation_facts, inputs.raft_examples, inputs.qa_tokens,
+                         inputs.doc_tokens, inputs.raft_tokens, inputs.criteria, inputs.recall_tokens)
 
 
 class FiguresCache:
@@ -114,7 +116,8 @@ def make_preview(figures: CorpusFigures, budget_minutes: float, measured: Measur
     probe_s = measured.probe_s if measured.probe_s is not None else STAGE_SECONDS["plan"]
     try:
         plan = make_plan(budget_minutes, qa_s + probe_s, figures.test_questions, figures.qa_tokens,
-                         figures.doc_tokens, figures.raft_tokens, measured.speed, figures.criteria)
+                         figures.doc_tokens, figures.raft_tokens, measured.speed, figures.criteria,
+                         figures.recall_tokens)
     except BudgetError as exc:
         return Preview(budget_minutes, figures, measured, refusal=str(exc), min_minutes=int(exc.min_minutes))
     # raft's plan is its time limit (what the split gave it); the run takes its epochs' time and the validation
@@ -149,6 +152,9 @@ def _rows(p: Preview) -> list[tuple[str, str]]:
         ("eval", f"{upto}{tests} of the {f.test_questions} held-out questions, four arms each"),
         ("unanswerable", f"{upto}{unanswerable} questions the documents do not answer, four arms each"),
         ("updates", f"{upto}{updated} training facts changed in a copy of the documents, four arms each"),
+        ("refit", (f"the measured lora learns the {f.test_questions} held-out facts too ({plan.lora_qa_repeats}×), "
+                   "the adapter a user takes" if plan.refit_seconds else "none: the budget leaves no time for it")
+                  if sized else f"the measured lora learns the {f.test_questions} held-out facts too, if time allows"),
         ("report", "verdict per need, intervals, cost and break-even"),
     ]
 

@@ -65,6 +65,7 @@ def build(run) -> dict:
             "reasons": verdict.reasons, "plan_notes": (run.state.get("plan") or {}).get("notes", []),
             "qa": run.state.get("qa", {}), "memory_kind": rows[0].get("memory_kind", ""),
             "raft_choice": run.state.get("raft_choice"), "raft_training": run.state.get("raft_training", {}),
+            "refit": run.state.get("refit"),
             "needs": needs, "queries_per_day": queries_per_day,
             "unanswerable": {a: {"abstains": round(mean(v["abstains"]), 4), "n": v["n"], "withheld": v["withheld"],
                                  "unseen": v["unseen"]} for a, v in unanswerable.items()},
@@ -145,6 +146,17 @@ def _criteria_lines(report: dict) -> list[str]:
     return lines
 
 
+def _refit_lines(report: dict) -> list[str]:
+    refit = report.get("refit") or {}
+    if not refit.get("facts"):
+        return []
+    return ["", "## The lora adapter to take", "",
+            f"`adapters/lora` is the measured lora continued on the {refit['facts']} held-out facts once every "
+            f"measurement was done ({refit['minutes']:.1f} min, counted in its training minutes): it has learned every "
+            "fact the corpus gave. The figures above are the measured adapter's (`adapters/lora-measured`); asked "
+            "about the held-out facts, the refitted one would be asked what it was trained on."]
+
+
 def markdown(report: dict) -> str:
     s = report["summary"]
     lines = [f"# Decide: corpus `{report['corpus']}`", "", f"**Verdict.** {report['verdict']}", "",
@@ -178,6 +190,7 @@ def markdown(report: dict) -> str:
                                      "never repaid: it is not faster per query than rag") + _accuracy_caveat(s, arm))
     lines += _criteria_lines(report)
     lines += _raft_choice_lines(report)
+    lines += _refit_lines(report)
     lines += ["", "## How the budget was spent", "", *[f"- {n}" for n in report["plan_notes"]]]
     q = report["qa"].get("quality") or {}
     if q:
