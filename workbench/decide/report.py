@@ -152,9 +152,10 @@ def _refit_lines(report: dict) -> list[str]:
         return []
     return ["", "## The lora adapter to take", "",
             f"`adapters/lora` is the measured lora continued on the {refit['facts']} held-out facts once every "
-            f"measurement was done ({refit['minutes']:.1f} min, counted in its training minutes): it has been trained on "
-            "every fact the questions were generated for. The figures above are the measured adapter's (`adapters/lora-measured`); asked "
-            "about the held-out facts, the refitted one would be asked what it was trained on."]
+            f"measurement was done ({refit['minutes']:.1f} min, counted in its training minutes): it has been "
+            "trained on every fact the questions were generated for. The figures above are the measured adapter's "
+            "(`adapters/lora-measured`); asked about the held-out facts, the refitted one would be asked what it "
+            "was trained on."]
 
 
 def markdown(report: dict) -> str:

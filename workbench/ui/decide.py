@@ -51,11 +51,11 @@ adapter with the knowledge recipe (the documents plus a question for each traini
 adapter, and evaluates the four arms on the held-out questions, on questions whose passages it withholds (does an
 arm admit the documents do not say?) and on training facts it changes in a copy of the documents (does an arm
 follow the update?); once everything is measured, the lora adapter learns the held-out facts too, so the one
-you take knows every fact found. The report opens with a table per need (accuracy, updates, admitting, short exact answers,
-cost at your queries a day), each with its best arm and 95 % interval, then latency, prompt size, training time
-and when fine-tuning pays back its training. The budget sizes the run (questions and epochs): the plan under it
-shows, before you press Decide, what each stage will run and for how long. A run that stops (cancel, restart)
-resumes from its last finished stage; Compare keeps answering while a run goes on.
+you take knows every fact found. The report opens with a table per need (accuracy, updates, admitting, short
+exact answers, cost at your queries a day), each with its best arm and 95 % interval, then latency, prompt size,
+training time and when fine-tuning pays back its training. The budget sizes the run (questions and epochs): the
+plan under it shows, before you press Decide, what each stage will run and for how long. A run that stops (cancel,
+restart) resumes from its last finished stage; Compare keeps answering while a run goes on.
 
 Any corpus with at least **6 answerable facts** (sentences with a number, name, date or code) runs: a few short
 documents give fewer test questions and wider intervals, and the report says which differences they can tell
