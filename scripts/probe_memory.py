@@ -1,6 +1,6 @@
 """The app process's memory after Decide's speed probe: `main` against this tree, side by side in one run.
 
-The plan stage of every Decide run measures this machine with a three-step training run (stages.measure_speed).
+The plan stage of every Decide run measures this machine with a short training run (stages.measure_speed).
 Each side runs in a fresh Python process on its own copy of the code (`git archive <ref>` for the baseline): it
 loads the workbench as the app does (the embedded SmolLM2-135M), ingests a few handbook paragraphs as the corpus
 "handbook", runs the probe `--probes` times on twelve of those paragraphs, as N Decide runs would, and prints the

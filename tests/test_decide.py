@@ -214,6 +214,43 @@ def test_a_budget_too_small_to_train_says_how_much_is_needed(workbench, facts_co
     assert measured.speed == slow and measured.run == "run" and measured.qa_s_per_word > 0
 
 
+def test_the_speed_probe_times_each_kind_of_example_in_steps_of_its_own(workbench, monkeypatch):
+    """Questions, documents and raft's examples train at different speeds on a real machine (a random draw of
+    chunks and Q/A together read 15-25 % slow): each kind is drawn, batched longest first and timed apart."""
+    from types import SimpleNamespace
+
+    import workbench.decide.stages as stages
+    import workbench.training.jobs as jobs
+    from workbench.training.data import Example, tokenize
+
+    speeds = {"Q": 400.0, "D": 200.0, "R": 900.0}  # tokens/s of each kind on this pretend machine
+    clock = SimpleNamespace(t=0.0)
+    steps = []
+
+    def fake_train(wb, examples, config, out_dir, progress=None, cancel=None):
+        assert config.keep_order and config.batch_size == 4
+        for i in range(0, len(examples), 4):
+            batch = examples[i:i + 4]
+            kinds = {ex.segments[0][0][0] for ex in batch}
+            steps.append(kinds)
+            n = sum(len(tokenize(wb.tokenizer, ex, 1024)["input_ids"]) for ex in batch)
+            clock.t += n / speeds[next(iter(kinds))] + (30.0 if i == 0 else 0.0)  # the first step warms up
+            progress({})
+
+    monkeypatch.setattr(jobs, "train_examples", fake_train)
+    monkeypatch.setattr(stages, "time", SimpleNamespace(perf_counter=lambda: clock.t))
+
+    def made(kind, n, words):
+        return [Example([(f"{kind} " + " ".join(["word"] * (words + i)), True)]) for i in range(n)]
+
+    speed = stages.measure_speed(workbench, made("Q", 30, 40), made("D", 30, 10), made("R", 20, 120))
+    assert all(len(kinds) == 1 for kinds in steps)  # no step mixes two kinds
+    assert steps[0] == {"R"}  # raft's (longest) examples first: the warm-up step is theirs
+    assert speed.train_tokens_per_s == pytest.approx(400, rel=0.01)
+    assert speed.doc_tokens_per_s == pytest.approx(200, rel=0.01)
+    assert speed.raft_tokens_per_s == pytest.approx(900, rel=0.01)
+
+
 def test_a_run_folder_of_another_corpus_is_not_overwritten(workbench, facts_corpus, tmp_path):
     out = tmp_path / "run"
     out.mkdir()

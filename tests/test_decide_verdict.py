@@ -135,3 +135,17 @@ def test_the_cost_chart_ends_past_the_break_even_and_shows_the_training_cost():
     assert len(queries) <= 8
     never = chart_queries({"rag": 0, "raft": 300}, {"rag": 2000, "raft": 2500}, {"raft": None})
     assert max(never) == 500  # rag's queries reach twice the training time at 300 queries: the gap stays visible
+
+
+def test_the_plan_times_documents_and_raft_at_their_own_measured_speeds():
+    sizes = dict(elapsed_s=60, test_available=80, qa_tokens=8_000, doc_tokens=15_000, raft_tokens_per_epoch=60_000)
+    one = make_plan(20, **sizes, speed=Speed(train_tokens_per_s=300, eval_s_per_question=4.0))
+    kinds = make_plan(20, **sizes, speed=Speed(train_tokens_per_s=300, eval_s_per_question=4.0,
+                                               doc_tokens_per_s=150, raft_tokens_per_s=450))
+    # raft's examples train half as fast again: more epochs in the same share of the time
+    assert kinds.raft_epochs == pytest.approx(one.raft_epochs * 1.5, rel=0.02)
+    # slower documents leave lora's time fewer question repeats
+    assert kinds.lora_qa_repeats < one.lora_qa_repeats
+    assert any("150 on documents" in n and "450 on raft" in n for n in kinds.notes)
+    # a run recorded before the probe timed each kind plans as it did: one speed for all
+    assert Speed(train_tokens_per_s=300, eval_s_per_question=4.0).raft == 300

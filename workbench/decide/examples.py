@@ -126,7 +126,8 @@ class PlanInputs:
     """The training phrasings once (the lora examples without documents)."""
     doc_examples: list
     """Each chunk once."""
-    raft_examples: int
+    raft_examples: list
+    """raft's examples (each training fact's phrasings in the reader's prompt)."""
     qa_tokens: int
     doc_tokens: int
     raft_tokens: int
@@ -147,5 +148,5 @@ def plan_inputs(wb: Workbench, corpus: str, facts: list[KnowledgeItem], test_ava
     raft = reader_examples(wb, corpus, facts, seed)
     criteria = (min(UNANSWERABLE_QUESTIONS, test_available), min(UPDATED_FACTS, len(facts)))
     recall_tokens = tokens(wb, lora_examples(wb, corpus, list(recall), seed, documents=False)) if recall else 0
-    return PlanInputs(qa, docs, len(raft), tokens(wb, qa), tokens(wb, docs), tokens(wb, raft), test_available,
+    return PlanInputs(qa, docs, raft, tokens(wb, qa), tokens(wb, docs), tokens(wb, raft), test_available,
                       criteria, len(validation_split(facts, seed)[1]), recall_tokens)

@@ -1,9 +1,9 @@
 """Fit a Decide run into its time budget: how many test questions and how many epochs per adapter.
 
 The plan is made after the questions exist (their token counts are known) from speeds measured on this machine
-a moment before (an eight-step training run, seven steps counted, and one batch of questions), so it holds on a
-laptop, a 2-core Space and a GPU alike. Each adapter also gets a hard time limit, so a wrong estimate shortens
-training instead of the budget.
+a moment before (a short training run on lora's examples and raft's, the first step not counted, and one batch of
+questions), so it holds on a laptop, a 2-core Space and a GPU alike. Each adapter also gets a hard time limit, so
+a wrong estimate shortens training instead of the budget.
 """
 
 from __future__ import annotations
@@ -15,9 +15,22 @@ from dataclasses import dataclass, field
 @dataclass
 class Speed:
     train_tokens_per_s: float
-    """Training throughput (prompt + target tokens) measured on the steps after the first of the probe run."""
+    """Training throughput (prompt + target tokens) on the training questions' examples (packed Q/A), measured by
+    the speed probe."""
     eval_s_per_question: float
     """Seconds to answer one question with all four arms."""
+    doc_tokens_per_s: float | None = None
+    """The same on the documents' chunks; None where the probe had none to time (train_tokens_per_s counts)."""
+    raft_tokens_per_s: float | None = None
+    """The same on raft's examples (long prompts, short targets); None where the probe had none to time."""
+
+    @property
+    def docs(self) -> float:
+        return self.doc_tokens_per_s or self.train_tokens_per_s
+
+    @property
+    def raft(self) -> float:
+        return self.raft_tokens_per_s or self.train_tokens_per_s
 
 
 class BudgetError(ValueError):
@@ -94,8 +107,9 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     as the training questions, with the training questions again so the refit does not forget them).
     """
     base = budget_minutes * 60 * SAFETY - elapsed_s
-    lora_min_s = (qa_tokens + doc_tokens) / speed.train_tokens_per_s
-    raft_min_s = raft_tokens_per_epoch * MIN_RAFT_EPOCHS / speed.train_tokens_per_s
+    qa_s, doc_s = qa_tokens / speed.train_tokens_per_s, doc_tokens / speed.docs  # one pass of each
+    lora_min_s = qa_s + doc_s
+    raft_min_s = raft_tokens_per_epoch * MIN_RAFT_EPOCHS / speed.raft
     floor = min(MIN_TEST_QUESTIONS, test_available, MAX_TEST_QUESTIONS)
     room_s = base - lora_min_s - raft_min_s - floor * speed.eval_s_per_question
     unanswerable, updated = criteria_questions
@@ -126,27 +140,26 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     lora_s = max(lora_min_s, train_s * LORA_SHARE_OF_TRAINING)
     raft_s = max(raft_min_s, train_s - lora_s)
     lora_s = train_s - raft_s
-    raft_epochs = min(MAX_RAFT_EPOCHS, raft_s * speed.train_tokens_per_s / max(raft_tokens_per_epoch, 1))
-    lora_s += raft_s - raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s  # what raft cannot use
+    raft_epochs = min(MAX_RAFT_EPOCHS, raft_s * speed.raft / max(raft_tokens_per_epoch, 1))
+    lora_s += raft_s - raft_epochs * raft_tokens_per_epoch / speed.raft  # what raft cannot use
     # Documents once (twice when there is room); the rest of lora's time repeats the questions: the training
     # questions in the lora stage and, where two repeats of everything fit, the refit's share of each repeat.
-    lora_tokens = lora_s * speed.train_tokens_per_s
-    per_repeat = qa_tokens + recall_tokens + REFIT_REPLAY * qa_tokens
-    if not recall_tokens or lora_tokens < doc_tokens + 2 * per_repeat:
-        per_repeat, recall_tokens = qa_tokens, 0
-    doc_repeats = MAX_DOC_REPEATS if lora_tokens >= MAX_DOC_REPEATS * doc_tokens + 4 * per_repeat else 1
-    qa_repeats = max(1, min(MAX_QA_REPEATS, int((lora_tokens - doc_repeats * doc_tokens) / max(per_repeat, 1))))
-    lora_used_s = (doc_repeats * doc_tokens + qa_repeats * qa_tokens) / speed.train_tokens_per_s
+    per_repeat_s = (qa_tokens + recall_tokens + REFIT_REPLAY * qa_tokens) / speed.train_tokens_per_s
+    if not recall_tokens or lora_s < doc_s + 2 * per_repeat_s:
+        per_repeat_s, recall_tokens = qa_s, 0
+    doc_repeats = MAX_DOC_REPEATS if lora_s >= MAX_DOC_REPEATS * doc_s + 4 * per_repeat_s else 1
+    qa_repeats = max(1, min(MAX_QA_REPEATS, int((lora_s - doc_repeats * doc_s) / max(per_repeat_s, 1e-3))))
+    lora_used_s = doc_repeats * doc_s + qa_repeats * qa_s
     refit_tokens = qa_repeats * recall_tokens + refit_replays(qa_repeats) * qa_tokens if recall_tokens else 0
     refit_s = refit_tokens / speed.train_tokens_per_s
     notes = [
-        f"measured {speed.train_tokens_per_s:.0f} training tokens/s and {speed.eval_s_per_question:.1f} s per "
-        f"question for four arms",
+        f"measured training tokens/s: {speed.train_tokens_per_s:.0f} on questions, {speed.docs:.0f} on documents, "
+        f"{speed.raft:.0f} on raft's examples; {speed.eval_s_per_question:.1f} s per question for four arms",
         f"{test} of {test_available} held-out questions evaluated (~{eval_s / 60:.1f} min)",
         f"lora: documents ({doc_tokens:,} tokens) seen {doc_repeats}×, training questions ({qa_tokens:,} tokens) "
         f"seen {qa_repeats}× (~{lora_used_s / 60:.1f} min)",
         f"raft: {raft_epochs:.2f} epochs over {raft_tokens_per_epoch:,} tokens "
-        f"(~{raft_epochs * raft_tokens_per_epoch / speed.train_tokens_per_s / 60:.1f} min)",
+        f"(~{raft_epochs * raft_tokens_per_epoch / speed.raft / 60:.1f} min)",
     ]
     if refit_s:
         notes.insert(3, f"lora refit after the evaluation: the held-out facts' questions ({recall_tokens:,} tokens) "

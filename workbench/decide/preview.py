@@ -65,7 +65,7 @@ def corpus_figures(wb: Workbench, corpus: str) -> CorpusFigures:
     train = knowledge_items(rows.train)
     inputs = plan_inputs(wb, corpus, train, len(rows.test), SEED, knowledge_items(rows.recall))
     return CorpusFigures(sum(len(c.text.split()) for c in chunks), len(chunks), len(facts), len(train),
-                         len(rows.test), inputs.validation_facts, inputs.raft_examples, inputs.qa_tokens,
+                         len(rows.test), inputs.validation_facts, len(inputs.raft_examples), inputs.qa_tokens,
                          inputs.doc_tokens, inputs.raft_tokens, inputs.criteria, inputs.recall_tokens)
 
 
@@ -123,7 +123,7 @@ def make_preview(figures: CorpusFigures, budget_minutes: float, measured: Measur
     # raft's plan is its time limit (what the split gave it); the run takes its epochs' time and the validation
     # answers (one arm of four, the reader and the tuned adapter each)
     speed = measured.speed
-    raft_s = (plan.raft_epochs * figures.raft_tokens / speed.train_tokens_per_s
+    raft_s = (plan.raft_epochs * figures.raft_tokens / speed.raft
               + 2 * figures.validation_facts * speed.eval_s_per_question / 4)
     seconds = {**stage_seconds(asdict(plan)), "qa": qa_s, "plan": probe_s, "raft": min(raft_s, plan.raft_seconds)}
     return Preview(budget_minutes, figures, measured, plan, min_minutes=int(plan.min_budget_minutes),

@@ -35,7 +35,7 @@ from ..training.knowledge import KnowledgeItem
 from ..training.trainer import TrainConfig
 from .criteria import stage_unanswerable, stage_updates
 from .examples import (DecideError, check_facts, knowledge_items, lora_examples, plan_inputs, reader_examples,
-                       split_rows, tokens, validation_split)
+                       split_rows, validation_split)
 from .plan import Speed, make_plan, refit_replays
 from .recheck import record_documents
 from .verdict import mean
@@ -108,33 +108,39 @@ def reader_adapter(wb: Workbench) -> Path | None:
 
 
 # --- plan ------------------------------------------------------------------------------------------------
-PROBE_STEPS = 8
-"""Training steps the speed probe runs (the first not counted). Seven timed steps came within 10 % of the speed
-the lora stage then trained at on two held-out corpora; two timed steps read one a third low (225 tokens/s where
-its lora then trained at 333), so it planned 12 repeats where the time allowed 16 (docs/decide.md, "The speed
-probe")."""
+PROBE_STEPS = {"raft": 3, "questions": 4, "documents": 4}
+"""Steps of 4 examples the speed probe trains of each kind (raft's first, whose first step is not counted)."""
 
 
-def measure_speed(wb: Workbench, sample, corpus: str | None = None, cancel=None) -> Speed:
-    """Training tokens/s from a short run on real examples (in the training worker process, so its memory goes
-    back; its first step, which warms kernels up, is not counted), and seconds to answer one question with all
-    four arms (a batch that waits, like the evaluation's, while a comparison does)."""
+def measure_speed(wb: Workbench, questions, documents=(), raft=(), corpus: str | None = None,
+                  cancel=None) -> Speed:
+    """Training tokens/s of each kind of example a run trains, and seconds to answer one question with all four
+    arms (a batch that waits, like the evaluation's, while a comparison does).
+
+    The kinds train at different speeds: a raft example is a long prompt with a short target (the LM head runs
+    over the target's columns only), a step's fixed cost weighs more on short chunks than on packed Q/A. One short
+    run (in the training worker process, so its memory goes back) trains a seeded draw of each kind, longest first,
+    four to a step, as the stages batch them (by length): one draw of chunks and Q/A together, batched as it came,
+    padded a quarter of its steps and read 15-25 % under the speed the lora stage then trained at (docs/decide.md,
+    "The speed probe"). The first step warms kernels up and grows memory to its largest; it is not counted."""
     from ..training.jobs import train_examples
 
-    probe = random.Random(0).sample(sample, min(4 * PROBE_STEPS, len(sample)))
-    step_times: list[float] = []
+    draws = {kind: _probe_draw(wb, examples, PROBE_STEPS[kind])
+             for kind, examples in (("raft", raft), ("questions", questions), ("documents", documents))}
+    probe = [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows[:len(rows) - len(rows) % 4]]
+    if not probe:  # under four examples of every kind: train them together, timed as one
+        probe = [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows]
+    ends: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        train_examples(wb, probe, TrainConfig(epochs=1, batch_size=4), Path(tmp) / "probe",
-                       progress=lambda p: step_times.append(time.perf_counter()), cancel=cancel)
-    # Steps run on batches of similar lengths; the tokens of steps 2..n are those of all but the first batch. A
-    # corpus too small for two steps is timed by its one step, warm-up included (slower: the plan errs long).
-    n_tokens = tokens(wb, probe)
-    steps = len(step_times)
-    if steps > 1 and step_times[-1] > step_times[0]:
-        tokens_per_s = n_tokens * (steps - 1) / steps / (step_times[-1] - step_times[0])
-    else:
-        tokens_per_s = n_tokens / max(time.perf_counter() - started, 1e-3)
+        train_examples(wb, [ex for _, ex, _ in probe], TrainConfig(epochs=1, batch_size=4, keep_order=True),
+                       Path(tmp) / "probe", progress=lambda p: ends.append(time.perf_counter()), cancel=cancel)
+    # step k trained probe[4k:4k+4] and ended at ends[k]; each kind fills whole steps, so a step is of one kind
+    rates = {kind: _rate([(sum(n for _, _, n in probe[k * 4:k * 4 + 4]), ends[k] - ends[k - 1])
+                          for k in range(1, len(ends)) if probe[k * 4][0] == kind]) for kind in draws}
+    qa = rates["questions"] or rates["documents"]
+    if qa is None:  # a corpus too small for two steps: its one step, warm-up included (the plan errs long)
+        qa = sum(n for _, _, n in probe) / max((ends[-1] if ends else time.perf_counter()) - started, 1e-3)
     # The evaluation generates eval_batch questions together: time a batch of (up to 4) questions' base and rag
     # rows; lora and raft rows cost about what base and rag cost (same prompts, same lengths).
     copies = min(wb.settings.eval_batch, 4)
@@ -142,13 +148,35 @@ def measure_speed(wb: Workbench, sample, corpus: str | None = None, cancel=None)
     wb.compare_many(["What is this document about?"] * copies, ["base", "rag"], cancel=cancel, priority=BATCH,
                     corpus=corpus)
     eval_s = (time.perf_counter() - started) * 2 / copies
-    return Speed(train_tokens_per_s=round(tokens_per_s, 1), eval_s_per_question=round(eval_s, 2))
+    return Speed(train_tokens_per_s=round(qa, 1), eval_s_per_question=round(eval_s, 2),
+                 doc_tokens_per_s=_rounded(rates["documents"]), raft_tokens_per_s=_rounded(rates["raft"]))
+
+
+def _rounded(rate: float | None) -> float | None:
+    return round(rate, 1) if rate else None
+
+
+def _probe_draw(wb: Workbench, examples, steps: int) -> list[tuple]:
+    """(example, tokens) for a seeded draw of `steps` × 4 examples that keep a target, longest first."""
+    from ..training.data import tokenize
+
+    drawn = random.Random(0).sample(list(examples), min(4 * steps, len(examples)))
+    rows = [(ex, tokenize(wb.tokenizer, ex, TrainConfig().max_length)) for ex in drawn]
+    rows = sorted(((ex, len(t["input_ids"])) for ex, t in rows if any(label != -100 for label in t["labels"])),
+                  key=lambda row: -row[1])
+    return rows
+
+
+def _rate(steps: list[tuple[int, float]]) -> float | None:
+    """Tokens per second over timed (tokens, seconds) steps; None without any."""
+    seconds = sum(s for _, s in steps)
+    return sum(n for n, _ in steps) / seconds if seconds > 0 else None
 
 
 def stage_plan(run, wb: Workbench) -> dict:
     inputs = plan_inputs(wb, run.corpus, _train_facts(run), len(read_jsonl(run.path / "qa" / "test.jsonl")),
                          run.seed, _recall_facts(run))
-    speed = measure_speed(wb, inputs.qa_examples + inputs.doc_examples, run.corpus, run.cancel)
+    speed = measure_speed(wb, inputs.qa_examples, inputs.doc_examples, inputs.raft_examples, run.corpus, run.cancel)
     plan = make_plan(run.budget_minutes, run.elapsed(), inputs.test_available, inputs.qa_tokens, inputs.doc_tokens,
                      inputs.raft_tokens, speed, inputs.criteria, inputs.recall_tokens)
     return {"plan": asdict(plan)}
