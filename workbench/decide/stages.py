@@ -112,10 +112,12 @@ PROBE_STEPS = {"raft": 3, "questions": 4, "documents": 4}
 """Steps of 4 examples the speed probe trains of each kind (raft's first, whose first step is not counted)."""
 
 
-def measure_speed(wb: Workbench, questions, documents=(), raft=(), corpus: str | None = None,
+def measure_speed(wb: Workbench, questions, documents=(), raft=(), asked=(), corpus: str | None = None,
                   cancel=None) -> Speed:
     """Training tokens/s of each kind of example a run trains, and seconds to answer one question with all four
-    arms (a batch that waits, like the evaluation's, while a comparison does).
+    arms: one evaluation batch of the `asked` questions (the run's test questions; a stock one without), base and
+    rag (lora and raft cost about what base and rag cost: the same prompts, the same lengths), waiting, like the
+    evaluation's, while a comparison runs.
 
     The kinds train at different speeds: a raft example is a long prompt with a short target (the LM head runs
     over the target's columns only), a step's fixed cost weighs more on short chunks than on packed Q/A. One short
@@ -141,13 +143,10 @@ def measure_speed(wb: Workbench, questions, documents=(), raft=(), corpus: str |
     qa = rates["questions"] or rates["documents"]
     if qa is None:  # a corpus too small for two steps: its one step, warm-up included (the plan errs long)
         qa = sum(n for _, _, n in probe) / max((ends[-1] if ends else time.perf_counter()) - started, 1e-3)
-    # The evaluation generates eval_batch questions together: time a batch of (up to 4) questions' base and rag
-    # rows; lora and raft rows cost about what base and rag cost (same prompts, same lengths).
-    copies = min(wb.settings.eval_batch, 4)
+    batch = list(asked)[:wb.settings.eval_batch] or ["What is this document about?"] * min(wb.settings.eval_batch, 4)
     started = time.perf_counter()
-    wb.compare_many(["What is this document about?"] * copies, ["base", "rag"], cancel=cancel, priority=BATCH,
-                    corpus=corpus)
-    eval_s = (time.perf_counter() - started) * 2 / copies
+    wb.compare_many(batch, ["base", "rag"], cancel=cancel, priority=BATCH, corpus=corpus)
+    eval_s = (time.perf_counter() - started) * 2 / len(batch)
     return Speed(train_tokens_per_s=round(qa, 1), eval_s_per_question=round(eval_s, 2),
                  doc_tokens_per_s=_rounded(rates["documents"]), raft_tokens_per_s=_rounded(rates["raft"]))
 
@@ -174,9 +173,10 @@ def _rate(steps: list[tuple[int, float]]) -> float | None:
 
 
 def stage_plan(run, wb: Workbench) -> dict:
-    inputs = plan_inputs(wb, run.corpus, _train_facts(run), len(read_jsonl(run.path / "qa" / "test.jsonl")),
-                         run.seed, _recall_facts(run))
-    speed = measure_speed(wb, inputs.qa_examples, inputs.doc_examples, inputs.raft_examples, run.corpus, run.cancel)
+    test = read_jsonl(run.path / "qa" / "test.jsonl")
+    inputs = plan_inputs(wb, run.corpus, _train_facts(run), len(test), run.seed, _recall_facts(run))
+    speed = measure_speed(wb, inputs.qa_examples, inputs.doc_examples, inputs.raft_examples,
+                          [row["question"] for row in test], run.corpus, run.cancel)
     plan = make_plan(run.budget_minutes, run.elapsed(), inputs.test_available, inputs.qa_tokens, inputs.doc_tokens,
                      inputs.raft_tokens, speed, inputs.criteria, inputs.recall_tokens)
     return {"plan": asdict(plan)}
