@@ -115,23 +115,24 @@ PROBE_STEPS = {"raft": 3, "questions": 4, "documents": 4}
 def measure_speed(wb: Workbench, questions, documents=(), raft=(), asked=(), corpus: str | None = None,
                   cancel=None) -> Speed:
     """Training tokens/s of each kind of example a run trains, and seconds to answer one question with all four
-    arms: one evaluation batch of the `asked` questions (the run's test questions; a stock one without), base and
-    rag (lora and raft cost about what base and rag cost: the same prompts, the same lengths), waiting, like the
-    evaluation's, while a comparison runs.
+    arms.
 
-    The kinds train at different speeds: a raft example is a long prompt with a short target (the LM head runs
-    over the target's columns only), a step's fixed cost weighs more on short chunks than on packed Q/A. One short
-    run (in the training worker process, so its memory goes back) trains a seeded draw of each kind, longest first,
-    four to a step, as the stages batch them (by length): one draw of chunks and Q/A together, batched as it came,
-    padded a quarter of its steps and read 15-25 % under the speed the lora stage then trained at (docs/decide.md,
-    "The speed probe"). The first step warms kernels up and grows memory to its largest; it is not counted."""
+    Training: one short run (in the training worker process, so its memory goes back) on a seeded draw of each
+    kind, longest first, four to a step, as the stages batch them (by length), each kind timed apart: a raft
+    example is a long prompt with a short target (the LM head runs over the target's columns only), and a step's
+    fixed cost weighs more on short chunks than on packed Q/A. The first step warms kernels up and grows memory to
+    its largest; it is not counted. (Chunks and Q/A drawn together and batched as they came read 15-25 % under
+    the lora stage's speed: docs/decide.md, "The speed probe".)
+
+    Answering: one evaluation batch of the `asked` questions (the run's test questions; a stock one without), base
+    and rag (lora and raft cost what base and rag cost: the same prompts, the same lengths), waiting, like the
+    evaluation's, while a comparison runs."""
     from ..training.jobs import train_examples
 
     draws = {kind: _probe_draw(wb, examples, PROBE_STEPS[kind])
              for kind, examples in (("raft", raft), ("questions", questions), ("documents", documents))}
-    probe = [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows[:len(rows) - len(rows) % 4]]
-    if not probe:  # under four examples of every kind: train them together, timed as one
-        probe = [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows]
+    whole = [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows[:len(rows) - len(rows) % 4]]
+    probe = whole or [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows]  # under 4 of every kind
     ends: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -139,9 +140,10 @@ def measure_speed(wb: Workbench, questions, documents=(), raft=(), asked=(), cor
                        Path(tmp) / "probe", progress=lambda p: ends.append(time.perf_counter()), cancel=cancel)
     # step k trained probe[4k:4k+4] and ended at ends[k]; each kind fills whole steps, so a step is of one kind
     rates = {kind: _rate([(sum(n for _, _, n in probe[k * 4:k * 4 + 4]), ends[k] - ends[k - 1])
-                          for k in range(1, len(ends)) if probe[k * 4][0] == kind]) for kind in draws}
+                          for k in range(1, len(ends)) if probe[k * 4][0] == kind]) if whole else None
+             for kind in draws}
     qa = rates["questions"] or rates["documents"]
-    if qa is None:  # a corpus too small for two steps: its one step, warm-up included (the plan errs long)
+    if qa is None:  # a corpus too small to time a step of questions or chunks: the whole run, warm-up included
         qa = sum(n for _, _, n in probe) / max((ends[-1] if ends else time.perf_counter()) - started, 1e-3)
     batch = list(asked)[:wb.settings.eval_batch] or ["What is this document about?"] * min(wb.settings.eval_batch, 4)
     started = time.perf_counter()
@@ -161,9 +163,8 @@ def _probe_draw(wb: Workbench, examples, steps: int) -> list[tuple]:
 
     drawn = random.Random(0).sample(list(examples), min(4 * steps, len(examples)))
     rows = [(ex, tokenize(wb.tokenizer, ex, TrainConfig().max_length)) for ex in drawn]
-    rows = sorted(((ex, len(t["input_ids"])) for ex, t in rows if any(label != -100 for label in t["labels"])),
+    return sorted(((ex, len(t["input_ids"])) for ex, t in rows if any(label != -100 for label in t["labels"])),
                   key=lambda row: -row[1])
-    return rows
 
 
 def _rate(steps: list[tuple[int, float]]) -> float | None:
