@@ -159,12 +159,11 @@ def _rounded(rate: float | None) -> float | None:
 
 def _probe_draw(wb: Workbench, examples, steps: int) -> list[tuple]:
     """(example, tokens) for a seeded draw of `steps` × 4 examples that keep a target, longest first."""
-    from ..training.data import tokenize
+    from ..training.data import has_target, tokenize
 
     drawn = random.Random(0).sample(list(examples), min(4 * steps, len(examples)))
     rows = [(ex, tokenize(wb.tokenizer, ex, TrainConfig().max_length)) for ex in drawn]
-    return sorted(((ex, len(t["input_ids"])) for ex, t in rows if any(label != -100 for label in t["labels"])),
-                  key=lambda row: -row[1])
+    return sorted(((ex, len(t["input_ids"])) for ex, t in rows if has_target(t)), key=lambda row: -row[1])
 
 
 def _rate(steps: list[tuple[int, float]]) -> float | None:

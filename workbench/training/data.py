@@ -117,6 +117,12 @@ def chat_example(tokenizer, messages: list[dict]) -> Example:
     return Example([(text, trained) for text, trained in segments if text])
 
 
+def has_target(tokenized: dict) -> bool:
+    """Whether a tokenized example kept a trained token (truncation can cut them all); training drops those that
+    did not."""
+    return any(label != -100 for label in tokenized["labels"])
+
+
 def tokenize(tokenizer, example: Example, max_length: int) -> dict:
     """input_ids and labels (-100 outside trained segments), truncated from the left of the prompt."""
     ids, labels = [], []

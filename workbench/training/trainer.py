@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 
-from .data import Example, tokenize
+from .data import Example, has_target, tokenize
 
 
 @dataclass
@@ -244,7 +244,7 @@ def train(model, tokenizer, examples: list[Example], config: TrainConfig, out_di
         raise ValueError("no training examples")
     set_seed(config.seed)
     data = [tokenize(tokenizer, ex, config.max_length) for ex in examples]
-    data = [d for d in data if any(label != -100 for label in d["labels"])]
+    data = [d for d in data if has_target(d)]
     if not data:
         raise ValueError(f"every example lost its target to max_length={config.max_length}; raise it")
     trained_tokens = sum(len(d["input_ids"]) for d in data) * config.epochs
