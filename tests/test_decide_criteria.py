@@ -58,6 +58,12 @@ def test_an_updated_fact_gets_another_value_of_its_own_kind_never_one_its_senten
              {"fact_id": "d", "answer": "Priya", "kind": "person", "sentence": "Priya leads.", "source": "y"}]
     updates = pick_updates(facts, {"a", "c"}, n=5)
     assert {u["fact_id"]: u["new_answer"] for u in updates} == {"a": "150 euro", "c": "Priya"}
+    every = [{"fact_id": "e", "answer": "every 2 years", "kind": "count", "sentence": "Audits run every 2 years.",
+              "source": "z"},
+             {"fact_id": "f", "answer": "3 days", "kind": "count", "sentence": "Loans last 3 days.", "source": "z"},
+             {"fact_id": "g", "answer": "every 18 months", "kind": "count", "sentence": "Lines go every 18 months.",
+              "source": "z"}]  # "Audits run 3 days." would be no sentence: a qualified value swaps for its like
+    assert [u["new_answer"] for u in pick_updates(every, {"e", "f"}, n=5)] == ["every 18 months"]
 
 
 def test_the_best_arm_per_need_and_whether_its_lead_is_clear():

@@ -68,15 +68,17 @@ def test_answers_are_short_spans_verbatim_in_their_chunk_with_several_phrasings(
 
 
 def test_questions_ask_about_their_answer_with_the_right_wh_word(facts):
+    """An amount's answer keeps the qualifier its sentence gives it ("up to", "within", "about"), as people's
+    reference answers do; the question may keep it too ("Within how many days ...?")."""
     found = by_answer(facts)
     expected = {  # answer -> a question the generator should ask for it
-        "12 books": "How many books may members borrow at a time?",
+        "up to 12 books": "How many books may members borrow at a time?",
         "21:00": "When does the reading room close on weekdays?",
         "1887": "When was the library founded by the merchant Harriet Voss?",
         "three weeks": "How long is the loan period for books?",
-        "7 days": "Within how many days must DVDs be returned?",
+        "within 7 days": "Within how many days must DVDs be returned?",
         "£8": "How much do tickets cost for adults?",
-        "two hours": "How many hours does each session last?",
+        "about two hours": "How many hours does each session last?",
         "Brannock Astronomical Society": "Who is the observatory run by?",
     }
     for answer, question in expected.items():
@@ -199,9 +201,23 @@ def test_a_table_row_yields_questions_with_its_header_and_label_answered_verbati
 
 def test_a_list_item_yields_questions_under_its_heading(structured):
     assert structured["14 days"].questions[0] == "Under Borrowing, how long are video games?"
-    books = structured["12 books"]
+    books = structured["up to 12 books"]
     assert books.how == "list" and books.questions[0].startswith("Under Borrowing, ")
     assert any("how many books" in q for q in books.questions)
+
+
+def test_an_amount_keeps_the_qualifier_its_sentence_gives_it_and_a_comparison_is_left_in_the_question():
+    """People's reference answers say "at least 15 minutes" and "every 12 months"; "more than" in a rule that
+    forbids it would turn the answer around ("How long may a crew member work?" is not "more than 12 hours"), and
+    a name after "only" is the name alone."""
+    text = ("# Safety\n\nLifejackets are serviced every 12 months. No crew member may work more than 12 hours in a "
+            "day. Rinse the skin for at least 15 minutes. Cobb Wharf is served only by Little Tern. Each ferry goes "
+            "into dry dock once every two years.\n")
+    facts = by_answer(generate_facts(passages((text, "safety.md"))))
+    assert facts["every 12 months"].questions[0] == "How often are lifejackets serviced?"
+    assert facts["at least 15 minutes"].questions[0] == "Rinse the skin for at least how many minutes?"
+    assert facts["once every two years"].questions[0] == "Each ferry goes into dry dock how often?"
+    assert "12 hours" in facts and "Little Tern" in facts
 
 
 def test_a_role_listed_against_a_person_is_asked_who_and_a_contact_by_what_it_is():
@@ -229,7 +245,7 @@ def test_a_sentence_the_rule_based_transform_refuses_gets_a_cloze_question(struc
     sent = next(pipeline()(sentence).sents)
     answer = next(a for a in candidates(sent) if a.text(sent.doc) == "7%")
     assert frame(sent, answer) is None  # the full transform cannot move the answer out of this sentence
-    fact = structured["7%"]
+    fact = structured["up to 7%"]  # its qualifier kept, as a person answering says it
     assert fact.how == "cloze" and fact.sentence == sentence
     assert fact.questions[0] == ("Kestrel Loom matches your contribution pound for pound up to what percentage of "
                                  "salary?")
@@ -415,9 +431,9 @@ def test_a_relative_clause_after_a_comma_is_asked_about_its_noun_and_a_restricti
             "from 13:00 to 15:00.\n\nA cabinet that fails its test after 6 months is labelled with a red tag.\n")
     facts = generate_facts(passages((text, "power.md")))
     asked = {f.answer: f for f in facts}
-    assert asked["30 seconds"].questions[0] == \
+    assert asked["within 30 seconds"].questions[0] == \
         "Within how many seconds of a power cut does the backup generator start automatically?"
-    assert asked["30 seconds"].sentence.startswith("The freezers are on the backup generator, which")
+    assert asked["within 30 seconds"].sentence.startswith("The freezers are on the backup generator, which")
     assert asked["Wednesdays"].questions[0] == "The waste collection point in room F2.22 is open on what day from " \
         "13:00 to 15:00?"
     assert not any(q.startswith("A cabinet fails") for f in facts for q in f.questions)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from ..arms import ALL_ARMS
 from ..evaluation.datasets import EvalItem
 from ..evaluation.metrics import contains_answer, final_answer
+from ..qa.answers import qualifier
 from ..qa.split import read_jsonl
 from ..retrieval.sessions import SESSION_PREFIX
 
@@ -150,19 +151,24 @@ def _distinct(a: str, b: str) -> bool:
 
 
 def pick_updates(facts: list[dict], train_ids: set[str], n: int = UPDATED_FACTS, seed: int = 0) -> list[dict]:
-    """Up to `n` training facts, each with a new value: another fact's answer of the same kind from the same
-    corpus (a sum for a sum, a date for a date, a name for a name), never one the fact's sentence already holds."""
+    """Up to `n` training facts, each with a new value: another fact's answer of the same kind and qualifier from
+    the same corpus (a sum for a sum, "every 2 years" for "every 18 months", a name for a name), never one the
+    fact's sentence already holds."""
     rng = random.Random(seed)
-    by_kind: dict[str, list[str]] = {}
+    by_kind: dict[tuple[str, str], list[str]] = {}
+
+    def kind(f: dict) -> tuple[str, str]:
+        return f.get("kind") or "", qualifier(f["answer"])
+
     for f in facts:
-        by_kind.setdefault(f.get("kind") or "", [])
-        if f["answer"] not in by_kind[f.get("kind") or ""]:
-            by_kind[f.get("kind") or ""].append(f["answer"])
+        by_kind.setdefault(kind(f), [])
+        if f["answer"] not in by_kind[kind(f)]:
+            by_kind[kind(f)].append(f["answer"])
     candidates = [f for f in facts if f["fact_id"] in train_ids]
     rng.shuffle(candidates)
     out, used_sentences = [], set()
     for f in candidates:
-        options = [a for a in by_kind.get(f.get("kind") or "", [])
+        options = [a for a in by_kind.get(kind(f), [])
                    if _distinct(a, f["answer"]) and a.lower() not in f["sentence"].lower()]
         if not options or f["sentence"] in used_sentences:
             continue

@@ -242,6 +242,8 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
         if doc[answer.head].dep_ in ("nsubj", "nsubjpass"):
             return None  # "Every 20 hours earns ...": "how often earns" is not English
         start, choices, wh_index = start - 1, ["how often"], 0  # "every 42 months" -> "how often"
+        if start > sent.start and doc[start - 1].lower_ == "once":
+            start -= 1  # "once every two years" -> "how often", not "once how often"
     stop = answer.end
     if answer.kind == "code" and answer.unit:
         stop = answer.head + 1  # "the G98 form" -> "which form", not "which form form"

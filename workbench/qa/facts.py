@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..results import Passage
-from .answers import candidates, mid_sentence_capitals, ranges
+from .answers import candidates, mid_sentence_capitals, ranges, with_qualifier
 from .cloze import cloze, cloze_question
 from .nlp import parse
 from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
@@ -158,6 +158,7 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
     ids, restated = set(), False
 
     def add(answer: str, sentence: str, questions_: list[str], kind: str, how: str, allow_copy: bool):
+        answer = with_qualifier(answer, sentence, kind)
         chunk = _home(flat_chunks, sentence, answer)
         if chunk is None:
             return  # markup inside the answer: not verbatim in any chunk
