@@ -125,6 +125,13 @@ def test_raft_continues_the_reader_and_keeps_what_reads_validation_facts_better(
     assert state["adapters"]["raft"] == kept
     assert choice["kept"] == ("tuned" if choice["contains"]["tuned"] > choice["contains"]["reader"] else "reader")
     assert "the reader alone vs tuned on this corpus" in (out / "report.md").read_text()
+    # raft's time limit leaves room for the validation answers, which come after its training
+    from workbench.decide.plan import validation_seconds
+
+    plan = state["plan"]
+    limit = json.loads((out / "adapters" / "raft" / "training.json").read_text())["config"]["max_seconds"]
+    checking = validation_seconds(choice["validation_facts"], plan["speed"]["eval_s_per_question"])
+    assert checking > 0 and limit == pytest.approx(max(plan["raft_seconds"] - checking, plan["raft_seconds"] / 2))
     # validation facts are training facts held out of raft training, never test facts
     from workbench.decide.stages import _validation_split
 

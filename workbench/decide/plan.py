@@ -91,6 +91,13 @@ at every repeat: with the training questions once, a refit of 24 repeats forgot 
 the measured adapter answered (docs/decide.md, "The refit")."""
 
 
+def validation_seconds(validation_facts: int, eval_s_per_question: float) -> float:
+    """Raft's validation: each validation fact answered by the reader alone and by the tuned adapter. A raft
+    answer reads three passages, about half a four-arm question (greenway-lab: 953 of 2,286 ms, the four arms'
+    median times added)."""
+    return 2 * validation_facts * eval_s_per_question / 2
+
+
 def refit_replays(qa_repeats: int) -> int:
     """Times the refit shows the training questions again."""
     return max(1, round(qa_repeats * REFIT_REPLAY))

@@ -19,7 +19,7 @@ from ..retrieval.sessions import display_name
 from .estimate import Measured
 from .examples import DecideError, check_facts, knowledge_items, plan_inputs, split_rows
 from .pipeline import STAGE_SECONDS, stage_seconds
-from .plan import MAX_TEST_QUESTIONS, BudgetError, Plan, make_plan
+from .plan import MAX_TEST_QUESTIONS, BudgetError, Plan, make_plan, validation_seconds
 
 if TYPE_CHECKING:
     from ..engine import Workbench
@@ -124,7 +124,7 @@ def make_preview(figures: CorpusFigures, budget_minutes: float, measured: Measur
     # answers (one arm of four, the reader and the tuned adapter each)
     speed = measured.speed
     raft_s = (plan.raft_epochs * figures.raft_tokens / speed.raft
-              + 2 * figures.validation_facts * speed.eval_s_per_question / 4)
+              + validation_seconds(figures.validation_facts, speed.eval_s_per_question))
     seconds = {**stage_seconds(asdict(plan)), "qa": qa_s, "plan": probe_s, "raft": min(raft_s, plan.raft_seconds)}
     return Preview(budget_minutes, figures, measured, plan, min_minutes=int(plan.min_budget_minutes),
                    seconds=seconds)

@@ -36,7 +36,7 @@ from ..training.trainer import TrainConfig
 from .criteria import stage_unanswerable, stage_updates
 from .examples import (DecideError, check_facts, knowledge_items, lora_examples, plan_inputs, reader_examples,
                        split_rows, validation_split)
-from .plan import Speed, make_plan, refit_replays
+from .plan import Speed, make_plan, refit_replays, validation_seconds
 from .recheck import record_documents
 from .verdict import mean
 
@@ -242,13 +242,16 @@ def stage_raft(run, wb: Workbench) -> dict:
     whichever of the reader alone and the tuned adapter answers more validation facts (ties keep the reader)."""
     plan = run.state["plan"]
     reader = reader_adapter(wb)
+    _, validation = _validation_split(run)
+    # the validation answers come out of raft's time, so a run whose raft training meets its limit keeps its budget
+    checking_s = validation_seconds(len(validation), plan["speed"]["eval_s_per_question"])
+    training_s = max(plan["raft_seconds"] - checking_s, plan["raft_seconds"] / 2) if reader else plan["raft_seconds"]
     examples = reader_examples(wb, run.corpus, _train_facts(run), run.seed)
-    state = _train_stage(run, wb, "raft", examples, plan["raft_epochs"], plan["raft_seconds"], reader)
+    state = _train_stage(run, wb, "raft", examples, plan["raft_epochs"], training_s, reader)
     if reader is not None and (reader / polar.THRESHOLD_FILE).is_file():
         # The tuned reader keeps the reader's yes/no thresholds: a harbour-ferries run's tuned raft answered 12
         # of the 28 held-out yes/no questions right by its argmax, 18 with them (docs/decide.md).
         shutil.copyfile(reader / polar.THRESHOLD_FILE, run.adapter_dir("raft") / polar.THRESHOLD_FILE)
-    _, validation = _validation_split(run)
     if reader is None or not validation:
         return state
     scores = {"reader": _validate(run, wb, str(reader), validation),
