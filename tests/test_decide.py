@@ -421,3 +421,14 @@ def test_a_run_folder_is_named_as_the_person_calls_the_corpus(tmp_path, monkeypa
     assert first.name == "20261204-092841-my-notes"
     first.mkdir()
     assert new_run_folder(tmp_path, f"session--{'b' * 24}--my notes").name == "20261204-092841-my-notes-2"
+
+
+def test_the_refit_gives_back_what_the_stages_before_it_overran_down_to_half_its_time(tmp_path):
+    from workbench.decide.stages import refit_limit
+
+    def limit(spent_s: float) -> float:
+        return refit_limit(DecideRun(tmp_path, "c", 20, state={"plan": {"refit_seconds": 200}}, done={"eval": spent_s}))
+
+    assert limit(900) == 200  # on time: the plan's limit
+    assert limit(1100) == 100  # 100 s over: the run still ends in its 20 minutes
+    assert limit(1190) == 100  # far over: half the plan's time, so the held-out facts are still taught
