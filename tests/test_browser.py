@@ -182,7 +182,7 @@ def test_compare_on_a_phone_is_compact_and_fits_the_width(app_url, browser):
 def choose(page, elem_id: str, text: str, expect) -> None:
     """Pick a dropdown's option as a person does: type, then click the option showing `text`."""
     box = page.locator(f"#{elem_id} input")
-    box.fill(text)
+    box.fill(text, timeout=TIMEOUT_MS)  # a loaded 2-core machine took over 30 s to show it once
     page.locator('[data-testid="dropdown-option"]', has_text=text).first.click(timeout=TIMEOUT_MS)
     expect(box).to_have_value(re.compile(re.escape(text)))
 
@@ -471,7 +471,7 @@ def choose_decide_corpus(page, name: str, expect) -> None:
     """Pick a corpus as a person does: type, then click its option; the box then shows it (a run never starts on
     another corpus because the list had not caught up)."""
     box = page.locator("#decide-corpus input")
-    box.fill(name)
+    box.fill(name, timeout=TIMEOUT_MS)
     page.locator('[data-testid="dropdown-option"]', has_text=name).first.click(timeout=TIMEOUT_MS)
     expect(box).to_have_value(re.compile(rf"^{re.escape(name)}\b"))
 
