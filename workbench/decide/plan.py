@@ -92,10 +92,10 @@ the measured adapter answered (docs/decide.md, "The refit")."""
 
 
 def validation_seconds(validation_facts: int, eval_s_per_question: float) -> float:
-    """Raft's validation: each validation fact answered by the reader alone and by the tuned adapter. A raft
-    answer reads three passages, about half a four-arm question (greenway-lab: 953 of 2,286 ms, the four arms'
-    median times added)."""
-    return 2 * validation_facts * eval_s_per_question / 2
+    """Raft's validation: each validation fact answered twice (the reader alone, the tuned adapter), a raft answer
+    costing about half a four-arm question since it reads three passages (greenway-lab: 953 of 2,286 ms, the
+    four arms' median times added)."""
+    return validation_facts * eval_s_per_question
 
 
 def refit_replays(qa_repeats: int) -> int:

@@ -17,9 +17,9 @@ _QUALIFIER = re.compile(r"^(?:(?:up to|at least|at most|no more than|no fewer th
 
 
 def core(answer: str) -> str:
-    """A normalised answer without the qualifier a question asks with ("at least 25 photographs" -> "25
-    photographs", "every 20 minutes" -> "20 minutes"): the generator keeps "at least" in the question ("how often"
-    for "every"), so both name the same fact."""
+    """A normalised answer without its qualifier ("at least 25 photographs" -> "25 photographs", "every 20
+    minutes" -> "20 minutes"), so a reference and a generated answer name the same fact whether either keeps it
+    (generated answers keep the qualifiers of `answers.QUALIFIERS`, not comparisons such as "over")."""
     return _QUALIFIER.sub("", normalise(answer)).strip()
 
 
