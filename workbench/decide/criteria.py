@@ -161,9 +161,9 @@ def pick_updates(facts: list[dict], train_ids: set[str], n: int = UPDATED_FACTS,
         return f.get("kind") or "", qualifier(f["answer"])
 
     for f in facts:
-        by_kind.setdefault(kind(f), [])
-        if f["answer"] not in by_kind[kind(f)]:
-            by_kind[kind(f)].append(f["answer"])
+        values = by_kind.setdefault(kind(f), [])
+        if f["answer"] not in values:
+            values.append(f["answer"])
     candidates = [f for f in facts if f["fact_id"] in train_ids]
     rng.shuffle(candidates)
     out, used_sentences = [], set()

@@ -120,8 +120,8 @@ def make_preview(figures: CorpusFigures, budget_minutes: float, measured: Measur
                          figures.recall_tokens)
     except BudgetError as exc:
         return Preview(budget_minutes, figures, measured, refusal=str(exc), min_minutes=int(exc.min_minutes))
-    # raft's plan is its time limit (what the split gave it); the run takes its epochs' time and the validation
-    # answers (one arm of four, the reader and the tuned adapter each)
+    # raft's plan is its time limit (what the split gave it), which holds its epochs' time and its validation
+    # answers (stages.stage_raft trains for the limit less those)
     speed = measured.speed
     raft_s = (plan.raft_epochs * figures.raft_tokens / speed.raft
               + validation_seconds(figures.validation_facts, speed.eval_s_per_question))

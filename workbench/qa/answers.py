@@ -59,7 +59,12 @@ than", "over", "under" and the like: in "no one may work more than 12 hours" the
 work?" is 12 hours, not "more than 12 hours"."""
 QUALIFIED_KINDS = {"count", "money", "percent", "number", "range"}
 """Kinds of answer a qualifier belongs to (a name after "only" or a place after "over" does not take it)."""
-_QUALIFIED = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(q) for q in QUALIFIERS) + r")\s+$", re.IGNORECASE)
+_ANY_QUALIFIER = "|".join(re.escape(q) for q in QUALIFIERS)
+_QUALIFIED = re.compile(rf"(?<![\w-])(?:{_ANY_QUALIFIER})\s+$", re.IGNORECASE)
+"""A qualifier written just before an answer (searched up to it; its words one space apart, as the answer's
+chunk is matched on one line)."""
+_LEADING = re.compile("(?:" + _ANY_QUALIFIER.replace(re.escape(" "), r"\s+") + r")(?!\S)", re.IGNORECASE)
+"""A qualifier that starts an answer, its words apart by any whitespace."""
 
 
 def with_qualifier(answer: str, sentence: str, kind: str) -> str:
@@ -76,8 +81,8 @@ def with_qualifier(answer: str, sentence: str, kind: str) -> str:
 
 def qualifier(answer: str) -> str:
     """The qualifier an answer starts with, lower-cased ("" when none): "At least 15 minutes" -> "at least"."""
-    words = answer.lower().split()
-    return next((q for q in sorted(QUALIFIERS, key=len, reverse=True) if words[:len(q.split())] == q.split()), "")
+    leading = _LEADING.match(answer.lstrip())
+    return " ".join(leading.group().lower().split()) if leading else ""
 
 
 @dataclass
