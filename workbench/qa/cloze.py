@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses, phone_number
 from .questions import asides, clause_root, closing_comment
-from .wording import (DISCOURSE, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
-                      plural_unit, render)
+from .wording import (DISCOURSE, OBJECTS, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
+                      plural_unit, render, subtree)
 
 _AUXILIARIES = {"is", "are", "was", "were", "be", "been", "has", "have", "had", "may", "can", "must", "will",
                 "should", "would", "could", "does", "do", "did", "might"}
@@ -26,6 +26,8 @@ _STOP = {"the", "and", "are", "was", "were", "does", "did", "should", "you", "yo
          "who", "whom", "how", "for", "with", "from", "that", "this", "has", "have", "will", "can", "may", "must",
          "its", "per", "not", "all", "any", "our", "their", "into", "than"}
 """Words that do not count as content when a question is checked for saying enough."""
+_LEADS = {"at", "least", "most", "about", "around", "approximately", "nearly", "up", "to", "within"}
+"""Words that may go before a fronted wh-phrase ("at least how many hours"): prepositions and qualifiers."""
 
 
 def cloze_wh(answer: Answer, doc) -> list[str]:
@@ -273,6 +275,101 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     if any(_vague(t) for t in real) or any(t.text in (":", "|") for t in real):
         return None
     return tokens if tokens else None
+
+
+def _hangs_on(tok, chain: set, hops: int = 2) -> bool:
+    """`tok` is a verb of the clause's chain, or a noun of its subject, object or prepositional object (at most
+    `hops` nouns down): a prepositional phrase attached there can open the question."""
+    for _ in range(hops + 1):
+        if tok in chain:
+            return True
+        if tok.pos_ not in ("NOUN", "PROPN") or tok.dep_ not in OBJECTS | {"pobj", "nsubj", "nsubjpass"}:
+            return False
+        tok = tok.head.head if tok.dep_ == "pobj" and tok.head.dep_ == "prep" else tok.head
+    return False
+
+
+def fronted(tokens: list, answer: Answer, doc, names: frozenset = frozenset()) -> list | None:
+    """A cloze question with its wh-phrase moved to the front and the subject and its auxiliary swapped, as a
+    person asks it: "Main engine services on the vehicle ferries are carried out how often?" -> "How often are
+    main engine services on the vehicle ferries carried out?", "The DPA reports casualties within how many hours?"
+    -> "Within how many hours does the DPA report casualties?". None where the wh-phrase already opens the
+    question, or sits where it cannot move from (inside a noun phrase: "less a how much administration fee").
+    """
+    k = next((i for i, t in enumerate(tokens) if isinstance(t, str)), None)
+    if not k:
+        return None
+    head = doc[answer.head]
+    root = clause_root(head)
+    chain = {root} | {t for t in root.subtree if t.dep_ == "xcomp" and t.head.i in {root.i} | {
+        c.i for c in root.subtree if c.dep_ == "xcomp"}}  # "are required to complete X within how many days"
+    if head.dep_ in OBJECTS | {"advmod"} and head.head in chain:
+        top = head
+    elif head.dep_ == "npadvmod" and head.head.dep_ in ("prep", "advmod") and head.head.head in chain:
+        top = head.head  # "at least how many minutes before departure"
+    elif head.dep_ == "pobj" and head.head.dep_ in ("prep", "agent") and _hangs_on(head.head.head, chain) and (
+            head.head.head in chain or head.head.lower_ != "of"):  # not "Of what month are ... in the first fortnight?"
+        top = head.head  # "within how many days", "in which store" (of "keeps the register in which store")
+    else:
+        return None
+    span = subtree(top)
+    lo, hi = k, k + 1
+    while lo > 0 and not isinstance(tokens[lo - 1], str) and tokens[lo - 1].i in span:
+        lo -= 1
+    while hi < len(tokens) and not isinstance(tokens[hi], str) and tokens[hi].i in span:
+        hi += 1
+    if lo and not isinstance(tokens[lo - 1], str) and tokens[lo - 1].lower_ == "up" and \
+            tokens[lo - 1].i == tokens[lo].i - 1:
+        lo -= 1  # "up to how many hours before departure" moves whole
+    outside = tokens[:lo] + tokens[hi:]
+    before, tail = tokens[lo:k], tokens[k + 1:hi]
+    if tail and tail[0].pos_ == "ADP" and tail[0].lower_ != "of":
+        hi, tail = k + 1, []  # "how much for adults": "for adults" stays behind ("How much do tickets cost for adults?")
+    if any(not isinstance(t, str) and t.i in span for t in outside):
+        return None  # the phrase is not in one piece
+    rest = tokens[:lo] + tokens[hi:]
+    if any(t.pos_ != "ADP" and t.lower_ not in _LEADS for t in before):
+        return None  # "not to whom", "only with which approval", "the first what day", "more than how many hours"
+    if len(tail) > 4 or any(t.is_punct or t.pos_ in ("VERB", "AUX", "CCONJ", "NUM") or t.like_num for t in tail):
+        return None  # "which permit issued by the chief engineer and ...": too much to move
+    chunk_end = answer.end if isinstance(tokens[hi - 1], str) else tokens[hi - 1].i + 1
+    if hi < len(tokens) and not isinstance(tokens[hi], str) and tokens[hi].like_num and tokens[hi].i == chunk_end:
+        return None  # a number the parser hung elsewhere ("on VHF channel | 12") would be left behind
+    subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")]
+    if len(subjects) != 1 or subjects[0].i > root.i or subjects[0].pos_ == "PRON" and subjects[0].lower_ != "you":
+        return None  # two subjects: a misparse ("The slip dries at low water springs, so sailings ...")
+    subj = subjects[0]
+    n = next((i for i, t in enumerate(rest) if t.i in subtree(subj)), None)
+    if n is None:
+        return None
+    opening = rest[:n]  # "On arrival, ..." is asked at the end, as the full transform does
+    if any(t.dep_ == "mark" or t.tag_ in ("WDT", "WP", "WRB") for t in opening) or \
+            opening and opening[0].pos_ not in ("ADP", "ADV"):
+        return None
+    m = n
+    while m < len(rest) and rest[m].i in subtree(subj):
+        m += 1
+    if m - n > 12 or any(t.lower_ in ("no", "so") or t.dep_ == "mark" for t in rest[n:m]):
+        return None  # a subject the parser ran on ("The slip dries at low water springs, so sailings ..."), "no user"
+    subject, clause = lower_first(rest[n:m], names), rest[m:]
+    first = subject[0]
+    second = rest[n + 1] if n + 1 < m else None
+    if first is rest[n] and first.is_sent_start and first.text not in names and not first.text.isupper() and not (
+            second is not None and second.text[:1].isupper()):
+        subject[0] = first.text.lower()  # "Keys, bank cards ...": a capital only because it opened the sentence
+    if not any(not isinstance(t, str) and t.i == root.i for t in clause):
+        return None  # the verb went with a dropped clause
+    auxes = [c for c in root.children if c.dep_ in ("aux", "auxpass") and c.i < root.i]
+    if auxes:
+        inverted, clause = auxes[0].text.lower(), [t for t in clause if t.i != auxes[0].i]
+    elif root.lemma_ == "be":
+        inverted, clause = root.text.lower(), [t for t in clause if t.i != root.i]
+    else:
+        inverted = {"VBZ": "does", "VBP": "do", "VBD": "did"}.get(root.tag_, "")
+        if not inverted or root.lemma_ == "have" and root.pos_ == "AUX":
+            return None
+        clause = [root.lemma_ if t.i == root.i else t for t in clause]
+    return tokens[lo:hi] + [inverted] + subject + clause + lower_first(opening, names)
 
 
 def cloze_question(tokens: list, prefix: str = "", names: frozenset = frozenset()) -> str | None:

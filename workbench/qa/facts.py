@@ -21,9 +21,9 @@ from typing import Callable
 
 from ..results import Passage
 from .answers import candidates, mid_sentence_capitals, ranges, with_qualifier
-from .cloze import cloze, cloze_question
+from .cloze import cloze, cloze_question, fronted
 from .nlp import parse
-from .phrasing import STYLES, restyle, Style, answer_leaks, phrase
+from .phrasing import STYLES, restyle, Style, active, answer_leaks, phrase
 from .questions import frame
 from .structure import Unit, context, sentences, units
 from .colours import colour_facts
@@ -106,22 +106,25 @@ def _questions(candidates_: list[str], answer: str, source_runs: set, allow_copy
 
 
 def _rule_phrasings(fr) -> list[str]:
-    return [phrase(fr, style) for style in STYLES]
+    return [active(fr)] + [phrase(fr, style) for style in STYLES]
 
 
 def _cloze_phrasings(sent, answer, names: frozenset, heading: str, item: bool) -> list[str]:
-    """Cloze phrasings: in place, under the heading, filler dropped, a synonym, the other wh-phrase."""
+    """Cloze phrasings: the wh-phrase fronted as a person asks, in place, under the heading, filler dropped, a
+    synonym, the other wh-phrase."""
     out = []
     for wh in (0, 1):
         tokens = cloze(sent, answer, wh)
         if tokens is None:
             continue
+        front = fronted(tokens, answer, sent.doc, names)
         plain = restyle(tokens, Style(plain=True), {})
         swapped = restyle(tokens, Style(synonyms=True), {})
         under = f"Under {heading}" if heading else ""
-        forms = [(tokens, under), (plain, ""), (swapped, under), (tokens, "")] if item else \
-            [(tokens, ""), (tokens, under), (plain, ""), (swapped, "")]
-        out += [cloze_question(t, prefix, names) for t, prefix in forms if prefix or not item or not heading]
+        forms = [(front, under), (tokens, under), (plain, ""), (swapped, under), (tokens, "")] if item else \
+            [(front, ""), (tokens, ""), (tokens, under), (plain, ""), (swapped, "")]
+        out += [cloze_question(t, prefix, names) for t, prefix in forms
+                if t is not None and (prefix or not item or not heading)]
     return out
 
 

@@ -112,6 +112,48 @@ def phrase(fr: Frame, style: Style) -> str | None:
     return question if _good(question, fr) else None
 
 
+_MODALS = {"must", "can", "may", "will", "should", "would", "could", "might", "shall"}
+
+
+def third_person(lemma: str) -> str:
+    """The present tense after he, she or it: "service" -> "services", "carry" -> "carries"."""
+    if lemma in ("have", "be"):
+        return {"have": "has", "be": "is"}[lemma]
+    if lemma.endswith("y") and lemma[-2:-1] not in "aeiou":
+        return lemma[:-1] + "ies"
+    return lemma + ("es" if lemma.endswith(("s", "sh", "ch", "x", "z", "o")) else "s")
+
+
+def active(fr: Frame) -> str | None:
+    """A passive question about its agent asked in the active voice, as a person asks it: "Who are lifejackets
+    serviced every 12 months by?" -> "Who services lifejackets every 12 months?", "Expense claims must be
+    approved by whom?" -> "Who must approve expense claims?". None for any other frame."""
+    wh = next((w for w, strand in fr.wh if strand == "by" and w in ("who", "what")), None)
+    verb = next((t for t in fr.verb if not isinstance(t, str) and t.tag_ == "VBN"
+                 and any(c.dep_ == "auxpass" for c in t.children)), None)
+    if wh is None or verb is None or fr.tail or not fr.subject:
+        return None
+    rest = [t for t in fr.verb if isinstance(t, str) or t.dep_ != "auxpass"]
+    k = rest.index(verb)
+    particles = []
+    while k + 1 < len(rest) and not isinstance(rest[k + 1], str) and rest[k + 1].dep_ == "prt":
+        particles.append(rest.pop(k + 1))  # "carried out": the particle stays with its verb
+    before, after = rest[:k], rest[k + 1:]
+    if fr.inverted in ("is", "are"):
+        group = [third_person(verb.lemma_.lower())]
+    elif fr.inverted in ("was", "were") and verb.text.endswith("ed"):
+        group = [verb.text]
+    elif fr.inverted in _MODALS:
+        group = [fr.inverted, verb.lemma_.lower()]
+    else:
+        return None  # "has been", an irregular past: left in the passive
+    if any(not isinstance(t, str) and t.pos_ in ("VERB", "AUX") for t in before):
+        return None
+    body = group + particles + before + lower_first(fr.subject, fr.names) + after + lower_first(fr.moved, fr.names)
+    question = f"{wh.capitalize()} {render(body)}?"
+    return question if _good(question, fr) else None
+
+
 def _good(question: str, fr: Frame) -> bool:
     w = words(question)
     if not 4 <= len(w) <= 32:
