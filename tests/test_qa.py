@@ -220,6 +220,32 @@ def test_an_amount_keeps_the_qualifier_its_sentence_gives_it_and_a_comparison_is
     assert "12 hours" in facts and "Little Tern" in facts
 
 
+def test_a_question_is_asked_as_a_person_asks_it_wh_phrase_first_and_an_agent_in_the_active_voice():
+    """A person asks "How often are medicals renewed?", not "Medicals are renewed how often?", and "Who services the
+    lifejackets?", not "Who are lifejackets serviced by?": the first phrasing, which Decide's lora learns, is the
+    fronted one. A wh-phrase that cannot move ("not to whom", "less a how much fee") stays where it is."""
+    text = ("# Crew\n\nMedicals are renewed every two years. The DPA reports marine casualties to the coastguard "
+            "within 24 hours. The bosun keeps the mooring line register in the deck store. "
+            "Lifejackets are serviced every 12 months by Northgate Survival Services. Expense claims "
+            "must be approved by the Finance Director. Questions about pay should go to the payroll office, not to "
+            "the Crewing Manager. Unused tickets may be refunded, less a £3.00 administration fee. Main engine "
+            "services on the vehicle ferries are carried out every 1,500 running hours.\n")
+    facts = by_answer(generate_facts(passages((text, "crew.md"))))
+    assert facts["every two years"].questions[0] == "How often are medicals renewed?"
+    assert facts["within 24 hours"].questions[0] == \
+        "Within how many hours does the DPA report marine casualties to the coastguard?"
+    assert facts["deck store"].questions[0] == "In which store does the bosun keep the mooring line register?"
+    assert facts["Northgate Survival Services"].questions[0] == "Who services lifejackets every 12 months?"
+    assert facts["Finance Director"].questions[0] == "Who must approve expense claims?"
+    engines = facts["every 1,500 running hours"]
+    assert engines.how == "cloze" and engines.questions[:2] == [
+        "How often are main engine services on the vehicle ferries carried out?",
+        "Main engine services on the vehicle ferries are carried out how often?"]  # the in-place cloze stays too
+    asked = [q for f in facts.values() for q in f.questions]
+    assert not any(q.startswith(("Not ", "Less ")) for q in asked)
+    assert any(q == "Unused tickets may be refunded, less a how much administration fee?" for q in asked)
+
+
 def test_a_role_listed_against_a_person_is_asked_who_and_a_contact_by_what_it_is():
     facts = by_answer(generate_facts(passages(("## Who's who\n\n- Director of the laboratory: Professor Malcolm Ashdown\n"
                                                "- Laboratory Manager: Dr Sunita Hargreaves (room F2.14, extension 4410)\n"

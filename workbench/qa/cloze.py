@@ -4,7 +4,9 @@ Used for a sentence the full rule-based transform (questions.frame) refuses: "Ke
 contribution pound for pound up to 7% of salary" -> "Kestrel Loom matches your contribution pound for pound
 up to what percentage of salary?". Only the answer's own clause is kept (coordinated clauses, asides in
 parentheses or dashes and opening discourse words go), and the question is refused when a pronoun ("it",
-"this form") would leave it without its referent or too few content words are left.
+"this form") would leave it without its referent or too few content words are left. Where the wh-phrase can
+move, the question is also asked with it in front, as a person asks (`fronted`: "Medicals are renewed how
+often?" -> "How often are medicals renewed?").
 """
 
 from __future__ import annotations
@@ -289,20 +291,16 @@ def _hangs_on(tok, chain: set, hops: int = 2) -> bool:
     return False
 
 
-def fronted(tokens: list, answer: Answer, doc, names: frozenset = frozenset()) -> list | None:
-    """A cloze question with its wh-phrase moved to the front and the subject and its auxiliary swapped, as a
-    person asks it: "Main engine services on the vehicle ferries are carried out how often?" -> "How often are
-    main engine services on the vehicle ferries carried out?", "The DPA reports casualties within how many hours?"
-    -> "Within how many hours does the DPA report casualties?". None where the wh-phrase already opens the
-    question, or sits where it cannot move from (inside a noun phrase: "less a how much administration fee").
-    """
+def _asked_phrase(tokens: list, answer: Answer, doc) -> tuple[int, int, object] | None:
+    """(start, stop) in `tokens` of the phrase that moves to the front (the wh-phrase with its preposition, a
+    qualifier before it and a short "of" phrase after it), and the clause's verb; None where it cannot move."""
     k = next((i for i, t in enumerate(tokens) if isinstance(t, str)), None)
-    if not k:
-        return None
     head = doc[answer.head]
     root = clause_root(head)
     chain = {root} | {t for t in root.subtree if t.dep_ == "xcomp" and t.head.i in {root.i} | {
         c.i for c in root.subtree if c.dep_ == "xcomp"}}  # "are required to complete X within how many days"
+    if not k:
+        return None  # the wh-phrase opens the question already
     if head.dep_ in OBJECTS | {"advmod"} and head.head in chain:
         top = head
     elif head.dep_ == "npadvmod" and head.head.dep_ in ("prep", "advmod") and head.head.head in chain:
@@ -321,43 +319,55 @@ def fronted(tokens: list, answer: Answer, doc, names: frozenset = frozenset()) -
     if lo and not isinstance(tokens[lo - 1], str) and tokens[lo - 1].lower_ == "up" and \
             tokens[lo - 1].i == tokens[lo].i - 1:
         lo -= 1  # "up to how many hours before departure" moves whole
-    outside = tokens[:lo] + tokens[hi:]
+    if any(not isinstance(t, str) and t.i in span for t in tokens[:lo] + tokens[hi:]):
+        return None  # the phrase is not in one piece
     before, tail = tokens[lo:k], tokens[k + 1:hi]
     if tail and tail[0].pos_ == "ADP" and tail[0].lower_ != "of":
         hi, tail = k + 1, []  # "how much for adults": "for adults" stays behind ("How much do tickets cost for adults?")
-    if any(not isinstance(t, str) and t.i in span for t in outside):
-        return None  # the phrase is not in one piece
-    rest = tokens[:lo] + tokens[hi:]
     if any(t.pos_ != "ADP" and t.lower_ not in _LEADS for t in before):
         return None  # "not to whom", "only with which approval", "the first what day", "more than how many hours"
     if len(tail) > 4 or any(t.is_punct or t.pos_ in ("VERB", "AUX", "CCONJ", "NUM") or t.like_num for t in tail):
         return None  # "which permit issued by the chief engineer and ...": too much to move
-    chunk_end = answer.end if isinstance(tokens[hi - 1], str) else tokens[hi - 1].i + 1
-    if hi < len(tokens) and not isinstance(tokens[hi], str) and tokens[hi].like_num and tokens[hi].i == chunk_end:
+    end = answer.end if isinstance(tokens[hi - 1], str) else tokens[hi - 1].i + 1
+    if hi < len(tokens) and tokens[hi].like_num and tokens[hi].i == end:
         return None  # a number the parser hung elsewhere ("on VHF channel | 12") would be left behind
+    return lo, hi, root
+
+
+def fronted(tokens: list, answer: Answer, doc, names: frozenset = frozenset()) -> list | None:
+    """A cloze question with its wh-phrase moved to the front and the subject and its auxiliary swapped, as a
+    person asks it: "Main engine services on the vehicle ferries are carried out how often?" -> "How often are
+    main engine services on the vehicle ferries carried out?", "The DPA reports casualties within how many hours?"
+    -> "Within how many hours does the DPA report casualties?". None where the wh-phrase already opens the
+    question, or sits where it cannot move from (inside a noun phrase: "less a how much administration fee").
+    """
+    asked = _asked_phrase(tokens, answer, doc)
+    if asked is None:
+        return None
+    lo, hi, root = asked
+    rest = tokens[:lo] + tokens[hi:]  # tokens only: the wh-phrase moved
     subjects = [c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")]
     if len(subjects) != 1 or subjects[0].i > root.i or subjects[0].pos_ == "PRON" and subjects[0].lower_ != "you":
         return None  # two subjects: a misparse ("The slip dries at low water springs, so sailings ...")
-    subj = subjects[0]
-    n = next((i for i, t in enumerate(rest) if t.i in subtree(subj)), None)
+    words_of_subject = subtree(subjects[0])
+    n = next((i for i, t in enumerate(rest) if t.i in words_of_subject), None)
     if n is None:
         return None
-    opening = rest[:n]  # "On arrival, ..." is asked at the end, as the full transform does
+    opening = rest[:n]  # "On return, ..." is asked at the end, as the full transform does
     if any(t.dep_ == "mark" or t.tag_ in ("WDT", "WP", "WRB") for t in opening) or \
             opening and opening[0].pos_ not in ("ADP", "ADV"):
         return None
     m = n
-    while m < len(rest) and rest[m].i in subtree(subj):
+    while m < len(rest) and rest[m].i in words_of_subject:
         m += 1
     if m - n > 12 or any(t.lower_ in ("no", "so") or t.dep_ == "mark" for t in rest[n:m]):
         return None  # a subject the parser ran on ("The slip dries at low water springs, so sailings ..."), "no user"
     subject, clause = lower_first(rest[n:m], names), rest[m:]
-    first = subject[0]
-    second = rest[n + 1] if n + 1 < m else None
-    if first is rest[n] and first.is_sent_start and first.text not in names and not first.text.isupper() and not (
+    first, second = rest[n], rest[n + 1] if n + 1 < m else None
+    if subject[0] is first and first.is_sent_start and first.text not in names and not first.text.isupper() and not (
             second is not None and second.text[:1].isupper()):
         subject[0] = first.text.lower()  # "Keys, bank cards ...": a capital only because it opened the sentence
-    if not any(not isinstance(t, str) and t.i == root.i for t in clause):
+    if root not in clause:
         return None  # the verb went with a dropped clause
     auxes = [c for c in root.children if c.dep_ in ("aux", "auxpass") and c.i < root.i]
     if auxes:
