@@ -432,3 +432,7 @@ def test_the_refit_gives_back_what_the_stages_before_it_overran_down_to_half_its
     assert limit(900) == 200  # on time: the plan's limit
     assert limit(1100) == 100  # 100 s over: the run still ends in its 20 minutes
     assert limit(1190) == 100  # far over: half the plan's time, so the held-out facts are still taught
+    # loading and saving the adapter (the lora stage's 310 s held 300 s of training) come on top of the limit
+    late = DecideRun(tmp_path, "c", 20, state={"plan": {"refit_seconds": 200}, "training_minutes": {"lora": 5.0}},
+                     done={"lora": 310, "eval": 690})
+    assert refit_limit(late) == 190

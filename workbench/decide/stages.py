@@ -303,9 +303,12 @@ hand-written questions, 12 at 2e-3, the measured adapters 9 (docs/decide.md, "Th
 def refit_limit(run) -> float:
     """The refit's time limit: the plan's, less what the stages before it took over their estimates (it is the
     last training, so it keeps the run in its budget), but never under half the plan's. Answering runs 10-40 %
-    off the probe's reading on a 2-core machine that other work shares."""
+    off the probe's reading on a 2-core machine that other work shares. The limit bounds training only: loading
+    and saving the adapter come on top, as long as they took in the lora stage (its time outside training)."""
     planned = run.state["plan"]["refit_seconds"]
-    return min(planned, max(run.budget_minutes * 60 - run.elapsed(), planned / 2))
+    trained = run.state.get("training_minutes", {}).get("lora")
+    overhead = max(0.0, run.done.get("lora", 0.0) - 60 * trained) if trained is not None else 0.0
+    return min(planned, max(run.budget_minutes * 60 - run.elapsed() - overhead, planned / 2))
 
 
 def stage_refit(run, wb: Workbench) -> dict:
