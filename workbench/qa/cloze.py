@@ -12,7 +12,7 @@ often?" -> "How often are medicals renewed?").
 from __future__ import annotations
 
 from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses, phone_number
-from .questions import asides, clause_root, closing_comment
+from .questions import asides, clause_root, closing_comment, verb_chain
 from .wording import (DISCOURSE, OBJECTS, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
                       plural_unit, render, subtree)
 
@@ -295,12 +295,11 @@ def _asked_phrase(tokens: list, answer: Answer, doc) -> tuple[int, int, object] 
     """(start, stop) in `tokens` of the phrase that moves to the front (the wh-phrase with its preposition, a
     qualifier before it and a short "of" phrase after it), and the clause's verb; None where it cannot move."""
     k = next((i for i, t in enumerate(tokens) if isinstance(t, str)), None)
-    head = doc[answer.head]
-    root = clause_root(head)
-    chain = {root} | {t for t in root.subtree if t.dep_ == "xcomp" and t.head.i in {root.i} | {
-        c.i for c in root.subtree if c.dep_ == "xcomp"}}  # "are required to complete X within how many days"
     if not k:
         return None  # the wh-phrase opens the question already
+    head = doc[answer.head]
+    root = clause_root(head)
+    chain = verb_chain(root, ("xcomp",))  # "are required to complete X within how many days"
     if head.dep_ in OBJECTS | {"advmod"} and head.head in chain:
         top = head
     elif head.dep_ == "npadvmod" and head.head.dep_ in ("prep", "advmod") and head.head.head in chain:

@@ -64,6 +64,13 @@ def clause_root(tok):
     return tok
 
 
+def verb_chain(root, deps: tuple[str, ...] = ("xcomp", "acomp")) -> set:
+    """The clause's verb and the `deps` it governs, directly or through an xcomp ("are required to complete"):
+    the words an asked-about phrase may attach to."""
+    xcomps = {root.i} | {c.i for c in root.subtree if c.dep_ == "xcomp"}
+    return {root} | {t for t in root.subtree if t.dep_ in deps and t.head.i in xcomps}
+
+
 @dataclass
 class _Clause:
     """The clause an answer sits in: its verb, subject and the span asked within."""
@@ -99,8 +106,7 @@ def _clause_of(whole, head) -> _Clause | None:
     root = clause_root(head)
     # "The loan period is three weeks, and DVDs must be returned within 7 days": ask within the clause.
     sent = whole if root == whole.root else doc[root.left_edge.i:root.right_edge.i + 1]
-    chain = {root} | {t for t in root.subtree if t.dep_ in ("xcomp", "acomp") and t.head.i in {root.i} | {
-        c.i for c in root.subtree if c.dep_ == "xcomp"}}
+    chain = verb_chain(root)
     subj = _subject(root)
     borrowed = subj is None and root.dep_ == "conj" and root.head.dep_ == "ROOT" and _subject(root.head) is not None
     if borrowed:
