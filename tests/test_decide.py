@@ -436,3 +436,18 @@ def test_the_refit_gives_back_what_the_stages_before_it_overran_down_to_half_its
     late = DecideRun(tmp_path, "c", 20, state={"plan": {"refit_seconds": 200}, "training_minutes": {"lora": 5.0}},
                      done={"lora": 310, "eval": 690})
     assert refit_limit(late) == 190
+
+
+def test_the_lora_learns_each_question_whole_once_then_with_words_left_out(workbench, facts_corpus):
+    """A person asks about a fact in fewer and other words than the generator: Decide's lora sees each training
+    question whole in its first pass and with some of its words left out in the passes after it."""
+    from workbench.decide.examples import lora_examples
+    from workbench.training.knowledge import KnowledgeItem
+
+    question = "Within how many working days must the line manager approve a submitted expense claim?"
+    fact = KnowledgeItem("within 10 working days", [question])
+    examples = lora_examples(workbench, facts_corpus, [fact], seed=0, qa_repeats=8, documents=False)
+    asked = [" ".join(text for text, trained in e.segments if not trained) for e in examples]
+    assert len(asked) == 8 and all("expense claim?" in text for text in asked)
+    assert sum(question in text for text in asked) >= 1  # the first pass, whole
+    assert sum(question not in text for text in asked) >= 3  # later passes leave words out
