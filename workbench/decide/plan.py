@@ -159,12 +159,13 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     lora_used_s = doc_repeats * doc_s + qa_repeats * qa_s
     refit_tokens = qa_repeats * recall_tokens + refit_replays(qa_repeats) * qa_tokens if recall_tokens else 0
     refit_s = refit_tokens / speed.train_tokens_per_s
+    noise_note = " (whole once, then with some words left out)" if qa_repeats > 1 else ""  # examples.lora_examples
     notes = [
         f"measured training tokens/s: {speed.train_tokens_per_s:.0f} on questions, {speed.docs:.0f} on documents, "
         f"{speed.raft:.0f} on raft's examples; {speed.eval_s_per_question:.1f} s per question for four arms",
         f"{test} of {test_available} held-out questions evaluated (~{eval_s / 60:.1f} min)",
         f"lora: documents ({doc_tokens:,} tokens) seen {doc_repeats}×, training questions ({qa_tokens:,} tokens) "
-        f"seen {qa_repeats}× (~{lora_used_s / 60:.1f} min)",
+        f"seen {qa_repeats}×{noise_note} (~{lora_used_s / 60:.1f} min)",
         f"raft: {raft_epochs:.2f} epochs over {raft_tokens_per_epoch:,} tokens "
         f"(~{raft_epochs * raft_tokens_per_epoch / speed.raft / 60:.1f} min)",
     ]
