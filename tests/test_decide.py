@@ -6,7 +6,9 @@ import pytest
 
 from workbench.decide import BudgetError, DecideError, run_decide
 from workbench.decide.pipeline import DecideRun
+from workbench.decide.stages import LORA_BATCH_SIZE
 from workbench.retrieval.ingest import ingest
+from workbench.training.trainer import TrainConfig
 
 FACTS = [
     "The Porto office opens at 08:00 and closes at 19:00 on weekdays.",
@@ -103,6 +105,9 @@ def test_decide_runs_every_stage_and_reports_a_verdict(workbench, facts_corpus, 
     assert measured.read_bytes() != (out / "adapters" / "lora" / "adapter_model.safetensors").read_bytes()
     assert result["training_minutes"]["lora"] >= state["refit"]["minutes"]  # the refit is part of lora's cost
     assert "## The lora adapter to take" in (out / "report.md").read_text()
+    for adapter in ("lora-measured", "lora"):  # the lora and its refit take two examples a step (more steps)
+        config = json.loads((out / "adapters" / adapter / "training.json").read_text())["config"]
+        assert config["batch_size"] == LORA_BATCH_SIZE < TrainConfig.batch_size
 
 
 def test_raft_continues_the_reader_and_keeps_what_reads_validation_facts_better(workbench, facts_corpus, tmp_path,
@@ -235,9 +240,10 @@ def test_the_speed_probe_times_each_kind_of_example_in_steps_of_its_own(workbenc
     steps = []
 
     def fake_train(wb, examples, config, out_dir, progress=None, cancel=None):
-        assert config.keep_order and config.batch_size == 4
-        for i in range(0, len(examples), 4):
-            batch = examples[i:i + 4]
+        b = stages.PROBE_BATCH
+        assert config.keep_order and config.batch_size == b
+        for i in range(0, len(examples), b):
+            batch = examples[i:i + b]
             kinds = {ex.segments[0][0][0] for ex in batch}
             steps.append(kinds)
             n = sum(len(tokenize(wb.tokenizer, ex, 1024)["input_ids"]) for ex in batch)

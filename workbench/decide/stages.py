@@ -85,6 +85,11 @@ LORA_LEARNING_RATE = 2e-3
 """The closed-book lora's rate: twice TrainConfig's default. On the three reader-mix corpora at Decide's split and
 repeats it answered 0.167 of the hand-written questions (0.122 at 1e-3, 0.189 at 4e-3, which recalled fewer
 held-out generated facts); docs/fine-tuning-recipes.md, "Decide's lora: learning rate"."""
+LORA_BATCH_SIZE = 2
+"""Examples per optimiser step of the closed-book lora and its refit: half TrainConfig's four, so the same tokens
+and minutes make twice the steps. A fresh lora on every fact of a held-out corpus at the run's repeats recalled
+its training questions 37 % → 63 % and their other, untrained phrasing 30 % → 50 % (harbour-ferries, 6 repeats;
+greenway-lab's other phrasing 66 % → 86 % at 10), for ~8 % fewer tokens/s; docs/decide.md, "Two examples a step"."""
 RAFT_LEARNING_RATE = 3e-4
 """Continuing the reader: a third of a fresh adapter's rate, so a few dozen questions adjust it, not overwrite it."""
 RAFT_MAX_EPOCHS = 2.0
@@ -108,8 +113,11 @@ def reader_adapter(wb: Workbench) -> Path | None:
 
 
 # --- plan ------------------------------------------------------------------------------------------------
-PROBE_STEPS = {"raft": 3, "questions": 4, "documents": 4}
-"""Steps of 4 examples the speed probe trains of each kind (raft's first, whose first step is not counted)."""
+PROBE_BATCH = LORA_BATCH_SIZE
+"""Examples per step of the speed probe: the lora's, whose questions and documents are most of a run's training."""
+PROBE_STEPS = {"raft": 6, "questions": 8, "documents": 8}
+"""Steps of PROBE_BATCH examples the speed probe trains of each kind (raft's first, whose first step is not
+counted)."""
 
 
 def measure_speed(wb: Workbench, questions, documents=(), raft=(), asked=(), corpus: str | None = None,
@@ -118,7 +126,7 @@ def measure_speed(wb: Workbench, questions, documents=(), raft=(), asked=(), cor
     arms.
 
     Training: one short run (in the training worker process, so its memory goes back) on a seeded draw of each
-    kind, longest first, four to a step, as the stages batch them (by length), each kind timed apart: a raft
+    kind, longest first, PROBE_BATCH to a step (the stages batch by length too), each kind timed apart: a raft
     example is a long prompt with a short target (the LM head runs over the target's columns only), and a step's
     fixed cost weighs more on short chunks than on packed Q/A. The first step warms kernels up and grows memory to
     its largest; it is not counted. (Chunks and Q/A drawn together and batched as they came read 15-25 % under
@@ -131,16 +139,17 @@ def measure_speed(wb: Workbench, questions, documents=(), raft=(), asked=(), cor
 
     draws = {kind: _probe_draw(wb, examples, PROBE_STEPS[kind])
              for kind, examples in (("raft", raft), ("questions", questions), ("documents", documents))}
-    whole = [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows[:len(rows) - len(rows) % 4]]
-    probe = whole or [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows]  # under 4 of every kind
+    b = PROBE_BATCH
+    whole = [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows[:len(rows) - len(rows) % b]]
+    probe = whole or [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows]  # under b of every kind
     ends: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        train_examples(wb, [ex for _, ex, _ in probe], TrainConfig(epochs=1, batch_size=4, keep_order=True),
+        train_examples(wb, [ex for _, ex, _ in probe], TrainConfig(epochs=1, batch_size=b, keep_order=True),
                        Path(tmp) / "probe", progress=lambda p: ends.append(time.perf_counter()), cancel=cancel)
-    # step k trained probe[4k:4k+4] and ended at ends[k]; each kind fills whole steps, so a step is of one kind
-    rates = {kind: _rate([(sum(n for _, _, n in probe[k * 4:k * 4 + 4]), ends[k] - ends[k - 1])
-                          for k in range(1, len(ends)) if probe[k * 4][0] == kind]) if whole else None
+    # step k trained probe[bk:bk+b] and ended at ends[k]; each kind fills whole steps, so a step is of one kind
+    rates = {kind: _rate([(sum(n for _, _, n in probe[k * b:k * b + b]), ends[k] - ends[k - 1])
+                          for k in range(1, len(ends)) if probe[k * b][0] == kind]) if whole else None
              for kind in draws}
     qa = rates["questions"] or rates["documents"]
     if qa is None:  # a corpus too small to time a step of questions or chunks: the whole run, warm-up included
@@ -158,10 +167,10 @@ def _rounded(rate: float | None) -> float | None:
 
 
 def _probe_draw(wb: Workbench, examples, steps: int) -> list[tuple]:
-    """(example, tokens) for a seeded draw of `steps` × 4 examples that keep a target, longest first."""
+    """(example, tokens) for a seeded draw of `steps` × PROBE_BATCH examples that keep a target, longest first."""
     from ..training.data import has_target, tokenize
 
-    drawn = random.Random(0).sample(list(examples), min(4 * steps, len(examples)))
+    drawn = random.Random(0).sample(list(examples), min(PROBE_BATCH * steps, len(examples)))
     rows = [(ex, tokenize(wb.tokenizer, ex, TrainConfig().max_length)) for ex in drawn]
     return sorted(((ex, len(t["input_ids"])) for ex, t in rows if has_target(t)), key=lambda row: -row[1])
 
@@ -200,7 +209,7 @@ def _train_stage(run, wb: Workbench, method: str, examples, epochs: float, secon
     config = TrainConfig(method="knowledge" if method == "lora" else "raft", epochs=epochs, max_seconds=seconds,
                          raft_k=wb.settings.top_k, seed=run.seed)
     if method == "lora":
-        config = replace(config, learning_rate=LORA_LEARNING_RATE)
+        config = replace(config, learning_rate=LORA_LEARNING_RATE, batch_size=LORA_BATCH_SIZE)
     if init is not None:
         config = replace(config, init_adapter=str(init), learning_rate=RAFT_LEARNING_RATE,
                          epochs=min(epochs, RAFT_MAX_EPOCHS))
@@ -331,7 +340,7 @@ def stage_refit(run, wb: Workbench) -> dict:
                                 documents=False))
     random.Random(run.seed).shuffle(examples)
     config = TrainConfig(method="knowledge", epochs=1.0, max_seconds=refit_limit(run), seed=run.seed,
-                         learning_rate=REFIT_LEARNING_RATE, init_adapter=str(measured))
+                         learning_rate=REFIT_LEARNING_RATE, batch_size=LORA_BATCH_SIZE, init_adapter=str(measured))
     result = train_and_install(
         wb, examples, config, run.adapter_dir("lora"), cancel=run.cancel, progress=_progress(run, "refit"),
         data=f"questions generated by Decide run {run.path.name}: every fact, the held-out ones after the evaluation",
