@@ -89,7 +89,7 @@ LORA_BATCH_SIZE = 2
 """Examples per optimiser step of the closed-book lora and its refit: half TrainConfig's four, so the same tokens
 and minutes make twice the steps. A fresh lora on every fact of a held-out corpus at the run's repeats recalled
 its training questions 37 % → 63 % and their other, untrained phrasing 30 % → 50 % (harbour-ferries, 6 repeats;
-greenway-lab's other phrasing 66 % → 86 % at 10), for ~8 % fewer tokens/s; docs/decide.md, "Two examples a step"."""
+greenway-lab's other phrasing 66 % → 86 % at 10), at 3–17 % fewer tokens/s; docs/decide.md, "Two examples a step"."""
 RAFT_LEARNING_RATE = 3e-4
 """Continuing the reader: a third of a fresh adapter's rate, so a few dozen questions adjust it, not overwrite it."""
 RAFT_MAX_EPOCHS = 2.0
