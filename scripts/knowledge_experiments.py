@@ -139,6 +139,7 @@ def main() -> int:
           f"{len(statements)} restatements, {len(handwritten)} hand-written questions ({len(covered)} about a "
           f"trained fact), Q/A seen {qa_repeats}x", file=sys.stderr)
 
+    Path(args.log).parent.mkdir(parents=True, exist_ok=True)  # the answers are written beside the log
     rows = []
     for variant, lr, seed in [(v, lr, seed) for lr in lrs for v in args.variants.split(",") for seed in seeds]:
         name = variant if len(lrs) == 1 else f"{variant}@{lr:g}"
@@ -161,7 +162,6 @@ def main() -> int:
                    "heldout": score(wb, Path(tmp) / name, heldout, args.max_new_tokens) if heldout else {}}
         rows.append(row)
         print(json.dumps(row), flush=True)
-        Path(args.log).parent.mkdir(parents=True, exist_ok=True)
         with open(args.log, "a") as f:
             f.write(json.dumps({"corpus": args.corpus, **row}) + "\n")
 
