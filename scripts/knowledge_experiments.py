@@ -17,10 +17,11 @@ One JSON line per variant goes to stdout and `--log`, then a table. Variants (a 
     qafirst    docs1 with one Q/A pass before the documents (Jiang et al. 2024)
     all        shuffle + restate + qafirst
     noise      docs1 with a quarter of each question's words left out, anew in each Q/A pass after the first
-    whole      Decide's lora without the words left out: the documents twice, whole questions
-    decide     Decide's lora: the documents twice, the passes after the first with LORA_QUESTION_NOISE
-    batch2     decide, two examples per optimiser step instead of four (twice the steps for the same tokens)
-    rank64     decide, LoRA rank 64 (alpha 128, the same scale) instead of 16
+    decide     Decide's lora: the documents twice, the passes after the first with LORA_QUESTION_NOISE, trained
+               LORA_BATCH_SIZE examples a step
+    whole      decide without the words left out
+    batch4     decide at TrainConfig's four examples a step (half the steps for the same tokens)
+    rank64     batch4 with LoRA rank 64 (alpha 128, the same scale) instead of 16
 
     WORKBENCH_DATA_DIR=/work/devdata python scripts/knowledge_experiments.py --corpus reader-city-library \\
         --eval corpora/reader-mix/city-library/qa.jsonl --variants docs1,shuffle,restate,qafirst,all
@@ -31,7 +32,7 @@ and scores the hand-written questions only: a fresh adapter per variant and seed
 
     WORKBENCH_DATA_DIR=/work/devdata python scripts/knowledge_experiments.py --corpus heldout-harbour-ferries \\
         --from-run runs/harbour --eval benchmarks/heldout/harbour-ferries/facts.jsonl \\
-        --variants decide,batch2,rank64 --seed 0,1
+        --variants batch4,decide,rank64 --seed 0,1
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workbench.config import Settings  # noqa: E402
 from workbench.decide.examples import LORA_QUESTION_NOISE, knowledge_items, test_fraction  # noqa: E402
-from workbench.decide.stages import LORA_LEARNING_RATE  # noqa: E402
+from workbench.decide.stages import LORA_BATCH_SIZE, LORA_LEARNING_RATE  # noqa: E402
 from workbench.engine import Workbench  # noqa: E402
 from workbench.evaluation.datasets import EvalItem, EvalSet, load_eval_set  # noqa: E402
 from workbench.evaluation.report import build_report  # noqa: E402
@@ -60,6 +61,7 @@ from workbench.training.knowledge import KnowledgeItem, KnowledgeMix, knowledge_
 from workbench.training.restate import fact_statements  # noqa: E402
 from workbench.training.trainer import TrainConfig, train  # noqa: E402
 
+DECIDE_MIX = dict(doc_repeats=2, question_noise=LORA_QUESTION_NOISE)
 VARIANTS = {
     "docs1": dict(doc_repeats=1),
     "docs3": dict(doc_repeats=3),
@@ -68,13 +70,14 @@ VARIANTS = {
     "qafirst": dict(doc_repeats=1, qa_first=True),
     "all": dict(doc_repeats=3, shuffle_sentences=True, statement_repeats=3, qa_first=True),
     "noise": dict(doc_repeats=1, question_noise=0.25),
-    "whole": dict(doc_repeats=2),
-    "decide": dict(doc_repeats=2, question_noise=LORA_QUESTION_NOISE),
-    "batch2": dict(doc_repeats=2, question_noise=LORA_QUESTION_NOISE),
-    "rank64": dict(doc_repeats=2, question_noise=LORA_QUESTION_NOISE),
+    "decide": DECIDE_MIX,
+    "whole": dict(DECIDE_MIX, question_noise=0.0),
+    "batch4": DECIDE_MIX,
+    "rank64": DECIDE_MIX,
 }
 """Each variant's KnowledgeMix; TRAINING holds the TrainConfig fields a variant changes."""
-TRAINING = {"batch2": dict(batch_size=2), "rank64": dict(r=64, alpha=128)}
+TRAINING = {"decide": dict(batch_size=LORA_BATCH_SIZE), "whole": dict(batch_size=LORA_BATCH_SIZE),
+            "rank64": dict(r=64, alpha=128)}
 
 
 def score(wb, adapter: Path, items: list[EvalItem], max_new_tokens: int, answers: Path | None = None) -> dict:
