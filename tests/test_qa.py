@@ -448,6 +448,24 @@ def test_a_pronoun_subject_is_asked_about_the_topic_its_paragraph_opened_with():
     assert {"23:40", "9 a.m.", "17:00"}.isdisjoint(asked)  # "it" stays: a question with "it" says nothing
 
 
+def test_she_her_and_its_in_a_list_item_or_paragraph_are_asked_about_its_topic():
+    """A list item names its topic first like a paragraph: "She", "Her master", "Its capacity" and "Their shifts"
+    stand for it; "she" and "her" only for a name, never for "the ferry"."""
+    text = ("# Fleet\n\n- **MV Sandwort** is the second vehicle ferry. She is certified for 210 passengers. "
+            "Her designated master is Captain Helen Okafor.\n- **MV Tern** is a launch.\n\n"
+            "The workshop is open daily. Its capacity is 40 people.\n\n"
+            "The stewards are volunteers. Their shifts last four hours.\n\n"
+            "The old ferry is slow. Her master is Captain Rhys Penhale.\n")
+    facts = generate_facts(passages((text, "fleet.md")))
+    asked = {f.answer: f.questions for f in facts}
+    assert "Who is MV Sandwort's designated master?" in asked["Captain Helen Okafor"]
+    assert "Under Fleet, for how many passengers is MV Sandwort certified?" in asked["210 passengers"]
+    assert asked["40 people"][0] == "How many people is the workshop's capacity?"
+    assert asked["four hours"][0] == "How many hours do the stewards' shifts last?"
+    assert "Captain Rhys Penhale" not in asked  # "her" does not stand for "the old ferry"
+    assert quality(facts, passages((text, "fleet.md")))["answer_in_source"] == 1.0
+
+
 def test_a_relative_clause_after_a_comma_is_asked_about_its_noun_and_a_restrictive_one_is_not():
     """"..., which starts within 30 seconds": asked with the noun it describes (the whole noun phrase, not the
     room the noun is in) as the subject; the fact keeps the sentence it came from. "a cabinet that fails" narrows

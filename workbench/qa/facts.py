@@ -4,8 +4,8 @@ A sentence is first asked about by the full rule-based transform (questions.fram
 borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borrow up to how many books?"). Who
 holds a role or what a thing is called (roles.py), where a thing is (places.py), what colour it is
 (colours.py), a measure written before its noun (measures.py) and who made a thing and when (origins.py) are
-asked by their own patterns. A sentence whose subject is "it" or "they" is read with its paragraph's topic in the
-pronoun's place (pronouns.py), and a relative clause ("..., which starts within 30 seconds") as a sentence of
+asked by their own patterns. A sentence whose subject is a pronoun ("it", "they", "she") or opens with one ("Her
+master") is read with its paragraph's or list item's topic in the pronoun's place (pronouns.py), and a relative clause ("..., which starts within 30 seconds") as a sentence of
 its own with its noun as the subject (relatives.py). A list item is asked about under its heading ("Under
 Halbridge pension, ..."); a table row from its table's header and its own label (tables.py).
 """
@@ -179,7 +179,7 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
                 add(answer, unit.text, qs, kind, "table", True)
             continue
         item = unit.kind == "item"
-        read = with_topics(docs) if unit.kind == "prose" else (s for d in docs for s in d.sents)
+        read = with_topics(docs)
         for sent, sentence, restated in _readings(read):
             for how, found in _patterns(sent, names):
                 for answer, kind, qs in found:

@@ -1,14 +1,18 @@
-"""A sentence whose subject is "It" or "They", read as if it named its paragraph's topic.
+"""A sentence whose subject is a pronoun ("It", "They", "She") or opens with one ("Her master", "Its
+capacity"), read as if it named its paragraph's (or list item's) topic.
 
 A paragraph usually names its topic in its first sentence and then refers to it by a pronoun:
 
     "The open workshop is where members fix their own bicycles. It has twelve repair stands."
     -> "The open workshop has twelve repair stands."   ("How many repair stands does the open workshop have?")
+    "MV Sandwort is the second vehicle ferry. Her designated master is Captain Helen Okafor."
+    -> "MV Sandwort's designated master is Captain Helen Okafor."   ("Who is MV Sandwort's designated master?")
 
 A question with "it" in it says nothing ("How many repair stands does it have?"), so the question generator
 refuses it; with the topic put back, the fact can be asked. The topic is the subject of the paragraph's first
-sentence, and only stands in for a pronoun of the same number ("it" for a singular noun, "they" for a plural or
-a coordination). An "it" that stands for nothing ("It is important to book early") is left alone.
+sentence, and only stands in for a pronoun of the same number ("it", "its" for a singular noun, "they", "their"
+for a plural or a coordination); "she", "he", "her" and "his" stand only for a name (a vessel, a person). An "it"
+that stands for nothing ("It is important to book early") is left alone.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ from typing import NamedTuple
 from .nlp import parse
 from .wording import VAGUE_DET
 
-_PRONOUNS = {"it": False, "they": True}
+_PRONOUNS = {"it": False, "they": True, "she": False, "he": False}
 """Subject pronoun -> whether it stands for a plural."""
+_POSSESSIVES = {"its": False, "their": True, "her": False, "his": False}
+"""Possessive opening a subject ("Her master", "Its capacity") -> whether it stands for a plural."""
+_NAMES_ONLY = {"she", "he", "her", "his"}
+"""Pronouns that stand only for a name: "she" is a vessel or a person, never "the workshop"."""
 _NOT_A_TOPIC = VAGUE_DET | {"each", "every", "any", "some", "all", "no", "both", "either", "neither", "another",
                             "other", "many", "most", "few", "several"}
 _SUBJECT = ("nsubj", "nsubjpass")
@@ -69,26 +77,41 @@ def _dummy_it(sent) -> bool:
         for c in root.children)
 
 
+def _stands_for(word, topic_: Topic, table: dict) -> bool:
+    lower = word.lower_
+    return lower in table and table[lower] == topic_.plural and (lower not in _NAMES_ONLY or topic_.name)
+
+
+def _possessed(text: str, plural: bool) -> str:
+    return text + ("'" if plural and text.endswith("s") else "'s")
+
+
 def resolved(sent, topic_: Topic) -> str | None:
-    """The sentence's text with its subject pronoun replaced by the topic, or None when it has none to replace."""
+    """The sentence's text with its subject pronoun (or the possessive opening its subject) replaced by the topic,
+    or None when it has none to replace."""
     subject = _subject(sent)
-    if subject is None or subject.lower_ not in _PRONOUNS or _PRONOUNS[subject.lower_] != topic_.plural:
+    if subject is None:
         return None
-    if subject.lower_ == "it" and _dummy_it(sent):
+    pronoun = subject if _stands_for(subject, topic_, _PRONOUNS) else next(
+        (c for c in subject.children if c.dep_ == "poss" and c.i == subject.left_edge.i
+         and _stands_for(c, topic_, _POSSESSIVES)), None)
+    if pronoun is None or pronoun.lower_ == "it" and _dummy_it(sent):
         return None
     text = topic_.text
-    if subject.i == sent.start:
+    if pronoun.i == sent.start:
         text = text[:1].upper() + text[1:]
     elif not topic_.name:
         text = text[:1].lower() + text[1:]
+    if pronoun is not subject:
+        text = _possessed(text, topic_.plural)
     doc = sent.doc
-    before = doc[sent.start:subject.i].text_with_ws
-    return f"{before}{text}{subject.whitespace_}{doc[subject.i + 1:sent.end].text}".strip()
+    before = doc[sent.start:pronoun.i].text_with_ws
+    return f"{before}{text}{pronoun.whitespace_}{doc[pronoun.i + 1:sent.end].text}".strip()
 
 
 def with_topics(docs: list) -> list:
-    """The sentences of one paragraph (its parsed pieces, in order), each whose subject is "it" or "they" parsed
-    again with the paragraph's topic in the pronoun's place."""
+    """The sentences of one paragraph or list item (its parsed pieces, in order), each whose subject is a pronoun
+    or opens with one parsed again with the paragraph's topic in the pronoun's place."""
     sentences = [s for doc in docs for s in doc.sents]
     if not sentences:
         return []
