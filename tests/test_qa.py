@@ -466,6 +466,26 @@ def test_she_her_and_its_in_a_list_item_or_paragraph_are_asked_about_its_topic()
     assert quality(facts, passages((text, "fleet.md")))["answer_in_source"] == 1.0
 
 
+def test_an_opening_participle_a_firm_and_a_count_of_another_thing_are_asked():
+    """"Built in 2009 by X, she is ..." is read as "MV Marram Queen was built in 2009 by X" and "MV Marram Queen is
+    ..."; "Hesketh & Dunn" is one maker, asked "by whom"; "22 cars" after "210 passengers" is asked alone. Not a
+    clause opened by "When", and not a one-word agent ("by the Trust")."""
+    text = ("# Fleet\n\n- **MV Marram Queen** is the flagship. Built in 2009 by Hesketh & Dunn at Carrow Yard, she "
+            "is 48 metres long.\n- **MV Sandwort** is certified for 210 passengers and 22 cars.\n\n"
+            "When a sailing is cancelled because of fog, the duty controller posts a notice within 15 minutes.\n\n"
+            "Only the festival bar, run by the Trust, may sell alcohol.\n")
+    facts = generate_facts(passages((text, "fleet.md")))
+    asked = {f.answer: f for f in facts}
+    assert asked["Hesketh & Dunn"].questions[0] == \
+        "Under Fleet, by whom was MV Marram Queen built in 2009 at Carrow Yard?"
+    assert asked["Hesketh & Dunn"].sentence.startswith("Built in 2009 by Hesketh & Dunn")  # the sentence it came from
+    assert "How many metres long is MV Marram Queen?" in asked["48 metres"].questions
+    assert "Under Fleet, MV Sandwort is certified for how many cars?" in asked["22 cars"].questions
+    assert not any(q.startswith(("Who is cancelled", "What is cancelled")) for f in facts for q in f.questions)
+    assert "Trust" not in asked
+    assert quality(facts, passages((text, "fleet.md")))["answer_in_source"] == 1.0
+
+
 def test_a_relative_clause_after_a_comma_is_asked_about_its_noun_and_a_restrictive_one_is_not():
     """"..., which starts within 30 seconds": asked with the noun it describes (the whole noun phrase, not the
     room the noun is in) as the subject; the fact keeps the sentence it came from. "a cabinet that fails" narrows

@@ -245,6 +245,8 @@ def _name_answer(tok, names: set[str] = frozenset()) -> Answer | None:
     end = _glued(doc, tok.i, 1, sent.start, sent.end) + 1
     while end < sent.end and doc[end].like_num and doc[end].head.i in range(start, end + 1):  # "Unit 7", "NIST 800-88"
         end = _glued(doc, end, 1, sent.start, sent.end) + 1
+    if end + 1 < sent.end and doc[end].text == "&" and doc[end + 1].pos_ == "PROPN" and doc[end + 1].head == tok:
+        end = doc[end + 1].i + 1  # one firm: "Hesketh & Dunn"
     while doc[start].is_punct and start < tok.i:
         start += 1
     span = doc[start:end]

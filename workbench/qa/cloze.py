@@ -12,6 +12,7 @@ often?" -> "How often are medicals renewed?").
 from __future__ import annotations
 
 from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses, phone_number
+from .origins import MAKERS
 from .questions import asides, clause_root, closing_comment, verb_chain
 from .wording import (DISCOURSE, OBJECTS, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
                       plural_unit, render, subtree)
@@ -71,6 +72,10 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
         last = doc[answer.end - 1].lower_
         if last in PLACE_HEADS:
             return [f"which {last}"]
+        verb = head.head.head
+        if head.dep_ == "pobj" and head.head.dep_ == "agent" and verb.lemma_.lower() in MAKERS and not any(
+                c.dep_ == "prt" for c in verb.children) and answer.end - answer.start > 1:  # not "by the Trust"
+            return ["whom"]  # who made or runs it: "built by Hesketh & Dunn" -> "by whom"; not "set up by"
         # A bare "what" reads well only where it opens the question ("What runs the canteen?").
         return ["what"] if head.dep_ in ("nsubj", "nsubjpass") else []
     if kind == "code":
@@ -85,14 +90,20 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
 
 def _later_value(answer: Answer, doc) -> bool:
     """A value coordinated after another and qualified on its own: "18 marks" in "costs 10 marks for members and
-    18 marks for non-members", asked without the first ("costs how much for non-members?")."""
+    18 marks for non-members", asked without the first ("costs how much for non-members?"), or a count of
+    another thing ("22 cars" in "certified for 210 passengers and 22 cars")."""
     head = doc[answer.head]
     first = head.head  # both values are nouns or numbers, each with its own qualifier ("for members")
-    return (answer.kind in NUMERIC and head.dep_ == "conj" and first.i < answer.start
+    if not (answer.kind in NUMERIC and head.dep_ == "conj" and first.i < answer.start
             and first.pos_ in ("NOUN", "NUM", "PROPN", "SYM") and first.dep_ != "ROOT"
-            and any(t.like_num for t in first.subtree if t.i < answer.start)
-            and any(c.dep_ in ("prep", "npadvmod") and c.i < answer.start for c in first.children)
-            and any(c.dep_ == "prep" and c.i >= answer.end for c in head.children))
+            and any(t.like_num for t in first.subtree if t.i < answer.start)):
+        return False
+    if any(c.dep_ in ("prep", "npadvmod") and c.i < answer.start for c in first.children) and \
+            any(c.dep_ == "prep" and c.i >= answer.end for c in head.children):
+        return True
+    # or counts of two different things: "certified for 210 passengers and 22 cars" -> "for how many cars?"
+    return first.pos_ == head.pos_ == "NOUN" and first.lemma_ != head.lemma_ and all(
+        any(c.dep_ == "nummod" for c in t.children) for t in (first, head))
 
 
 def _dropped(sent, answer: Answer) -> set[int] | None:
@@ -187,7 +198,7 @@ def _embedded(answer: Answer, doc) -> bool:
     if answer.start > 0 and doc[answer.start - 1].lower_ == "between":
         return True  # one end of "between 08:00 and 16:00" (the range is asked about)
     if head.dep_ == "conj" and not _later_value(answer, doc) or answer.kind not in NUMERIC and any(
-            c.dep_ == "conj" for c in head.children):
+            c.dep_ == "conj" and c.i >= answer.end for c in head.children):  # not "Dunn" of "Hesketh & Dunn"
         return True  # one item of a list; a number's coordinated values are dropped (_dropped)
     if answer.start > 0 and doc[answer.start - 1].lower_ in ("which", "whose", "what", "who", "whom"):
         return True

@@ -1,4 +1,4 @@
-"""A non-restrictive relative clause read as a sentence of its own, its antecedent as the subject.
+"""A non-restrictive relative clause, or a participle clause opening a sentence, read as a sentence of its own.
 
 Manuals put many facts in a clause that hangs off a noun:
 
@@ -11,10 +11,18 @@ asks two things), so the question generator refuses such an answer (cloze._embed
 antecedent, the clause is an ordinary sentence and is asked like one. Only a clause set off by a comma and
 opened by "which" or "who" as its subject is restated: a restrictive clause ("a cabinet that fails its test is
 labelled") narrows its noun, and without the rest of the sentence it would state something else.
+
+A participle clause before the subject describes the subject, and neither a cloze question nor the full transform
+can ask a sentence that opens with one:
+
+    "Built in 2009 by Hesketh & Dunn at Carrow Yard, MV Marram Queen is 48 metres long."
+    -> "MV Marram Queen was built in 2009 by Hesketh & Dunn at Carrow Yard."   ("Who was MV Marram Queen built by?")
+    -> "MV Marram Queen is 48 metres long."   ("How long is MV Marram Queen?")
 """
 
 from __future__ import annotations
 
+from .answers import _YEAR
 from .wording import VAGUE, VAGUE_DET
 
 _RELATIVE_PRONOUNS = {"which", "who"}
@@ -51,10 +59,46 @@ def _antecedent(head, comma) -> list | None:
         t = t.head
 
 
+def _text(tokens) -> str:
+    return "".join(t.text_with_ws for t in tokens).rstrip()
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith(".") else text + "."  # "until 3 p.m." keeps its own full stop
+
+
+def _opening_participle(sent) -> list[str]:
+    """A sentence opening with a past participle clause ("Built in 2009 by ..., MV Marram Queen is ..."): the clause
+    said of the subject ("was" where it names a year, else "is"), and the rest of the sentence on its own."""
+    doc, root = sent.doc, sent.root
+    clause = sent[0]  # the participle itself opens the sentence: not "When a service is suspended, ..."
+    if clause.tag_ != "VBN" or clause.dep_ != "advcl" or clause.head != root or clause.left_edge != clause:
+        return []
+    comma = doc[clause.right_edge.i + 1] if clause.right_edge.i + 1 < sent.end else None
+    subject = next((c for c in root.children if c.dep_ in ("nsubj", "nsubjpass")), None)
+    if comma is None or comma.text != "," or subject is None or subject.i <= comma.i or subject.pos_ == "PRON":
+        return []
+    noun = list(doc[subject.left_edge.i:subject.i + 1])
+    if subject.left_edge.i != comma.i + 1 or len(noun) > MAX_ANTECEDENT_WORDS or noun[0].lower_ in VAGUE_DET:
+        return []
+    body = list(doc[clause.i:comma.i])
+    if len(body) < 3 or any(t.lower_ in VAGUE or t.is_punct and t.text not in ("-", "&", "'", "’") for t in body):
+        return []
+    plural = subject.tag_ in ("NNS", "NNPS")
+    past = any(_YEAR.match(t.text) for t in body)
+    verb = ("were" if plural else "was") if past else ("are" if plural else "is")
+    rest = list(doc[comma.i + 1:sent.end])
+    while rest and rest[-1].is_punct and rest[-1].text != ".":
+        rest.pop()
+    said = _text(body)
+    return [_sentence(f"{_text(noun)} {verb} {said[:1].lower()}{said[1:]}"), _sentence(_text(rest))]
+
+
 def restatements(sent) -> list[str]:
-    """Each non-restrictive "which"/"who" clause of `sent` as a sentence with its antecedent as the subject."""
+    """Each non-restrictive "which"/"who" clause of `sent` as a sentence with its antecedent as the subject, and
+    an opening participle clause and the rest of its sentence as two sentences."""
     doc = sent.doc
-    out = []
+    out = _opening_participle(sent)
     for clause in (t for t in sent if t.dep_ == "relcl" and t.head.pos_ in ("NOUN", "PROPN")):
         pronoun = next((c for c in clause.children if c.dep_ in ("nsubj", "nsubjpass")), None)
         first = clause.left_edge
@@ -72,8 +116,7 @@ def restatements(sent) -> list[str]:
             body.pop()
         if len(body) < 2 or any(t.lower_ in VAGUE for t in body):
             continue  # "which gives them 40 percent off": who "them" are is outside the clause
-        text = "".join(t.text_with_ws for t in subject).rstrip() + " " + "".join(t.text_with_ws for t in body).rstrip()
         # The antecedent keeps its case (an answer taken from it must be verbatim in the source); questions are
-        # capitalised when they are made. "until 3 p.m." keeps its own full stop.
-        out.append(text if text.endswith(".") else text + ".")
+        # capitalised when they are made.
+        out.append(_sentence(f"{_text(subject)} {_text(body)}"))
     return out
