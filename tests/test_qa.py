@@ -168,6 +168,19 @@ def test_documents_are_read_as_prose_list_items_and_table_rows_with_their_headin
         ("row", ["Monday", "09:00"], ["Day", "Opens"], "Opening Hours")]
 
 
+
+def test_a_list_item_wrapped_over_lines_is_read_whole():
+    """A PDF or a hard-wrapped text breaks an item over lines; the lines after it continue it, up to a blank line or
+    the next item."""
+    got = units("## Drills\n\n3. Man overboard drill: monthly, using the rescue dummy nicknamed\n\"Barnaby\".\n"
+                "4. Fire drill: weekly on the\nvehicle ferries.\n\nA new paragraph.\n")
+    assert [(u.kind, u.text) for u in got] == [
+        ("item", 'monthly, using the rescue dummy nicknamed "Barnaby".'), ("item", "weekly on the vehicle ferries."),
+        ("prose", "A new paragraph.")]
+    facts = generate_facts(passages(("## Drills\n\n3. Man overboard drill: monthly, using the rescue dummy "
+                                     "nicknamed\n\"Barnaby\".\n", "drills.md")))
+    assert {f.answer: f.questions[0] for f in facts}["Barnaby"] == "What is the rescue dummy nicknamed?"
+
 TABLES = """## Long service
 
 | Years of service | Award |

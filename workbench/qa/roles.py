@@ -148,11 +148,11 @@ def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
 
 
 def called_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, list[str]]]:
-    """(answer, kind, questions) for a thing given its name in passing: "Free Wi-Fi, named HCL-Open, is ..." ->
-    ("HCL-Open", "name", ["What is the free Wi-Fi called?", "What is the name of the free Wi-Fi?"])."""
+    """(answer, kind, questions) for a thing given its name (or nickname) in passing: "Free Wi-Fi, named HCL-Open,
+    is ..." -> ("HCL-Open", "name", ["What is the free Wi-Fi called?", "What is the name of the free Wi-Fi?"])."""
     out, doc = [], sent.doc
     for verb in sent:
-        if verb.dep_ != "acl" or verb.lemma_.lower() not in ("name", "call") or verb.tag_ != "VBN":
+        if verb.dep_ != "acl" or verb.lemma_.lower() not in ("name", "call", "nickname") or verb.tag_ != "VBN":
             continue
         named = next((c for c in verb.children if c.dep_ in ("oprd", "attr", "dobj")), None)
         thing = verb.head
@@ -174,5 +174,8 @@ def called_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
         what = doc[words[0].i:thing.i + 1].text
         what = what if any(t.pos_ == "PROPN" and not t.is_sent_start for t in words) else what[:1].lower() + what[1:]
         verb_be = "are" if thing.tag_ in ("NNS", "NNPS") else "is"
-        out.append((text, "name", [f"What {verb_be} the {what} called?", f"What is the name of the {what}?"]))
+        asked = [f"What {verb_be} the {what} called?", f"What is the name of the {what}?"]
+        if verb.lemma_.lower() == "nickname":  # "the rescue dummy nicknamed "Barnaby""
+            asked = [f"What {verb_be} the {what} nicknamed?"] + asked
+        out.append((text, "name", asked))
     return out

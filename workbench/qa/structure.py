@@ -63,6 +63,20 @@ def _plain_heading(line: str, nxt: str) -> bool:
         and not _is_row(line) and (capitalised or not nxt)
 
 
+def _joined_items(lines: list[str]) -> list[str]:
+    """A list item's wrapped lines joined to it: a text line right after an item line (no blank line between, not
+    itself an item, heading, table row, quote, fence or rule) continues the item, as in Markdown, and as a PDF or
+    a hard-wrapped text breaks one ("... rescue dummy nicknamed" / ""Barnaby".")."""
+    out: list[str] = []
+    for line in lines:
+        if out and line and _BULLET.match(out[-1]) and not _BULLET.match(line) and not _is_row(line) and \
+                not line.startswith(("#", ">", "```")) and not re.fullmatch(r"[-=_*\s]{3,}", line):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return out
+
+
 def units(text: str) -> list[Unit]:
     """The units of one (stitched) document text, in order.
 
@@ -70,7 +84,7 @@ def units(text: str) -> list[Unit]:
     of it holds a digit; the first cell of a row is its label. Code fences and quotes are left out.
     """
     out: list[Unit] = []
-    lines = [raw.strip() for raw in text.splitlines()]
+    lines = _joined_items([raw.strip() for raw in text.splitlines()])
     heading, paragraph, fenced, header, table_start, lead = "", [], False, [], True, ""
 
     def flush():
