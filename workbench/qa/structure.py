@@ -16,6 +16,8 @@ _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Section \d+[.:]?)\s+")
 _LABELLED = re.compile(r"^((?:[^:()]|\([^():]*\)){2,60}?):\s+(\S.*)$")
 """A list item that names a thing and then gives its value or its rule ("Video games: 14 days")."""
 _MODALS = {"can", "may", "must", "should", "will", "need", "cannot", "must not", "should not"}
+_RULE = re.compile(r"[-=_*\s]{3,}")
+"""A horizontal rule ("---", "***", "==="), matched whole."""
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -70,7 +72,7 @@ def _joined_items(lines: list[str]) -> list[str]:
     out: list[str] = []
     for line in lines:
         if out and line and _BULLET.match(out[-1]) and not _BULLET.match(line) and not _is_row(line) and \
-                not line.startswith(("#", ">", "```")) and not re.fullmatch(r"[-=_*\s]{3,}", line):
+                not line.startswith(("#", ">", "```")) and not _RULE.fullmatch(line):
             out[-1] = f"{out[-1]} {line}"
         else:
             out.append(line)
@@ -98,7 +100,7 @@ def units(text: str) -> list[Unit]:
             fenced = not fenced
             flush()
             continue
-        if fenced or not line or line.startswith(">") or re.fullmatch(r"[-=_*\s]{3,}", line):
+        if fenced or not line or line.startswith(">") or _RULE.fullmatch(line):
             flush()
             table_start = True
             continue
