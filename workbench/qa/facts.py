@@ -5,9 +5,11 @@ borrow?"); where that refuses, by cloze translation (cloze.py: "Members may borr
 holds a role or what a thing is called (roles.py), where a thing is (places.py), what colour it is
 (colours.py), a measure written before its noun (measures.py) and who made a thing and when (origins.py) are
 asked by their own patterns. A sentence whose subject is a pronoun ("it", "they", "she") or opens with one ("Her
-master") is read with its paragraph's or list item's topic in the pronoun's place (pronouns.py), and a relative clause ("..., which starts within 30 seconds") as a sentence of
-its own with its noun as the subject (relatives.py). A list item is asked about under its heading ("Under
-Halbridge pension, ..."); a table row from its table's header and its own label (tables.py).
+master") is read with its paragraph's or list item's topic in the pronoun's place (pronouns.py); a relative clause
+("..., which starts within 30 seconds") as a sentence of its own with its noun as the subject, and an opening
+participle clause ("Built in 2009 by ..., the ferry is ...") as two sentences (relatives.py). A list item is
+asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header and its own
+label (tables.py).
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ A participle clause before the subject describes the subject, and neither a cloz
 can ask a sentence that opens with one:
 
     "Built in 2009 by Hesketh & Dunn at Carrow Yard, MV Marram Queen is 48 metres long."
-    -> "MV Marram Queen was built in 2009 by Hesketh & Dunn at Carrow Yard."   ("Who was MV Marram Queen built by?")
-    -> "MV Marram Queen is 48 metres long."   ("How long is MV Marram Queen?")
+    -> "MV Marram Queen was built in 2009 by Hesketh & Dunn at Carrow Yard."
+       ("By whom was MV Marram Queen built in 2009 at Carrow Yard?")
+    -> "MV Marram Queen is 48 metres long."   ("How many metres long is MV Marram Queen?")
 """
 
 from __future__ import annotations
