@@ -20,6 +20,7 @@ One JSON line per variant goes to stdout and `--log`, then a table. Variants (a 
     decide     Decide's lora: the documents twice, the passes after the first with LORA_QUESTION_NOISE, trained
                LORA_BATCH_SIZE examples a step
     whole      decide without the words left out
+    unaliased  decide without the facts' aliased questions ("the flagship" for "MV Marram Queen", qa/aliases.py)
     batch4     decide at TrainConfig's four examples a step (half the steps for the same tokens)
     rank64     batch4 with LoRA rank 64 (alpha 128, the same scale) instead of 16
 
@@ -42,6 +43,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -72,12 +74,13 @@ VARIANTS = {
     "noise": dict(doc_repeats=1, question_noise=0.25),
     "decide": DECIDE_MIX,
     "whole": dict(DECIDE_MIX, question_noise=0.0),
+    "unaliased": DECIDE_MIX,
     "batch4": DECIDE_MIX,
     "rank64": DECIDE_MIX,
 }
 """Each variant's KnowledgeMix; TRAINING holds the TrainConfig fields a variant changes."""
 TRAINING = {"decide": dict(batch_size=LORA_BATCH_SIZE), "whole": dict(batch_size=LORA_BATCH_SIZE),
-            "rank64": dict(r=64, alpha=128)}
+            "unaliased": dict(batch_size=LORA_BATCH_SIZE), "rank64": dict(r=64, alpha=128)}
 
 
 def score(wb, adapter: Path, items: list[EvalItem], max_new_tokens: int, answers: Path | None = None) -> dict:
@@ -125,7 +128,7 @@ def main() -> int:
         qa_repeats, n_facts = args.qa_repeats or 8, len(facts)
         if args.split == "fact":  # Decide's split: whole facts held out, learnt from the documents alone
             train_facts, test_facts = split_by_fact(facts, test_fraction(len(facts)), seed=seeds[0])
-            items = [KnowledgeItem(f.answer, list(f.questions), f.source) for f in train_facts]
+            items = [KnowledgeItem(f.answer, list(f.questions), f.source, list(f.aliased)) for f in train_facts]
         else:  # every fact trained; a fact with several phrasings keeps its least similar one for the test
             test_facts = [f for f in facts if len(f.questions) > 1]
             items = [KnowledgeItem(f.answer, [q for q in f.questions if len(f.questions) == 1
@@ -149,7 +152,8 @@ def main() -> int:
         mix = KnowledgeMix(qa_repeats=qa_repeats, seed=seed, **VARIANTS[variant])
         if mix.statement_repeats and args.from_run:
             raise SystemExit(f"{variant}: restatements need generated facts; leave out --from-run")
-        examples = knowledge_examples(wb.tokenizer, items, chunks, wb.settings.system_prompt, mix,
+        trained_items = [replace(i, aliased=[]) for i in items] if variant == "unaliased" else items
+        examples = knowledge_examples(wb.tokenizer, trained_items, chunks, wb.settings.system_prompt, mix,
                                       statements if mix.statement_repeats else [])
         config = TrainConfig(method="knowledge", epochs=1, learning_rate=lr, keep_order=mix.qa_first, seed=seed,
                              **TRAINING.get(variant, {}))

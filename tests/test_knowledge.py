@@ -123,3 +123,17 @@ def test_the_first_qa_pass_is_whole_and_later_passes_are_noisy(tiny_tokenizer):
     assert sum("How much is the carnet?" in a for a in asked) >= 1
     assert any("What does a carnet cost?" not in a and "How much is the carnet?" not in a
                and "How long is lost property kept?" not in a for a in asked)
+
+
+def test_a_facts_aliased_questions_take_turns_with_its_first_question_after_the_first_pass(tiny_tokenizer):
+    """Pass 1 asks the first question; passes 2, 3, 4 ask alias 1, alias 2, the first question: no extra
+    examples."""
+    items = [KnowledgeItem("36 cars", ["How many cars is MV Marram Queen certified for?"], "fleet.md",
+                           ["How many cars is the flagship certified for?",
+                            "How many cars is the largest vessel certified for?"])]
+    examples = knowledge_examples(tiny_tokenizer, items, [], "Answer briefly.",
+                                  KnowledgeMix(qa_repeats=4, per_conversation=1))
+    asked = sorted(e.segments[0][0] for e in examples)
+    assert len(examples) == 4
+    assert sum("MV Marram Queen" in a for a in asked) == 2
+    assert sum("the flagship" in a for a in asked) == 1 and sum("the largest vessel" in a for a in asked) == 1

@@ -743,3 +743,29 @@ def test_yes_no_questions_are_balanced_hold_their_evidence_and_a_swapped_value_i
     assert all("£" in q.question and "£" + q.question.split("£")[1][:1] not in q.evidence for q in swapped)
     assert yes_no_questions(chunks, seed=2) == found  # deterministic
     assert len(yes_no_questions(chunks, max_questions=2, seed=1)) == 2
+
+
+def test_a_thing_named_by_what_it_is_is_also_asked_by_that():
+    """"MV Marram Queen is the flagship", "The Terminal Manager is Gwen Aldous", "the relief vessel MV Corrie Bell":
+    a fact's first question naming the thing is also asked by its description (and by the name without its "MV"
+    where the corpus writes it so); not a name used as a modifier, not a description two names share or a plural
+    one, and not one the question already holds."""
+    text = ("# Fleet\n\n- **MV Marram Queen** is the flagship. She is certified for 36 cars.\n"
+            "- **MV Little Tern** is a passenger-only launch certified for 96 passengers.\n\n"
+            "Marram Queen lies overnight on Berth 1. The Marram Queen service costs £4.50 each way.\n\n"
+            "The Terminal Manager is Gwen Aldous, whose office is upstairs. Gwen Aldous answers complaints within 10 "
+            "days.\n\n"
+            "While a vessel is away the relief vessel MV Corrie Bell is chartered at a daily rate of 4,200 pounds. "
+            "MV Corrie Bell carries 150 passengers.\n\n"
+            "The fire wardens are Fiona Redpath and Gareth Olusanya. Fiona Redpath holds 12 keys.\n")
+    facts = generate_facts(passages((text, "fleet.md")))
+    aliased = {f.answer: f.aliased for f in facts}
+    assert "Under Fleet, for how many cars is the flagship certified?" in aliased["36 cars"]
+    assert any("Where does the flagship lie overnight" in q for q in aliased["Berth 1"])
+    assert "Within how many days does the Terminal Manager answer complaints?" in aliased["within 10 days"]
+    assert any("the relief vessel" in q for q in aliased["150 passengers"])
+    assert not aliased["£4.50"]  # "the Marram Queen service" is no vessel
+    assert not any("the passenger-only launch is a passenger-only launch" in q for q in aliased["96 passengers"])
+    assert not aliased["12 keys"]  # "the fire wardens" are two people
+    rows = qa_items([f for f in facts if f.answer == "36 cars"], "train", reword=False)
+    assert rows[0]["aliased"] == aliased["36 cars"]

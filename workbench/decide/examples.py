@@ -77,13 +77,14 @@ def split_rows(facts, seed: int) -> SplitRows:
 
 
 def knowledge_items(rows: list[dict]) -> list[KnowledgeItem]:
-    """Training facts with all their phrasings (training rows grouped by fact)."""
+    """Training facts with all their phrasings and aliased questions (training rows grouped by fact)."""
     items: dict[str, KnowledgeItem] = {}
     for row in rows:
         key = row.get("fact_id") or f"{row['answer']}|{row.get('source', '')}"
         item = items.setdefault(key, KnowledgeItem(row["answer"], [], row.get("source", "")))
         if row["question"] not in item.questions:
             item.questions.append(row["question"])
+        item.aliased += [q for q in row.get("aliased", []) if q not in item.aliased]
     return list(items.values())
 
 

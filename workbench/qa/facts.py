@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..results import Passage
+from .aliases import corpus_aliases
 from .answers import candidates, mid_sentence_capitals, ranges, with_qualifier
 from .cloze import cloze, cloze_question, fronted
 from .nlp import parse
@@ -69,6 +70,9 @@ class Fact:
     how: str = "rule"
     """How its questions were made: rule (full transform), cloze (answer replaced in place), table, list, role
     (roles.py), place (places.py), colour (colours.py), measure (measures.py) or origin (origins.py)."""
+    aliased: list[str] = field(default_factory=list)
+    """The first question with the thing it names called by another of its names ("the flagship" for "MV Marram
+    Queen", aliases.py): trained beside the first question."""
 
 
 class Facts(list):
@@ -273,6 +277,10 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
     found = [f for d, (members, _) in enumerate(stitched)
              for f in facts_of_document(members, parsed.get(d, []), names)]
     kept, removed = _dedupe(found)
+    aliases = corpus_aliases((s for docs in by_unit.values() for s in with_topics(docs)),
+                             "\n".join(text for _, text in stitched))
+    for f in kept:
+        f.aliased = aliases.aliased(f.questions[0], f.answer)
     if not kept:
         raise QAError("no questions could be made from this corpus: it needs prose sentences with numbers, dates, "
                       "names or codes; add such documents or write a Q/A file by hand")

@@ -71,7 +71,8 @@ def heldout_phrasing(f: Fact) -> str:
 def qa_items(facts: list[Fact], split: str, reword: bool) -> list[dict]:
     """Rows {"id", "question", "answer", "source", "chunk_id", "fact_id"} for a JSONL file.
 
-    train: one row per fact (its first phrasing), or with `reword` one row per phrasing (augmentation).
+    train: one row per fact (its first phrasing), or with `reword` one row per phrasing (augmentation); the first
+    phrasing's row also holds the fact's aliased questions ("aliased", qa/aliases.py) where it has any.
     test: one row per fact: its first phrasing, or with `reword` the phrasing least like the first.
     """
     if split not in ("train", "test"):
@@ -85,6 +86,8 @@ def qa_items(facts: list[Fact], split: str, reword: bool) -> list[dict]:
         for k, q in enumerate(phrasings):
             rows.append({"id": f"{f.fact_id}-{k}" if len(phrasings) > 1 else f.fact_id, "question": q,
                          "answer": f.answer, "source": f.source, "chunk_id": f.chunk_id, "fact_id": f.fact_id})
+            if split == "train" and k == 0 and f.aliased:
+                rows[-1]["aliased"] = f.aliased
     return rows
 
 

@@ -16,7 +16,7 @@ accuracy ~3 % on the handbook). The `knowledge` method follows what the literatu
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..arms import build_prompt
 from ..qa.wording import WH_WORDS
@@ -32,6 +32,9 @@ class KnowledgeItem:
     answer: str
     questions: list[str]
     source: str = ""
+    aliased: list[str] = field(default_factory=list)
+    """Its first question with the thing it names called by another of its names ("the flagship" for "MV Marram
+    Queen", qa/aliases.py): the Q/A passes after the first ask these in turn with the first question."""
 
 
 @dataclass
@@ -111,13 +114,22 @@ def noisy(question: str, share: float, rng) -> str:
     return out[:1].upper() + out[1:]
 
 
+def _asked(item: KnowledgeItem, n: int) -> list[str]:
+    """The item's phrasings in Q/A pass `n`: in the passes after the first, its first phrasing and each of its
+    aliased questions take turns (the other phrasings stay), so a thing's other names cost no extra examples."""
+    if not n or not item.aliased:
+        return list(item.questions)
+    turn = (n - 1) % (1 + len(item.aliased))
+    return item.questions if turn == 0 else [item.aliased[turn - 1]] + item.questions[1:]
+
+
 def _qa_pass(tokenizer, items: list[KnowledgeItem], system_prompt: str, mix: KnowledgeMix, rng,
-             noise: float = 0.0) -> list[Example]:
+             noise: float = 0.0, n: int = 0) -> list[Example]:
     """Every item's phrasings (at most `mix.phrasings`, a new subset each pass) once, shuffled, packed into chats;
-    with `noise`, each question with some of its words left out (`noisy`)."""
+    with `noise`, each question with some of its words left out (`noisy`); `n`: the pass's number (`_asked`)."""
     turns = []
     for item in items:
-        questions = list(item.questions)
+        questions = list(_asked(item, n))
         rng.shuffle(questions)
         turns += [(noisy(q, noise, rng) if noise else q, item.answer) for q in questions[: mix.phrasings]]
     rng.shuffle(turns)
@@ -141,6 +153,7 @@ def knowledge_examples(tokenizer, items: list[KnowledgeItem], chunks: list[Passa
     out += [text_example(tokenizer, s) for s in statements for _ in range(mix.statement_repeats)]
     first = _qa_pass(tokenizer, items, system_prompt, mix, rng) if mix.qa_first and mix.qa_repeats else []
     for n in range(mix.qa_repeats - (1 if first else 0)):
-        out += _qa_pass(tokenizer, items, system_prompt, mix, rng, mix.question_noise if n or first else 0.0)
+        out += _qa_pass(tokenizer, items, system_prompt, mix, rng, mix.question_noise if n or first else 0.0,
+                        n + (1 if first else 0))
     rng.shuffle(out)
     return first + out
