@@ -769,3 +769,17 @@ def test_a_thing_named_by_what_it_is_is_also_asked_by_that():
     assert not aliased["12 keys"]  # "the fire wardens" are two people
     rows = qa_items([f for f in facts if f.answer == "36 cars"], "train", reword=False)
     assert rows[0]["aliased"] == aliased["36 cars"]
+
+
+def test_a_question_with_two_answers_in_its_document_is_asked_of_neither():
+    """"Marram Queen lies overnight on Berth 1 at Ferrier's Quay." gives "Where does Marram Queen lie?" two right
+    answers: that phrasing goes, the ones that tell the two apart stay."""
+    text = "# Berths\n\nMarram Queen lies overnight on Berth 1 at Ferrier's Quay.\n"
+    facts = generate_facts(passages((text, "berths.md")))
+    by_question: dict[str, set] = {}
+    for f in facts:
+        for q in f.questions:
+            by_question.setdefault(q, set()).add(f.answer)
+    assert "Where does Marram Queen lie?" not in by_question
+    assert all(len(answers) == 1 for answers in by_question.values())
+    assert any(f.answer == "Berth 1" for f in facts)

@@ -9,7 +9,8 @@ master") is read with its paragraph's or list item's topic in the pronoun's plac
 ("..., which starts within 30 seconds") as a sentence of its own with its noun as the subject, and an opening
 participle clause ("Built in 2009 by ..., the ferry is ...") as two sentences (relatives.py). A list item is
 asked about under its heading ("Under Halbridge pension, ..."); a table row from its table's header and its own
-label (tables.py).
+label (tables.py). A thing the corpus also calls by what it is ("MV Marram Queen is the flagship") has each first
+question that names it asked by that too (aliases.py, `Fact.aliased`).
 """
 
 from __future__ import annotations
@@ -225,6 +226,29 @@ def _dedupe(facts: list[Fact]) -> tuple[list[Fact], int]:
     return kept, len(facts) - len(kept)
 
 
+def _one_answer(facts: list[Fact]) -> list[Fact]:
+    """The facts without any phrasing that another fact of the same document asks with another answer ("Where
+    does Marram Queen lie?" -> "on Berth 1" and "at Ferrier's Quay", from one sentence): such a question has two
+    right answers and would score one of them wrong. A fact left without a phrasing is dropped. Answers one of
+    which holds the other ("head office", "at head office") are one answer."""
+    answers: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for f in facts:
+        for q in f.questions:
+            answers[(f.source, q.lower())].append(normalise(f.answer))
+
+    def other(f: Fact, q: str) -> bool:
+        mine = normalise(f.answer)
+        return any(a not in mine and mine not in a for a in answers[(f.source, q.lower())])
+
+    out = []
+    for f in facts:
+        kept = [q for q in f.questions if not other(f, q)]
+        if kept:
+            f.questions = kept
+            out.append(f)
+    return out
+
+
 def _spread(facts: list[Fact], max_facts: int, seed: int) -> list[Fact]:
     """Pick `max_facts` round-robin over sources, and within a source over chunks, best kinds first."""
     rng = random.Random(seed)
@@ -277,6 +301,7 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
     found = [f for d, (members, _) in enumerate(stitched)
              for f in facts_of_document(members, parsed.get(d, []), names)]
     kept, removed = _dedupe(found)
+    kept = _one_answer(kept)
     aliases = corpus_aliases((s for docs in by_unit.values() for s in with_topics(docs)),
                              "\n".join(text for _, text in stitched))
     for f in kept:
