@@ -457,3 +457,20 @@ def test_the_lora_learns_each_question_whole_once_then_with_words_left_out(workb
     assert len(asked) == 8 and all("expense claim?" in text for text in asked)
     assert sum(question in text for text in asked) >= 1  # the first pass, whole
     assert sum(question not in text for text in asked) >= 3  # later passes leave words out
+
+
+def test_a_facts_other_names_reach_the_lora_of_its_side_of_the_split():
+    """A fact's aliased questions ("the flagship" for "MV Marram Queen") travel with its training row, or its
+    recall row for the refit, into the lora's items; the test asks the fact as generated."""
+    from workbench.decide.examples import knowledge_items, split_rows
+    from workbench.qa import Fact
+
+    facts = [Fact(f"f{i}", f"{i + 10} cars", "fleet.md", "c1", f"Ship {i} carries {i + 10} cars.",
+                  [f"How many cars does MV Tern {i} carry?"], "count",
+                  aliased=[f"How many cars does the ferry number {i} carry?"]) for i in range(12)]
+    rows = split_rows(facts, seed=0)
+    for side in (rows.train, rows.recall):
+        items = knowledge_items(side)
+        assert items and all(item.aliased == [item.questions[0].replace("MV Tern", "the ferry number")]
+                             for item in items)
+    assert rows.test and not any("aliased" in row for row in rows.test)

@@ -199,6 +199,9 @@ def markdown(report: dict) -> str:
                   f"- {report['qa'].get('facts')} facts ({report['qa'].get('train')} train / {report['qa'].get('test')} "
                   f"test), answer verbatim in its source: {q.get('answer_in_source', 0) * 100:.0f} %, question not "
                   f"copying 6+ words of the source: {q.get('no_copy_6', 0) * 100:.0f} %"]
+        if report["qa"].get("aliased"):
+            lines.append(f"- {report['qa']['aliased']} facts name a thing the documents also call by what it is "
+                         "(\"the flagship\" for a ship's name): the lora was also asked them that way")
     lines += ["", "Files: qa/ (questions), adapters/ (lora, raft), eval/ (per-question answers), report.json."]
     return "\n".join(lines) + "\n"
 

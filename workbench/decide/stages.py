@@ -66,7 +66,8 @@ def stage_qa(run, wb: Workbench) -> dict:
     q = quality(facts, chunks)
     words = sum(len(c.text.split()) for c in chunks)
     return {"qa": {"facts": len(facts), "train": len(rows.train), "test": len(rows.test),
-                   "recall": len(rows.recall), "words": words, "quality": q}}
+                   "recall": len(rows.recall), "aliased": sum(1 for f in facts if f.aliased), "words": words,
+                   "quality": q}}
 
 
 def _train_facts(run) -> list[KnowledgeItem]:
