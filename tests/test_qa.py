@@ -783,3 +783,15 @@ def test_a_question_with_two_answers_in_its_document_is_asked_of_neither():
     assert "Where does Marram Queen lie?" not in by_question
     assert all(len(answers) == 1 for answers in by_question.values())
     assert any(f.answer == "Berth 1" for f in facts)
+
+
+def test_a_which_clause_after_a_participle_set_off_by_commas_is_said_of_the_noun_before_it():
+    """"the MV Aske Lantern, built in 2011 at the Brannock yard, which carries 42 cars": the parser hangs the clause
+    on the yard; the ship carries the cars."""
+    text = ("# Fleet\n\nThe flagship is the MV Aske Lantern, built in 2011 at the Brannock yard, which carries up to "
+            "310 passengers and 42 cars.\n")
+    facts = generate_facts(passages((text, "fleet.md")))
+    asked = {f.answer: f for f in facts}
+    assert asked["42 cars"].questions[0] == "The MV Aske Lantern carries how many cars?"
+    assert "The flagship carries how many cars?" in asked["42 cars"].aliased
+    assert not any("Brannock yard carries" in q for f in facts for q in f.questions)

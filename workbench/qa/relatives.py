@@ -35,8 +35,9 @@ def _antecedent(head, comma) -> list | None:
     """The noun phrase the clause describes: from the first word of the head noun's phrase to the comma before
     the clause, or None when it is not a plain noun phrase of a few words. Not a measure ("valid for 90 days,
     which allows ..."), a bare common noun ("on request, which must be made ..."), or a noun inside a phrase that
-    describes another noun ("the MV Aske Lantern, built at the Brannock yard, which carries 310 passengers": the
-    parser hangs the clause on the yard, the writer meant the ship)."""
+    describes another noun ("a form signed by the manager who ..."). Where that phrase is a participle clause set
+    off by commas ("the MV Aske Lantern, built at the Brannock yard, which carries 310 passengers"), the parser
+    hangs the clause on the yard but the writer meant the ship: the noun before the participle is the antecedent."""
     doc = head.doc
     while head.dep_ == "pobj" and head.head.dep_ == "prep" and head.head.head.pos_ in ("NOUN", "PROPN"):
         head = head.head.head  # "the waste collection point in room F2.22, which is open ...": the point is open
@@ -53,6 +54,9 @@ def _antecedent(head, comma) -> list | None:
         return None
     t = head  # up to the verb the noun belongs to: a participle or adjective on the way describes another noun
     while True:
+        if t.dep_ == "acl" and t.i == t.left_edge.i and doc[t.i - 1].text == "," and t.head.i < t.i - 1 \
+                and t.head.pos_ in ("NOUN", "PROPN"):
+            return _antecedent(t.head, doc[t.i - 1])  # the clause after ", built at the yard," is the ship's
         if t.dep_ in ("acl", "amod"):
             return None
         if t.pos_ in ("VERB", "AUX") or t.head == t:
