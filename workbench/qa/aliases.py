@@ -24,16 +24,27 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
+from .answers import ROLE_NOUNS
 from .phrasing import answer_leaks
 
 MAX_ALIASED = 2
 """Aliased questions per fact: each is one more training example."""
 _PREFIX = re.compile(r"^(?:[A-Z]{2,3})\s+(?=[A-Z])")
 """A short capitalised prefix before a name ("MV Sandwort", "HMS Tern", "RV Calypso")."""
-_NOT_DESCRIPTIVE = {"only", "same", "other", "following", "above", "below", "one", "part", "member", "home",
-                    "responsibility", "way", "place", "thing", "reason", "case", "time", "number"}
-"""Words that make a noun phrase no description of one thing ("the only vessel ...", "a member of staff")."""
+_NOT_DESCRIPTIVE = {"only", "same", "other", "following", "above", "below", "last", "next", "previous", "one",
+                    "part", "member", "home", "responsibility", "way", "place", "thing", "reason", "case", "time",
+                    "number", "end", "side", "top", "bottom", "front", "back", "rest", "start"}
+"""Words that make a noun phrase no description of one thing ("the only vessel ...", "a member of staff", "the
+west end of the second floor")."""
+
+
+class Description(NamedTuple):
+    text: str
+    """As a person would name the thing: "the water taxi"."""
+    definite: bool
+    """Written with "the" ("the flagship"), not "a" ("a 24-seat water taxi")."""
 
 
 def _name(tok) -> tuple[int, int] | None:
@@ -47,10 +58,12 @@ def _name(tok) -> tuple[int, int] | None:
         start -= 1
     if any(c.dep_ in ("nummod", "amod", "conj") for c in tok.children) or doc[start].pos_ != "PROPN":
         return None
+    if start > tok.sent.start and doc[start - 1].text == "-" and not doc[start - 1].whitespace_:
+        return None  # the end of "Fix-a-Flat"
     return start, tok.i + 1
 
 
-def _description(noun) -> str | None:
+def _description(noun) -> Description | None:
     """The noun phrase headed by `noun` as a definite description ("the second vehicle ferry", "the largest vessel
     in the fleet"), or None: its determiner made "the", a modifier with a number in it left out ("24-seat"), a
     short "in/of/at" phrase kept, anything after it (a clause, another phrase) left out."""
@@ -61,14 +74,18 @@ def _description(noun) -> str | None:
         det = next((c for c in noun.head.children if c.dep_ == "det"), None)  # "the head office and main terminal"
     if det is None or det.lower_ not in ("the", "a", "an") or noun.pos_ == "PROPN" and det.lower_ != "the":
         return None  # a capitalised head is a title only after "the" ("the Terminal Manager")
-    tokens = []
+    tokens, measured = [], False
     for mod in (c for c in noun.children if c.i < noun.i and c.dep_ != "det"):
         subtree = list(mod.subtree)
         if mod.dep_ not in ("amod", "compound", "nmod") or any(t.pos_ == "ADV" or t.pos_ == "PROPN" != noun.pos_
                                                                for t in subtree):
             return None  # "very", a possessive or a name inside a common noun's phrase: no simple description
-        if not any(ch.isdigit() for t in subtree for ch in t.text):
+        if any(t.tag_ == "CD" or any(ch.isdigit() for ch in t.text) for t in subtree):
+            measured = True  # "24-seat", "ten-minute": left out
+        else:
             tokens += subtree
+    if measured and not tokens:
+        return None  # "a ten-minute walk" is no "walk"
     tokens.append(noun)
     prep = next((c for c in noun.children if c.dep_ == "prep" and c.i == noun.i + 1), None)
     if prep is not None and prep.lower_ in ("in", "of", "at") and prep.right_edge.i - prep.i <= 3 and \
@@ -77,10 +94,10 @@ def _description(noun) -> str | None:
     if tokens[0].lower_ in _NOT_DESCRIPTIVE or noun.lower_ in _NOT_DESCRIPTIVE:
         return None
     words = "".join(t.text_with_ws for t in tokens[:-1]) + tokens[-1].text
-    return "the " + words
+    return Description("the " + words, det.lower_ == "the")
 
 
-def _title(span: tuple[int, int], sent) -> str | None:
+def _title(span: tuple[int, int], sent) -> Description | None:
     """The description written right before a name ("the relief vessel MV Corrie Bell" -> "the relief vessel",
     "the fast catamaran Kittiwake" -> "the fast catamaran"), or None: lower-case nouns and adjectives after "the",
     the last a noun."""
@@ -89,18 +106,18 @@ def _title(span: tuple[int, int], sent) -> str | None:
         k -= 1
     words = doc[k:span[0]]
     if not len(words) or k - 1 < sent.start or doc[k - 1].lower_ != "the" or words[-1].pos_ != "NOUN" \
-            or words[0].lower_ in _NOT_DESCRIPTIVE:
-        return None
-    return "the " + words.text
+            or words[0].lower_ in _NOT_DESCRIPTIVE or any(t.lower_ in ROLE_NOUNS for t in doc[span[0]:span[1]]):
+        return None  # not "the duty Operations Controller": a role, not a name
+    return Description("the " + words.text, True)
 
 
-def _descriptions(attr) -> list[str]:
+def _descriptions(attr) -> list[Description]:
     """`attr` and the nouns coordinated with it, each as a description."""
     nouns = [attr] + [c for c in attr.children if c.dep_ == "conj"]
     return [d for d in map(_description, nouns) if d]
 
 
-def definitions(sent) -> list[tuple[str, str]]:
+def definitions(sent) -> list[tuple[str, Description]]:
     """(name, description) for each "be" of a sentence that says what a name is, either way round ("MV Sandwort
     is the second vehicle ferry", "The Terminal Manager is Gwen Aldous", "The flagship is the MV Aske Lantern"),
     and for each name written after its description ("the relief vessel MV Corrie Bell")."""
@@ -139,7 +156,8 @@ class Aliases:
         question already holds ("MV Little Tern is a passenger-only launch certified for how many passengers?"),
         that gives the answer away, or that has a phrase of its own made possessive ("the largest vessel in the
         fleet's master")."""
-        name = max((n for n in self.names if re.search(rf"\b{re.escape(n)}\b", question)), key=len, default=None)
+        name = max((n for n in self.names if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", question)), key=len,
+                   default=None)
         if name is None:
             return []
         at = question.index(name)
@@ -162,21 +180,27 @@ class Aliases:
 
 
 def corpus_aliases(sentences, text: str) -> Aliases:
-    """The other names the corpus's sentences give its named things (a description kept only where it describes
-    one name), each name's short form where the corpus (`text`) writes it alone, and the nouns each modifies."""
-    found: dict[str, list[str]] = defaultdict(list)
+    """The other names the corpus's sentences give its named things, each name's short form where the corpus
+    (`text`) writes it alone, and the nouns each name modifies. A description is kept only where it describes one
+    name, and an indefinite one only where it is the name's one indefinite description: a name said to be "a
+    private company" and "a hybrid company" is being classified, not named."""
+    found: dict[str, list[Description]] = defaultdict(list)
     named: dict[str, set[str]] = defaultdict(set)
     modifiers: dict[str, set[str]] = defaultdict(set)
     for sent in sentences:
         for name, description in definitions(sent):
             if description not in found[name]:
                 found[name].append(description)
-            named[description.lower()].add(name)
+            named[description.text.lower()].add(name)
         for tok in sent:
             span = _name(tok) if tok.dep_ == "compound" and tok.head.pos_ == "NOUN" and tok.head.i > tok.i else None
             if span:
                 modifiers[sent.doc[span[0]:span[1]].text].add(tok.doc[tok.i + 1].text)
-    names = {name: [d for d in ds if len(named[d.lower()]) == 1] for name, ds in found.items()}
+    names = {}
+    for name, ds in found.items():
+        indefinite = sum(1 for d in ds if not d.definite)
+        names[name] = list(dict.fromkeys(d.text for d in ds if len(named[d.text.lower()]) == 1
+                                         and (d.definite or indefinite == 1)))
     for name in list(names):
         short = _PREFIX.sub("", name)
         prefix = name[:len(name) - len(short)]
