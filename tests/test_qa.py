@@ -795,3 +795,15 @@ def test_a_which_clause_after_a_participle_set_off_by_commas_is_said_of_the_noun
     assert asked["42 cars"].questions[0] == "The MV Aske Lantern carries how many cars?"
     assert "The flagship carries how many cars?" in asked["42 cars"].aliased
     assert not any("Brannock yard carries" in q for f in facts for q in f.questions)
+
+
+def test_a_name_classified_or_measured_is_not_given_another_name():
+    """"Kestrel Loom is a private company ... a hybrid company" classifies it; "a ten-minute walk" measures a
+    distance; "the last leaves Pennick Slip" is a misparsed verb: none of them names a thing."""
+    text = ("# Company\n\nKestrel Loom is a private company. Kestrel Loom is a hybrid company. Kestrel Loom pays 50% "
+            "of family cover.\n\nThe Weaving Shed is a ten-minute walk from the station. The Weaving Shed opens at "
+            "07:00.\n\nThe first sailing leaves at 06:30 and the last leaves Pennick Slip at 21:15. Pennick Slip "
+            "has 60 seats.\n")
+    facts = generate_facts(passages((text, "company.md")))
+    assert {f.answer for f in facts} >= {"50%", "07:00", "60 seats"}
+    assert not any(f.aliased for f in facts)
