@@ -12,8 +12,8 @@ A document names a thing once and says what it is; a person then asks by what it
 
 A closed-book adapter answers the wording it was trained on: told only "MV Marram Queen", it does not link a
 person's "the flagship" to that name's facts (the two-step recall a small model does not make). So each fact
-whose first question names such a thing is also trained with that name replaced by its descriptions
-(`Fact.aliased`). A description comes from a copular sentence with a proper name on one side and a noun phrase
+whose first question names such a thing also gets it with that name replaced by its descriptions
+(`Fact.aliased`), which Decide's lora asks in turn with the first question (training/knowledge.py). A description comes from a copular sentence with a proper name on one side and a noun phrase
 on the other, definite ("the flagship") or indefinite and then made definite ("a 24-seat water taxi" -> "the
 water taxi", numbers left out); it is kept only when it describes one name in the whole corpus. A name written
 with a short prefix ("MV Sandwort") is also asked by the rest of it ("Sandwort") where the corpus writes it so.
@@ -30,7 +30,8 @@ from .answers import ROLE_NOUNS
 from .phrasing import answer_leaks
 
 MAX_ALIASED = 2
-"""Aliased questions per fact: each is one more training example."""
+"""Other names asked per fact: they take turns with the first question in the lora's passes after the first, so
+each one more leaves that question fewer passes."""
 _PREFIX = re.compile(r"^(?:[A-Z]{2,3})\s+(?=[A-Z])")
 """A short capitalised prefix before a name ("MV Sandwort", "HMS Tern", "RV Calypso")."""
 _NOT_DESCRIPTIVE = {"only", "same", "other", "following", "above", "below", "last", "next", "previous", "one",
@@ -156,11 +157,11 @@ class Aliases:
         question already holds ("MV Little Tern is a passenger-only launch certified for how many passengers?"),
         that gives the answer away, or that has a phrase of its own made possessive ("the largest vessel in the
         fleet's master")."""
-        name = max((n for n in self.names if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", question)), key=len,
-                   default=None)
-        if name is None:
+        found = [m for m in (re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", question) for n in self.names) if m]
+        if not found:
             return []
-        at = question.index(name)
+        match = max(found, key=lambda m: len(m.group()))
+        name, at = match.group(), match.start()
         after = question[at + len(name):]
         following = re.match(r" (\w+)", after)
         if following and following.group(1) in self.modifies.get(name, ()):
