@@ -73,7 +73,7 @@ class Fact:
     (roles.py), place (places.py), colour (colours.py), measure (measures.py) or origin (origins.py)."""
     aliased: list[str] = field(default_factory=list)
     """The first question with the thing it names called by another of its names ("the flagship" for "MV Marram
-    Queen", aliases.py): trained beside the first question."""
+    Queen", aliases.py): Decide's lora asks them in turn with the first question (training/knowledge.py)."""
 
 
 class Facts(list):
