@@ -157,9 +157,10 @@ def _readings(sentences):
             yield next(iter(restated.sents)), text, True
 
 
-def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], names: frozenset = frozenset()
+def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, list]], names: frozenset = frozenset()
                       ) -> list[Fact]:
-    """Every fact of one stitched document (`chunks`: its chunks; `parsed`: its units, each with its parsed sentences).
+    """Every fact of one stitched document (`chunks`: its chunks; `parsed`: its units, each with its parsed sentences
+    read with their topics, `pronouns.with_topics`).
 
     `names`: words the corpus capitalises mid-sentence.
     """
@@ -180,13 +181,12 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, object]], 
             ids.add(fid)
             out.append(Fact(fid, answer, chunk.source, chunk.chunk_id, sentence, qs, kind, how))
 
-    for unit, docs in parsed:
+    for unit, read in parsed:
         if unit.kind == "row":
             for answer, kind, qs in row_questions(unit):
                 add(answer, unit.text, qs, kind, "table", True)
             continue
         item = unit.kind == "item"
-        read = with_topics(docs)
         for sent, sentence, restated in _readings(read):
             for how, found in _patterns(sent, names):
                 for answer, kind, qs in found:
@@ -294,16 +294,16 @@ def generate_facts(chunks: list[Passage], max_facts: int | None = None, seed: in
         by_unit[id(u)].append(doc)
         if progress and (n % 50 == 0 or n == len(texts) - 1):
             progress(n + 1, len(texts))
+    read = {key: with_topics(docs) for key, docs in by_unit.items()}  # once, for the facts and the other names
     parsed: dict[int, list] = defaultdict(list)
     for d, u in pieces:
-        parsed[d].append((u, by_unit.get(id(u), [])))
+        parsed[d].append((u, read.get(id(u), [])))
     names = frozenset(mid_sentence_capitals(doc for docs in by_unit.values() for doc in docs))
     found = [f for d, (members, _) in enumerate(stitched)
              for f in facts_of_document(members, parsed.get(d, []), names)]
     kept, removed = _dedupe(found)
     kept = _one_answer(kept)
-    aliases = corpus_aliases((s for docs in by_unit.values() for s in with_topics(docs)),
-                             "\n".join(text for _, text in stitched))
+    aliases = corpus_aliases((s for sents in read.values() for s in sents), "\n".join(text for _, text in stitched))
     for f in kept:
         f.aliased = aliases.aliased(f.questions[0], f.answer)
     if not kept:

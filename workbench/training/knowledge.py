@@ -117,19 +117,19 @@ def noisy(question: str, share: float, rng) -> str:
 def _asked(item: KnowledgeItem, n: int) -> list[str]:
     """The item's phrasings in Q/A pass `n`: in the passes after the first, its first phrasing and each of its
     aliased questions take turns (the other phrasings stay), so a thing's other names cost no extra examples."""
-    if not n or not item.aliased:
-        return list(item.questions)
-    turn = (n - 1) % (1 + len(item.aliased))
-    return item.questions if turn == 0 else [item.aliased[turn - 1]] + item.questions[1:]
+    turn = (n - 1) % (1 + len(item.aliased)) if n else 0
+    return list(item.questions) if turn == 0 else [item.aliased[turn - 1]] + item.questions[1:]
 
 
 def _qa_pass(tokenizer, items: list[KnowledgeItem], system_prompt: str, mix: KnowledgeMix, rng,
-             noise: float = 0.0, n: int = 0) -> list[Example]:
-    """Every item's phrasings (at most `mix.phrasings`, a new subset each pass) once, shuffled, packed into chats;
-    with `noise`, each question with some of its words left out (`noisy`); `n`: the pass's number (`_asked`)."""
+             n: int = 0) -> list[Example]:
+    """Every item's phrasings (at most `mix.phrasings`, a new subset each pass) once, shuffled, packed into chats.
+    `n` is the pass's number: in the passes after the first, each question with `mix.question_noise` of its words
+    left out (`noisy`) and the other names in turn (`_asked`)."""
+    noise = mix.question_noise if n else 0.0
     turns = []
     for item in items:
-        questions = list(_asked(item, n))
+        questions = _asked(item, n)
         rng.shuffle(questions)
         turns += [(noisy(q, noise, rng) if noise else q, item.answer) for q in questions[: mix.phrasings]]
     rng.shuffle(turns)
@@ -152,8 +152,7 @@ def knowledge_examples(tokenizer, items: list[KnowledgeItem], chunks: list[Passa
                 else document_example(tokenizer, c) for c in chunks]
     out += [text_example(tokenizer, s) for s in statements for _ in range(mix.statement_repeats)]
     first = _qa_pass(tokenizer, items, system_prompt, mix, rng) if mix.qa_first and mix.qa_repeats else []
-    for n in range(mix.qa_repeats - (1 if first else 0)):
-        out += _qa_pass(tokenizer, items, system_prompt, mix, rng, mix.question_noise if n or first else 0.0,
-                        n + (1 if first else 0))
+    for n in range(1 if first else 0, mix.qa_repeats):
+        out += _qa_pass(tokenizer, items, system_prompt, mix, rng, n)
     rng.shuffle(out)
     return first + out
