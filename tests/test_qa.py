@@ -259,6 +259,19 @@ def test_a_question_is_asked_as_a_person_asks_it_wh_phrase_first_and_an_agent_in
     assert any(q == "Unused tickets may be refunded, less a how much administration fee?" for q in asked)
 
 
+def test_a_thing_described_before_its_name_is_asked_by_the_description_and_answered_by_the_name():
+    """"the catering contractor Saltgrass Catering Ltd.": a person asks who runs the café and expects the firm,
+    not "catering contractor"; "the contractor Mardle Marine Electrics" was asked nothing."""
+    text = ("# Contractors\n\nElectrical work is carried out by the contractor Mardle Marine Electrics. The café is "
+            "run by the catering contractor Saltgrass Catering Ltd. Alcohol is not sold before 11:00. The relief "
+            "vessel MV Corrie Bell covers the winter timetable.\n")
+    facts = by_answer(generate_facts(passages((text, "contractors.md"))))
+    assert facts["Mardle Marine Electrics"].questions[0] == "Who carries out electrical work?"
+    assert facts["Saltgrass Catering Ltd."].questions[0] == "Who runs the café?"
+    assert facts["MV Corrie Bell"].questions[0] == "Which relief vessel covers the winter timetable?"
+    assert "catering contractor" not in facts and "relief vessel" not in facts
+
+
 def test_a_role_listed_against_a_person_is_asked_who_and_a_contact_by_what_it_is():
     facts = by_answer(generate_facts(passages(("## Who's who\n\n- Director of the laboratory: Professor Malcolm Ashdown\n"
                                                "- Laboratory Manager: Dr Sunita Hargreaves (room F2.14, extension 4410)\n"
@@ -564,15 +577,19 @@ def test_a_verb_the_parser_took_for_a_noun_is_parsed_again_and_keeps_its_own_wor
     assert asked["30 minutes"][0] == "How many minutes do sessions last?"
 
 
-def test_a_sentence_ends_after_a_time_and_a_question_never_cuts_a_hyphenated_word():
-    """"... to 1 p.m. All branches close ..." is two sentences; "Fix-a-Flat", which the parser takes apart
-    ("a-Flat" an apposition of "Fix"), is not left as "Fix-" when the cloze question drops the apposition."""
+def test_a_sentence_ends_after_a_time_or_a_company_and_a_question_never_cuts_a_hyphenated_word():
+    """"... to 1 p.m. All branches close ..." and "... Saltgrass Catering Ltd. Alcohol is ..." are two sentences;
+    "Fix-a-Flat", which the parser takes apart ("a-Flat" an apposition of "Fix"), is not left as "Fix-" when the
+    cloze question drops the apposition."""
     from workbench.qa.nlp import parse
 
     doc = next(parse(["Tollbridge opens Saturday from 9 a.m. to 1 p.m. All branches close at 2 p.m. on Sunday."]))
     assert [s.text for s in doc.sents] == ["Tollbridge opens Saturday from 9 a.m. to 1 p.m.",
                                            "All branches close at 2 p.m. on Sunday."]
     assert len(list(next(parse(["The desk opens at 9 a.m. Monday to Friday."])).sents)) == 1
+    café = next(parse(["The café is run by Saltgrass Catering Ltd. Alcohol is not sold before 11:00."]))
+    assert [s.text for s in café.sents] == ["The café is run by Saltgrass Catering Ltd.",
+                                            "Alcohol is not sold before 11:00."]
     facts = generate_facts(passages(("Fix-a-Flat runs on the first Monday of each month at 7 p.m. and costs 10 "
                                      "marks for members and 18 marks for non-members.", "classes.md")))
     assert facts and not any("Fix- " in q for f in facts for q in f.questions)

@@ -96,9 +96,12 @@ class Answer:
     """count, money, percent, date, year, time, number, person, name, code or phrase (a short noun phrase)"""
     unit: str = ""
     """For counts: the unit noun as written ("days")."""
+    named: tuple[int, int] | None = None
+    """For a description followed by its name ("the bunker barge Ruddock Jane"): the name's tokens [start, end),
+    which the answer says; the question asks in the description's place."""
 
     def text(self, doc) -> str:
-        return doc[self.start:self.end].text
+        return doc[self.named[0]:self.named[1]].text if self.named else doc[self.start:self.end].text
 
 
 def mid_sentence_capitals(docs) -> set[str]:
@@ -278,6 +281,21 @@ def _phrase_answer(chunk) -> Answer | None:
     return Answer(first, chunk.end, chunk.root.i, "phrase")
 
 
+def _described_name(chunk) -> Answer | None:
+    """A description with its name right after it ("the catering contractor Saltgrass Catering Ltd.", "the bunker
+    barge Ruddock Jane"): asked as the description ("who runs the café?", "from which barge ...?"), answered by
+    the name."""
+    root = chunk.root
+    if root.pos_ != "NOUN" or root.dep_ not in ("nsubj", "nsubjpass", "dobj", "pobj"):
+        return None
+    appos = next((c for c in root.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
+    name = _name_answer(appos) if appos is not None and not in_parentheses(appos) else None
+    if name is None or name.start != chunk.end:
+        return None
+    first = next(t.i for t in chunk if t.dep_ not in ("det", "poss", "case") and t.tag_ != "POS")
+    return Answer(first, chunk.end, root.i, "phrase", named=(name.start, name.end))
+
+
 def phone_number(text: str) -> bool:
     """A telephone number: digits in groups, starting with 0 or + ("0311 448 2090", "+44 20 7946 0958")."""
     return bool(_PHONE.match(text)) and 9 <= sum(c.isdigit() for c in text) <= 15
@@ -352,5 +370,5 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
         elif tok.lower_.rstrip("s") in WEEKDAYS:
             add(Answer(tok.i, tok.i + 1, tok.i, "date"))
     for chunk in sent.noun_chunks:
-        add(_phrase_answer(chunk))
+        add(_described_name(chunk) or _phrase_answer(chunk))
     return sorted(found, key=lambda a: a.start)

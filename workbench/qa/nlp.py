@@ -26,7 +26,8 @@ class PipelineError(ValueError):
 @lru_cache(maxsize=1)
 def pipeline():
     """spaCy's small English pipeline with the tokenizer taught a few abbreviations, and a sentence break after a
-    time ("1 p.m. All branches ...") set before the parser runs."""
+    time ("1 p.m. All branches ...") or a company's "Ltd." ("... Saltgrass Catering Ltd. Alcohol is ...") set before
+    the parser runs."""
     import importlib
 
     from spacy.language import Language
@@ -39,17 +40,23 @@ def pipeline():
                             "pip install -r requirements.txt") from None
     for abbreviation in _ABBREVIATIONS:
         nlp.tokenizer.add_special_case(abbreviation, [{ORTH: abbreviation}])
-    if "time_sentence_ends" not in Language.factories:
-        Language.component("time_sentence_ends", func=_time_sentence_ends)
-    nlp.add_pipe("time_sentence_ends", before="parser")
+    if "abbreviated_sentence_ends" not in Language.factories:
+        Language.component("abbreviated_sentence_ends", func=_abbreviated_sentence_ends)
+    nlp.add_pipe("abbreviated_sentence_ends", before="parser")
     return nlp
 
 
-def _time_sentence_ends(doc):
+_COMPANY_ENDS = {"ltd.", "inc.", "plc.", "corp.", "llc."}
+"""A company name's last word, whose full stop the parser takes for part of the name and runs the sentence on."""
+
+
+def _abbreviated_sentence_ends(doc):
     """A capitalised word after "a.m." or "p.m." starts a sentence ("... to 1 p.m. All branches close ..."), which
-    the parser would otherwise run on; not a day or a month ("9 a.m. Monday to Friday")."""
+    the parser would otherwise run on; not a day or a month ("9 a.m. Monday to Friday"). So does one after a
+    company's "Ltd." or "Inc." ("... by Saltgrass Catering Ltd. Alcohol is not sold ...")."""
     for t in doc[1:]:
-        if doc[t.i - 1].lower_ in ("a.m.", "p.m.") and t.is_title and t.lower_ not in _DAYS_AND_MONTHS:
+        before = doc[t.i - 1].lower_
+        if t.is_title and (before in ("a.m.", "p.m.") and t.lower_ not in _DAYS_AND_MONTHS or before in _COMPANY_ENDS):
             t.is_sent_start = True
     return doc
 
