@@ -23,6 +23,9 @@ One JSON line per variant goes to stdout and `--log`, then a table. Variants (a 
     unaliased  decide without the facts' aliased questions ("the flagship" for "MV Marram Queen", qa/aliases.py)
     batch4     decide at TrainConfig's four examples a step (half the steps for the same tokens)
     rank64     batch4 with LoRA rank 64 (alpha 128, the same scale) instead of 16
+    mlp        decide with LoRA on the MLP layers only (gate, up, down), where a transformer is said to keep facts
+    attn       decide with LoRA on the attention layers only (q, k, v, o)
+    unprefixed decide with each question's "Under <heading>, " opening left out (a person never says it)
 
     WORKBENCH_DATA_DIR=/work/devdata python scripts/knowledge_experiments.py --corpus reader-city-library \\
         --eval corpora/reader-mix/city-library/qa.jsonl --variants docs1,shuffle,restate,qafirst,all
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -77,10 +81,22 @@ VARIANTS = {
     "unaliased": DECIDE_MIX,
     "batch4": DECIDE_MIX,
     "rank64": DECIDE_MIX,
+    "mlp": DECIDE_MIX,
+    "attn": DECIDE_MIX,
+    "unprefixed": DECIDE_MIX,
 }
 """Each variant's KnowledgeMix; TRAINING holds the TrainConfig fields a variant changes."""
-TRAINING = {"decide": dict(batch_size=LORA_BATCH_SIZE), "whole": dict(batch_size=LORA_BATCH_SIZE),
-            "unaliased": dict(batch_size=LORA_BATCH_SIZE), "rank64": dict(r=64, alpha=128)}
+DECIDE_TRAINING = dict(batch_size=LORA_BATCH_SIZE)
+TRAINING = {"decide": DECIDE_TRAINING, "whole": DECIDE_TRAINING, "unaliased": DECIDE_TRAINING,
+            "unprefixed": DECIDE_TRAINING, "rank64": dict(r=64, alpha=128),
+            "mlp": dict(DECIDE_TRAINING, target_modules=["gate_proj", "up_proj", "down_proj"]),
+            "attn": dict(DECIDE_TRAINING, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])}
+
+
+def _unprefixed(question: str) -> str:
+    """The question without its "Under <heading>, " opening (a heading with a comma loses only its first part)."""
+    rest = re.sub(r"^Under [^,]+, ", "", question)
+    return rest[:1].upper() + rest[1:]
 
 
 def score(wb, adapter: Path, items: list[EvalItem], max_new_tokens: int, answers: Path | None = None) -> dict:
@@ -153,6 +169,9 @@ def main() -> int:
         if mix.statement_repeats and args.from_run:
             raise SystemExit(f"{variant}: restatements need generated facts; leave out --from-run")
         trained_items = [replace(i, aliased=[]) for i in items] if variant == "unaliased" else items
+        if variant == "unprefixed":
+            trained_items = [replace(i, questions=[_unprefixed(q) for q in i.questions],
+                                     aliased=[_unprefixed(q) for q in i.aliased]) for i in items]
         examples = knowledge_examples(wb.tokenizer, trained_items, chunks, wb.settings.system_prompt, mix,
                                       statements if mix.statement_repeats else [])
         config = TrainConfig(method="knowledge", epochs=1, learning_rate=lr, keep_order=mix.qa_first, seed=seed,
