@@ -56,7 +56,8 @@ def _abbreviated_sentence_ends(doc):
     company's "Ltd." or "Inc." ("... by Saltgrass Catering Ltd. Alcohol is not sold ...")."""
     for t in doc[1:]:
         before = doc[t.i - 1].lower_
-        if t.is_title and (before in ("a.m.", "p.m.") and t.lower_ not in _DAYS_AND_MONTHS or before in _COMPANY_ENDS):
+        after_time = before in ("a.m.", "p.m.") and t.lower_ not in _DAYS_AND_MONTHS
+        if t.is_title and (after_time or before in _COMPANY_ENDS):
             t.is_sent_start = True
     return doc
 
