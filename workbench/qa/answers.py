@@ -96,12 +96,12 @@ class Answer:
     """count, money, percent, date, year, time, number, person, name, code or phrase (a short noun phrase)"""
     unit: str = ""
     """For counts: the unit noun as written ("days")."""
-    named: tuple[int, int] | None = None
+    name_span: tuple[int, int] | None = None
     """For a description followed by its name ("the bunker barge Ruddock Jane"): the name's tokens [start, end),
     which the answer says; the question asks in the description's place."""
 
     def text(self, doc) -> str:
-        return doc[self.named[0]:self.named[1]].text if self.named else doc[self.start:self.end].text
+        return doc[self.name_span[0]:self.name_span[1]].text if self.name_span else doc[self.start:self.end].text
 
 
 def mid_sentence_capitals(docs) -> set[str]:
@@ -293,7 +293,7 @@ def _described_name(chunk) -> Answer | None:
     if name is None or name.start != chunk.end:
         return None
     first = next(t.i for t in chunk if t.dep_ not in ("det", "poss", "case") and t.tag_ != "POS")
-    return Answer(first, chunk.end, root.i, "phrase", named=(name.start, name.end))
+    return Answer(first, chunk.end, root.i, "phrase", name_span=(name.start, name.end))
 
 
 def phone_number(text: str) -> bool:

@@ -170,7 +170,7 @@ def _tail(doc, answer: Answer, named: bool, phrase: range) -> tuple[Answer, list
         return None  # "on what number at any time": a phone number takes no phrase with it
     if tail and tail[0].dep_ == "amod":
         return None  # an adjective after its noun ("costs 32 pounds single"): "How much single ...?" is not English
-    if tail and answer.kind in ("phrase", "name") and not answer.named and tail[0].lower_ == "of" and \
+    if tail and answer.kind in ("phrase", "name") and not answer.name_span and tail[0].lower_ == "of" and \
             len(tail) <= 4 and answer.end - answer.start + len(tail) <= 6 and tail[-1].i == phrase.stop - 1:
         return Answer(answer.start, tail[-1].i + 1, answer.head, answer.kind), []
     if tail and answer.kind not in ("count", "percent", "money", "code", "number"):
