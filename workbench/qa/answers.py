@@ -266,11 +266,20 @@ def _name_answer(tok, names: set[str] = frozenset()) -> Answer | None:
     return Answer(start, end, tok.i, "person" if person else "name")
 
 
+def _words(chunk) -> list:
+    """A noun chunk's words without its article or possessor ("the Facilities queue" -> "Facilities queue")."""
+    return [t for t in chunk if t.dep_ not in ("det", "poss", "case") and t.tag_ != "POS"]
+
+
+def _noun_argument(chunk) -> bool:
+    """A chunk headed by a common noun that is a subject or an object, which a question can ask for."""
+    return chunk.root.pos_ == "NOUN" and chunk.root.dep_ in ("nsubj", "nsubjpass", "dobj", "pobj")
+
+
 def _phrase_answer(chunk) -> Answer | None:
     """A short informative noun phrase ("the Facilities queue", "a video call"): modified, no pronouns."""
-    toks = [t for t in chunk if t.dep_ not in ("det", "poss", "case") and t.tag_ != "POS"]
-    if not 2 <= len(toks) <= 4 or chunk.root.pos_ != "NOUN" or chunk.root.dep_ not in (
-            "nsubj", "nsubjpass", "dobj", "pobj") or any(t.pos_ in ("PRON", "NUM", "DET") for t in toks):
+    toks = _words(chunk)
+    if not 2 <= len(toks) <= 4 or not _noun_argument(chunk) or any(t.pos_ in ("PRON", "NUM", "DET") for t in toks):
         return None
     if any(t.is_punct and t.text != "-" for t in toks) or toks[0].is_punct:
         return None
@@ -285,15 +294,13 @@ def _described_name(chunk) -> Answer | None:
     """A description with its name right after it ("the catering contractor Saltgrass Catering Ltd.", "the bunker
     barge Ruddock Jane"): asked as the description ("who runs the café?", "from which barge ...?"), answered by
     the name."""
-    root = chunk.root
-    if root.pos_ != "NOUN" or root.dep_ not in ("nsubj", "nsubjpass", "dobj", "pobj"):
+    if not _noun_argument(chunk):
         return None
-    appos = next((c for c in root.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
+    appos = next((c for c in chunk.root.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
     name = _name_answer(appos) if appos is not None and not in_parentheses(appos) else None
     if name is None or name.start != chunk.end:
         return None
-    first = next(t.i for t in chunk if t.dep_ not in ("det", "poss", "case") and t.tag_ != "POS")
-    return Answer(first, chunk.end, root.i, "phrase", name_span=(name.start, name.end))
+    return Answer(_words(chunk)[0].i, chunk.end, chunk.root.i, "phrase", name_span=(name.start, name.end))
 
 
 def phone_number(text: str) -> bool:
