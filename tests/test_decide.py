@@ -237,7 +237,7 @@ def test_the_speed_probe_times_each_kind_of_example_in_steps_of_its_own(workbenc
 
     speeds = {"Q": 400.0, "D": 200.0, "R": 900.0}  # tokens/s of each kind on this pretend machine
     clock = SimpleNamespace(t=0.0)
-    steps = []
+    steps, layers = [], {}
 
     def fake_train(wb, examples, config, out_dir, progress=None, cancel=None):
         b = stages.PROBE_BATCH
@@ -246,6 +246,7 @@ def test_the_speed_probe_times_each_kind_of_example_in_steps_of_its_own(workbenc
             batch = examples[i:i + b]
             kinds = {ex.segments[0][0][0] for ex in batch}
             steps.append(kinds)
+            layers.update(dict.fromkeys(kinds, config.top_layers))
             n = sum(len(tokenize(wb.tokenizer, ex, 1024)["input_ids"]) for ex in batch)
             clock.t += n / speeds[next(iter(kinds))] + (30.0 if i == 0 else 0.0)  # the first step warms up
             progress({})
@@ -259,6 +260,8 @@ def test_the_speed_probe_times_each_kind_of_example_in_steps_of_its_own(workbenc
     speed = stages.measure_speed(workbench, made("Q", 30, 40), made("D", 30, 10), made("R", 20, 120))
     assert all(len(kinds) == 1 for kinds in steps)  # no step mixes two kinds
     assert steps[0] == {"R"}  # raft's (longest) examples first: the warm-up step is theirs
+    # raft's LoRA is in every layer, the lora's in its last ones: each timed as its stage trains it (a run apiece)
+    assert layers == {"R": 1.0, "Q": stages.LORA_TOP_LAYERS, "D": stages.LORA_TOP_LAYERS} and stages.LORA_TOP_LAYERS < 1
     assert speed.train_tokens_per_s == pytest.approx(400, rel=0.01)
     assert speed.doc_tokens_per_s == pytest.approx(200, rel=0.01)
     assert speed.raft_tokens_per_s == pytest.approx(900, rel=0.01)

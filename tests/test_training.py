@@ -2,6 +2,7 @@
 
 import json
 import math
+import shlex
 
 import pytest
 
@@ -39,6 +40,30 @@ def test_lora_training_lowers_the_loss_and_saves_a_valid_adapter(workbench, qa_f
     assert validate(out, "tiny-llama", workbench.module_shapes).rank == 4
     # the app's own model was not touched: no adapter is attached until asked for
     assert not hasattr(workbench.model, "peft_config")
+
+
+def test_lora_in_the_top_layers_only_trains_those_layers_and_serves_the_lora_arm(workbench, qa_file, tmp_path):
+    """top_layers=0.5: LoRA matrices only in the last half of the layers; the adapter loads and answers, and its
+    card's command re-creates the setting. A share outside (0, 1] is refused before any training."""
+    from safetensors import safe_open
+
+    from workbench.cli import build_parser
+
+    layers = workbench.model.config.num_hidden_layers
+    out = tmp_path / "top-lora"
+    train_adapter(workbench, qa_file, TrainConfig(method="lora", epochs=1, batch_size=2, r=4, alpha=8,
+                                                  top_layers=0.5), out)
+    with safe_open(str(out / "adapter_model.safetensors"), framework="pt") as f:
+        trained = {int(key.split(".layers.")[1].split(".")[0]) for key in f.keys()}
+    assert trained == set(range(layers - max(1, round(layers * 0.5)), layers)) and len(trained) < layers
+    validate(out, "tiny-llama", workbench.module_shapes)
+    answer = workbench.compare("What is the per diem for Lisbon?", "lora", lora_adapter=str(out)).arms[0]
+    assert answer.error is None and answer.answer
+    command = shlex.split((out / "README.md").read_text().split("python -m workbench ")[1].split("```")[0])
+    assert build_parser().parse_args(command).top_layers == 0.5
+    with pytest.raises(ValueError, match="top_layers must be a share"):
+        train_adapter(workbench, qa_file, TrainConfig(method="lora", epochs=1, top_layers=0.0), tmp_path / "none")
+    assert not (tmp_path / "none").exists()
 
 
 def test_raft_training_runs_and_the_adapter_serves_the_raft_arm(workbench, qa_file, tmp_path):

@@ -382,7 +382,7 @@ def _add_train(sub) -> None:
     train.add_argument("--out", required=True, help="adapter folder to write")
     for name, kind in [("epochs", float), ("learning_rate", float), ("batch_size", int), ("max_length", int),
                        ("r", int), ("alpha", int), ("dropout", float), ("raft_k", int), ("raft_p", float), ("seed", int),
-                       ("doc_repeats", int), ("max_seconds", float)]:
+                       ("doc_repeats", int), ("max_seconds", float), ("top_layers", float)]:
         train.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"default {getattr(defaults, name)}")
     train.add_argument("--target-modules", type=lambda v: v.split(","), help="comma-separated module names")
     _common(train)

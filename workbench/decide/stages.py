@@ -91,6 +91,10 @@ LORA_BATCH_SIZE = 2
 and minutes make twice the steps. A fresh lora on every fact of a held-out corpus at the run's repeats recalled
 its training questions 37 % → 63 % and their other, untrained phrasing 30 % → 50 % (harbour-ferries, 6 repeats;
 greenway-lab's other phrasing 66 % → 86 % at 10), at 3–17 % fewer tokens/s; docs/decide.md, "Two examples a step"."""
+LORA_TOP_LAYERS = 0.5
+"""The closed-book lora and its refit put LoRA in the last half of the layers (TrainConfig.top_layers): a step
+stops its backward halfway down, so the same minutes hold more repeats; docs/decide.md, "The last half of the
+layers"."""
 RAFT_LEARNING_RATE = 3e-4
 """Continuing the reader: a third of a fresh adapter's rate, so a few dozen questions adjust it, not overwrite it."""
 RAFT_MAX_EPOCHS = 2.0
@@ -126,41 +130,61 @@ def measure_speed(wb: Workbench, questions, documents=(), raft=(), asked=(), cor
     """Training tokens/s of each kind of example a run trains, and seconds to answer one question with all four
     arms.
 
-    Training: one short run (in the training worker process, so its memory goes back) on a seeded draw of each
-    kind, longest first, PROBE_BATCH to a step (the stages batch by length too), each kind timed apart: a raft
+    Training: two short runs (in the training worker process, so their memory goes back), raft's examples with LoRA
+    in every layer and the lora's questions and documents with LoRA where the lora has it, on a seeded draw of
+    each kind, longest first, PROBE_BATCH to a step (the stages batch by length too), each kind timed apart: a raft
     example is a long prompt with a short target (the LM head runs over the target's columns only), and a step's
-    fixed cost weighs more on short chunks than on packed Q/A. The first step warms kernels up and grows memory to
-    its largest; it is not counted. (Chunks and Q/A drawn together and batched as they came read 15-25 % under
+    fixed cost weighs more on short chunks than on packed Q/A (_probe_run). (Chunks and Q/A drawn together and batched as they came read 15-25 % under
     the lora stage's speed: docs/decide.md, "The speed probe".)
 
     Answering: one evaluation batch of the `asked` questions (the run's test questions; a stock one without), base
     and rag (lora and raft cost what base and rag cost: the same prompts, the same lengths), waiting, like the
     evaluation's, while a comparison runs."""
-    from ..training.jobs import train_examples
-
     draws = {kind: _probe_draw(wb, examples, PROBE_STEPS[kind])
              for kind, examples in (("raft", raft), ("questions", questions), ("documents", documents))}
-    b = PROBE_BATCH
-    whole = [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows[:len(rows) - len(rows) % b]]
-    probe = whole or [(kind, ex, n) for kind, rows in draws.items() for ex, n in rows]  # under b of every kind
-    ends: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        train_examples(wb, [ex for _, ex, _ in probe], TrainConfig(epochs=1, batch_size=b, keep_order=True),
-                       Path(tmp) / "probe", progress=lambda p: ends.append(time.perf_counter()), cancel=cancel)
-    # step k trained probe[bk:bk+b] and ended at ends[k]; each kind fills whole steps, so a step is of one kind
-    rates = {kind: _rate([(sum(n for _, _, n in probe[k * b:k * b + b]), ends[k] - ends[k - 1])
-                          for k in range(1, len(ends)) if probe[k * b][0] == kind]) if whole else None
-             for kind in draws}
-    qa = rates["questions"] or rates["documents"]
-    if qa is None:  # a corpus too small to time a step of questions or chunks: the whole run, warm-up included
-        qa = sum(n for _, _, n in probe) / max((ends[-1] if ends else time.perf_counter()) - started, 1e-3)
+    # raft trains LoRA in every layer, the lora only in its last ones (LORA_TOP_LAYERS): a short run for each
+    rates, _ = _probe_run(wb, {"raft": draws["raft"]}, TrainConfig(), cancel)
+    lora_rates, whole_run = _probe_run(wb, {k: draws[k] for k in ("questions", "documents")}, _lora_config(), cancel)
+    rates.update(lora_rates)
+    qa = rates["questions"] or rates["documents"] or whole_run
     batch = list(asked)[:wb.settings.eval_batch] or ["What is this document about?"] * min(wb.settings.eval_batch, 4)
     started = time.perf_counter()
     wb.compare_many(batch, ["base", "rag"], cancel=cancel, priority=BATCH, corpus=corpus)
     eval_s = (time.perf_counter() - started) * 2 / len(batch)
     return Speed(train_tokens_per_s=round(qa, 1), eval_s_per_question=round(eval_s, 2),
                  doc_tokens_per_s=_rounded(rates["documents"]), raft_tokens_per_s=_rounded(rates["raft"]))
+
+
+def _lora_config(**changes) -> TrainConfig:
+    """The closed-book lora's training settings (its stage, its refit and the speed probe's run of its examples)."""
+    return replace(TrainConfig(method="knowledge", learning_rate=LORA_LEARNING_RATE, batch_size=LORA_BATCH_SIZE,
+                               top_layers=LORA_TOP_LAYERS), **changes)
+
+
+def _probe_run(wb: Workbench, draws: dict[str, list[tuple]], config: TrainConfig,
+               cancel=None) -> tuple[dict[str, float | None], float | None]:
+    """Tokens/s of each kind in `draws`, trained in one short run under `config`, PROBE_BATCH to a step, the kind
+    with the longest example first, and the whole run's (warm-up included: the figure for a corpus too small to time
+    a whole step of a kind). The first step warms kernels up and grows memory to its largest; it is not counted."""
+    from ..training.jobs import train_examples
+
+    b = PROBE_BATCH
+    kinds = sorted((kind for kind in draws if draws[kind]), key=lambda kind: -draws[kind][0][1])
+    whole = [(kind, ex, n) for kind in kinds for ex, n in draws[kind][:len(draws[kind]) - len(draws[kind]) % b]]
+    probe = whole or [(kind, ex, n) for kind in kinds for ex, n in draws[kind]]  # under b of every kind
+    if not probe:
+        return dict.fromkeys(draws), None
+    ends: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        train_examples(wb, [ex for _, ex, _ in probe], replace(config, epochs=1, batch_size=b, keep_order=True),
+                       Path(tmp) / "probe", progress=lambda p: ends.append(time.perf_counter()), cancel=cancel)
+    # step k trained probe[bk:bk+b] and ended at ends[k]; each kind fills whole steps, so a step is of one kind
+    rates = {kind: _rate([(sum(n for _, _, n in probe[k * b:k * b + b]), ends[k] - ends[k - 1])
+                          for k in range(1, len(ends)) if probe[k * b][0] == kind]) if whole else None
+             for kind in draws}
+    whole_run = sum(n for _, _, n in probe) / max((ends[-1] if ends else time.perf_counter()) - started, 1e-3)
+    return rates, whole_run
 
 
 def _rounded(rate: float | None) -> float | None:
@@ -207,10 +231,9 @@ def _train_stage(run, wb: Workbench, method: str, examples, epochs: float, secon
                  init: Path | None = None) -> dict:
     from ..training.jobs import train_and_install
 
-    config = TrainConfig(method="knowledge" if method == "lora" else "raft", epochs=epochs, max_seconds=seconds,
-                         raft_k=wb.settings.top_k, seed=run.seed)
+    config = TrainConfig(method="raft", epochs=epochs, max_seconds=seconds, raft_k=wb.settings.top_k, seed=run.seed)
     if method == "lora":
-        config = replace(config, learning_rate=LORA_LEARNING_RATE, batch_size=LORA_BATCH_SIZE)
+        config = _lora_config(epochs=epochs, max_seconds=seconds, seed=run.seed)
     if init is not None:
         config = replace(config, init_adapter=str(init), learning_rate=RAFT_LEARNING_RATE,
                          epochs=min(epochs, RAFT_MAX_EPOCHS))
@@ -340,8 +363,8 @@ def stage_refit(run, wb: Workbench) -> dict:
                 + lora_examples(wb, run.corpus, _train_facts(run), run.seed, refit_replays(plan["lora_qa_repeats"]),
                                 documents=False))
     random.Random(run.seed).shuffle(examples)
-    config = TrainConfig(method="knowledge", epochs=1.0, max_seconds=refit_limit(run), seed=run.seed,
-                         learning_rate=REFIT_LEARNING_RATE, batch_size=LORA_BATCH_SIZE, init_adapter=str(measured))
+    config = _lora_config(epochs=1.0, max_seconds=refit_limit(run), seed=run.seed,
+                          learning_rate=REFIT_LEARNING_RATE, init_adapter=str(measured))
     result = train_and_install(
         wb, examples, config, run.adapter_dir("lora"), cancel=run.cancel, progress=_progress(run, "refit"),
         data=f"questions generated by Decide run {run.path.name}: every fact, the held-out ones after the evaluation",
