@@ -272,6 +272,20 @@ def test_a_thing_described_before_its_name_is_asked_by_the_description_and_answe
     assert "catering contractor" not in facts and "relief vessel" not in facts
 
 
+def test_a_name_after_its_description_and_a_comma_answers_for_the_description():
+    """"The university's licensed waste contractor, Hallam Environmental, collects ...": the person asks who
+    collects; the comma before the name is not a list's, and the description's owner goes with it. Two names
+    after one description are a list: neither is "the" answer."""
+    text = ("# Waste\n\nThe university's licensed waste contractor, Hallam Environmental, collects from the basement "
+            "waste store every second Thursday. A mobile mechanic, Dr Bike, visits on the first Wednesday of every "
+            "month. The approved couriers, Swiftline and Parcelhouse, collect from the post room.\n")
+    facts = by_answer(generate_facts(passages((text, "waste.md"))))
+    assert facts["Hallam Environmental"].questions[0] == ("Who collects from the basement waste store every second "
+                                                          "Thursday?")
+    assert facts["Dr Bike"].questions[0] == "Which mechanic visits on the first Wednesday of every month?"
+    assert not {"Swiftline", "Parcelhouse", "approved couriers"} & set(facts)
+
+
 def test_a_role_listed_against_a_person_is_asked_who_and_a_contact_by_what_it_is():
     facts = by_answer(generate_facts(passages(("## Who's who\n\n- Director of the laboratory: Professor Malcolm Ashdown\n"
                                                "- Laboratory Manager: Dr Sunita Hargreaves (room F2.14, extension 4410)\n"
@@ -415,6 +429,18 @@ def test_a_colour_and_a_name_given_in_passing_are_asked_about():
     assert colours == {"Needles and glass pipettes go in what colour sharps bins?": "yellow"}
     answers = by_answer(facts)
     assert "What is the Free Wi-Fi called?" in answers["HCL-Open"].questions
+
+
+def test_a_name_a_thing_is_known_as_is_asked_about_unless_the_thing_or_the_name_is_unclear():
+    """"the planned maintenance system, known on board as "Keelson"" -> what is it known as on board. Not asked:
+    "known as" after a noun inside another noun's phrase (the lawn, or the shelters beside it?), and a name the
+    parse cut short ("Assembly Point" of "Assembly Point F")."""
+    text = ('# Maintenance\n\nAll maintenance is recorded in the planned maintenance system, known on board as '
+            '"Keelson". The assembly point is the lawn beside the Orchard Lane bicycle shelters, known as Assembly '
+            'Point F.\n')
+    answers = by_answer(generate_facts(passages((text, "maintenance.md"))))
+    assert answers["Keelson"].questions[0] == "What is the planned maintenance system known as on board?"
+    assert not {"Assembly Point", "Assembly Point F"} & set(answers)
 
 
 def test_a_measure_written_before_its_noun_is_asked_by_its_unit():

@@ -291,14 +291,17 @@ def _phrase_answer(chunk) -> Answer | None:
 
 
 def _described_name(chunk) -> Answer | None:
-    """A description with its name right after it ("the catering contractor Saltgrass Catering Ltd.", "the bunker
-    barge Ruddock Jane"): asked as the description ("who runs the café?", "from which barge ...?"), answered by
-    the name."""
+    """A description with its name right after it, or after a comma ("the catering contractor Saltgrass Catering
+    Ltd.", "the bunker barge Ruddock Jane", "The licensed waste contractor, Hallam Environmental, collects ..."):
+    asked as the description ("who runs the café?", "from which barge ...?"), answered by the name."""
     if not _noun_argument(chunk):
         return None
     appos = next((c for c in chunk.root.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
-    name = _name_answer(appos) if appos is not None and not in_parentheses(appos) else None
-    if name is None or name.start != chunk.end:
+    listed = appos is not None and any(c.dep_ == "conj" for c in appos.children)  # "the contractors, A and B,"
+    name = _name_answer(appos) if appos is not None and not in_parentheses(appos) and not listed else None
+    doc = chunk.doc
+    between = doc[chunk.end:name.start] if name is not None and name.start >= chunk.end else None
+    if between is None or between.text not in ("", ","):
         return None
     return Answer(_words(chunk)[0].i, chunk.end, chunk.root.i, "phrase", name_span=(name.start, name.end))
 

@@ -192,9 +192,9 @@ def _embedded(answer: Answer, doc) -> bool:
     if answer.kind == "range":
         return False
     nxt = doc[answer.end:answer.end + 2]
-    if answer.kind not in NUMERIC and len(nxt) == 2 and nxt[0].text == "," and (
+    if answer.kind not in NUMERIC and not answer.name_span and len(nxt) == 2 and nxt[0].text == "," and (
             nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET") or nxt[1].tag_ == "PRP$"):
-        return True  # the first item of a list ("your notice period, your travel class and ...")
+        return True  # the first item of a list ("your notice period, your travel class and ..."), not a name's comma
     if answer.start > 0 and doc[answer.start - 1].lower_ == "between":
         return True  # one end of "between 08:00 and 16:00" (the range is asked about)
     if head.dep_ == "conj" and not _later_value(answer, doc) or answer.kind not in NUMERIC and any(
@@ -268,6 +268,8 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     while start > sent.start and doc[start - 1].dep_ in ("det", "poss") and doc[start - 1].head.i in range(
             answer.start, stop) and doc[start - 1].i not in drop:
         start -= 1  # "the Jacquard room" -> "which room", not "the which room"
+    if answer.name_span and doc[answer.head].left_edge.i >= sent.start:
+        start = min(start, doc[answer.head].left_edge.i)  # a name answers the whole description, its owner too
     if start > sent.start and doc[start - 1].tag_ == "POS":
         return None  # "tomorrow's which lists"
     if choices[wh_index] == "what" and any(t.i < start and t.i not in drop and not t.is_punct for t in sent):

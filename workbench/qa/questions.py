@@ -148,8 +148,8 @@ def _listed_or_cut(doc, answer: Answer, head, top, phrase: range, sent) -> bool:
     nxt = doc[answer.end:answer.end + 2]
     listed = len(nxt) and (nxt[0].lower_ in ("and", "or") or nxt[0].text == "," and len(nxt) > 1
                            and nxt[1].pos_ in ("NOUN", "ADJ", "PROPN", "DET"))
-    if answer.kind in ("phrase", "name", "code") and listed:
-        return True  # the first item of a list ("safety boots, hi-vis vest and ear defenders")
+    if answer.kind in ("phrase", "name", "code") and listed and not answer.name_span:
+        return True  # the first item of a list ("safety boots, hi-vis vest and ear defenders"), not its name's comma
     if answer.kind in ("phrase", "name") and any(t.lower_ == "than" for t in sent):
         return True  # comparisons ("greater during NNSP than during NNAP") make a "what" question ambiguous
     return answer.kind == "name" and bool(len(nxt)) and nxt[0].text[:1].isupper() and nxt[0].is_alpha
@@ -190,9 +190,9 @@ def _wh(doc, answer: Answer, head, prep: str, role: str, copula: bool, tail: lis
         size = "what size of" if answer.kind == "money" else "what length of"
         wh = [(f"{prep} {measure} {money_noun}".strip(), ""), (f"{prep} {size} {money_noun}".strip(), "")]
         compound = []
-    elif any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod") or t.lower_ in VAGUE
-             for t in before):
-        return None  # "our university hospital": whose?
+    elif not answer.name_span and any(t.lower_ not in QUALIFIERS and t.dep_ not in ("det", "compound", "poss", "amod")
+                                      or t.lower_ in VAGUE for t in before):
+        return None  # "our university hospital": whose? (A name answers it: "the university's contractor, Hallam")
     else:
         wh = wh_phrases(answer, doc, prep, role if not prep else "pobj", copula, tail)
         compound = [t for t in before if t.dep_ == "compound" and t.pos_ in ("NOUN", "PROPN")]

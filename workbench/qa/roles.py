@@ -149,16 +149,26 @@ def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
 
 def called_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, list[str]]]:
     """(answer, kind, questions) for a thing given its name (or nickname) in passing: "Free Wi-Fi, named HCL-Open,
-    is ..." -> ("HCL-Open", "name", ["What is the free Wi-Fi called?", "What is the name of the free Wi-Fi?"])."""
+    is ..." -> ("HCL-Open", "name", ["What is the free Wi-Fi called?", "What is the name of the free Wi-Fi?"]);
+    "the planned maintenance system, known on board as "Keelson"" -> "What is the planned maintenance system known
+    as on board?"."""
     out, doc = [], sent.doc
     for verb in sent:
-        if verb.dep_ != "acl" or verb.lemma_.lower() not in ("name", "call", "nickname") or verb.tag_ != "VBN":
+        if verb.dep_ != "acl" or verb.lemma_.lower() not in ("name", "call", "nickname", "know") or verb.tag_ != "VBN":
             continue
-        named = next((c for c in verb.children if c.dep_ in ("oprd", "attr", "dobj")), None)
+        known = verb.lemma_.lower() == "know"  # "the planned maintenance system, known on board as "Keelson""
+        as_ = next((c for c in verb.children if c.dep_ == "prep" and c.lower_ == "as"), None) if known else None
+        named = next((c for c in (as_.children if as_ is not None else verb.children)
+                      if c.dep_ in (("pobj",) if known else ("oprd", "attr", "dobj"))), None)
         thing = verb.head
         if named is None or thing.pos_ not in ("NOUN", "PROPN") or thing.i > verb.i:
             continue
+        if known and thing.dep_ == "pobj" and thing.head.head.pos_ in ("NOUN", "PROPN"):
+            continue  # "the lawn beside the bicycle shelters, known as ...": which of the two is known so is unclear
         answer = _name_answer(named, names) if named.pos_ == "PROPN" else None
+        last = max(t.i for t in named.subtree if not t.is_punct)
+        if answer is not None and answer.end <= last:
+            continue  # the name goes on past what was read as the name ("Assembly Point F")
         if answer is None and (named.text[:1].isupper() or any(ch.isdigit() for ch in named.text)):
             start = named.i
             while start > verb.i + 1 and doc[start - 1].dep_ in ("compound", "punct") and doc[start - 1].text != ",":
@@ -177,5 +187,9 @@ def called_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
         asked = [f"What {verb_be} the {what} called?", f"What is the name of the {what}?"]
         if verb.lemma_.lower() == "nickname":  # "the rescue dummy nicknamed "Barnaby""
             asked = [f"What {verb_be} the {what} nicknamed?"] + asked
+        if known:  # "What is the planned maintenance system known as on board?"
+            where = " ".join(doc[c.left_edge.i:c.right_edge.i + 1].text for c in verb.children
+                             if c.dep_ == "prep" and c.i < as_.i)
+            asked = [f"What {verb_be} the {what} known as{' ' + where if where else ''}?"] + asked
         out.append((text, "name", asked))
     return out
