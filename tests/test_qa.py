@@ -181,6 +181,21 @@ def test_a_list_item_wrapped_over_lines_is_read_whole():
                                      "nicknamed\n\"Barnaby\".\n", "drills.md")))
     assert {f.answer: f.questions[0] for f in facts}["Barnaby"] == "What is the rescue dummy nicknamed?"
 
+def test_a_labelled_item_that_opens_with_an_amount_gives_the_amount_as_its_value_and_reads_on():
+    """"Holloway Island crossing (...): 35 minutes, operated by Marram Queen. The first sailing ...": the amount is
+    the label's value, asked like a row's; the rest is still read as the item's sentences."""
+    text = ("## Routes\n\n- **Holloway Island crossing** (Ferrier's Quay to Pennick Slip): 35 minutes, operated by "
+            "Marram Queen. The first sailing leaves Ferrier's Quay at 06:30.\n- Festival week: site build begins "
+            "on 3 June.\n")
+    got = units(text)
+    assert [(u.kind, u.cells) for u in got] == [
+        ("row", ["Holloway Island crossing (Ferrier's Quay to Pennick Slip)", "35 minutes"]), ("item", []),
+        ("item", [])]
+    answers = by_answer(generate_facts(passages((text, "routes.md"))))
+    assert answers["35 minutes"].questions[0] == "Under Routes, how long is the Holloway Island crossing?"
+    assert "06:30" in answers
+
+
 TABLES = """## Long service
 
 | Years of service | Award |

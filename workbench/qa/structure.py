@@ -15,6 +15,9 @@ _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Section \d+[.:]?)\s+")
 _LABELLED = re.compile(r"^((?:[^:()]|\([^():]*\)){2,60}?):\s+(\S.*)$")
 """A list item that names a thing and then gives its value or its rule ("Video games: 14 days")."""
+_LEADING_VALUE = re.compile(r"^((?:about |around |up to |at least |at most )?[£$€]?\d[\d.,:]*(?: ?[A-Za-z%]+)?)[,.;] ")
+"""A labelled item's value that opens with an amount and goes on ("35 minutes, operated by Marram Queen. ..."):
+the amount is the label's value, the rest a sentence about it."""
 _MODALS = {"can", "may", "must", "should", "will", "need", "cannot", "must not", "should not"}
 _RULE = re.compile(r"[-=_*\s]{3,}")
 """A horizontal rule ("---", "***", "==="), matched whole."""
@@ -131,6 +134,9 @@ def units(text: str) -> list[Unit]:
             if pair and len(value.split()) <= 8 and not value.endswith("."):  # "Video games: 14 days"
                 out.append(Unit("row", item, heading, [pair[1].strip(), value], []))
             elif pair:  # "Festival week: site build begins on ...": the label is the item's context
+                first = _LEADING_VALUE.match(pair[2])  # "Holloway Island crossing (...): 35 minutes, operated by"
+                if first:
+                    out.append(Unit("row", item, heading, [pair[1].strip(), first[1]], []))
                 out.append(Unit("item", pair[2], _heading_text(pair[1]), lead=lead))
             elif re.search(r"[a-z]", item):
                 opener = lead[:-1].split()
