@@ -446,6 +446,20 @@ def test_a_colour_and_a_name_given_in_passing_are_asked_about():
     assert "What is the Free Wi-Fi called?" in answers["HCL-Open"].questions
 
 
+def test_a_sentence_that_says_what_a_name_is_asks_for_the_name_by_its_description():
+    """"Our travel management company is Corvid Travel Management" and "Harbourline is our confidential employee
+    assistance programme, available to ...": a person asks for the name by what it is ("our" reads as "the").
+    Not asked: a description of one word ("Loomdesk is our portal") or with a clause ("the place that ...")."""
+    text = ("# Services\n\nOur travel management company is Corvid Travel Management. Staff can call Harbourline "
+            "at any hour. Harbourline is our confidential employee assistance programme, available to you and your "
+            "household. Loomdesk is our portal. Loomdesk is the place that holds your payslips.\n")
+    answers = by_answer(generate_facts(passages((text, "services.md"))))
+    assert answers["Corvid Travel Management"].questions[0] == "What is the travel management company?"
+    assert answers["Harbourline"].questions[0] == ("What is the name of the confidential employee assistance "
+                                                   "programme?")
+    assert "Loomdesk" not in answers
+
+
 def test_a_name_a_thing_is_known_as_is_asked_about_unless_the_thing_or_the_name_is_unclear():
     """"the planned maintenance system, known on board as "Keelson"" -> what is it known as on board. Not asked:
     "known as" after a noun inside another noun's phrase (the lawn, or the shelters beside it?), and a name the

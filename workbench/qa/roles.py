@@ -126,24 +126,37 @@ def role_facts(sent) -> list[tuple[str, str, list[str]]]:
 
 
 def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, list[str]]]:
-    """(answer, kind, questions) when the sentence says a definite description is a name: "The main supplier is
-    Corvale Scientific, whose ..." -> ("Corvale Scientific", "name", ["What is the main supplier?", ...])."""
+    """(answer, kind, questions) when the sentence says a definite description is a name, or a name is one: "The
+    main supplier is Corvale Scientific, whose ..." -> ("Corvale Scientific", "name", ["What is the main
+    supplier?", ...]); "Harbourline is our confidential employee assistance programme." -> ("Harbourline", "name",
+    ["What is the name of the confidential employee assistance programme?", ...]). "our" and "your" read as "the"."""
     root, doc = sent.root, sent.doc
     subject = next((c for c in root.children if c.dep_ == "nsubj"), None)
     named = next((c for c in root.children if c.dep_ == "attr"), None)
-    if root.lemma_ != "be" or subject is None or named is None or subject.pos_ != "NOUN" or named.pos_ != "PROPN":
+    if root.lemma_ != "be" or subject is None or named is None or subject.i > named.i:
         return []
-    if subject.right_edge.i != subject.i or doc[subject.left_edge.i].lower_ != "the" or subject.i > named.i:
-        return []  # "the X that ...", "a X", "X of Y": not one thing named plainly
-    words = doc[subject.left_edge.i + 1:subject.i + 1]
-    if not 1 <= len(words) <= 4 or any(t.is_punct or t.pos_ in ("PRON", "NUM") for t in words):
+    if (subject.pos_ == "PROPN" or subject.text in names) and named.pos_ == "NOUN":  # the name first: 2-4 words
+        description, named, least = named, subject, 2
+    elif subject.pos_ == "NOUN" and named.pos_ == "PROPN":
+        description, least = subject, 1
+    else:
+        return []
+    modified = any(c.i > description.i and doc[c.left_edge.i - 1].text != "," for c in description.children)
+    if modified or doc[description.left_edge.i].lower_ not in ("the", "our", "your"):
+        return []  # "the X that ...", "a X", "X of Y": not one thing named plainly (", available to ..." is an aside)
+    words = doc[description.left_edge.i + 1:description.i + 1]
+    if not least <= len(words) <= 4 or any(t.is_punct or t.pos_ in ("PRON", "NUM") for t in words):
         return []
     answer = _name_answer(named, names)
     if answer is None or answer.kind == "date" or not any(c.isalpha() for c in answer.text(doc)):
         return []  # a date, a number ("The office number is +44 20 7946 0958"): not a name
+    if named is subject and answer.end != named.i + 1:
+        return []  # the name is longer than the parse read it
     what = words.text.lower() if not any(t.pos_ == "PROPN" for t in words) else words.text
-    if subject.lower_ in ROLE_NOUNS:
+    if description.lower_ in ROLE_NOUNS:
         return [(answer.text(doc), "person", [f"Who is the {what}?", f"Which person is the {what}?"])]
+    if named is subject:
+        return [(answer.text(doc), answer.kind, [f"What is the name of the {what}?", f"What is the {what} called?"])]
     return [(answer.text(doc), answer.kind, [f"What is the {what}?", f"What is the name of the {what}?"])]
 
 
