@@ -446,6 +446,13 @@ def test_a_colour_and_a_name_given_in_passing_are_asked_about():
     assert "What is the Free Wi-Fi called?" in answers["HCL-Open"].questions
 
 
+def test_a_phone_extension_is_an_answer_asked_by_which_extension():
+    """"on extension 2222" was skipped as a number after a noun ("type 2"); people ask for extensions."""
+    text = "# Contacts\n\nReception is staffed on weekdays and can be reached on ext. 1000.\n"
+    answers = by_answer(generate_facts(passages((text, "contacts.md"))))
+    assert answers["ext. 1000"].questions[0] == "Reception can be reached on which extension?"
+
+
 def test_a_sentence_that_says_what_a_name_is_asks_for_the_name_by_its_description():
     """"Our travel management company is Corvid Travel Management" and "Harbourline is our confidential employee
     assistance programme, available to ...": a person asks for the name by what it is ("our" reads as "the").

@@ -135,6 +135,9 @@ def _statistic(tok) -> bool:
         or tok.dep_ == "conj"
 
 
+_EXTENSION_WORDS = {"extension", "ext.", "ext"}
+
+
 def _per(doc, end: int, stop: int) -> int:
     """The end of a rate after an amount: "£35" + " per month", " per person per fiscal year"."""
     while end + 1 < stop and doc[end].lower_ == "per":
@@ -371,6 +374,8 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
             after = tok.doc[tok.i + 1] if tok.i + 1 < sent.end else None
             add(Answer(tok.i, tok.i + (2 if after is not None and after.lower_ in ("a.m.", "p.m.", "am", "pm")
                                        else 1), tok.i, "time"))
+        elif tok.like_num and tok.i > sent.start and tok.doc[tok.i - 1].lower_ in _EXTENSION_WORDS:
+            add(Answer(tok.i - 1, tok.i + 1, tok.i, "code", unit="extension"))  # "on extension 7777": which extension
         elif tok.like_num and tok.pos_ == "NUM" and not _statistic(tok) and tok.lower_ not in ("one",) and not (
                 tok.i > sent.start and tok.doc[tok.i - 1].pos_ in ("NOUN", "PROPN")):  # "type 2", "Year 10"
             add(_number_answer(tok))
