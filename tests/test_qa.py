@@ -453,6 +453,15 @@ def test_a_phone_extension_is_an_answer_asked_by_which_extension():
     assert answers["ext. 1000"].questions[0] == "Reception can be reached on which extension?"
 
 
+def test_a_day_of_the_month_written_as_an_ordinal_is_a_date():
+    """"on the 25th of each month" is asked when; "the 3rd floor" is not a date."""
+    text = ("# Pay\n\nHalbridge colleagues are paid monthly on the 25th of each month. Claims must be submitted by "
+            "the 5th of April. Payroll sits on the 3rd floor in Halbridge.\n")
+    answers = by_answer(generate_facts(passages((text, "pay.md"))))
+    assert answers["25th of each month"].questions[0] == "When are Halbridge colleagues paid monthly?"
+    assert answers["5th of April"].kind == "date" and not any("3rd" in a for a in answers)
+
+
 def test_a_sentence_that_says_what_a_name_is_asks_for_the_name_by_its_description():
     """"Our travel management company is Corvid Travel Management" and "Harbourline is our confidential employee
     assistance programme, available to ...": a person asks for the name by what it is ("our" reads as "the").

@@ -136,6 +136,21 @@ def _statistic(tok) -> bool:
 
 
 _EXTENSION_WORDS = {"extension", "ext.", "ext"}
+_ORDINAL_DAY = re.compile(r"^(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th)$", re.I)
+
+
+def _ordinal_date(tok) -> Answer | None:
+    """A day of the month as an ordinal: "the 25th of each month", "the 1st of March", "5th March"; None for an
+    ordinal of something else ("the 3rd floor")."""
+    doc, stop = tok.doc, tok.sent.end
+    rest = [t.lower_ for t in doc[tok.i + 1:min(tok.i + 4, stop)]]
+    if rest[:1] and rest[0] in MONTHS:
+        return Answer(tok.i, tok.i + 2, tok.i, "date")
+    if rest[:2] and rest[0] == "of" and rest[1] in MONTHS:
+        return Answer(tok.i, tok.i + 3, tok.i, "date")
+    if rest[:3] in (["of", "each", "month"], ["of", "every", "month"], ["of", "the", "month"]):
+        return Answer(tok.i, tok.i + 4, tok.i, "date")
+    return None
 
 
 def _per(doc, end: int, stop: int) -> int:
@@ -368,6 +383,8 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
             add(answer)
         elif _PENCE.match(tok.text):
             add(Answer(tok.i, _per(tok.doc, tok.i + 1, sent.end), tok.i, "money"))
+        elif _ORDINAL_DAY.match(tok.text):
+            add(_ordinal_date(tok))
         elif _CODE.match(tok.text) and not tok.like_num and not _TIME.match(tok.text):
             add(_code_answer(tok))
         elif _TIME.match(tok.text):
