@@ -134,8 +134,8 @@ def measure_speed(wb: Workbench, questions, documents=(), raft=(), asked=(), cor
     in every layer and the lora's questions and documents with LoRA where the lora has it, on a seeded draw of
     each kind, longest first, PROBE_BATCH to a step (the stages batch by length too), each kind timed apart: a raft
     example is a long prompt with a short target (the LM head runs over the target's columns only), and a step's
-    fixed cost weighs more on short chunks than on packed Q/A (_probe_run). (Chunks and Q/A drawn together and batched as they came read 15-25 % under
-    the lora stage's speed: docs/decide.md, "The speed probe".)
+    fixed cost weighs more on short chunks than on packed Q/A (_probe_run). (Chunks and Q/A drawn together and
+    batched as they came read 15-25 % under the lora stage's speed: docs/decide.md, "The speed probe".)
 
     Answering: one evaluation batch of the `asked` questions (the run's test questions; a stock one without), base
     and rag (lora and raft cost what base and rag cost: the same prompts, the same lengths), waiting, like the

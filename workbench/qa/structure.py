@@ -15,7 +15,8 @@ _BULLET = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _NUMBERING = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|Section \d+[.:]?)\s+")
 _LABELLED = re.compile(r"^((?:[^:()]|\([^():]*\)){2,60}?):\s+(\S.*)$")
 """A list item that names a thing and then gives its value or its rule ("Video games: 14 days")."""
-_LEADING_VALUE = re.compile(r"^((?:about |around |up to |at least |at most )?[£$€]?\d[\d.,:]*(?: ?[A-Za-z%]+)?)[,.;] ")
+_LEADING_VALUE = re.compile(r"^((?:about |around |up to |at least |at most )?[£$€]?\d[\d.,:]*(?: ?[A-Za-z%]+)?)"
+                            r"[,.;] ")
 """A labelled item's value that opens with an amount and goes on ("35 minutes, operated by Marram Queen. ..."):
 the amount is the label's value, the rest a sentence about it."""
 _MODALS = {"can", "may", "must", "should", "will", "need", "cannot", "must not", "should not"}
