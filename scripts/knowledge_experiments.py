@@ -18,13 +18,14 @@ One JSON line per variant goes to stdout and `--log`, then a table. Variants (a 
     all        shuffle + restate + qafirst
     noise      docs1 with a quarter of each question's words left out, anew in each Q/A pass after the first
     decide     Decide's lora: the documents twice, the passes after the first with LORA_QUESTION_NOISE, trained
-               LORA_BATCH_SIZE examples a step
+               LORA_BATCH_SIZE examples a step with LoRA in the last LORA_TOP_LAYERS of the layers
+    every      decide with LoRA in every layer (Decide's lora before the last half)
     whole      decide without the words left out
     unaliased  decide without the facts' aliased questions ("the flagship" for "MV Marram Queen", qa/aliases.py)
     batch4     decide at TrainConfig's four examples a step (half the steps for the same tokens)
     rank64     batch4 with LoRA rank 64 (alpha 128, the same scale) instead of 16
-    mlp        decide with LoRA on the MLP layers only (gate, up, down), where a transformer is said to keep facts
-    attn       decide with LoRA on the attention layers only (q, k, v, o)
+    mlp        every with LoRA on the MLP layers only (gate, up, down), where a transformer is said to keep facts
+    attn       every with LoRA on the attention layers only (q, k, v, o)
     unprefixed decide with each question's "Under <heading>, " opening left out (a person never says it)
 
     WORKBENCH_DATA_DIR=/work/devdata python scripts/knowledge_experiments.py --corpus reader-city-library \\
@@ -54,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workbench.config import Settings  # noqa: E402
 from workbench.decide.examples import LORA_QUESTION_NOISE, knowledge_items, test_fraction  # noqa: E402
-from workbench.decide.stages import LORA_BATCH_SIZE, LORA_LEARNING_RATE  # noqa: E402
+from workbench.decide.stages import LORA_BATCH_SIZE, LORA_LEARNING_RATE, LORA_TOP_LAYERS  # noqa: E402
 from workbench.engine import Workbench  # noqa: E402
 from workbench.evaluation.datasets import EvalItem, EvalSet, load_eval_set  # noqa: E402
 from workbench.evaluation.report import build_report  # noqa: E402
@@ -77,6 +78,7 @@ VARIANTS = {
     "all": dict(doc_repeats=3, shuffle_sentences=True, statement_repeats=3, qa_first=True),
     "noise": dict(doc_repeats=1, question_noise=0.25),
     "decide": DECIDE_MIX,
+    "every": DECIDE_MIX,
     "whole": dict(DECIDE_MIX, question_noise=0.0),
     "unaliased": DECIDE_MIX,
     "batch4": DECIDE_MIX,
@@ -86,11 +88,12 @@ VARIANTS = {
     "unprefixed": DECIDE_MIX,
 }
 """Each variant's KnowledgeMix; TRAINING holds the TrainConfig fields a variant changes."""
-DECIDE_TRAINING = dict(batch_size=LORA_BATCH_SIZE)
-TRAINING = {"decide": DECIDE_TRAINING, "whole": DECIDE_TRAINING, "unaliased": DECIDE_TRAINING,
+DECIDE_TRAINING = dict(batch_size=LORA_BATCH_SIZE, top_layers=LORA_TOP_LAYERS)
+EVERY_LAYER = dict(DECIDE_TRAINING, top_layers=1.0)
+TRAINING = {"decide": DECIDE_TRAINING, "every": EVERY_LAYER, "whole": DECIDE_TRAINING, "unaliased": DECIDE_TRAINING,
             "unprefixed": DECIDE_TRAINING, "rank64": dict(r=64, alpha=128),
-            "mlp": dict(DECIDE_TRAINING, target_modules=["gate_proj", "up_proj", "down_proj"]),
-            "attn": dict(DECIDE_TRAINING, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])}
+            "mlp": dict(EVERY_LAYER, target_modules=["gate_proj", "up_proj", "down_proj"]),
+            "attn": dict(EVERY_LAYER, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])}
 
 
 def _unprefixed(question: str) -> str:
