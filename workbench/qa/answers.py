@@ -317,9 +317,7 @@ def _described_name(chunk) -> Answer | None:
     appos = next((c for c in chunk.root.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
     listed = appos is not None and any(c.dep_ == "conj" for c in appos.children)  # "the contractors, A and B,"
     name = _name_answer(appos) if appos is not None and not in_parentheses(appos) and not listed else None
-    doc = chunk.doc
-    between = doc[chunk.end:name.start] if name is not None and name.start >= chunk.end else None
-    if between is None or between.text not in ("", ","):
+    if name is None or name.start < chunk.end or chunk.doc[chunk.end:name.start].text not in ("", ","):
         return None
     return Answer(_words(chunk)[0].i, chunk.end, chunk.root.i, "phrase", name_span=(name.start, name.end))
 

@@ -268,7 +268,7 @@ def cloze(sent, answer: Answer, wh_index: int = 0) -> list | None:
     while start > sent.start and doc[start - 1].dep_ in ("det", "poss") and doc[start - 1].head.i in range(
             answer.start, stop) and doc[start - 1].i not in drop:
         start -= 1  # "the Jacquard room" -> "which room", not "the which room"
-    if answer.name_span and doc[answer.head].left_edge.i >= sent.start:
+    if answer.name_span:
         start = min(start, doc[answer.head].left_edge.i)  # a name answers the whole description, its owner too
     if start > sent.start and doc[start - 1].tag_ == "POS":
         return None  # "tomorrow's which lists"

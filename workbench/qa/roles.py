@@ -135,7 +135,8 @@ def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
     named = next((c for c in root.children if c.dep_ == "attr"), None)
     if root.lemma_ != "be" or subject is None or named is None or subject.i > named.i:
         return []
-    if (subject.pos_ == "PROPN" or subject.text in names) and named.pos_ == "NOUN":  # the name first: 2-4 words
+    name_first = (subject.pos_ == "PROPN" or subject.text in names) and named.pos_ == "NOUN"
+    if name_first:  # "Harbourline is our ... programme": a description of 2-4 words
         description, named, least = named, subject, 2
     elif subject.pos_ == "NOUN" and named.pos_ == "PROPN":
         description, least = subject, 1
@@ -150,12 +151,12 @@ def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
     answer = _name_answer(named, names)
     if answer is None or answer.kind == "date" or not any(c.isalpha() for c in answer.text(doc)):
         return []  # a date, a number ("The office number is +44 20 7946 0958"): not a name
-    if named is subject and answer.end != named.i + 1:
+    if name_first and answer.end != named.i + 1:
         return []  # the name is longer than the parse read it
     what = words.text.lower() if not any(t.pos_ == "PROPN" for t in words) else words.text
     if description.lower_ in ROLE_NOUNS:
         return [(answer.text(doc), "person", [f"Who is the {what}?", f"Which person is the {what}?"])]
-    if named is subject:
+    if name_first:
         return [(answer.text(doc), answer.kind, [f"What is the name of the {what}?", f"What is the {what} called?"])]
     return [(answer.text(doc), answer.kind, [f"What is the {what}?", f"What is the name of the {what}?"])]
 

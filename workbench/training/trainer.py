@@ -77,6 +77,10 @@ class TrainConfig:
     """bf16 autocast for forward and backward (the LoRA weights and the optimiser stay fp32). None: on where the
     hardware runs bf16 natively (CUDA that supports it, CPUs with AVX512-BF16 or AMX), off elsewhere."""
 
+    def __post_init__(self):
+        if not 0.0 < self.top_layers <= 1.0:  # refused before a model is loaded
+            raise ValueError(f"top_layers must be a share of the layers above 0 and at most 1, not {self.top_layers}")
+
 
 @dataclass
 class TrainResult:
@@ -196,8 +200,6 @@ def _trainable(model, config: TrainConfig, model_source, device: str):
 
 def top_layers(model, share: float) -> list[int] | None:
     """Indices of the last `share` of the model's transformer layers (at least one), None for every layer."""
-    if not 0.0 < share <= 1.0:
-        raise ValueError(f"top_layers must be a share of the layers above 0 and at most 1, not {share}")
     if share == 1.0:
         return None
     count = model.config.num_hidden_layers
