@@ -463,6 +463,20 @@ def test_a_day_of_the_month_written_as_an_ordinal_is_a_date():
     assert not any("3rd" in a and f.kind == "date" for a, f in answers.items())  # a place: "on the 3rd floor"
 
 
+def test_a_weekday_keeps_its_ordinal_its_month_and_its_part_of_the_day():
+    """"on the first Tuesday of each month" answers "first Tuesday of each month", not "Tuesday" asked as "the first
+    what day"; "on Tuesday mornings" is asked "what day", not "what date"."""
+    text = ("# Safety\n\nThe Safety Committee meets on the first Tuesday of each month in the boardroom. A muster "
+            "drill is held on every vessel once a week, on Tuesday mornings before the first sailing. The library "
+            "is closed on Sundays.\n")
+    answers = by_answer(generate_facts(passages((text, "safety.md"))))
+    assert answers["first Tuesday of each month"].questions[0] == "When does the Safety Committee meet in the boardroom?"
+    assert "first Tuesday" not in answers and "Tuesday" not in answers
+    assert any("what day" in q for q in answers["Tuesday mornings"].questions)
+    assert not any("what date" in q for q in answers["Tuesday mornings"].questions)
+    assert answers["Sundays"].questions[0] == "When is the library closed?"
+
+
 def test_a_sentence_that_says_what_a_name_is_asks_for_the_name_by_its_description():
     """"Our travel management company is Corvid Travel Management" and "Harbourline is our confidential employee
     assistance programme, available to ...": a person asks for the name by what it is ("our" reads as "the").

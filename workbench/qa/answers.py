@@ -153,6 +153,33 @@ def _ordinal_date(tok) -> Answer | None:
     return None
 
 
+def says_a_weekday(text: str) -> bool:
+    """"Tuesday", "Fridays", "the first Tuesday of each month", "Tuesday mornings": asked "what day"."""
+    return any(w.rstrip("s") in WEEKDAYS for w in text.lower().split())
+
+
+_WEEK_ORDINALS = {"first", "second", "third", "fourth", "last"}
+_DAY_PARTS = {"morning", "mornings", "afternoon", "afternoons", "evening", "evenings", "night", "nights"}
+
+
+def _weekday(start: int, end: int, doc, sent) -> Answer:
+    """A weekday with what says which one: "the first Tuesday of each month", "the first Saturday in April",
+    "every second Thursday", "Tuesday mornings", "Fridays"."""
+    if start - 1 >= sent.start and doc[start - 1].lower_ in _WEEK_ORDINALS:
+        start -= 1
+        if start - 1 >= sent.start and doc[start - 1].lower_ == "every":  # "every second Thursday": fortnightly
+            start -= 1
+    rest = [t.lower_ for t in doc[end:min(end + 3, sent.end)]]
+    if rest[:3] in (["of", "each", "month"], ["of", "every", "month"], ["of", "the", "month"]):
+        end += 3
+    elif rest[:2] and rest[0] in ("of", "in") and rest[1] in MONTHS and doc[start].lower_ in _WEEK_ORDINALS:
+        end += 2
+    elif rest[:1] and rest[0] in _DAY_PARTS:
+        end += 1
+    root = next((t for t in doc[start:end] if t.head == t or not start <= t.head.i < end), doc[start])
+    return Answer(start, end, root.i, "date")
+
+
 def _per(doc, end: int, stop: int) -> int:
     """The end of a rate after an amount: "£35" + " per month", " per person per fiscal year"."""
     while end + 1 < stop and doc[end].lower_ == "per":
@@ -271,7 +298,9 @@ def _name_answer(tok, names: set[str] = frozenset()) -> Answer | None:
     while doc[start].is_punct and start < tok.i:
         start += 1
     span = doc[start:end]
-    if span.text.lower().rstrip("s") in MONTHS | WEEKDAYS or any(t.lower_ in MONTHS for t in span):
+    if span.text.lower().rstrip("s") in WEEKDAYS:
+        return _weekday(start, end, doc, sent)
+    if span.text.lower() in MONTHS or any(t.lower_ in MONTHS for t in span):
         return Answer(start, end, tok.i, "date")
     if any(c in span.text for c in "<>=±") or (len(span) == 1 and tok.i == sent.start and not tok.ent_type_
                                                  and tok.text not in names):
@@ -398,7 +427,7 @@ def candidates(sent, names: set[str] = frozenset()) -> list[Answer]:
                 c.dep_ == "prep" and c.lower_ == "of" for c in tok.children):
             add(_name_answer(tok, names))
         elif tok.lower_.rstrip("s") in WEEKDAYS:
-            add(Answer(tok.i, tok.i + 1, tok.i, "date"))
+            add(_weekday(tok.i, tok.i + 1, tok.doc, sent))
     for chunk in sent.noun_chunks:
         add(_described_name(chunk) or _phrase_answer(chunk))
     return sorted(found, key=lambda a: a.start)

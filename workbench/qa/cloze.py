@@ -11,7 +11,7 @@ often?" -> "How often are medicals renewed?").
 
 from __future__ import annotations
 
-from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, in_parentheses, phone_number
+from .answers import MONTHS, TIME_UNITS, Answer, in_parentheses, phone_number, says_a_weekday
 from .origins import MAKERS
 from .questions import asides, clause_root, closing_comment, verb_chain
 from .wording import (DISCOURSE, OBJECTS, PEOPLE_NOUNS, PLACE_HEADS, VAGUE, VAGUE_DET, WH_WORDS, lower_first,
@@ -53,7 +53,7 @@ def cloze_wh(answer: Answer, doc) -> list[str]:
         return ["what percentage", "what share"]
     if kind in ("date", "year", "time"):
         text = doc[answer.start:answer.end].text.lower()
-        noun = "day" if text.rstrip("s") in WEEKDAYS else "month" if text in MONTHS else \
+        noun = "day" if says_a_weekday(text) else "month" if text in MONTHS else \
             {"date": "date", "year": "year", "time": "time"}[kind]
         return [f"what {noun}", f"which {noun}"]
     lemma = head.lemma_.lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .answers import MONTHS, TIME_UNITS, WEEKDAYS, Answer, phone_number
+from .answers import MONTHS, TIME_UNITS, Answer, phone_number, says_a_weekday
 
 SUBJECTS = {"nsubj", "nsubjpass", "expl", "csubj", "csubjpass"}
 OBJECTS = {"dobj", "attr", "oprd", "npadvmod", "dative"}
@@ -99,7 +99,7 @@ def wh_phrases(answer: Answer, doc, prep: str, role: str, copula: bool, tail=())
     if kind in ("date", "year", "time"):
         noun = {"date": "date", "year": "year", "time": "time"}[kind]
         span_text = doc[answer.start:answer.end].text.lower()
-        if span_text.rstrip("s") in WEEKDAYS:
+        if says_a_weekday(span_text):
             noun = "day"
         elif span_text in MONTHS:
             noun, p = "month", p or "in"  # "announced in June": "in what month"
