@@ -477,6 +477,19 @@ def test_a_weekday_keeps_its_ordinal_its_month_and_its_part_of_the_day():
     assert answers["Sundays"].questions[0] == "When is the library closed?"
 
 
+def test_a_role_held_by_a_named_role_holder_is_asked_for_the_name():
+    """"The Designated Person Ashore (DPA) is the Safety Manager, Colin Abernethy": both roles ask for the name, in
+    one fact; a one-word subject ("The contact is ...") is not asked."""
+    text = ("# Safety\n\nThe Designated Person Ashore (DPA) is the Safety Manager, Colin Abernethy, who has direct "
+            "access to the board. The contact is the office manager, Priya Shah.\n")
+    facts = generate_facts(passages((text, "safety.md")))
+    answers = by_answer(facts)
+    assert answers["Colin Abernethy"].questions[:2] == ["Who is the Safety Manager?",
+                                                         "Who is the Designated Person Ashore?"]
+    assert sum(f.answer == "Colin Abernethy" for f in facts) == 1
+    assert not any("the contact" in q for q in answers["Priya Shah"].questions)
+
+
 def test_a_sentence_that_says_what_a_name_is_asks_for_the_name_by_its_description():
     """"Our travel management company is Corvid Travel Management" and "Harbourline is our confidential employee
     assistance programme, available to ...": a person asks for the name by what it is ("our" reads as "the").

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from .answers import ROLE_NOUNS, _name_answer
+from .answers import ROLE_NOUNS, _name_answer, in_parentheses
 from .wording import VAGUE
 
 
@@ -122,7 +122,34 @@ def role_facts(sent) -> list[tuple[str, str, list[str]]]:
             out.append((what, "phrase", [f"What is {who}'s role?", f"What role does {who} have?",
                                          f"What is the job title of {who}?"]))
         done |= {name, (name, role)}
+    for who, kind, questions in _subject_role_facts(sent):
+        i = next((i for i, f in enumerate(out) if f[:2] == (who, kind)), None)
+        if i is None:
+            out.append((who, kind, questions))
+        else:  # the same person under both roles: one fact, asked both ways
+            out[i] = (who, kind, out[i][2][:1] + questions + out[i][2][1:])
     return out
+
+
+def _subject_role_facts(sent) -> list[tuple[str, str, list[str]]]:
+    """A role said to be held by a named role-holder: "The Designated Person Ashore (DPA) is the Safety Manager,
+    Colin Abernethy" -> "Who is the Designated Person Ashore?" -> "Colin Abernethy". The subject is a definite
+    description of two to five words (an abbreviation in brackets left out), the attribute a role with the name
+    in apposition."""
+    root, doc = sent.root, sent.doc
+    subject = next((c for c in root.children if c.dep_ == "nsubj"), None)
+    role = next((c for c in root.children if c.dep_ == "attr"), None)
+    if root.lemma_ != "be" or subject is None or role is None or subject.i > role.i or _role_span(role) is None:
+        return []
+    name_tok = next((c for c in role.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
+    name = name_tok is not None and _name_span(name_tok)
+    words = [t for t in subject.subtree if not in_parentheses(t) and t.text not in ("(", ")")]
+    if not name or words[0].lower_ not in ("the", "our", "your") or not 2 <= len(words) - 1 <= 5 or any(
+            t.is_punct or t.pos_ in ("VERB", "AUX", "PRON", "NUM", "ADP") for t in words[1:]):
+        return []
+    what = " ".join(t.text for t in words[1:])
+    what = what if any(t.pos_ == "PROPN" for t in words[1:]) else what.lower()
+    return [(doc[name[0]:name[1]].text, "person", [f"Who is the {what}?", f"Which person is the {what}?"])]
 
 
 def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, list[str]]]:
