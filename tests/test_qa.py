@@ -490,6 +490,26 @@ def test_a_role_held_by_a_named_role_holder_is_asked_for_the_name():
     assert not any("the contact" in q for q in answers["Priya Shah"].questions)
 
 
+def test_a_clause_with_its_verb_left_out_is_not_mixed_into_a_question():
+    """"Boarding closes 5 minutes before departure for foot passengers and 15 minutes before departure for vehicles":
+    the parse hangs the second clause on "closes", and questions took in both ("How many minutes does boarding close
+    5 minutes before departure for foot passengers before departure for vehicles?"). The first clause is asked in
+    its own words, the second not at all; a verb that does not agree with the sentence's subject does not borrow
+    it ("how many metres does Marram Queen and Sandwort exceed?")."""
+    text = ("# Rules\n\nBoarding closes 5 minutes before departure for foot passengers and 15 minutes before "
+            "departure for vehicles. Head and stern lines on the vehicle ferries are replaced every 18 months, and the "
+            "spring lines every 24 months. Marram Queen and Sandwort must not sail when the sustained wind speed "
+            "exceeds 40 knots or the significant wave height at the harbour mouth buoy exceeds 2.5 metres.\n")
+    facts = generate_facts(passages((text, "rules.md")))
+    questions = [q for f in facts for q in f.questions]
+    assert not any("5 minutes" in q and "how many minutes" in q.lower() for q in questions)
+    assert not any(f.answer == "15 minutes" for f in facts)
+    assert by_answer(facts)["every 18 months"].questions[0] == ("How often are head and stern lines on the vehicle "
+                                                                "ferries replaced?")
+    assert not any("24" in q for q in by_answer(facts)["every 18 months"].questions)
+    assert not any("Sandwort exceed" in q for q in questions)
+
+
 def test_a_sentence_that_says_what_a_name_is_asks_for_the_name_by_its_description():
     """"Our travel management company is Corvid Travel Management" and "Harbourline is our confidential employee
     assistance programme, available to ...": a person asks for the name by what it is ("our" reads as "the").

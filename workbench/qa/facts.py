@@ -28,7 +28,7 @@ from .answers import candidates, mid_sentence_capitals, ranges, with_qualifier
 from .cloze import cloze, cloze_question, fronted
 from .nlp import parse
 from .phrasing import STYLES, restyle, Style, active, answer_leaks, phrase
-from .questions import frame
+from .questions import frame, gap
 from .structure import Unit, context, sentences, units
 from .colours import colour_facts
 from .measures import measure_facts
@@ -139,6 +139,18 @@ COPYING_PATTERNS = {"colour"}
 """Patterns whose questions keep their sentence (asked in place), so they may copy it."""
 
 
+def _first_clause_only(sent, answer, questions: list[str]) -> list[str]:
+    """In a sentence whose second clause leaves its verb out (`questions.gap`), the questions about the first
+    clause that take in no value of the second; none about the second."""
+    at = gap(sent)
+    if at is None:
+        return questions
+    if answer.start > at:
+        return []
+    later = {t.text for t in sent.doc[at:sent.end] if t.like_num} - {t.text for t in sent.doc[sent.start:at]}
+    return [q for q in questions if q and not later & {w.strip(",?") for w in q.split()}]
+
+
 def _patterns(sent, names: frozenset) -> list[tuple[str, list]]:
     """(how, its (answer, kind, questions) triples) for each pattern that asks about a sentence by its own shape."""
     return [("role", role_facts(sent) + naming_facts(sent, names) + called_facts(sent, names)),
@@ -198,12 +210,13 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, list]], na
                 rule = _rule_phrasings(fr) if fr else []
                 if item and context(unit.heading):
                     rule = [f"Under {context(unit.heading)}, {q[:1].lower() + q[1:]}" for q in rule if q] + rule
-                qs = _questions(rule, text, runs(sentence), False)
+                qs = _questions(_first_clause_only(sent, answer, rule), text, runs(sentence), False)
                 if qs:
                     add(text, sentence, qs, fr.answer.kind, "list" if item else "rule", False)
                 elif answer.kind == "range" or not any(r.start <= answer.start < r.end for r in spans):
                     # one end of a range ("from 08:00 to 14:30") is asked about as the range
-                    phrasings = _cloze_phrasings(sent, answer, names, context(unit.heading), item)
+                    phrasings = _first_clause_only(sent, answer,
+                                                   _cloze_phrasings(sent, answer, names, context(unit.heading), item))
                     add(answer.text(sent.doc), sentence, phrasings, answer.kind, "list" if item else "cloze", True)
     return out
 

@@ -38,6 +38,19 @@ class Frame:
     """Words the corpus capitalises mid-sentence: kept capitalised when they open a clause."""
 
 
+def gap(sent) -> int | None:
+    """Where a second clause with its verb left out begins (its "and"), or None: "Boarding closes 5 minutes before
+    departure for foot passengers and 15 minutes before departure for vehicles", "Members pay £10 a year and
+    students £5 a year". The parse hangs the second clause's words on the first verb, so a question about it, or
+    one that takes in its words, mixes the two clauses."""
+    root = sent.root
+    cc = next((c for c in root.children if c.dep_ == "cc"), None)
+    if cc is None or any(c.dep_ == "conj" and c.pos_ in ("VERB", "AUX") for c in root.children):
+        return None
+    values = [t for t in sent if t.like_num and t.dep_ != "conj"]  # a list ("between 6 and 9") counts once
+    return cc.i if any(t.i < cc.i for t in values) and any(t.i > cc.i for t in values) else None
+
+
 def _clause_ok(sent) -> bool:
     """Whether a sentence is a whole statement worth asking about."""
     n = sum(1 for t in sent if not t.is_punct)
@@ -54,11 +67,21 @@ def _subject(verb):
     return next((c for c in verb.children if c.dep_ in SUBJECTS), None)
 
 
+def _borrows_subject(verb) -> bool:
+    """Whether a coordinated verb without a subject of its own shares the sentence verb's ("Links expire ... and
+    can be extended"). A verb whose form says another subject does not: "exceeds" is not said of "Marram Queen and
+    Sandwort" (a parse that joins "... must not sail when ... or the wave height exceeds 2.5 metres" to "sail")."""
+    subj = _subject(verb.head) if verb.dep_ == "conj" and verb.head.dep_ == "ROOT" else None
+    if subj is None:
+        return False
+    plural = subj.tag_ in ("NNS", "NNPS") or subj.lower_ in ("we", "they") or any(c.dep_ == "conj" for c in subj.children)
+    return not (plural and verb.tag_ == "VBZ")
+
+
 def clause_root(tok):
     """The verb of the clause holding `tok`: the sentence's, or a coordinated one ("... and can be extended")."""
     while tok.dep_ != "ROOT":
-        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and (
-                _subject(tok) or tok.head.dep_ == "ROOT" and _subject(tok.head)):
+        if tok.dep_ == "conj" and tok.pos_ in ("VERB", "AUX") and (_subject(tok) or _borrows_subject(tok)):
             return tok
         tok = tok.head
     return tok
@@ -108,7 +131,7 @@ def _clause_of(whole, head) -> _Clause | None:
     sent = whole if root == whole.root else doc[root.left_edge.i:root.right_edge.i + 1]
     chain = verb_chain(root)
     subj = _subject(root)
-    borrowed = subj is None and root.dep_ == "conj" and root.head.dep_ == "ROOT" and _subject(root.head) is not None
+    borrowed = subj is None and _borrows_subject(root)
     if borrowed:
         subj = _subject(root.head)
     imperative = subj is None and root.tag_ == "VB" and all(t.dep_ in ("advmod", "punct", "neg") or t.is_punct
