@@ -27,6 +27,7 @@ One JSON line per variant goes to stdout and `--log`, then a table. Variants (a 
     mlp        every with LoRA on the MLP layers only (gate, up, down), where a transformer is said to keep facts
     attn       every with LoRA on the attention layers only (q, k, v, o)
     unprefixed decide with each question's "Under <heading>, " opening left out (a person never says it)
+    single     decide with each question in a chat of its own, as the lora arm asks it, not eight to a chat
 
     WORKBENCH_DATA_DIR=/work/devdata python scripts/knowledge_experiments.py --corpus reader-city-library \\
         --eval corpora/reader-mix/city-library/qa.jsonl --variants docs1,shuffle,restate,qafirst,all
@@ -86,12 +87,13 @@ VARIANTS = {
     "mlp": DECIDE_MIX,
     "attn": DECIDE_MIX,
     "unprefixed": DECIDE_MIX,
+    "single": dict(DECIDE_MIX, per_conversation=1),
 }
 """Each variant's KnowledgeMix; TRAINING holds the TrainConfig fields a variant changes."""
 DECIDE_TRAINING = dict(batch_size=LORA_BATCH_SIZE, top_layers=LORA_TOP_LAYERS)
 EVERY_LAYER = dict(DECIDE_TRAINING, top_layers=1.0)
 TRAINING = {"decide": DECIDE_TRAINING, "every": EVERY_LAYER, "whole": DECIDE_TRAINING, "unaliased": DECIDE_TRAINING,
-            "unprefixed": DECIDE_TRAINING, "rank64": dict(r=64, alpha=128),
+            "unprefixed": DECIDE_TRAINING, "single": DECIDE_TRAINING, "rank64": dict(r=64, alpha=128),
             "mlp": dict(EVERY_LAYER, target_modules=["gate_proj", "up_proj", "down_proj"]),
             "attn": dict(EVERY_LAYER, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])}
 
