@@ -470,7 +470,8 @@ def test_a_weekday_keeps_its_ordinal_its_month_and_its_part_of_the_day():
             "drill is held on every vessel once a week, on Tuesday mornings before the first sailing. The library "
             "is closed on Sundays.\n")
     answers = by_answer(generate_facts(passages((text, "safety.md"))))
-    assert answers["first Tuesday of each month"].questions[0] == "When does the Safety Committee meet in the boardroom?"
+    first_tuesday = answers["first Tuesday of each month"]
+    assert first_tuesday.questions[0] == "When does the Safety Committee meet in the boardroom?"
     assert "first Tuesday" not in answers and "Tuesday" not in answers
     assert any("what day" in q for q in answers["Tuesday mornings"].questions)
     assert not any("what date" in q for q in answers["Tuesday mornings"].questions)

@@ -74,7 +74,8 @@ def _borrows_subject(verb) -> bool:
     subj = _subject(verb.head) if verb.dep_ == "conj" and verb.head.dep_ == "ROOT" else None
     if subj is None:
         return False
-    plural = subj.tag_ in ("NNS", "NNPS") or subj.lower_ in ("we", "they") or any(c.dep_ == "conj" for c in subj.children)
+    plural = subj.tag_ in ("NNS", "NNPS") or subj.lower_ in ("we", "they") or any(
+        c.dep_ == "conj" for c in subj.children)
     return not (plural and verb.tag_ == "VBZ")
 
 
