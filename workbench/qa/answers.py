@@ -139,6 +139,10 @@ _EXTENSION_WORDS = {"extension", "ext.", "ext"}
 _ORDINAL_DAY = re.compile(r"^(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th)$", re.I)
 
 
+_OF_THE_MONTH = (["of", "each", "month"], ["of", "every", "month"], ["of", "the", "month"])
+"""What follows a day that recurs monthly: "the 25th of each month", "the first Tuesday of the month"."""
+
+
 def _ordinal_date(tok) -> Answer | None:
     """A day of the month as an ordinal: "the 25th of each month", "the 1st of March", "5th March"; None for an
     ordinal of something else ("the 3rd floor")."""
@@ -148,7 +152,7 @@ def _ordinal_date(tok) -> Answer | None:
         return Answer(tok.i, tok.i + 2, tok.i, "date")
     if rest[:2] and rest[0] == "of" and rest[1] in MONTHS:
         return Answer(tok.i, tok.i + 3, tok.i, "date")
-    if rest[:3] in (["of", "each", "month"], ["of", "every", "month"], ["of", "the", "month"]):
+    if rest[:3] in _OF_THE_MONTH:
         return Answer(tok.i, tok.i + 4, tok.i, "date")
     return None
 
@@ -170,7 +174,7 @@ def _weekday(start: int, end: int, doc, sent) -> Answer:
         if start - 1 >= sent.start and doc[start - 1].lower_ == "every":  # "every second Thursday": fortnightly
             start -= 1
     rest = [t.lower_ for t in doc[end:min(end + 3, sent.end)]]
-    if rest[:3] in (["of", "each", "month"], ["of", "every", "month"], ["of", "the", "month"]):
+    if rest[:3] in _OF_THE_MONTH:
         end += 3
     elif rest[:2] and rest[0] in ("of", "in") and rest[1] in MONTHS and doc[start].lower_ in _WEEK_ORDINALS:
         end += 2

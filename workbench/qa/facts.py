@@ -139,10 +139,9 @@ COPYING_PATTERNS = {"colour"}
 """Patterns whose questions keep their sentence (asked in place), so they may copy it."""
 
 
-def _first_clause_only(sent, answer, questions: list[str]) -> list[str]:
-    """In a sentence whose second clause leaves its verb out (`questions.gap`), the questions about the first
-    clause that take in no value of the second; none about the second."""
-    at = gap(sent)
+def _first_clause_only(sent, at: int | None, answer, questions: list[str]) -> list[str]:
+    """In a sentence whose second clause leaves its verb out from token `at` on (`questions.gap`), the questions
+    about the first clause that take in no value of the second; none about the second."""
     if at is None:
         return questions
     if answer.start > at:
@@ -203,19 +202,19 @@ def facts_of_document(chunks: list[Passage], parsed: list[tuple[Unit, list]], na
             for how, found in _patterns(sent, names):
                 for answer, kind, qs in found:
                     add(answer, sentence, qs, kind, how, how in COPYING_PATTERNS)
-            spans = ranges(sent)
+            spans, at = ranges(sent), gap(sent)
             for answer in candidates(sent, names) + spans:
                 fr = frame(sent, answer, names)
                 text = (fr.answer if fr else answer).text(sent.doc)  # the frame may grow it ("... of Loomdesk")
                 rule = _rule_phrasings(fr) if fr else []
                 if item and context(unit.heading):
                     rule = [f"Under {context(unit.heading)}, {q[:1].lower() + q[1:]}" for q in rule if q] + rule
-                qs = _questions(_first_clause_only(sent, answer, rule), text, runs(sentence), False)
+                qs = _questions(_first_clause_only(sent, at, answer, rule), text, runs(sentence), False)
                 if qs:
                     add(text, sentence, qs, fr.answer.kind, "list" if item else "rule", False)
                 elif answer.kind == "range" or not any(r.start <= answer.start < r.end for r in spans):
                     # one end of a range ("from 08:00 to 14:30") is asked about as the range
-                    phrasings = _first_clause_only(sent, answer,
+                    phrasings = _first_clause_only(sent, at, answer,
                                                    _cloze_phrasings(sent, answer, names, context(unit.heading), item))
                     add(answer.text(sent.doc), sentence, phrasings, answer.kind, "list" if item else "cloze", True)
     return out

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .nlp import parse
-from .wording import VAGUE_DET
+from .wording import VAGUE_DET, plural_noun
 
 _PRONOUNS = {"it": False, "they": True, "she": False, "he": False}
 """Subject pronoun -> whether it stands for a plural."""
@@ -47,10 +47,6 @@ def _subject(sent):
     return next((c for c in sent.root.children if c.dep_ in _SUBJECT), None)
 
 
-def _plural(noun) -> bool:
-    return noun.tag_ in ("NNS", "NNPS") or any(c.dep_ == "conj" for c in noun.children)
-
-
 def topic(sent) -> Topic | None:
     """The subject of a paragraph's first sentence, or None when it is not a noun phrase that a pronoun could
     stand for ("This guide", "Each member", "We") or when the sentence's object could be what the pronoun stands
@@ -58,8 +54,8 @@ def topic(sent) -> Topic | None:
     subject = _subject(sent)
     if subject is None or subject.pos_ not in ("NOUN", "PROPN") or subject.left_edge.lower_ in _NOT_A_TOPIC:
         return None
-    plural = _plural(subject)
-    if any(c.dep_ == "dobj" and c.pos_ in ("NOUN", "PROPN") and _plural(c) == plural for c in sent.root.children):
+    plural = plural_noun(subject)
+    if any(c.dep_ == "dobj" and c.pos_ in ("NOUN", "PROPN") and plural_noun(c) == plural for c in sent.root.children):
         return None
     cut = {t.i for c in subject.children if c.i > subject.i and c.dep_ in _RIGHT_MODIFIERS for t in c.subtree}
     kept = [t.i for t in subject.subtree if t.i not in cut]

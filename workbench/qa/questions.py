@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .answers import Answer, in_parentheses, phone_number
 from .answers import TIME_UNITS
 from .wording import (DISCOURSE, MEASURE_WORDS, OBJECTS, QUALIFIERS, QUANTITY_NOUNS, SUBJECTS, VAGUE, VAGUE_DET,
-                      YEAR_LIKE, lower_first, subtree, wh_phrases)
+                      YEAR_LIKE, lower_first, plural_noun, subtree, wh_phrases)
 
 
 @dataclass
@@ -74,9 +74,7 @@ def _borrows_subject(verb) -> bool:
     subj = _subject(verb.head) if verb.dep_ == "conj" and verb.head.dep_ == "ROOT" else None
     if subj is None:
         return False
-    plural = subj.tag_ in ("NNS", "NNPS") or subj.lower_ in ("we", "they") or any(
-        c.dep_ == "conj" for c in subj.children)
-    return not (plural and verb.tag_ == "VBZ")
+    return not ((plural_noun(subj) or subj.lower_ in ("we", "they")) and verb.tag_ == "VBZ")
 
 
 def clause_root(tok):

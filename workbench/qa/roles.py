@@ -131,15 +131,24 @@ def role_facts(sent) -> list[tuple[str, str, list[str]]]:
     return out
 
 
+def _copula(sent) -> tuple:
+    """(subject, attribute) of "X is Y", or (None, None) for any other sentence."""
+    root = sent.root
+    subject = next((c for c in root.children if c.dep_ == "nsubj"), None)
+    attr = next((c for c in root.children if c.dep_ == "attr"), None)
+    if root.lemma_ != "be" or subject is None or attr is None or subject.i > attr.i:
+        return None, None
+    return subject, attr
+
+
 def _subject_role_facts(sent) -> list[tuple[str, str, list[str]]]:
     """A role said to be held by a named role-holder: "The Designated Person Ashore (DPA) is the Safety Manager,
     Colin Abernethy" -> "Who is the Designated Person Ashore?" -> "Colin Abernethy". The subject is a definite
     description of two to five words (an abbreviation in brackets left out), the attribute a role with the name
     in apposition."""
-    root, doc = sent.root, sent.doc
-    subject = next((c for c in root.children if c.dep_ == "nsubj"), None)
-    role = next((c for c in root.children if c.dep_ == "attr"), None)
-    if root.lemma_ != "be" or subject is None or role is None or subject.i > role.i or _role_span(role) is None:
+    doc = sent.doc
+    subject, role = _copula(sent)
+    if subject is None or _role_span(role) is None:
         return []
     name_tok = next((c for c in role.children if c.dep_ == "appos" and c.pos_ == "PROPN"), None)
     name = name_tok is not None and _name_span(name_tok)
@@ -157,10 +166,9 @@ def naming_facts(sent, names: frozenset = frozenset()) -> list[tuple[str, str, l
     main supplier is Corvale Scientific, whose ..." -> ("Corvale Scientific", "name", ["What is the main
     supplier?", ...]); "Harbourline is our confidential employee assistance programme." -> ("Harbourline", "name",
     ["What is the name of the confidential employee assistance programme?", ...]). "our" and "your" read as "the"."""
-    root, doc = sent.root, sent.doc
-    subject = next((c for c in root.children if c.dep_ == "nsubj"), None)
-    named = next((c for c in root.children if c.dep_ == "attr"), None)
-    if root.lemma_ != "be" or subject is None or named is None or subject.i > named.i:
+    doc = sent.doc
+    subject, named = _copula(sent)
+    if subject is None:
         return []
     name_first = (subject.pos_ == "PROPN" or subject.text in names) and named.pos_ == "NOUN"
     if name_first:  # "Harbourline is our ... programme": a description of 2-4 words

@@ -61,6 +61,11 @@ ABBREVIATED_UNITS = {"h": "hours", "hr": "hours", "hrs": "hours", "min": "minute
                      "s": "seconds", "sec": "seconds"}
 
 
+def plural_noun(noun) -> bool:
+    """A plural noun, or nouns joined by "and" ("Marram Queen and Sandwort")."""
+    return noun.tag_ in ("NNS", "NNPS") or any(c.dep_ == "conj" for c in noun.children)
+
+
 def plural_unit(unit: str) -> str:
     """The plural of a unit ("week" -> "weeks", "facility" -> "facilities"); short or abbreviated ones stay."""
     if unit.lower() in ABBREVIATED_UNITS:
