@@ -62,7 +62,7 @@ def test_plan_fits_the_budget_and_reports_its_choices():
 
 def test_the_refit_comes_out_of_loras_time_and_only_where_it_fits():
     speed = Speed(train_tokens_per_s=400, eval_s_per_question=4.0)
-    sizes = dict(elapsed_s=60, test_available=80, qa_tokens=8_000, doc_tokens=15_000, raft_tokens_per_epoch=60_000,
+    sizes = dict(elapsed_s=60, test_available=80, qa_tokens=16_000, doc_tokens=15_000, raft_tokens_per_epoch=60_000,
                  speed=speed)
     alone, refit = make_plan(20, **sizes), make_plan(20, **sizes, recall_tokens=3_000)
     assert alone.refit_seconds == 0 and refit.refit_seconds > 0
@@ -72,6 +72,18 @@ def test_the_refit_comes_out_of_loras_time_and_only_where_it_fits():
     # at the smallest budget lora sees everything once: no time for a refit
     tight = make_plan(alone.min_budget_minutes, **sizes, recall_tokens=3_000)
     assert tight.refit_seconds == 0 and tight.lora_qa_repeats >= 1
+
+
+def test_time_an_adapter_cannot_use_goes_to_the_other():
+    """raft continuing the reader trains at most two epochs (the stage's cap), so the plan gives the rest to lora
+    and says two; a small corpus whose lora is at its most repeats gives its spare time to raft."""
+    speed = Speed(train_tokens_per_s=300, eval_s_per_question=2.0)
+    small = dict(elapsed_s=60, test_available=36, qa_tokens=2_300, doc_tokens=2_200, raft_tokens_per_epoch=27_000,
+                 speed=speed, recall_tokens=1_100)
+    fresh, reader = make_plan(20, **small), make_plan(20, **small, raft_from_reader=True)
+    assert fresh.raft_epochs == 3.0 and reader.raft_epochs == 2.0
+    assert reader.lora_qa_repeats == fresh.lora_qa_repeats == 24  # lora was at its most already
+    assert any("2.00 epochs" in n for n in reader.notes)
 
 
 def test_plan_refuses_a_budget_too_small_and_says_how_much_is_needed():

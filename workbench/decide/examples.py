@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..qa import qa_items, split_by_fact
@@ -106,6 +107,18 @@ def lora_examples(wb: Workbench, corpus: str, facts: list[KnowledgeItem], seed: 
     return knowledge_examples(wb.tokenizer, facts, chunks, wb.settings.system_prompt, mix)
 
 
+def reader_adapter(wb: Workbench) -> Path | None:
+    """The shipped general reader, if it was trained for the loaded base model (Decide's raft starts from it)."""
+    from ..adapters import READER, AdapterError, find_adapter, read_config, same_model
+
+    try:
+        folder = find_adapter(READER, wb.settings.adapter_dirs, allow_paths=False)
+        base = read_config(folder).get("base_model_name_or_path", "")
+    except AdapterError:
+        return None
+    return folder if same_model(base, wb.model_id) else None
+
+
 def reader_examples(wb: Workbench, corpus: str, facts: list[KnowledgeItem], seed: int):
     """Training facts (validation facts excepted) in the rag arm's prompt, the fact's passage among distractors of
     the same corpus, or withheld with the abstention as target (training/reader.py): each fact's first phrasing,
@@ -144,6 +157,8 @@ class PlanInputs:
     validation_facts: int
     recall_tokens: int = 0
     """The recall facts' questions once (what the refit repeats)."""
+    raft_from_reader: bool = False
+    """raft continues the shipped reader (at most plan.MAX_READER_EPOCHS) rather than a fresh LoRA."""
 
 
 def plan_inputs(wb: Workbench, corpus: str, facts: list[KnowledgeItem], test_available: int, seed: int,
@@ -156,4 +171,4 @@ def plan_inputs(wb: Workbench, corpus: str, facts: list[KnowledgeItem], test_ava
     criteria = (min(UNANSWERABLE_QUESTIONS, test_available), min(UPDATED_FACTS, len(facts)))
     recall_tokens = tokens(wb, lora_examples(wb, corpus, list(recall), seed, documents=False)) if recall else 0
     return PlanInputs(qa, docs, raft, tokens(wb, qa), tokens(wb, docs), tokens(wb, raft), test_available,
-                      criteria, len(validation_split(facts, seed)[1]), recall_tokens)
+                      criteria, len(validation_split(facts, seed)[1]), recall_tokens, reader_adapter(wb) is not None)

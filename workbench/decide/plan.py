@@ -82,6 +82,10 @@ MAX_TEST_QUESTIONS = 120
 MAX_QA_REPEATS = 24
 MAX_DOC_REPEATS = 2
 MAX_RAFT_EPOCHS = 3.0
+"""Epochs of a fresh raft LoRA (where no reader fits the base model)."""
+MAX_READER_EPOCHS = 2.0
+"""At most two passes over the corpus's questions when raft continues the reader (more learnt them by rote and
+looped); the time a third would take goes to lora."""
 MIN_RAFT_EPOCHS = 0.5
 SAFETY = 0.9
 """Plans use 90 % of each stage's time: model loading, saving and the report take the rest."""
@@ -105,13 +109,15 @@ def refit_replays(qa_repeats: int) -> int:
 
 def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_tokens: int, doc_tokens: int,
               raft_tokens_per_epoch: int, speed: Speed, criteria_questions: tuple[int, int] = (0, 0),
-              recall_tokens: int = 0) -> Plan:
+              recall_tokens: int = 0, raft_from_reader: bool = False) -> Plan:
     """Repeats, epochs and test size that fit in what is left of the budget; BudgetError when the minimum does not.
 
     The minimum: lora sees the documents and the questions once, raft half its examples, 12 test questions, and
     the unanswerable and updated questions (`criteria_questions`), halved or left out when a tight budget needs it.
     lora's time also holds the refit where it fits (`recall_tokens`: the held-out facts' questions, seen as often
     as the training questions, with the training questions again so the refit does not forget them).
+    raft runs at most MAX_READER_EPOCHS where it continues the reader (`raft_from_reader`), MAX_RAFT_EPOCHS from a
+    fresh LoRA; what it cannot use goes to lora.
     """
     base = budget_minutes * 60 * SAFETY - elapsed_s
     qa_s, doc_s = qa_tokens / speed.train_tokens_per_s, doc_tokens / speed.docs  # one pass of each
@@ -147,11 +153,18 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
     lora_s = max(lora_min_s, train_s * LORA_SHARE_OF_TRAINING)
     raft_s = max(raft_min_s, train_s - lora_s)
     lora_s = train_s - raft_s
-    raft_epochs = min(MAX_RAFT_EPOCHS, raft_s * speed.raft / max(raft_tokens_per_epoch, 1))
-    lora_s += raft_s - raft_epochs * raft_tokens_per_epoch / speed.raft  # what raft cannot use
+    # Time either adapter cannot use goes to the other: lora's past its most repeats (refit included), raft's past
+    # its most epochs.
+    refit_per_repeat = recall_tokens + REFIT_REPLAY * qa_tokens if recall_tokens else 0
+    per_repeat_s = (qa_tokens + refit_per_repeat) / speed.train_tokens_per_s
+    lora_max_s = MAX_DOC_REPEATS * doc_s + MAX_QA_REPEATS * per_repeat_s
+    raft_s += max(0.0, lora_s - lora_max_s)
+    lora_s = min(lora_s, lora_max_s)
+    max_epochs = MAX_READER_EPOCHS if raft_from_reader else MAX_RAFT_EPOCHS
+    raft_epochs = min(max_epochs, raft_s * speed.raft / max(raft_tokens_per_epoch, 1))
+    lora_s += raft_s - raft_epochs * raft_tokens_per_epoch / speed.raft
     # Documents once (twice when there is room); the rest of lora's time repeats the questions: the training
     # questions in the lora stage and, where two repeats of everything fit, the refit's share of each repeat.
-    per_repeat_s = (qa_tokens + recall_tokens + REFIT_REPLAY * qa_tokens) / speed.train_tokens_per_s
     if not recall_tokens or lora_s < doc_s + 2 * per_repeat_s:
         per_repeat_s, recall_tokens = qa_s, 0
     doc_repeats = MAX_DOC_REPEATS if lora_s >= MAX_DOC_REPEATS * doc_s + 4 * per_repeat_s else 1

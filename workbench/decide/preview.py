@@ -46,6 +46,8 @@ class CorpusFigures:
     """At most (questions the documents do not answer, changed facts)."""
     recall_tokens: int
     """The held-out facts' questions once (what the refit repeats)."""
+    raft_from_reader: bool
+    """raft continues the shipped reader (plan.MAX_READER_EPOCHS at most)."""
 
 
 def corpus_figures(wb: Workbench, corpus: str) -> CorpusFigures:
@@ -66,7 +68,8 @@ def corpus_figures(wb: Workbench, corpus: str) -> CorpusFigures:
     inputs = plan_inputs(wb, corpus, train, len(rows.test), SEED, knowledge_items(rows.recall))
     return CorpusFigures(sum(len(c.text.split()) for c in chunks), len(chunks), len(facts), len(train),
                          len(rows.test), inputs.validation_facts, len(inputs.raft_examples), inputs.qa_tokens,
-                         inputs.doc_tokens, inputs.raft_tokens, inputs.criteria, inputs.recall_tokens)
+                         inputs.doc_tokens, inputs.raft_tokens, inputs.criteria, inputs.recall_tokens,
+                         inputs.raft_from_reader)
 
 
 class FiguresCache:
@@ -117,7 +120,7 @@ def make_preview(figures: CorpusFigures, budget_minutes: float, measured: Measur
     try:
         plan = make_plan(budget_minutes, qa_s + probe_s, figures.test_questions, figures.qa_tokens,
                          figures.doc_tokens, figures.raft_tokens, measured.speed, figures.criteria,
-                         figures.recall_tokens)
+                         figures.recall_tokens, figures.raft_from_reader)
     except BudgetError as exc:
         return Preview(budget_minutes, figures, measured, refusal=str(exc), min_minutes=int(exc.min_minutes))
     # raft's plan is its time limit (what the split gave it), which holds its epochs' time and its validation

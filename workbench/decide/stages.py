@@ -34,9 +34,9 @@ from ..training.card import READER_TARGET
 from ..training.knowledge import KnowledgeItem
 from ..training.trainer import TrainConfig
 from .criteria import stage_unanswerable, stage_updates
-from .examples import (DecideError, check_facts, knowledge_items, lora_examples, plan_inputs, reader_examples,
-                       split_rows, validation_split)
-from .plan import Speed, make_plan, refit_replays, validation_seconds
+from .examples import (DecideError, check_facts, knowledge_items, lora_examples, plan_inputs, reader_adapter,
+                       reader_examples, split_rows, validation_split)
+from .plan import MAX_READER_EPOCHS, Speed, make_plan, refit_replays, validation_seconds
 from .recheck import record_documents
 from .verdict import mean
 
@@ -97,24 +97,10 @@ stops its backward halfway down, so the same minutes hold more repeats; docs/dec
 layers"."""
 RAFT_LEARNING_RATE = 3e-4
 """Continuing the reader: a third of a fresh adapter's rate, so a few dozen questions adjust it, not overwrite it."""
-RAFT_MAX_EPOCHS = 2.0
-"""At most two passes over the corpus's questions when continuing the reader (more learnt them by rote and looped)."""
 
 
 def _validation_split(run) -> tuple[list[KnowledgeItem], list[KnowledgeItem]]:
     return validation_split(_train_facts(run), run.seed)
-
-
-def reader_adapter(wb: Workbench) -> Path | None:
-    """The shipped general reader, if it was trained for the loaded base model (Decide's raft starts from it)."""
-    from ..adapters import READER, AdapterError, find_adapter, read_config, same_model
-
-    try:
-        folder = find_adapter(READER, wb.settings.adapter_dirs, allow_paths=False)
-        base = read_config(folder).get("base_model_name_or_path", "")
-    except AdapterError:
-        return None
-    return folder if same_model(base, wb.model_id) else None
 
 
 # --- plan ------------------------------------------------------------------------------------------------
@@ -212,7 +198,7 @@ def stage_plan(run, wb: Workbench) -> dict:
     speed = measure_speed(wb, inputs.qa_examples, inputs.doc_examples, inputs.raft_examples,
                           [row["question"] for row in test], run.corpus, run.cancel)
     plan = make_plan(run.budget_minutes, run.elapsed(), inputs.test_available, inputs.qa_tokens, inputs.doc_tokens,
-                     inputs.raft_tokens, speed, inputs.criteria, inputs.recall_tokens)
+                     inputs.raft_tokens, speed, inputs.criteria, inputs.recall_tokens, inputs.raft_from_reader)
     return {"plan": asdict(plan)}
 
 
@@ -236,7 +222,7 @@ def _train_stage(run, wb: Workbench, method: str, examples, epochs: float, secon
         config = _lora_config(epochs=epochs, max_seconds=seconds, seed=run.seed)
     if init is not None:
         config = replace(config, init_adapter=str(init), learning_rate=RAFT_LEARNING_RATE,
-                         epochs=min(epochs, RAFT_MAX_EPOCHS))
+                         epochs=min(epochs, MAX_READER_EPOCHS))
     result = train_and_install(
         wb, examples, config, run.adapter_dir(method), cancel=run.cancel,
         progress=_progress(run, method),
