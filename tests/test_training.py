@@ -42,6 +42,24 @@ def test_lora_training_lowers_the_loss_and_saves_a_valid_adapter(workbench, qa_f
     assert not hasattr(workbench.model, "peft_config")
 
 
+def test_a_run_its_time_limit_stops_ends_at_a_low_rate(workbench, qa_file, tmp_path, monkeypatch):
+    """A speed estimate that read high: the time limit stops the run long before its last step, and the rate has
+    decayed over the time left, not only over the steps left (a fake clock: each reading is half a second on)."""
+    from types import SimpleNamespace
+
+    from workbench.training import trainer
+
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(workbench.settings, "train_in_worker", False)  # the clock is this process's
+    monkeypatch.setattr(trainer, "time", SimpleNamespace(perf_counter=lambda: next(ticks) * 0.5))
+    seen = []
+    config = TrainConfig(method="lora", epochs=50, batch_size=2, learning_rate=1e-2, r=4, alpha=8, max_seconds=20)
+    result = train_adapter(workbench, qa_file, config, tmp_path / "cut", progress=seen.append)
+    rates = [p["lr"] for p in seen]
+    assert 5 < result.steps < 50 and len(rates) == result.steps
+    assert rates[-1] < 0.2 * config.learning_rate < rates[len(rates) // 3]
+
+
 def test_lora_in_the_top_layers_only_trains_those_layers_and_serves_the_lora_arm(workbench, qa_file, tmp_path):
     """top_layers=0.5: LoRA matrices only in the last half of the layers; the adapter loads and answers, and its
     card's command re-creates the setting. A share outside (0, 1] is refused before any training."""

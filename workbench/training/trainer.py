@@ -208,18 +208,35 @@ def top_layers(model, share: float) -> list[int] | None:
 
 def _report(losses: list[float], started: float, total: int, config: TrainConfig,
             progress: Callable[[dict], None] | None, cancel: threading.Event | None):
-    """A Trainer callback: each logged loss goes into `losses` and to `progress` ({step, total, loss, eta_s}); the
-    run stops when `cancel` is set or config.max_seconds have passed since `started`."""
+    """A Trainer callback: each logged loss goes into `losses` and to `progress` ({step, total, loss, eta_s, lr});
+    the run stops when `cancel` is set or config.max_seconds have passed since `started`.
+
+    Under a time limit the rate is also the linear decay's over the time left, where that is lower than over the
+    steps left: a run its limit stops (a speed estimate that read high) still ends near a rate of zero, as a run
+    that trains its every step does."""
     from transformers import TrainerCallback
 
     class Report(TrainerCallback):
+        lr = None
+        """The rate of the step that ends next."""
+
+        def on_step_begin(self, args, state, control, optimizer=None, **kw):
+            if optimizer is None:
+                return
+            if config.max_seconds:
+                left = max(0.0, 1.0 - (time.perf_counter() - started) / config.max_seconds)
+                for group in optimizer.param_groups:
+                    group["lr"] = min(group["lr"], group["initial_lr"] * left)
+            self.lr = optimizer.param_groups[0]["lr"]
+
         def on_log(self, args, state, control, logs=None, **kw):
             if logs and "loss" in logs:
                 losses.append(float(logs["loss"]))
                 elapsed = time.perf_counter() - started
                 if progress:
                     progress({"step": state.global_step, "total": total, "loss": losses[-1],
-                              "eta_s": elapsed / max(state.global_step, 1) * (total - state.global_step)})
+                              "eta_s": elapsed / max(state.global_step, 1) * (total - state.global_step),
+                              "lr": self.lr})
 
         def on_step_end(self, args, state, control, **kw):
             if cancel is not None and cancel.is_set():
