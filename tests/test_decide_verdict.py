@@ -84,6 +84,12 @@ def test_time_an_adapter_cannot_use_goes_to_the_other():
     assert fresh.raft_epochs == 3.0 and reader.raft_epochs == 2.0
     assert reader.lora_qa_repeats == fresh.lora_qa_repeats == 24  # lora was at its most already
     assert any("2.00 epochs" in n for n in reader.notes)
+    # a large corpus: lora's share buys repeats; raft keeps at least half an epoch
+    large = dict(small, test_available=83, qa_tokens=8_100, doc_tokens=7_500, raft_tokens_per_epoch=97_000,
+                 recall_tokens=2_700)
+    plan = make_plan(20, **large, raft_from_reader=True)
+    assert plan.raft_epochs >= 0.5 and plan.lora_qa_repeats > 10
+    assert plan.lora_seconds + plan.refit_seconds > 1.5 * plan.raft_seconds
 
 
 def test_plan_refuses_a_budget_too_small_and_says_how_much_is_needed():

@@ -76,7 +76,10 @@ class Plan:
 # Shares of the time left after question generation: evaluation first (a verdict needs enough questions),
 # then the two adapters. lora learns facts by repetition and gets more of the rest; raft learns to read.
 EVAL_SHARE = 0.22
-LORA_SHARE_OF_TRAINING = 0.6
+LORA_SHARE_OF_TRAINING = 0.8
+"""lora's share of the training time, raft's the rest (at least half an epoch). A closed-book adapter recalls a fact
+by repeating it, and a larger corpus has more facts to repeat; raft continues a reader that already reads, and
+on people's questions the tuned reader read about as well as the reader alone (docs/decide.md, "The budget")."""
 MIN_TEST_QUESTIONS = 12
 MAX_TEST_QUESTIONS = 120
 MAX_QA_REPEATS = 24
