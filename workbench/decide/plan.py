@@ -79,7 +79,9 @@ EVAL_SHARE = 0.22
 LORA_SHARE_OF_TRAINING = 0.8
 """lora's share of the training time, raft's the rest (at least half an epoch). A closed-book adapter recalls a fact
 by repeating it, and a larger corpus has more facts to repeat; raft continues a reader that already reads, and
-on people's questions the tuned reader read about as well as the reader alone (docs/decide.md, "The budget")."""
+on people's questions the tuned reader read about as well as the reader alone. On the three held-out corpora the
+refitted lora answered 30 of 86 hand-written questions at 80/20 against 21 at 60/40, raft 45 against 47
+(docs/decide.md, "lora's share of the budget")."""
 MIN_TEST_QUESTIONS = 12
 MAX_TEST_QUESTIONS = 120
 MAX_QA_REPEATS = 24
