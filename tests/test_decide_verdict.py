@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from workbench.decide.plan import BudgetError, Speed, make_plan
+from workbench.decide.plan import MAX_QA_REPEATS, BudgetError, Speed, make_plan, refit_repeats
 from workbench.decide.verdict import (bootstrap_ci, break_even_queries, cost_curve, decide,
                                       paired_difference_ci)
 
@@ -60,6 +60,14 @@ def test_plan_fits_the_budget_and_reports_its_choices():
     assert plan.lora_doc_repeats >= 1 and any("seen" in n for n in plan.notes)
 
 
+def test_the_refit_repeats_as_often_as_its_time_holds():
+    # a repeat: 1,000 tokens of held-out facts' questions and half of 2,000 of training questions
+    assert refit_repeats(20_000, 1_000, 2_000) == 10
+    assert refit_repeats(19_999, 1_000, 2_000) == 9  # whole repeats only
+    assert refit_repeats(10**7, 1_000, 2_000) == MAX_QA_REPEATS
+    assert refit_repeats(10, 1_000, 2_000) == 1  # the held-out facts are taught at least once
+
+
 def test_the_refit_comes_out_of_loras_time_and_only_where_it_fits():
     speed = Speed(train_tokens_per_s=400, eval_s_per_question=4.0)
     sizes = dict(elapsed_s=60, test_available=80, qa_tokens=16_000, doc_tokens=15_000, raft_tokens_per_epoch=60_000,
@@ -68,7 +76,7 @@ def test_the_refit_comes_out_of_loras_time_and_only_where_it_fits():
     assert alone.refit_seconds == 0 and refit.refit_seconds > 0
     assert refit.lora_qa_repeats < alone.lora_qa_repeats and refit.raft_epochs == alone.raft_epochs
     assert refit.lora_seconds + refit.refit_seconds <= alone.lora_seconds + 1
-    assert any("refit" in n and f"seen {refit.lora_qa_repeats}×" in n for n in refit.notes)
+    assert any("refit" in n and f"seen about {refit.lora_qa_repeats}×" in n for n in refit.notes)
     # at the smallest budget lora sees everything once: no time for a refit
     tight = make_plan(alone.min_budget_minutes, **sizes, recall_tokens=3_000)
     assert tight.refit_seconds == 0 and tight.lora_qa_repeats >= 1

@@ -112,6 +112,12 @@ def refit_replays(qa_repeats: int) -> int:
     return max(1, round(qa_repeats * REFIT_REPLAY))
 
 
+def refit_repeats(tokens: float, recall_tokens: int, qa_tokens: int) -> int:
+    """Times the refit shows the held-out facts' questions (`recall_tokens` once) where it has time for `tokens`,
+    the training questions (`qa_tokens` once) REFIT_REPLAY as often: at least once, at most MAX_QA_REPEATS."""
+    return max(1, min(MAX_QA_REPEATS, int(tokens / max(recall_tokens + REFIT_REPLAY * qa_tokens, 1))))
+
+
 def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_tokens: int, doc_tokens: int,
               raft_tokens_per_epoch: int, speed: Speed, criteria_questions: tuple[int, int] = (0, 0),
               recall_tokens: int = 0, raft_from_reader: bool = False) -> Plan:
@@ -188,9 +194,9 @@ def make_plan(budget_minutes: float, elapsed_s: float, test_available: int, qa_t
         f"(~{raft_epochs * raft_tokens_per_epoch / speed.raft / 60:.1f} min)",
     ]
     if refit_s:
-        notes.insert(3, f"lora refit after the evaluation: the held-out facts' questions ({recall_tokens:,} tokens) "
-                        f"seen {qa_repeats}× and the training questions {refit_replays(qa_repeats)}× more "
-                        f"(~{refit_s / 60:.1f} min)")
+        notes.insert(3, f"lora refit after the evaluation, in the run's last minutes: the held-out facts' questions "
+                        f"({recall_tokens:,} tokens) seen about {qa_repeats}× and the training questions "
+                        f"{refit_replays(qa_repeats)}× more (~{refit_s / 60:.1f} min)")
     if any(criteria_questions):
         notes.append(f"{criteria[0]} questions the documents do not answer and {criteria[1]} changed facts "
                      f"(~{criteria_s / 60:.1f} min)" + (" (fewer: the budget is tight)" if criteria != criteria_questions

@@ -155,8 +155,9 @@ def _rows(p: Preview) -> list[tuple[str, str]]:
         ("eval", f"{upto}{tests} of the {f.test_questions} held-out questions, four arms each"),
         ("unanswerable", f"{upto}{unanswerable} questions the documents do not answer, four arms each"),
         ("updates", f"{upto}{updated} training facts changed in a copy of the documents, four arms each"),
-        ("refit", (f"the measured lora learns the {f.test_questions} held-out facts too ({plan.lora_qa_repeats}×), "
-                   "the adapter a user takes" if plan.refit_seconds else "none: the budget leaves no time for it")
+        ("refit", (f"the measured lora learns the {f.test_questions} held-out facts too (as often as the run's last "
+                   f"minutes allow, about {plan.lora_qa_repeats}×), the adapter a user takes" if plan.refit_seconds
+                   else "none: the budget leaves no time for it")
                   if sized else f"the measured lora learns the {f.test_questions} held-out facts too, if time allows"),
         ("report", "verdict per need, intervals, cost and break-even"),
     ]

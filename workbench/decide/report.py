@@ -146,16 +146,20 @@ def _criteria_lines(report: dict) -> list[str]:
     return lines
 
 
+def _refit_repeats(refit: dict) -> str:
+    return f"each question {refit['repeats']}×, " if refit.get("repeats") else ""  # a run.json without the figure
+
+
 def _refit_lines(report: dict) -> list[str]:
     refit = report.get("refit") or {}
     if not refit.get("facts"):
         return []
     return ["", "## The lora adapter to take", "",
             f"`adapters/lora` is the measured lora continued on the {refit['facts']} held-out facts once every "
-            f"measurement was done ({refit['minutes']:.1f} min, counted in its training minutes): it has been "
-            "trained on every fact the questions were generated for. The figures above are the measured adapter's "
-            "(`adapters/lora-measured`); asked about the held-out facts, the refitted one would be asked what it "
-            "was trained on."]
+            f"measurement was done ({_refit_repeats(refit)}{refit['minutes']:.1f} min, counted in its training "
+            "minutes): it has been trained on every fact the questions were generated for. The figures above are "
+            "the measured adapter's (`adapters/lora-measured`); asked about the held-out facts, the refitted one "
+            "would be asked what it was trained on."]
 
 
 def markdown(report: dict) -> str:
