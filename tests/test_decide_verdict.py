@@ -60,12 +60,12 @@ def test_plan_fits_the_budget_and_reports_its_choices():
     assert plan.lora_doc_repeats >= 1 and any("seen" in n for n in plan.notes)
 
 
-def test_the_refit_repeats_as_often_as_its_time_holds():
+def test_the_refit_repeats_as_often_as_its_time_holds_and_its_limit_ends_it():
     # a repeat: 1,000 tokens of held-out facts' questions and half of 2,000 of training questions
-    assert refit_repeats(20_000, 1_000, 2_000) == 10
-    assert refit_repeats(19_999, 1_000, 2_000) == 9  # whole repeats only
-    assert refit_repeats(10**7, 1_000, 2_000) == MAX_QA_REPEATS
-    assert refit_repeats(10, 1_000, 2_000) == 1  # the held-out facts are taught at least once
+    assert refit_repeats(20_000, 1_000, 2_000) == (10, MAX_QA_REPEATS / 10)  # epochs up to the most repeats
+    assert refit_repeats(19_999, 1_000, 2_000)[0] == 9  # whole repeats only
+    assert refit_repeats(10**7, 1_000, 2_000) == (MAX_QA_REPEATS, 1.0)
+    assert refit_repeats(10, 1_000, 2_000) == (1, MAX_QA_REPEATS)  # the held-out facts are taught at least once
 
 
 def test_the_refit_comes_out_of_loras_time_and_only_where_it_fits():
