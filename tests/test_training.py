@@ -58,6 +58,9 @@ def test_a_run_its_time_limit_stops_ends_at_a_low_rate(workbench, qa_file, tmp_p
     rates = [p["lr"] for p in seen]
     assert 5 < result.steps < 50 and len(rates) == result.steps
     assert rates[-1] < 0.2 * config.learning_rate < rates[len(rates) // 3]
+    # the progress counts the steps the limit leaves, not 50 epochs' worth
+    assert abs(seen[-1]["total"] - result.steps) <= 1 and seen[-1]["eta_s"] <= 1.0
+    assert all(p["total"] <= seen[0]["total"] for p in seen) and seen[0]["total"] < 100  # 50 epochs of 2 steps
 
 
 def test_lora_in_the_top_layers_only_trains_those_layers_and_serves_the_lora_arm(workbench, qa_file, tmp_path):

@@ -209,7 +209,8 @@ def top_layers(model, share: float) -> list[int] | None:
 def _report(losses: list[float], started: float, total: int, config: TrainConfig,
             progress: Callable[[dict], None] | None, cancel: threading.Event | None):
     """A Trainer callback: each logged loss goes into `losses` and to `progress` ({step, total, loss, eta_s, lr});
-    the run stops when `cancel` is set or config.max_seconds have passed since `started`.
+    the run stops when `cancel` is set or config.max_seconds have passed since `started`, and `total` counts the
+    steps the time limit leaves where it ends the run first.
 
     Under a time limit the rate is also the linear decay's over the time left, where that is lower than over the
     steps left: a run its limit stops (a speed estimate that read high) still ends near a rate of zero, as a run
@@ -232,11 +233,13 @@ def _report(losses: list[float], started: float, total: int, config: TrainConfig
         def on_log(self, args, state, control, logs=None, **kw):
             if logs and "loss" in logs:
                 losses.append(float(logs["loss"]))
-                elapsed = time.perf_counter() - started
+                step, per_step = state.global_step, (time.perf_counter() - started) / max(state.global_step, 1)
+                eta = per_step * (total - step)
+                if config.max_seconds:  # the limit ends the run first: count the steps it leaves
+                    eta = min(eta, max(0.0, config.max_seconds - per_step * step))
                 if progress:
-                    progress({"step": state.global_step, "total": total, "loss": losses[-1],
-                              "eta_s": elapsed / max(state.global_step, 1) * (total - state.global_step),
-                              "lr": self.lr})
+                    progress({"step": step, "total": min(total, step + math.ceil(eta / max(per_step, 1e-9))),
+                              "loss": losses[-1], "eta_s": eta, "lr": self.lr})
 
         def on_step_end(self, args, state, control, **kw):
             if cancel is not None and cancel.is_set():
