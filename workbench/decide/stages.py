@@ -353,7 +353,7 @@ def stage_refit(run, wb: Workbench) -> dict:
         shutil.copytree(run.adapter_dir("lora"), measured)
     train, limit = _train_facts(run), refit_limit(run)
     once = [tokens(wb, lora_examples(wb, run.corpus, facts, run.seed, documents=False)) for facts in (recall, train)]
-    # the lora stage's speed: the probe read 262-364 tokens/s on one corpus where its stages trained at 283-292
+    # the lora stage's speed: the probe read 262-426 tokens/s on one corpus where its stages trained at 283-340
     speed = run.state.get("lora_training", {}).get("tokens_per_s") or plan["speed"]["train_tokens_per_s"]
     repeats, epochs = refit_repeats(limit * speed, *once)
     examples = (lora_examples(wb, run.corpus, recall, run.seed, repeats, documents=False)
