@@ -233,10 +233,11 @@ def _report(losses: list[float], started: float, total: int, config: TrainConfig
         def on_log(self, args, state, control, logs=None, **kw):
             if logs and "loss" in logs:
                 losses.append(float(logs["loss"]))
-                step, per_step = state.global_step, (time.perf_counter() - started) / max(state.global_step, 1)
+                step, elapsed = state.global_step, time.perf_counter() - started
+                per_step = elapsed / max(step, 1)
                 eta = per_step * (total - step)
                 if config.max_seconds:  # the limit ends the run first: count the steps it leaves
-                    eta = min(eta, max(0.0, config.max_seconds - per_step * step))
+                    eta = min(eta, max(0.0, config.max_seconds - elapsed))
                 if progress:
                     progress({"step": step, "total": min(total, step + math.ceil(eta / max(per_step, 1e-9))),
                               "loss": losses[-1], "eta_s": eta, "lr": self.lr})
